@@ -1,0 +1,354 @@
+//! The login domain: who tries to log in, from where, over which protocol,
+//! and how it ended. These types are shared by every layer; they carry no IO
+//! and no serialisation format of their own beyond `serde` derives used for
+//! the compact binary profile snapshot.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::time::Timestamp;
+
+/// A shared, immutable name (user, city, organisation). Cloning is cheap.
+pub type Name = Arc<str>;
+
+/// The protocol a login came in on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Protocol {
+    Imap,
+    Pop3,
+    Smtp,
+    Web,
+    Im,
+    Api,
+}
+
+impl Protocol {
+    /// Every protocol, in a stable order.
+    pub const ALL: [Protocol; 6] = [
+        Protocol::Imap,
+        Protocol::Pop3,
+        Protocol::Smtp,
+        Protocol::Web,
+        Protocol::Im,
+        Protocol::Api,
+    ];
+
+    /// The lower-case wire name (`imap`, `pop3`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Imap => "imap",
+            Protocol::Pop3 => "pop3",
+            Protocol::Smtp => "smtp",
+            Protocol::Web => "web",
+            Protocol::Im => "im",
+            Protocol::Api => "api",
+        }
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A protocol name that Warden does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown protocol {0:?}: expected one of imap, pop3, smtp, web, im, api")]
+pub struct UnknownProtocol(pub String);
+
+impl FromStr for Protocol {
+    type Err = UnknownProtocol;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Protocol::ALL
+            .into_iter()
+            .find(|p| p.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| UnknownProtocol(s.to_string()))
+    }
+}
+
+/// Why a login failed, when the caller knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum FailureReason {
+    /// The password (or code) did not match.
+    WrongPassword,
+    /// No such account: counts towards credential-stuffing detection.
+    UnknownUser,
+    /// A step-up challenge was asked for and not passed.
+    ChallengeFailed,
+    /// Refused by policy or lockout, the password was not even checked.
+    Blocked,
+    /// Anything else (expired, disabled, ...).
+    Other,
+}
+
+impl FailureReason {
+    pub const ALL: [FailureReason; 5] = [
+        FailureReason::WrongPassword,
+        FailureReason::UnknownUser,
+        FailureReason::ChallengeFailed,
+        FailureReason::Blocked,
+        FailureReason::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureReason::WrongPassword => "wrong_password",
+            FailureReason::UnknownUser => "unknown_user",
+            FailureReason::ChallengeFailed => "challenge_failed",
+            FailureReason::Blocked => "blocked",
+            FailureReason::Other => "other",
+        }
+    }
+}
+
+/// A failure reason name that Warden does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown failure reason {0:?}: expected one of wrong_password, unknown_user, challenge_failed, blocked, other")]
+pub struct UnknownFailureReason(pub String);
+
+impl FromStr for FailureReason {
+    type Err = UnknownFailureReason;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        FailureReason::ALL
+            .into_iter()
+            .find(|p| p.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| UnknownFailureReason(s.to_string()))
+    }
+}
+
+/// How a login attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Outcome {
+    /// The user got in (password and any step-up passed).
+    Success,
+    /// The user did not get in.
+    Failure(FailureReason),
+}
+
+impl Outcome {
+    pub fn is_success(self) -> bool {
+        matches!(self, Outcome::Success)
+    }
+}
+
+/// One login attempt as the mail or IM server sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoginAttempt {
+    /// When the attempt happened (the event's own time, never the wall clock in replay).
+    pub ts: Timestamp,
+    /// The login name as typed (normalised to lower case by the edges).
+    pub user: Name,
+    /// The client address, already normalised (IPv4-mapped IPv6 becomes IPv4).
+    pub ip: IpAddr,
+    pub protocol: Protocol,
+    /// A stable device identifier when the client sends one.
+    pub device: Option<Name>,
+    /// A browser user agent or an IMAP `ID` string.
+    pub user_agent: Option<Name>,
+}
+
+/// An ISO 3166-1 alpha-2 country code, upper case.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Country([u8; 2]);
+
+/// A string that is not a two-letter country code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid country code {0:?}: expected two ASCII letters (ISO 3166-1 alpha-2)")]
+pub struct InvalidCountry(pub String);
+
+impl Country {
+    /// Parses `cn`, `CN`; anything but two ASCII letters is an error.
+    pub fn new(code: &str) -> Result<Self, InvalidCountry> {
+        let b = code.as_bytes();
+        if b.len() == 2 && b.iter().all(u8::is_ascii_alphabetic) {
+            Ok(Country([b[0].to_ascii_uppercase(), b[1].to_ascii_uppercase()]))
+        } else {
+            Err(InvalidCountry(code.to_string()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Constructed only from ASCII letters.
+        std::str::from_utf8(&self.0).unwrap_or("??")
+    }
+}
+
+impl fmt::Debug for Country {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Display for Country {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A point on the earth, in degrees.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Coords {
+    pub lat: f32,
+    pub lon: f32,
+}
+
+impl Coords {
+    /// Great-circle distance in kilometres (haversine, mean earth radius).
+    pub fn distance_km(self, other: Coords) -> f64 {
+        const R: f64 = 6371.0088;
+        let (la1, lo1) = ((self.lat as f64).to_radians(), (self.lon as f64).to_radians());
+        let (la2, lo2) = ((other.lat as f64).to_radians(), (other.lon as f64).to_radians());
+        let dla = la2 - la1;
+        let dlo = lo2 - lo1;
+        let a = (dla / 2.0).sin().powi(2) + la1.cos() * la2.cos() * (dlo / 2.0).sin().powi(2);
+        2.0 * R * a.sqrt().min(1.0).asin()
+    }
+}
+
+/// Where an IP address is, as far as the geolocation data knows.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Location {
+    pub country: Option<Country>,
+    /// First-level subdivision (province, state), English name.
+    pub region: Option<Name>,
+    /// City, English name.
+    pub city: Option<Name>,
+    /// City name in Chinese when the data or Warden's table knows it.
+    pub city_zh: Option<Name>,
+    /// Region name in Chinese when known.
+    pub region_zh: Option<Name>,
+    pub coords: Option<Coords>,
+    /// How far off the point may be, in km, when the data says.
+    pub accuracy_km: Option<u16>,
+    /// IANA time zone name, when known.
+    pub time_zone: Option<Name>,
+}
+
+impl Location {
+    /// True when nothing at all is known.
+    pub fn is_unknown(&self) -> bool {
+        self.country.is_none() && self.city.is_none() && self.coords.is_none()
+    }
+}
+
+/// Anonymising infrastructure an address belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum AnonymizerKind {
+    Tor,
+    Vpn,
+    Proxy,
+}
+
+impl AnonymizerKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AnonymizerKind::Tor => "tor",
+            AnonymizerKind::Vpn => "vpn",
+            AnonymizerKind::Proxy => "proxy",
+        }
+    }
+}
+
+/// What network an address belongs to.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Network {
+    pub asn: Option<u32>,
+    pub organisation: Option<Name>,
+    /// The ASN is a hosting / cloud / datacenter network.
+    pub datacenter: bool,
+    pub anonymizer: Option<AnonymizerKind>,
+    /// The address is in one of the organisation's configured ranges
+    /// (office egress, corporate VPN); the name of the range when set.
+    pub org_range: Option<Name>,
+}
+
+/// Everything Warden knows about one IP address at evaluation time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IpInfo {
+    pub ip: IpAddr,
+    pub location: Location,
+    pub network: Network,
+    /// The location came from an admin correction, not the database.
+    pub corrected: bool,
+}
+
+impl IpInfo {
+    /// An address nothing is known about.
+    pub fn unknown(ip: IpAddr) -> Self {
+        IpInfo {
+            ip,
+            location: Location::default(),
+            network: Network::default(),
+            corrected: false,
+        }
+    }
+}
+
+/// Returns the canonical form of an address: IPv4-mapped (`::ffff:a.b.c.d`)
+/// and IPv4-compatible forms become plain IPv4.
+pub fn normalize_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(v6),
+        },
+        v4 => v4,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protocol_round_trips_and_rejects_unknown() {
+        for p in Protocol::ALL {
+            assert_eq!(p.as_str().parse::<Protocol>().unwrap(), p);
+        }
+        assert_eq!("IMAP".parse::<Protocol>().unwrap(), Protocol::Imap);
+        let err = "gopher".parse::<Protocol>().unwrap_err();
+        assert!(err.to_string().contains("gopher"));
+    }
+
+    #[test]
+    fn country_codes_are_validated() {
+        assert_eq!(Country::new("cn").unwrap().as_str(), "CN");
+        assert!(Country::new("CHN").is_err());
+        assert!(Country::new("1A").is_err());
+    }
+
+    #[test]
+    fn mapped_ipv6_becomes_ipv4() {
+        let ip: IpAddr = "::ffff:1.2.3.4".parse().unwrap();
+        assert_eq!(normalize_ip(ip), "1.2.3.4".parse::<IpAddr>().unwrap());
+        let v6: IpAddr = "2001:db8::1".parse().unwrap();
+        assert_eq!(normalize_ip(v6), v6);
+    }
+
+    #[test]
+    fn distances_match_known_city_pairs() {
+        let shenzhen = Coords { lat: 22.5431, lon: 114.0579 };
+        let tokyo = Coords { lat: 35.6762, lon: 139.6503 };
+        let london = Coords { lat: 51.5074, lon: -0.1278 };
+        let d = shenzhen.distance_km(tokyo);
+        assert!((2850.0..3000.0).contains(&d), "{d}");
+        let d = shenzhen.distance_km(london);
+        assert!((9500.0..9700.0).contains(&d), "{d}");
+        assert_eq!(shenzhen.distance_km(shenzhen), 0.0);
+    }
+}
+
+/// An admin's correction of where an address range is: it wins over the
+/// geolocation database (users report wrong locations; admins fix them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GeoCorrection {
+    pub network: ipnet::IpNet,
+    pub location: Location,
+    pub note: Option<String>,
+    pub created_at: Timestamp,
+}
