@@ -65,7 +65,10 @@ macro_rules! wire_name {
                 <$t>::ALL
                     .into_iter()
                     .find(|v| v.as_str() == s)
-                    .ok_or_else(|| UnknownName { kind: $kind, value: s.to_string() })
+                    .ok_or_else(|| UnknownName {
+                        kind: $kind,
+                        value: s.to_string(),
+                    })
             }
         }
     };

@@ -166,7 +166,10 @@ impl Country {
     pub fn new(code: &str) -> Result<Self, InvalidCountry> {
         let b = code.as_bytes();
         if b.len() == 2 && b.iter().all(u8::is_ascii_alphabetic) {
-            Ok(Country([b[0].to_ascii_uppercase(), b[1].to_ascii_uppercase()]))
+            Ok(Country([
+                b[0].to_ascii_uppercase(),
+                b[1].to_ascii_uppercase(),
+            ]))
         } else {
             Err(InvalidCountry(code.to_string()))
         }
@@ -201,8 +204,14 @@ impl Coords {
     /// Great-circle distance in kilometres (haversine, mean earth radius).
     pub fn distance_km(self, other: Coords) -> f64 {
         const R: f64 = 6371.0088;
-        let (la1, lo1) = ((self.lat as f64).to_radians(), (self.lon as f64).to_radians());
-        let (la2, lo2) = ((other.lat as f64).to_radians(), (other.lon as f64).to_radians());
+        let (la1, lo1) = (
+            (self.lat as f64).to_radians(),
+            (self.lon as f64).to_radians(),
+        );
+        let (la2, lo2) = (
+            (other.lat as f64).to_radians(),
+            (other.lon as f64).to_radians(),
+        );
         let dla = la2 - la1;
         let dlo = lo2 - lo1;
         let a = (dla / 2.0).sin().powi(2) + la1.cos() * la2.cos() * (dlo / 2.0).sin().powi(2);
@@ -332,9 +341,18 @@ mod tests {
 
     #[test]
     fn distances_match_known_city_pairs() {
-        let shenzhen = Coords { lat: 22.5431, lon: 114.0579 };
-        let tokyo = Coords { lat: 35.6762, lon: 139.6503 };
-        let london = Coords { lat: 51.5074, lon: -0.1278 };
+        let shenzhen = Coords {
+            lat: 22.5431,
+            lon: 114.0579,
+        };
+        let tokyo = Coords {
+            lat: 35.6762,
+            lon: 139.6503,
+        };
+        let london = Coords {
+            lat: 51.5074,
+            lon: -0.1278,
+        };
         let d = shenzhen.distance_km(tokyo);
         assert!((2850.0..3000.0).contains(&d), "{d}");
         let d = shenzhen.distance_km(london);

@@ -1,13 +1,30 @@
 //! Warden's pure core: the login domain and the risk engine.
 //!
 //! Everything here is deterministic: a login attempt, what is known about its
-//! IP address, the user's profile, the policy and the time go in; a decision
-//! with reasons comes out. There is no IO, no async and no JSON in this crate.
+//! IP address, the user's profile, the global signals, the policy and the
+//! time go in; a decision with reasons comes out ([`assess::assess`]). The
+//! [`Engine`] holds profiles and counters in memory and is driven by the
+//! edges (HTTP service, replay). There is no IO, no async and no JSON here.
 
+pub mod assess;
+pub mod client;
+pub mod counters;
+pub mod countries;
 pub mod decision;
+pub mod detect;
 pub mod domain;
+pub mod engine;
+pub mod hash;
+pub mod policy;
+pub mod profile;
+pub mod reason;
+pub mod sketch;
 pub mod time;
 
+pub use assess::Assessment;
 pub use decision::{Decision, Level, ReasonCode};
 pub use domain::*;
+pub use engine::{Engine, EngineStats};
+pub use policy::Policy;
+pub use reason::{Evidence, Lang, Reason};
 pub use time::{Clock, FixedClock, Timestamp};

@@ -1,0 +1,394 @@
+//! Global sliding-window counters shared by all users: failures per account
+//! and per (account, address) with lockouts, distinct accounts failing per
+//! address and subnet (password spraying), distinct colleagues succeeding
+//! per address (shared office egress), and the global failure rate against
+//! its own baseline (credential-stuffing waves).
+
+use std::collections::VecDeque;
+use std::net::IpAddr;
+
+use rustc_hash::FxHashMap;
+
+use crate::domain::{FailureReason, Outcome};
+use crate::hash::stable_hash;
+use crate::policy::Attacks;
+use crate::profile::keys;
+use crate::sketch::WindowedSketch;
+use crate::time::Timestamp;
+
+/// What the counters say about one attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Signals {
+    /// The address is locked out of the account: failures and until when.
+    pub lockout: Option<(u32, Timestamp)>,
+    /// Failures on the account from anywhere within the account window.
+    pub account_failures: u32,
+    /// Distinct accounts that failed from this address in the spraying window.
+    pub ip_failed_accounts: u64,
+    /// Distinct accounts that failed from this /24 or /64 in the spraying window.
+    pub subnet_failed_accounts: u64,
+    /// Distinct users who logged in successfully from this address this week.
+    pub ip_colleagues: u64,
+    /// A credential-stuffing wave is under way: failures in the wave window.
+    pub wave_failures: Option<u64>,
+}
+
+/// Timestamps of recent events, newest last, at most `cap`.
+#[derive(Debug, Clone, Default)]
+struct Recent(VecDeque<i64>);
+
+impl Recent {
+    fn push(&mut self, t: i64, cap: usize) {
+        if self.0.len() >= cap {
+            self.0.pop_front();
+        }
+        self.0.push_back(t);
+    }
+
+    fn count_since(&self, since: i64) -> u32 {
+        self.0.iter().rev().take_while(|&&t| t > since).count() as u32
+    }
+
+    fn newest(&self) -> i64 {
+        self.0.back().copied().unwrap_or(i64::MIN)
+    }
+}
+
+const SPRAY_BUCKETS: usize = 6;
+const COLLEAGUE_BUCKETS: usize = 7;
+const WEEK: i64 = 7 * 86_400;
+
+/// Global failure counts per minute and a slowly moving baseline.
+#[derive(Debug, Clone, Default)]
+struct Wave {
+    /// (minute, failures) for recent minutes, oldest first.
+    minutes: VecDeque<(i64, u64)>,
+    /// Exponentially weighted failures per minute over roughly six hours.
+    baseline_per_min: f64,
+    baseline_minute: i64,
+}
+
+impl Wave {
+    fn add(&mut self, now: i64, keep_minutes: i64) {
+        let minute = now.div_euclid(60);
+        match self.minutes.back_mut() {
+            Some((m, c)) if *m == minute => *c += 1,
+            Some((m, _)) if *m > minute => {
+                // Late event: count it in the newest minute.
+                if let Some((_, c)) = self.minutes.back_mut() {
+                    *c += 1;
+                }
+            }
+            _ => {
+                self.roll_baseline(minute);
+                self.minutes.push_back((minute, 1));
+            }
+        }
+        while self
+            .minutes
+            .front()
+            .is_some_and(|(m, _)| *m <= minute - keep_minutes)
+        {
+            self.minutes.pop_front();
+        }
+    }
+
+    /// Folds every finished minute up to `minute` into the baseline.
+    fn roll_baseline(&mut self, minute: i64) {
+        const ALPHA: f64 = 1.0 / 360.0;
+        if self.baseline_minute == 0 {
+            self.baseline_minute = minute;
+            return;
+        }
+        let steps = (minute - self.baseline_minute).clamp(0, 24 * 60);
+        for i in 0..steps {
+            let m = self.baseline_minute + i;
+            let c = self
+                .minutes
+                .iter()
+                .find(|(mm, _)| *mm == m)
+                .map_or(0, |(_, c)| *c) as f64;
+            self.baseline_per_min += ALPHA * (c - self.baseline_per_min);
+        }
+        self.baseline_minute = minute;
+    }
+
+    fn failures_since(&self, since_minute: i64) -> u64 {
+        self.minutes
+            .iter()
+            .filter(|(m, _)| *m > since_minute)
+            .map(|(_, c)| c)
+            .sum()
+    }
+}
+
+/// The counters. Pure data: time is always passed in.
+#[derive(Debug, Clone, Default)]
+pub struct Counters {
+    pair_failures: FxHashMap<u64, Recent>,
+    lockouts: FxHashMap<u64, (u32, i64)>,
+    user_failures: FxHashMap<u64, Recent>,
+    ip_failed_accounts: FxHashMap<IpAddr, WindowedSketch>,
+    subnet_failed_accounts: FxHashMap<u64, WindowedSketch>,
+    ip_colleagues: FxHashMap<IpAddr, WindowedSketch>,
+    wave: Wave,
+}
+
+fn user_key(user: &str) -> u64 {
+    keys::text(user)
+}
+
+fn pair_key(user: &str, ip: IpAddr) -> u64 {
+    stable_hash(&[user.as_bytes(), &keys::ip(ip).to_le_bytes()])
+}
+
+/// The /24 (IPv4) or /64 (IPv6) around an address, as a key.
+pub fn subnet_key(ip: IpAddr) -> u64 {
+    match ip {
+        IpAddr::V4(v4) => (u32::from(v4) >> 8) as u64 | (4 << 56),
+        IpAddr::V6(v6) => (u128::from(v6) >> 64) as u64 ^ (6 << 56),
+    }
+}
+
+impl Counters {
+    /// Reads the signals for an attempt by `user` from `ip` at `now`.
+    pub fn signals(&self, user: &str, ip: IpAddr, now: Timestamp, a: &Attacks) -> Signals {
+        let t = now.secs();
+        let lockout = self
+            .lockouts
+            .get(&pair_key(user, ip))
+            .filter(|(_, until)| *until > t)
+            .map(|(n, until)| (*n, Timestamp(*until)));
+        let account_failures = self
+            .user_failures
+            .get(&user_key(user))
+            .map_or(0, |r| r.count_since(t - a.account_window_secs));
+        let ip_failed_accounts = self.ip_failed_accounts.get(&ip).map_or(0, |s| s.count(t));
+        let subnet_failed_accounts = self
+            .subnet_failed_accounts
+            .get(&subnet_key(ip))
+            .map_or(0, |s| s.count(t));
+        let ip_colleagues = self.ip_colleagues.get(&ip).map_or(0, |s| s.count(t));
+        let window_minutes = (a.wave_window_secs / 60).max(1);
+        let minute = t.div_euclid(60);
+        let recent = self.wave.failures_since(minute - window_minutes);
+        let expected = self.wave.baseline_per_min * window_minutes as f64;
+        let wave_failures = (recent >= a.wave_min_failures as u64
+            && recent as f64 >= a.wave_growth * expected.max(1.0))
+        .then_some(recent);
+        Signals {
+            lockout,
+            account_failures,
+            ip_failed_accounts,
+            subnet_failed_accounts,
+            ip_colleagues,
+            wave_failures,
+        }
+    }
+
+    /// Records the outcome of an attempt.
+    pub fn record(
+        &mut self,
+        user: &str,
+        ip: IpAddr,
+        outcome: Outcome,
+        now: Timestamp,
+        a: &Attacks,
+    ) {
+        let t = now.secs();
+        let pk = pair_key(user, ip);
+        let uk = user_key(user);
+        match outcome {
+            Outcome::Success => {
+                self.pair_failures.remove(&pk);
+                self.ip_colleagues
+                    .entry(ip)
+                    .or_insert_with(|| {
+                        WindowedSketch::new(
+                            COLLEAGUE_BUCKETS,
+                            (WEEK / COLLEAGUE_BUCKETS as i64) as u32,
+                        )
+                    })
+                    .insert(t, uk);
+            }
+            Outcome::Failure(reason) => {
+                let cap = a.ip_lockout_failures.max(1) as usize;
+                let pair = self.pair_failures.entry(pk).or_default();
+                pair.push(t, cap);
+                let n = pair.count_since(t - a.ip_lockout_window_secs);
+                let locked = self.lockouts.get(&pk).is_some_and(|(_, until)| *until > t);
+                if n >= a.ip_lockout_failures && !locked {
+                    self.lockouts.insert(pk, (n, t + a.ip_lockout_secs));
+                    self.pair_failures.remove(&pk);
+                }
+                self.user_failures
+                    .entry(uk)
+                    .or_default()
+                    .push(t, a.account_failures.max(1) as usize * 2);
+                let bucket = (a.spray_window_secs / SPRAY_BUCKETS as i64).max(1) as u32;
+                // Blocked attempts were refused by Warden itself: they say
+                // nothing new about which accounts the source is trying.
+                if reason != FailureReason::Blocked {
+                    self.ip_failed_accounts
+                        .entry(ip)
+                        .or_insert_with(|| WindowedSketch::new(SPRAY_BUCKETS, bucket))
+                        .insert(t, uk);
+                    self.subnet_failed_accounts
+                        .entry(subnet_key(ip))
+                        .or_insert_with(|| WindowedSketch::new(SPRAY_BUCKETS, bucket))
+                        .insert(t, uk);
+                }
+                self.wave.add(t, (a.wave_window_secs / 60).max(1) + 1);
+            }
+        }
+    }
+
+    /// Drops everything that can no longer influence a decision at `now`.
+    pub fn prune(&mut self, now: Timestamp, a: &Attacks) {
+        let t = now.secs();
+        let pair_window = a.ip_lockout_window_secs;
+        self.pair_failures
+            .retain(|_, r| r.newest() > t - pair_window);
+        self.lockouts.retain(|_, (_, until)| *until > t);
+        self.user_failures
+            .retain(|_, r| r.newest() > t - a.account_window_secs);
+        self.ip_failed_accounts.retain(|_, s| !s.is_stale(t));
+        self.subnet_failed_accounts.retain(|_, s| !s.is_stale(t));
+        self.ip_colleagues.retain(|_, s| !s.is_stale(t));
+        self.pair_failures.shrink_to_fit();
+        self.user_failures.shrink_to_fit();
+        self.ip_failed_accounts.shrink_to_fit();
+        self.subnet_failed_accounts.shrink_to_fit();
+    }
+
+    /// Number of tracked keys, for metrics.
+    pub fn tracked(&self) -> usize {
+        self.pair_failures.len()
+            + self.lockouts.len()
+            + self.user_failures.len()
+            + self.ip_failed_accounts.len()
+            + self.subnet_failed_accounts.len()
+            + self.ip_colleagues.len()
+    }
+
+    /// Active lockouts, for the API.
+    pub fn lockouts(&self) -> usize {
+        self.lockouts.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fail(c: &mut Counters, user: &str, ip: &str, t: i64) {
+        c.record(
+            user,
+            ip.parse().unwrap(),
+            Outcome::Failure(FailureReason::WrongPassword),
+            Timestamp(t),
+            &Attacks::default(),
+        );
+    }
+
+    fn sig(c: &Counters, user: &str, ip: &str, t: i64) -> Signals {
+        c.signals(user, ip.parse().unwrap(), Timestamp(t), &Attacks::default())
+    }
+
+    #[test]
+    fn five_failures_in_fifteen_minutes_lock_the_pair_for_fifteen_minutes() {
+        let mut c = Counters::default();
+        let t0 = 1_700_000_000;
+        for i in 0..4 {
+            fail(&mut c, "alice", "1.2.3.4", t0 + i * 120);
+        }
+        assert!(sig(&c, "alice", "1.2.3.4", t0 + 500).lockout.is_none());
+        fail(&mut c, "alice", "1.2.3.4", t0 + 600);
+        let (n, until) = sig(&c, "alice", "1.2.3.4", t0 + 601).lockout.unwrap();
+        assert_eq!((n, until), (5, Timestamp(t0 + 600 + 900)));
+        // Other address and other account are not locked.
+        assert!(sig(&c, "alice", "5.6.7.8", t0 + 601).lockout.is_none());
+        assert!(sig(&c, "bob", "1.2.3.4", t0 + 601).lockout.is_none());
+        assert!(sig(&c, "alice", "1.2.3.4", t0 + 1_501).lockout.is_none());
+    }
+
+    #[test]
+    fn slow_failures_do_not_lock() {
+        let mut c = Counters::default();
+        let t0 = 1_700_000_000;
+        for i in 0..10 {
+            fail(&mut c, "alice", "1.2.3.4", t0 + i * 300);
+        }
+        assert!(sig(&c, "alice", "1.2.3.4", t0 + 2_701).lockout.is_none());
+    }
+
+    #[test]
+    fn spraying_counts_distinct_accounts_per_ip_and_subnet() {
+        let mut c = Counters::default();
+        let t0 = 1_700_000_000;
+        for u in 0..12 {
+            fail(
+                &mut c,
+                &format!("user{u}"),
+                &format!("9.9.9.{}", u % 3),
+                t0 + u,
+            );
+            fail(
+                &mut c,
+                &format!("user{u}"),
+                &format!("9.9.9.{}", u % 3),
+                t0 + u + 1,
+            );
+        }
+        let s = sig(&c, "victim", "9.9.9.0", t0 + 100);
+        assert_eq!(s.ip_failed_accounts, 4);
+        assert_eq!(s.subnet_failed_accounts, 12);
+        assert_eq!(
+            sig(&c, "victim", "9.9.9.0", t0 + 2 * 3600).subnet_failed_accounts,
+            0
+        );
+    }
+
+    #[test]
+    fn a_burst_far_above_the_baseline_is_a_wave() {
+        let mut c = Counters::default();
+        let a = Attacks::default();
+        let t0 = 1_700_000_000;
+        // Six quiet hours: one failure every 10 minutes.
+        for i in 0..36 {
+            fail(&mut c, "u", "1.1.1.1", t0 + i * 600);
+        }
+        let t1 = t0 + 36 * 600;
+        assert!(c
+            .signals("x", "2.2.2.2".parse().unwrap(), Timestamp(t1), &a)
+            .wave_failures
+            .is_none());
+        for i in 0..200 {
+            fail(
+                &mut c,
+                &format!("s{i}"),
+                &format!("10.0.{}.{}", i / 250, i % 250),
+                t1 + i,
+            );
+        }
+        let s = c.signals("x", "2.2.2.2".parse().unwrap(), Timestamp(t1 + 200), &a);
+        assert!(s.wave_failures.unwrap() >= 150, "{s:?}");
+    }
+
+    #[test]
+    fn prune_forgets_old_state() {
+        let mut c = Counters::default();
+        let a = Attacks::default();
+        fail(&mut c, "alice", "1.2.3.4", 1_700_000_000);
+        c.record(
+            "bob",
+            "1.2.3.4".parse().unwrap(),
+            Outcome::Success,
+            Timestamp(1_700_000_000),
+            &a,
+        );
+        assert!(c.tracked() > 0);
+        c.prune(Timestamp(1_700_000_000 + 8 * 86_400), &a);
+        assert_eq!(c.tracked(), 0);
+    }
+}

@@ -1,0 +1,400 @@
+//! The detectors. Each looks at one aspect of an attempt against the user's
+//! profile and the global signals and pushes the reasons it finds, with
+//! their evidence and weight. [`crate::assess`] combines them.
+
+use crate::client::{classify, ClientKind};
+use crate::counters::Signals;
+use crate::decision::ReasonCode;
+use crate::domain::{AnonymizerKind, Coords, IpInfo, Location, LoginAttempt};
+use crate::policy::Policy;
+use crate::profile::{keys, known, PlaceCatalog, Profile};
+use crate::reason::{Evidence, Reason, Scope};
+use crate::time::Timestamp;
+
+/// Everything a detector may look at.
+pub struct Input<'a> {
+    pub attempt: &'a LoginAttempt,
+    pub ip: &'a IpInfo,
+    pub profile: Option<&'a Profile>,
+    pub catalog: &'a PlaceCatalog,
+    pub signals: &'a Signals,
+    pub policy: &'a Policy,
+}
+
+impl Input<'_> {
+    fn now(&self) -> Timestamp {
+        self.attempt.ts
+    }
+
+    /// The profile when it has at least one successful login.
+    fn history(&self) -> Option<&Profile> {
+        self.profile.filter(|p| p.logins > 0)
+    }
+
+    fn asn_known(&self) -> bool {
+        match (self.history(), self.ip.network.asn) {
+            (Some(p), Some(a)) => known(&p.asns, a, self.now(), &self.policy.learning).is_some(),
+            _ => false,
+        }
+    }
+
+    fn named(&self, key: u64, coords: Option<Coords>) -> Location {
+        self.catalog.get(key).cloned().unwrap_or_else(|| Location {
+            coords,
+            ..Location::default()
+        })
+    }
+}
+
+fn reason(code: ReasonCode, weight: f32, evidence: Evidence) -> Reason {
+    Reason {
+        code,
+        weight,
+        evidence,
+    }
+}
+
+/// How much a new place counts given its distance to the nearest usual one.
+fn distance_factor(d: Option<f64>, p: &Policy) -> f32 {
+    match d {
+        None => 1.0,
+        Some(d) if d <= p.travel.nearby_city_km => 0.0,
+        Some(d) => {
+            let span = (p.travel.far_km - p.travel.nearby_city_km).max(1.0);
+            ((d - p.travel.nearby_city_km) / span).clamp(0.25, 1.0) as f32
+        }
+    }
+}
+
+/// Unusual country, region or city for this user.
+pub fn unusual_location(i: &Input<'_>, out: &mut Vec<Reason>) {
+    let Some(p) = i.history() else { return };
+    let loc = &i.ip.location;
+    let Some(country) = loc.country else { return };
+    let (now, l, w) = (i.now(), &i.policy.learning, &i.policy.weights);
+
+    let distance = loc.coords.and_then(|c| p.nearest_km(c, now, l));
+    let factor = distance_factor(distance, i.policy);
+    // A phone on a carrier the user already uses, geolocated to another city,
+    // is weaker evidence than a new network as well.
+    let network = if i.asn_known() { 0.6 } else { 1.0 };
+
+    let (code, weight) = if known(&p.countries, country, now, l).is_none() {
+        (
+            ReasonCode::UnusualCountry,
+            w.unusual_country * (0.5 + 0.5 * factor),
+        )
+    } else if keys::region(loc).is_some_and(|r| known(&p.regions, r, now, l).is_none()) {
+        (
+            ReasonCode::UnusualRegion,
+            w.unusual_region * factor * network,
+        )
+    } else if keys::place(loc).is_some_and(|k| p.place(k, now, l).is_none()) && loc.city.is_some() {
+        (ReasonCode::UnusualCity, w.unusual_city * factor * network)
+    } else {
+        return;
+    };
+    if weight <= 0.0 {
+        return;
+    }
+    let usual = p
+        .usual_places(now, l)
+        .iter()
+        .take(2)
+        .map(|sp| i.named(sp.seen.key, sp.coords))
+        .collect();
+    out.push(reason(
+        code,
+        weight,
+        Evidence::UnusualPlace {
+            place: loc.clone(),
+            usual,
+            distance_km: distance,
+        },
+    ));
+}
+
+fn accuracy(km: Option<u16>, p: &Policy) -> f64 {
+    match km {
+        Some(a) if a > 0 => a as f64,
+        _ => p.travel.default_accuracy_km,
+    }
+}
+
+/// Impossible travel since the last successful login. Returns whether it fired.
+pub fn impossible_travel(i: &Input<'_>, out: &mut Vec<Reason>) -> bool {
+    let Some(p) = i.history() else { return false };
+    let Some(last) = p.last_success else {
+        return false;
+    };
+    let (Some(from), Some(to)) = (last.coords, i.ip.location.coords) else {
+        return false;
+    };
+    let t = i.policy;
+    let now = i.now();
+    let cur_key = keys::place(&i.ip.location).unwrap_or(0);
+    let dt = now.secs() - last.ts as i64;
+    if cur_key == last.place || dt < 0 {
+        return false;
+    }
+    let d = from.distance_km(to);
+    if d < t.travel.min_distance_km {
+        return false;
+    }
+    let effective =
+        d - accuracy(Some(last.accuracy_km), t) - accuracy(i.ip.location.accuracy_km, t);
+    let hours = dt.max(60) as f64 / 3600.0;
+    let speed = effective / hours;
+    if effective <= 0.0 || speed <= t.travel.max_speed_kmh {
+        return false;
+    }
+    let l = &t.learning;
+    let both_known = p.place(cur_key, now, l).is_some() && p.place(last.place, now, l).is_some();
+    let damp = if both_known {
+        t.travel.known_places_damping
+    } else {
+        1.0
+    };
+    out.push(reason(
+        ReasonCode::ImpossibleTravel,
+        t.weights.impossible_travel * damp as f32,
+        Evidence::Travel {
+            from: i.named(last.place, Some(from)),
+            to: i.ip.location.clone(),
+            distance_km: d,
+            minutes: dt as f64 / 60.0,
+            speed_kmh: d / hours,
+        },
+    ));
+    true
+}
+
+/// Another session open at the same time from far away.
+pub fn concurrent_sessions(i: &Input<'_>, travel_fired: bool, out: &mut Vec<Reason>) {
+    let Some(p) = i.history() else { return };
+    let Some(here) = i.ip.location.coords else {
+        return;
+    };
+    let t = i.policy;
+    let now = i.now();
+    let ip = keys::ip(i.ip.ip);
+    let cur_key = keys::place(&i.ip.location).unwrap_or(0);
+    let last_place = p.last_success.map(|l| l.place);
+    let far = p
+        .sessions
+        .iter()
+        .filter(|s| {
+            now.secs() - s.last as i64 <= t.travel.session_ttl_secs && now.secs() >= s.last as i64
+        })
+        .filter(|s| s.ip != ip && s.place != cur_key)
+        .filter(|s| !(travel_fired && Some(s.place) == last_place))
+        .filter_map(|s| s.coords.map(|c| (s, c.distance_km(here))))
+        .filter(|(_, d)| *d >= t.travel.concurrent_min_km)
+        .max_by(|a, b| a.1.total_cmp(&b.1));
+    let Some((s, d)) = far else { return };
+    let l = &t.learning;
+    let both_known = p.place(cur_key, now, l).is_some() && p.place(s.place, now, l).is_some();
+    let damp = if both_known {
+        t.travel.known_places_damping
+    } else {
+        1.0
+    };
+    out.push(reason(
+        ReasonCode::ConcurrentDistantSessions,
+        t.weights.concurrent_distant_sessions * damp as f32,
+        Evidence::Concurrent {
+            other: i.named(s.place, s.coords),
+            distance_km: d,
+            minutes_ago: (now.secs() - s.last as i64) as f64 / 60.0,
+        },
+    ));
+}
+
+/// A new device id or client program for this user.
+pub fn new_device_or_client(i: &Input<'_>, out: &mut Vec<Reason>) {
+    let Some(p) = i.history() else { return };
+    let (now, l, w) = (i.now(), &i.policy.learning, &i.policy.weights);
+    if let Some(device) = &i.attempt.device {
+        if !p.devices.is_empty() && known(&p.devices, keys::text(device), now, l).is_none() {
+            out.push(reason(
+                ReasonCode::NewDevice,
+                w.new_device,
+                Evidence::Device {
+                    device: device.clone(),
+                },
+            ));
+        }
+    }
+    if let Some(ua) = &i.attempt.user_agent {
+        let family = classify(ua);
+        let automated = family.kind == ClientKind::Automated;
+        let unknown = known(&p.clients, keys::text(&family.name), now, l).is_none();
+        if unknown && (!p.clients.is_empty() || automated) {
+            let weight = if automated {
+                w.new_automated_client
+            } else {
+                w.new_client
+            };
+            out.push(reason(
+                ReasonCode::NewClient,
+                weight,
+                Evidence::Client {
+                    client: family.name,
+                    automated,
+                },
+            ));
+        }
+    }
+}
+
+/// An hour of day at which this user rarely logs in.
+pub fn unusual_hour(i: &Input<'_>, out: &mut Vec<Reason>) {
+    let Some(p) = i.history() else { return };
+    let l = &i.policy.learning;
+    if p.logins < l.min_logins_for_hours {
+        return;
+    }
+    let hour = i.now().hour_of_day(l.utc_offset_minutes);
+    let (share, total) = p.hour_share(hour);
+    if total > 0.0 && share < l.unusual_hour_share {
+        out.push(reason(
+            ReasonCode::UnusualHour,
+            i.policy.weights.unusual_hour,
+            Evidence::Hour { hour, share },
+        ));
+    }
+}
+
+/// Anonymizers and datacenter networks.
+pub fn network(i: &Input<'_>, out: &mut Vec<Reason>) {
+    let net = &i.ip.network;
+    let w = &i.policy.weights;
+    let familiar = if i.asn_known() { 0.3 } else { 1.0 };
+    if let Some(kind) = net.anonymizer {
+        let base = if kind == AnonymizerKind::Tor {
+            w.tor
+        } else {
+            w.vpn_or_proxy
+        };
+        out.push(reason(
+            ReasonCode::AnonymizerIp,
+            base * familiar,
+            Evidence::Anonymizer { kind },
+        ));
+    } else if net.datacenter && !i.asn_known() {
+        out.push(reason(
+            ReasonCode::DatacenterIp,
+            w.datacenter,
+            Evidence::Datacenter {
+                asn: net.asn,
+                organisation: net.organisation.clone(),
+            },
+        ));
+    }
+}
+
+/// The organisation's own addresses: configured ranges, or an address many
+/// colleagues log in from and that is not a spraying source.
+pub fn known_org_ip(i: &Input<'_>) -> Option<Reason> {
+    let trust = i.policy.weights.known_org_ip_trust;
+    if let Some(range) = &i.ip.network.org_range {
+        return Some(reason(
+            ReasonCode::KnownOrgIp,
+            trust,
+            Evidence::KnownOrgIp {
+                range: Some(range.clone()),
+                colleagues: i.signals.ip_colleagues,
+            },
+        ));
+    }
+    let s = i.signals;
+    let shared = s.ip_colleagues >= i.policy.attacks.shared_ip_min_users as u64
+        && s.ip_failed_accounts * 2 < s.ip_colleagues
+        && i.ip.network.anonymizer.is_none();
+    shared.then(|| {
+        reason(
+            ReasonCode::KnownOrgIp,
+            trust,
+            Evidence::KnownOrgIp {
+                range: None,
+                colleagues: s.ip_colleagues,
+            },
+        )
+    })
+}
+
+/// Brute force, spraying and stuffing from the global counters. These are
+/// not softened by trust in the address.
+pub fn attacks(i: &Input<'_>, org_known: bool, out: &mut Vec<Reason>) {
+    let s = i.signals;
+    let a = &i.policy.attacks;
+    let w = &i.policy.weights;
+    if let Some((failures, until)) = s.lockout {
+        out.push(reason(
+            ReasonCode::BruteForceLockout,
+            1.0,
+            Evidence::Lockout { failures, until },
+        ));
+    }
+    if s.account_failures >= a.account_failures {
+        out.push(reason(
+            ReasonCode::AccountUnderAttack,
+            w.account_under_attack,
+            Evidence::AccountAttack {
+                failures: s.account_failures,
+                window_secs: a.account_window_secs,
+            },
+        ));
+    }
+    if !org_known {
+        if s.ip_failed_accounts >= a.spray_accounts_per_ip as u64 {
+            out.push(reason(
+                ReasonCode::PasswordSpraying,
+                w.password_spraying,
+                Evidence::Spraying {
+                    accounts: s.ip_failed_accounts,
+                    scope: Scope::Ip,
+                    window_secs: a.spray_window_secs,
+                },
+            ));
+        } else if s.subnet_failed_accounts >= a.spray_accounts_per_subnet as u64 {
+            out.push(reason(
+                ReasonCode::PasswordSpraying,
+                w.password_spraying * 0.75,
+                Evidence::Spraying {
+                    accounts: s.subnet_failed_accounts,
+                    scope: Scope::Subnet,
+                    window_secs: a.spray_window_secs,
+                },
+            ));
+        }
+    }
+    if let Some(failures) = s.wave_failures {
+        if !org_known && !i.asn_known() {
+            // An address that already failed on other accounts during the
+            // wave is very likely part of it.
+            let boost = if s.ip_failed_accounts >= 2 { 0.3 } else { 0.0 };
+            out.push(reason(
+                ReasonCode::CredentialStuffing,
+                (w.credential_stuffing + boost).min(0.95),
+                Evidence::Stuffing {
+                    failures,
+                    window_secs: a.wave_window_secs,
+                },
+            ));
+        }
+    }
+}
+
+/// Says so while the profile is still young.
+pub fn learning_period(i: &Input<'_>) -> Option<Reason> {
+    let needed = i.policy.learning.learning_logins;
+    let logins = i.profile.map_or(0, |p| p.logins);
+    (logins < needed).then(|| {
+        reason(
+            ReasonCode::LearningPeriod,
+            0.0,
+            Evidence::Learning { logins, needed },
+        )
+    })
+}

@@ -1,0 +1,156 @@
+//! The engine: all users' profiles, the place catalog and the global
+//! counters, with `evaluate` (before the password check) and `record` (the
+//! outcome, after). Pure state: no IO, no clock of its own; every call
+//! carries the attempt's time.
+
+use std::net::IpAddr;
+
+use rustc_hash::FxHashMap;
+
+use crate::assess::{assess, Assessment};
+use crate::client::classify;
+use crate::counters::{Counters, Signals};
+use crate::detect::Input;
+use crate::domain::{IpInfo, LoginAttempt, Name, Outcome};
+use crate::policy::{InvalidPolicy, Policy};
+use crate::profile::{keys, Observation, PlaceCatalog, Profile, SnapshotError};
+use crate::time::Timestamp;
+
+/// Sizes, for metrics and the memory benchmark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineStats {
+    pub profiles: usize,
+    pub places: usize,
+    pub counter_keys: usize,
+    pub lockouts: usize,
+    /// Bytes held by profiles (struct plus heap), excluding map overhead.
+    pub profile_bytes: usize,
+}
+
+/// Warden's risk engine.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    policy: Policy,
+    profiles: FxHashMap<Name, Profile>,
+    catalog: PlaceCatalog,
+    counters: Counters,
+}
+
+impl Engine {
+    /// An engine with no history under a validated policy.
+    pub fn new(policy: Policy) -> Result<Self, InvalidPolicy> {
+        policy.validate()?;
+        Ok(Engine {
+            policy,
+            profiles: FxHashMap::default(),
+            catalog: PlaceCatalog::default(),
+            counters: Counters::default(),
+        })
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Global signals for an attempt.
+    pub fn signals(&self, user: &str, ip: IpAddr, now: Timestamp) -> Signals {
+        self.counters.signals(user, ip, now, &self.policy.attacks)
+    }
+
+    /// Scores an attempt before the password is checked. Changes nothing.
+    pub fn evaluate(&self, attempt: &LoginAttempt, ip: &IpInfo) -> Assessment {
+        let signals = self.signals(&attempt.user, attempt.ip, attempt.ts);
+        assess(&Input {
+            attempt,
+            ip,
+            profile: self.profiles.get(&*attempt.user),
+            catalog: &self.catalog,
+            signals: &signals,
+            policy: &self.policy,
+        })
+    }
+
+    /// Records how the attempt ended; a success teaches the user's profile.
+    /// Returns the user's profile when it changed.
+    pub fn record(
+        &mut self,
+        attempt: &LoginAttempt,
+        ip: &IpInfo,
+        outcome: Outcome,
+    ) -> Option<&Profile> {
+        self.counters.record(
+            &attempt.user,
+            attempt.ip,
+            outcome,
+            attempt.ts,
+            &self.policy.attacks,
+        );
+        if !outcome.is_success() {
+            return None;
+        }
+        self.catalog.remember(&ip.location);
+        let obs = Observation {
+            location: Some(&ip.location),
+            asn: ip.network.asn,
+            device: attempt.device.as_deref().map(keys::text),
+            client: attempt
+                .user_agent
+                .as_deref()
+                .map(|ua| keys::text(&classify(ua).name)),
+            ip: keys::ip(attempt.ip),
+        };
+        let ttl = self.policy.travel.session_ttl_secs;
+        let profile = self.profiles.entry(attempt.user.clone()).or_default();
+        profile.learn(attempt.ts, &obs, &self.policy.learning, ttl);
+        Some(profile)
+    }
+
+    /// Evaluates, then records the outcome: what replay does per event.
+    pub fn observe(&mut self, attempt: &LoginAttempt, ip: &IpInfo, outcome: Outcome) -> Assessment {
+        let a = self.evaluate(attempt, ip);
+        self.record(attempt, ip, outcome);
+        a
+    }
+
+    /// Forgets counters that can no longer matter at `now`.
+    pub fn prune(&mut self, now: Timestamp) {
+        self.counters.prune(now, &self.policy.attacks);
+    }
+
+    pub fn profile(&self, user: &str) -> Option<&Profile> {
+        self.profiles.get(user)
+    }
+
+    pub fn catalog(&self) -> &PlaceCatalog {
+        &self.catalog
+    }
+
+    /// The user's profile as a snapshot for storage.
+    pub fn snapshot(&self, user: &str) -> Option<Vec<u8>> {
+        self.profiles
+            .get(user)
+            .map(|p| p.to_snapshot(&self.catalog))
+    }
+
+    /// Restores a profile from a stored snapshot.
+    pub fn restore(&mut self, user: Name, snapshot: &[u8]) -> Result<(), SnapshotError> {
+        let profile = Profile::from_snapshot(snapshot, &mut self.catalog)?;
+        self.profiles.insert(user, profile);
+        Ok(())
+    }
+
+    pub fn stats(&self) -> EngineStats {
+        let profile_bytes = self
+            .profiles
+            .values()
+            .map(|p| std::mem::size_of::<Profile>() + p.heap_bytes())
+            .sum();
+        EngineStats {
+            profiles: self.profiles.len(),
+            places: self.catalog.len(),
+            counter_keys: self.counters.tracked(),
+            lockouts: self.counters.lockouts(),
+            profile_bytes,
+        }
+    }
+}

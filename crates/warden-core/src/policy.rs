@@ -1,0 +1,333 @@
+//! The policy: every threshold and weight the engine uses, with defaults.
+//!
+//! The policy is plain data. The binary fills it from the configuration file
+//! and environment; the engine only reads it.
+
+use serde::{Deserialize, Serialize};
+
+/// Score thresholds and how levels map to decisions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[serde(default, deny_unknown_fields)]
+pub struct Thresholds {
+    /// A risk at or above this is `medium` and the login is challenged.
+    pub medium: f32,
+    /// A risk at or above this is `high` and the login is denied.
+    pub high: f32,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            medium: 0.4,
+            high: 0.75,
+        }
+    }
+}
+
+/// Weights (0..1) each detector contributes to the risk score. Scores are
+/// combined as independent evidence: `1 - Π(1 - w)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[serde(default, deny_unknown_fields)]
+pub struct Weights {
+    /// A country the user has not logged in from.
+    pub unusual_country: f32,
+    /// A region (province, state) the user has not logged in from, at full distance.
+    pub unusual_region: f32,
+    /// A city the user has not logged in from, at full distance.
+    pub unusual_city: f32,
+    /// Travel faster than the speed limit since the last successful login.
+    pub impossible_travel: f32,
+    /// Another session is open at the same time from a distant place.
+    pub concurrent_distant_sessions: f32,
+    /// A device id the user has not used.
+    pub new_device: f32,
+    /// A client program (Outlook, Foxmail, a browser...) the user has not used.
+    pub new_client: f32,
+    /// A scripting client (curl, python-requests...) the user has not used.
+    pub new_automated_client: f32,
+    /// An hour of day at which the user rarely logs in.
+    pub unusual_hour: f32,
+    /// A Tor exit node.
+    pub tor: f32,
+    /// A VPN or proxy range from the configured lists.
+    pub vpn_or_proxy: f32,
+    /// A hosting / datacenter network the user does not normally use.
+    pub datacenter: f32,
+    /// Source of password spraying (many accounts failing from it).
+    pub password_spraying: f32,
+    /// A credential-stuffing wave is under way and this login comes from a
+    /// network the user has not used.
+    pub credential_stuffing: f32,
+    /// Too many failures on this account from anywhere.
+    pub account_under_attack: f32,
+    /// Share of the score removed when the address is a known organisation
+    /// address (configured range or one many colleagues use).
+    pub known_org_ip_trust: f32,
+}
+
+impl Default for Weights {
+    fn default() -> Self {
+        Weights {
+            unusual_country: 0.55,
+            unusual_region: 0.3,
+            unusual_city: 0.2,
+            impossible_travel: 0.6,
+            concurrent_distant_sessions: 0.35,
+            new_device: 0.15,
+            new_client: 0.12,
+            new_automated_client: 0.3,
+            unusual_hour: 0.1,
+            tor: 0.55,
+            vpn_or_proxy: 0.35,
+            datacenter: 0.25,
+            password_spraying: 0.8,
+            credential_stuffing: 0.35,
+            account_under_attack: 0.45,
+            known_org_ip_trust: 0.6,
+        }
+    }
+}
+
+/// How a user's profile learns and forgets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[serde(default, deny_unknown_fields)]
+pub struct Learning {
+    /// Half-life of a place's, network's or device's weight, in days: history
+    /// decays so that places not used for a long time become unusual again.
+    pub half_life_days: f32,
+    /// A place whose decayed weight is below this is forgotten.
+    pub forget_below: f32,
+    /// Until a user has this many successful logins, location and device
+    /// signals count for less (the learning period).
+    pub learning_logins: u32,
+    /// Factor applied to profile-based signals during the learning period.
+    pub learning_damping: f32,
+    /// At least this many successful logins before the hour of day is judged.
+    pub min_logins_for_hours: u32,
+    /// An hour holding less than this share of the user's logins is unusual.
+    pub unusual_hour_share: f32,
+    /// Offset of the organisation's local time from UTC, in minutes, used for
+    /// hours of day (e.g. 480 for China Standard Time).
+    pub utc_offset_minutes: i32,
+}
+
+impl Default for Learning {
+    fn default() -> Self {
+        Learning {
+            half_life_days: 60.0,
+            forget_below: 0.1,
+            learning_logins: 5,
+            learning_damping: 0.4,
+            min_logins_for_hours: 20,
+            unusual_hour_share: 0.02,
+            utc_offset_minutes: 480,
+        }
+    }
+}
+
+/// Distances and speeds for the location detectors.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[serde(default, deny_unknown_fields)]
+pub struct Travel {
+    /// Faster than this between two successful logins is impossible travel (km/h).
+    pub max_speed_kmh: f64,
+    /// Distances shorter than this never count as travel (km).
+    pub min_distance_km: f64,
+    /// Accuracy radius assumed for each end when the data gives none (km).
+    pub default_accuracy_km: f64,
+    /// A new city closer than this to a usual one is not reported (km):
+    /// city-level IP geolocation is often a neighbouring city or the
+    /// province's hub.
+    pub nearby_city_km: f64,
+    /// Beyond this distance a new place counts in full (km).
+    pub far_km: f64,
+    /// A successful login keeps a session open this long (seconds).
+    pub session_ttl_secs: i64,
+    /// Sessions further apart than this at the same time are suspicious (km).
+    pub concurrent_min_km: f64,
+    /// Factor applied to travel signals between two places the user has
+    /// both used (a phone on a carrier hub and a laptop at the office).
+    pub known_places_damping: f64,
+}
+
+impl Default for Travel {
+    fn default() -> Self {
+        Travel {
+            max_speed_kmh: 800.0,
+            min_distance_km: 500.0,
+            default_accuracy_km: 50.0,
+            nearby_city_km: 150.0,
+            far_km: 1000.0,
+            session_ttl_secs: 30 * 60,
+            concurrent_min_km: 500.0,
+            known_places_damping: 0.25,
+        }
+    }
+}
+
+/// Attack detection over global sliding windows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[serde(default, deny_unknown_fields)]
+pub struct Attacks {
+    /// Failures from one IP on one account that lock that IP out of it.
+    pub ip_lockout_failures: u32,
+    /// Window for counting them (seconds).
+    pub ip_lockout_window_secs: i64,
+    /// How long the IP stays locked out of the account (seconds).
+    pub ip_lockout_secs: i64,
+    /// Failures on one account from anywhere that force a challenge.
+    pub account_failures: u32,
+    /// Window for counting them (seconds).
+    pub account_window_secs: i64,
+    /// Distinct accounts failing from one IP within the spraying window that
+    /// make it a spraying source.
+    pub spray_accounts_per_ip: u32,
+    /// The same for a /24 (IPv4) or /64 (IPv6) subnet.
+    pub spray_accounts_per_subnet: u32,
+    /// The spraying window (seconds).
+    pub spray_window_secs: i64,
+    /// Failures across all accounts within the wave window that, together
+    /// with the growth factor over the baseline, mean a credential-stuffing wave.
+    pub wave_min_failures: u32,
+    /// The wave window (seconds).
+    pub wave_window_secs: i64,
+    /// A wave is this many times the usual failure rate.
+    pub wave_growth: f64,
+    /// Distinct colleagues logging in successfully from one address within a
+    /// week that make it a known organisation address.
+    pub shared_ip_min_users: u32,
+}
+
+impl Default for Attacks {
+    fn default() -> Self {
+        Attacks {
+            ip_lockout_failures: 5,
+            ip_lockout_window_secs: 15 * 60,
+            ip_lockout_secs: 15 * 60,
+            account_failures: 10,
+            account_window_secs: 5 * 60,
+            spray_accounts_per_ip: 10,
+            spray_accounts_per_subnet: 20,
+            spray_window_secs: 60 * 60,
+            wave_min_failures: 50,
+            wave_window_secs: 10 * 60,
+            wave_growth: 5.0,
+            shared_ip_min_users: 5,
+        }
+    }
+}
+
+/// Everything the engine needs to know about the organisation's wishes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[serde(default, deny_unknown_fields)]
+pub struct Policy {
+    pub thresholds: Thresholds,
+    pub weights: Weights,
+    pub learning: Learning,
+    pub travel: Travel,
+    pub attacks: Attacks,
+}
+
+/// A policy value that makes no sense.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("invalid policy: {0}")]
+pub struct InvalidPolicy(pub String);
+
+impl Policy {
+    /// Checks ranges and orderings; the engine trusts a validated policy.
+    pub fn validate(&self) -> Result<(), InvalidPolicy> {
+        let t = &self.thresholds;
+        if !(0.0 < t.medium && t.medium < t.high && t.high <= 1.0) {
+            return Err(InvalidPolicy(format!(
+                "thresholds must satisfy 0 < medium < high <= 1 (medium = {}, high = {})",
+                t.medium, t.high
+            )));
+        }
+        let w = &self.weights;
+        for (name, v) in [
+            ("unusual_country", w.unusual_country),
+            ("unusual_region", w.unusual_region),
+            ("unusual_city", w.unusual_city),
+            ("impossible_travel", w.impossible_travel),
+            ("concurrent_distant_sessions", w.concurrent_distant_sessions),
+            ("new_device", w.new_device),
+            ("new_client", w.new_client),
+            ("new_automated_client", w.new_automated_client),
+            ("unusual_hour", w.unusual_hour),
+            ("tor", w.tor),
+            ("vpn_or_proxy", w.vpn_or_proxy),
+            ("datacenter", w.datacenter),
+            ("password_spraying", w.password_spraying),
+            ("credential_stuffing", w.credential_stuffing),
+            ("account_under_attack", w.account_under_attack),
+            ("known_org_ip_trust", w.known_org_ip_trust),
+            ("learning.learning_damping", self.learning.learning_damping),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(InvalidPolicy(format!(
+                    "weights.{name} must be within 0..=1, got {v}"
+                )));
+            }
+        }
+        if self.learning.half_life_days <= 0.0 {
+            return Err(InvalidPolicy(
+                "learning.half_life_days must be positive".into(),
+            ));
+        }
+        if !(-14 * 60..=14 * 60).contains(&self.learning.utc_offset_minutes) {
+            return Err(InvalidPolicy(
+                "learning.utc_offset_minutes must be within ±840".into(),
+            ));
+        }
+        let tr = &self.travel;
+        if tr.max_speed_kmh <= 0.0 || tr.session_ttl_secs <= 0 {
+            return Err(InvalidPolicy(
+                "travel.max_speed_kmh and travel.session_ttl_secs must be positive".into(),
+            ));
+        }
+        let a = &self.attacks;
+        for (name, v) in [
+            ("ip_lockout_window_secs", a.ip_lockout_window_secs),
+            ("ip_lockout_secs", a.ip_lockout_secs),
+            ("account_window_secs", a.account_window_secs),
+            ("spray_window_secs", a.spray_window_secs),
+            ("wave_window_secs", a.wave_window_secs),
+        ] {
+            if v <= 0 {
+                return Err(InvalidPolicy(format!("attacks.{name} must be positive")));
+            }
+        }
+        if a.ip_lockout_failures == 0 || a.account_failures == 0 {
+            return Err(InvalidPolicy(
+                "attack failure thresholds must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_bad_values_are_named() {
+        Policy::default().validate().unwrap();
+        let mut p = Policy::default();
+        p.thresholds.medium = 0.9;
+        assert!(p.validate().unwrap_err().to_string().contains("medium"));
+        let mut p = Policy::default();
+        p.weights.tor = 1.5;
+        assert!(p
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("weights.tor"));
+    }
+}

@@ -1,0 +1,472 @@
+//! Reasons: a machine-readable code, the weight it added to the score, the
+//! evidence behind it, and the human text in English and Chinese.
+
+use std::fmt::Write;
+
+use crate::countries;
+use crate::decision::ReasonCode;
+use crate::domain::{AnonymizerKind, Location, Name};
+use crate::time::Timestamp;
+
+/// One reason behind a decision.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reason {
+    pub code: ReasonCode,
+    /// What this reason added to the risk (0 for informational reasons; for
+    /// `known_org_ip` the share of the score it removed).
+    pub weight: f32,
+    pub evidence: Evidence,
+}
+
+/// Whether spraying was seen from the address itself or its subnet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Ip,
+    /// The /24 (IPv4) or /64 (IPv6) around the address.
+    Subnet,
+}
+
+/// The facts a detector found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Evidence {
+    UnusualPlace {
+        place: Location,
+        usual: Vec<Location>,
+        /// Distance to the nearest usual place, when both have coordinates.
+        distance_km: Option<f64>,
+    },
+    Travel {
+        from: Location,
+        to: Location,
+        distance_km: f64,
+        minutes: f64,
+        speed_kmh: f64,
+    },
+    Concurrent {
+        other: Location,
+        distance_km: f64,
+        minutes_ago: f64,
+    },
+    Device {
+        device: Name,
+    },
+    Client {
+        client: String,
+        automated: bool,
+    },
+    Hour {
+        hour: u8,
+        share: f32,
+    },
+    Anonymizer {
+        kind: AnonymizerKind,
+    },
+    Datacenter {
+        asn: Option<u32>,
+        organisation: Option<Name>,
+    },
+    KnownOrgIp {
+        range: Option<Name>,
+        colleagues: u64,
+    },
+    Lockout {
+        failures: u32,
+        until: Timestamp,
+    },
+    AccountAttack {
+        failures: u32,
+        window_secs: i64,
+    },
+    Spraying {
+        accounts: u64,
+        scope: Scope,
+        window_secs: i64,
+    },
+    Stuffing {
+        failures: u64,
+        window_secs: i64,
+    },
+    Learning {
+        logins: u32,
+        needed: u32,
+    },
+}
+
+/// Language of a reason text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Zh,
+}
+
+impl Reason {
+    /// The English text.
+    pub fn text_en(&self, utc_offset_minutes: i32) -> String {
+        self.text(Lang::En, utc_offset_minutes)
+    }
+
+    /// The Chinese text.
+    pub fn text_zh(&self, utc_offset_minutes: i32) -> String {
+        self.text(Lang::Zh, utc_offset_minutes)
+    }
+
+    /// The text in `lang`; times are shown at `utc_offset_minutes`.
+    pub fn text(&self, lang: Lang, utc_offset_minutes: i32) -> String {
+        let en = lang == Lang::En;
+        let mut s = String::with_capacity(96);
+        match &self.evidence {
+            Evidence::UnusualPlace {
+                place,
+                usual,
+                distance_km,
+            } => {
+                if en {
+                    let _ = write!(s, "Login from {}", place_en(place));
+                    if let Some(d) = distance_km {
+                        let _ = write!(s, ", {} km from the usual places", km(*d));
+                    }
+                    if !usual.is_empty() {
+                        let _ = write!(s, "; usual places: {}", join(usual, place_en, " / "));
+                    }
+                } else {
+                    let _ = write!(s, "异地登录：{}", place_zh(place));
+                    if let Some(d) = distance_km {
+                        let _ = write!(s, "，距常用登录地 {} 公里", km(*d));
+                    }
+                    if !usual.is_empty() {
+                        let _ = write!(s, "，常用登录地：{}", join(usual, place_zh, "、"));
+                    }
+                }
+            }
+            Evidence::Travel {
+                from,
+                to,
+                distance_km,
+                minutes,
+                speed_kmh,
+            } => {
+                if en {
+                    let _ = write!(
+                        s,
+                        "Impossible travel: {} km from {} to {} in {} ({} km/h)",
+                        km(*distance_km),
+                        place_en(from),
+                        place_en(to),
+                        duration_en(*minutes),
+                        km(*speed_kmh)
+                    );
+                } else {
+                    let _ = write!(
+                        s,
+                        "不可能的行程：{}内从{}到{}，相距 {} 公里（时速 {} 公里）",
+                        duration_zh(*minutes),
+                        place_zh(from),
+                        place_zh(to),
+                        km(*distance_km),
+                        km(*speed_kmh)
+                    );
+                }
+            }
+            Evidence::Concurrent {
+                other,
+                distance_km,
+                minutes_ago,
+            } => {
+                if en {
+                    let _ = write!(
+                        s,
+                        "Another session is open {} km away in {} (active {} ago)",
+                        km(*distance_km),
+                        place_en(other),
+                        duration_en(*minutes_ago)
+                    );
+                } else {
+                    let _ = write!(
+                        s,
+                        "{} 公里外的{}同时有登录会话（{}前活跃）",
+                        km(*distance_km),
+                        place_zh(other),
+                        duration_zh(*minutes_ago)
+                    );
+                }
+            }
+            Evidence::Device { device } => {
+                let _ = if en {
+                    write!(s, "New device: {device}")
+                } else {
+                    write!(s, "新设备登录：{device}")
+                };
+            }
+            Evidence::Client { client, automated } => {
+                let _ = match (en, automated) {
+                    (true, false) => write!(s, "New client program: {client}"),
+                    (true, true) => write!(s, "Scripted client: {client}"),
+                    (false, false) => write!(s, "新的登录客户端：{client}"),
+                    (false, true) => write!(s, "脚本程序登录：{client}"),
+                };
+            }
+            Evidence::Hour { hour, share } => {
+                let pct = share * 100.0;
+                let _ = if en {
+                    write!(
+                        s,
+                        "Unusual hour for this user: {hour:02}:00–{:02}:00 ({pct:.1}% of logins)",
+                        (hour + 1) % 24
+                    )
+                } else {
+                    write!(
+                        s,
+                        "非常用登录时段：{hour:02}:00–{:02}:00（占该用户登录的 {pct:.1}%）",
+                        (hour + 1) % 24
+                    )
+                };
+            }
+            Evidence::Anonymizer { kind } => {
+                let _ = match (en, kind) {
+                    (true, AnonymizerKind::Tor) => write!(s, "Anonymizing network: Tor exit node"),
+                    (true, AnonymizerKind::Vpn) => write!(s, "Anonymizing network: VPN service"),
+                    (true, AnonymizerKind::Proxy) => write!(s, "Anonymizing network: open proxy"),
+                    (false, AnonymizerKind::Tor) => write!(s, "匿名网络：Tor 出口节点"),
+                    (false, AnonymizerKind::Vpn) => write!(s, "匿名网络：VPN 服务"),
+                    (false, AnonymizerKind::Proxy) => write!(s, "匿名网络：公开代理"),
+                };
+            }
+            Evidence::Datacenter { asn, organisation } => {
+                s.push_str(if en {
+                    "Datacenter network"
+                } else {
+                    "机房 / 云服务器 IP"
+                });
+                if asn.is_some() || organisation.is_some() {
+                    s.push_str(if en { ": " } else { "：" });
+                    if let Some(a) = asn {
+                        let _ = write!(s, "AS{a}");
+                    }
+                    if let Some(o) = organisation {
+                        let _ = write!(s, "{}{o}", if asn.is_some() { " " } else { "" });
+                    }
+                }
+            }
+            Evidence::KnownOrgIp { range, colleagues } => {
+                let _ = match (en, range) {
+                    (true, Some(r)) => write!(s, "Known organisation address: {r}"),
+                    (false, Some(r)) => write!(s, "企业已知 IP：{r}"),
+                    (true, None) => write!(s, "Address used by {colleagues} colleagues this week"),
+                    (false, None) => write!(s, "本周有 {colleagues} 位同事从该 IP 登录"),
+                };
+            }
+            Evidence::Lockout { failures, until } => {
+                let c = until.civil(utc_offset_minutes);
+                let tz = tz_label(utc_offset_minutes);
+                let _ = if en {
+                    write!(
+                        s,
+                        "Locked by risk control: {failures} failed logins from this IP; try again after {:02}:{:02} {tz}",
+                        c.hour, c.minute
+                    )
+                } else {
+                    write!(
+                        s,
+                        "风控锁定：该 IP 登录失败 {failures} 次，请在 {:02}:{:02} ({tz}) 之后再试",
+                        c.hour, c.minute
+                    )
+                };
+            }
+            Evidence::AccountAttack {
+                failures,
+                window_secs,
+            } => {
+                let m = window_secs / 60;
+                let _ = if en {
+                    write!(
+                        s,
+                        "{failures} failed logins on this account in the last {m} min"
+                    )
+                } else {
+                    write!(s, "该账号 {m} 分钟内登录失败 {failures} 次")
+                };
+            }
+            Evidence::Spraying {
+                accounts,
+                scope,
+                window_secs,
+            } => {
+                let m = window_secs / 60;
+                let _ = match (en, scope) {
+                    (true, Scope::Ip) => write!(
+                        s,
+                        "Password spraying: {accounts} accounts failed from this IP in the last {m} min"
+                    ),
+                    (true, Scope::Subnet) => write!(
+                        s,
+                        "Password spraying: {accounts} accounts failed from this subnet in the last {m} min"
+                    ),
+                    (false, Scope::Ip) => {
+                        write!(s, "密码喷洒攻击：该 IP {m} 分钟内登录 {accounts} 个账号失败")
+                    }
+                    (false, Scope::Subnet) => {
+                        write!(s, "密码喷洒攻击：该网段 {m} 分钟内登录 {accounts} 个账号失败")
+                    }
+                };
+            }
+            Evidence::Stuffing {
+                failures,
+                window_secs,
+            } => {
+                let m = window_secs / 60;
+                let _ = if en {
+                    write!(
+                        s,
+                        "Credential-stuffing wave under way ({failures} failed logins in {m} min) and this network is new for the user"
+                    )
+                } else {
+                    write!(s, "撞库攻击进行中（{m} 分钟内 {failures} 次登录失败），且该网络对此用户是新的")
+                };
+            }
+            Evidence::Learning { logins, needed } => {
+                let _ = if en {
+                    write!(
+                        s,
+                        "Still learning this user's habits ({logins} of {needed} logins)"
+                    )
+                } else {
+                    write!(s, "正在学习该用户的登录习惯（{logins}/{needed} 次登录）")
+                };
+            }
+        }
+        s
+    }
+}
+
+/// "Lagos, NG", "Guangdong, CN", "NG" or "an unknown place".
+pub fn place_en(l: &Location) -> String {
+    let name = l.city.as_deref().or(l.region.as_deref());
+    match (name, l.country) {
+        (Some(n), Some(c)) => format!("{n}, {c}"),
+        (Some(n), None) => n.to_string(),
+        (None, Some(c)) => countries::name_en(c).to_string(),
+        (None, None) => "an unknown place".to_string(),
+    }
+}
+
+/// "尼日利亚 拉各斯", "中国 广东", "尼日利亚" or "未知地点".
+pub fn place_zh(l: &Location) -> String {
+    let name = l
+        .city_zh
+        .as_deref()
+        .or(l.city.as_deref())
+        .or(l.region_zh.as_deref())
+        .or(l.region.as_deref());
+    match (l.country, name) {
+        (Some(c), Some(n)) => format!("{} {n}", countries::name_zh(c)),
+        (Some(c), None) => countries::name_zh(c).to_string(),
+        (None, Some(n)) => n.to_string(),
+        (None, None) => "未知地点".to_string(),
+    }
+}
+
+fn join(places: &[Location], f: fn(&Location) -> String, sep: &str) -> String {
+    places.iter().map(f).collect::<Vec<_>>().join(sep)
+}
+
+/// Whole kilometres with thousands separators: 9,590.
+fn km(v: f64) -> String {
+    let n = v.round().max(0.0) as u64;
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+fn duration_en(minutes: f64) -> String {
+    if minutes < 90.0 {
+        format!("{} min", minutes.round().max(0.0))
+    } else {
+        format!("{:.1} h", minutes / 60.0)
+    }
+}
+
+fn duration_zh(minutes: f64) -> String {
+    if minutes < 90.0 {
+        format!("{} 分钟", minutes.round().max(0.0))
+    } else {
+        format!("{:.1} 小时", minutes / 60.0)
+    }
+}
+
+fn tz_label(offset_minutes: i32) -> String {
+    if offset_minutes == 0 {
+        return "UTC".to_string();
+    }
+    let sign = if offset_minutes < 0 { '-' } else { '+' };
+    let m = offset_minutes.abs();
+    if m % 60 == 0 {
+        format!("UTC{sign}{}", m / 60)
+    } else {
+        format!("UTC{sign}{}:{:02}", m / 60, m % 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Country;
+
+    fn city(country: &str, city: &str, zh: Option<&str>) -> Location {
+        Location {
+            country: Some(Country::new(country).unwrap()),
+            city: Some(city.into()),
+            city_zh: zh.map(Into::into),
+            ..Location::default()
+        }
+    }
+
+    #[test]
+    fn unusual_country_text_in_both_languages() {
+        let r = Reason {
+            code: ReasonCode::UnusualCountry,
+            weight: 0.55,
+            evidence: Evidence::UnusualPlace {
+                place: city("NG", "Lagos", Some("拉各斯")),
+                usual: vec![city("CN", "Shenzhen", Some("深圳"))],
+                distance_km: None,
+            },
+        };
+        assert_eq!(
+            r.text_en(480),
+            "Login from Lagos, NG; usual places: Shenzhen, CN"
+        );
+        assert_eq!(
+            r.text_zh(480),
+            "异地登录：尼日利亚 拉各斯，常用登录地：中国 深圳"
+        );
+    }
+
+    #[test]
+    fn numbers_and_times_are_readable() {
+        assert_eq!(km(9590.4), "9,590");
+        assert_eq!(km(1_234_567.0), "1,234,567");
+        assert_eq!(km(12.0), "12");
+        assert_eq!(tz_label(480), "UTC+8");
+        assert_eq!(tz_label(-330), "UTC-5:30");
+        let r = Reason {
+            code: ReasonCode::BruteForceLockout,
+            weight: 1.0,
+            evidence: Evidence::Lockout {
+                failures: 5,
+                until: Timestamp(1_704_151_800),
+            },
+        };
+        assert!(
+            r.text_en(480).ends_with("after 07:30 UTC+8"),
+            "{}",
+            r.text_en(480)
+        );
+        assert!(r.text_zh(0).contains("23:30 (UTC)"));
+    }
+}
