@@ -1,1 +1,27 @@
-//! placeholder
+//! Warden's persistence: the login event log, users' profile snapshots and
+//! admins' geolocation corrections.
+//!
+//! - [`Store`] is what the service needs from a database; [`SqliteStore`]
+//!   implements it on one SQLite file (PostgreSQL comes next, with the same
+//!   portable SQL).
+//! - [`BatchWriter`] serialises writes through one task and commits them in
+//!   groups, acknowledging each caller only once its rows are durable.
+//!
+//! Enumerations are stored by their wire names, times as Unix seconds. A row
+//! that cannot be decoded is reported as [`StoreError::Corrupt`], never a
+//! panic.
+
+mod codec;
+mod error;
+mod model;
+mod sql;
+mod sqlite;
+mod store;
+mod writer;
+
+pub use codec::BadValue;
+pub use error::{CorruptionSource, StoreError};
+pub use model::{HistoryQuery, LoginEvent, ProfileSnapshot, WriteBatch, MAX_HISTORY_LIMIT};
+pub use sqlite::SqliteStore;
+pub use store::Store;
+pub use writer::{BatchConfig, BatchWriter, WriterHandle, WriterStats};

@@ -1,0 +1,88 @@
+//! The values the store reads and writes: login events, profile snapshots,
+//! write batches and history queries.
+
+use std::net::IpAddr;
+
+use warden_core::{Country, Decision, Level, Outcome, Protocol, ReasonCode, Timestamp};
+
+/// The most events one [`HistoryQuery`] returns, whatever it asks for.
+pub const MAX_HISTORY_LIMIT: u32 = 1000;
+
+/// One evaluated login attempt, as kept in the event log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoginEvent {
+    /// Assigned by the database on insert; ignored by `append`, always set on
+    /// events read back.
+    pub id: Option<i64>,
+    pub ts: Timestamp,
+    pub user: String,
+    pub ip: IpAddr,
+    pub protocol: Protocol,
+    pub outcome: Outcome,
+    pub device: Option<String>,
+    pub user_agent: Option<String>,
+    pub country: Option<Country>,
+    pub region: Option<String>,
+    pub city: Option<String>,
+    pub asn: Option<u32>,
+    pub decision: Decision,
+    pub risk: f32,
+    pub level: Level,
+    pub alert: bool,
+    pub reasons: Vec<ReasonCode>,
+}
+
+/// The latest serialised behaviour profile of one user. The store treats the
+/// blob as opaque bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileSnapshot {
+    pub user: String,
+    pub blob: Vec<u8>,
+    pub updated_at: Timestamp,
+}
+
+/// Events and profile snapshots written together in one transaction.
+///
+/// When several snapshots for the same user are in one batch, the later one
+/// (by position) wins.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WriteBatch {
+    pub events: Vec<LoginEvent>,
+    pub profiles: Vec<ProfileSnapshot>,
+}
+
+impl WriteBatch {
+    /// Number of rows (events plus snapshots) in the batch.
+    pub fn len(&self) -> usize {
+        self.events.len() + self.profiles.len()
+    }
+
+    /// True when there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty() && self.profiles.is_empty()
+    }
+}
+
+/// Which page of a user's history to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistoryQuery {
+    /// Only events strictly older than this; `None` starts from the newest.
+    pub before: Option<Timestamp>,
+    /// At most this many events; capped at [`MAX_HISTORY_LIMIT`].
+    pub limit: u32,
+}
+
+impl HistoryQuery {
+    /// The newest `limit` events.
+    pub fn latest(limit: u32) -> Self {
+        HistoryQuery {
+            before: None,
+            limit,
+        }
+    }
+
+    /// The limit actually applied.
+    pub fn effective_limit(&self) -> u32 {
+        self.limit.min(MAX_HISTORY_LIMIT)
+    }
+}

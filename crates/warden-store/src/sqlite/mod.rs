@@ -1,0 +1,130 @@
+//! The SQLite backend: one file in WAL mode, a single writer connection (all
+//! writes are serialised through it) and a small pool of readers.
+
+mod rows;
+mod schema;
+mod store;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::error::StoreError;
+
+/// How many connections serve reads.
+const READERS: u32 = 4;
+/// How long a statement waits for a lock held by another connection or
+/// process before failing with "database is locked".
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a caller waits for a free pooled connection.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A [`Store`](crate::Store) on one SQLite database file.
+///
+/// Cloning is cheap and shares the pools.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    /// One connection: every write goes through it, so writers never fight
+    /// over SQLite's single write lock inside this process.
+    writer: SqlitePool,
+    /// Readers; WAL lets them run while the writer commits.
+    reader: SqlitePool,
+    /// The database file, `None` in memory.
+    path: Option<PathBuf>,
+}
+
+impl SqliteStore {
+    /// Opens (creating when missing, parent directories included) the
+    /// database file at `path`, with WAL journaling, `synchronous = NORMAL`,
+    /// a busy timeout and foreign keys on. Does not migrate: call
+    /// [`Store::migrate`](crate::Store::migrate).
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        if path.is_dir() {
+            return Err(StoreError::IsADirectory { path });
+        }
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|source| StoreError::CreateDir {
+                path: parent.to_path_buf(),
+                source,
+            })?;
+        }
+
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true);
+        let open_error = |source| StoreError::Open {
+            path: path.clone(),
+            source,
+        };
+
+        // The writer connects first: it creates the file and switches it to
+        // WAL before any reader looks at it.
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options.clone())
+            .await
+            .map_err(open_error)?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(READERS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options.create_if_missing(false))
+            .await
+            .map_err(open_error)?;
+        Ok(SqliteStore {
+            writer,
+            reader,
+            path: Some(path),
+        })
+    }
+
+    /// A private in-memory database on a single connection, for tests of
+    /// the layers above. Its content disappears with the store.
+    pub async fn open_memory() -> Result<Self, StoreError> {
+        let open_error = |source| StoreError::Open {
+            path: PathBuf::from(":memory:"),
+            source,
+        };
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")
+            .map_err(open_error)?
+            .journal_mode(SqliteJournalMode::Memory)
+            .foreign_keys(true);
+        // One connection that is never recycled: the database lives as long
+        // as that connection does.
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(open_error)?;
+        Ok(SqliteStore {
+            writer: pool.clone(),
+            reader: pool,
+            path: None,
+        })
+    }
+
+    /// The database file, `None` for an in-memory store.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Closes every connection (waiting for those in use to come back) and
+    /// checkpoints the WAL. Later calls on this store fail.
+    pub async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+}

@@ -1,0 +1,172 @@
+//! Turning SQLite rows back into values. Every column is checked; a value
+//! that does not decode becomes [`StoreError::Corrupt`] naming the table, the
+//! row and the column.
+
+use std::net::IpAddr;
+
+use sqlx::sqlite::{Sqlite, SqliteRow};
+use sqlx::{Decode, Row, Type};
+use warden_core::{Coords, Country, GeoCorrection, Location, Name, Timestamp};
+
+use crate::codec::{parse_flag, parse_outcome, parse_reasons, BadValue};
+use crate::error::{CorruptionSource, StoreError};
+use crate::model::{LoginEvent, ProfileSnapshot};
+
+/// Reads columns of one row, attributing failures to the row.
+struct Cols<'r> {
+    row: &'r SqliteRow,
+    table: &'static str,
+    key: String,
+}
+
+impl<'r> Cols<'r> {
+    fn new(row: &'r SqliteRow, table: &'static str) -> Self {
+        Cols {
+            row,
+            table,
+            key: "?".to_string(),
+        }
+    }
+
+    fn corrupt(&self, column: &'static str, source: impl Into<CorruptionSource>) -> StoreError {
+        StoreError::Corrupt {
+            table: self.table,
+            key: self.key.clone(),
+            column,
+            source: source.into(),
+        }
+    }
+
+    /// The raw column value, type-checked by the driver.
+    fn get<T>(&self, column: &'static str) -> Result<T, StoreError>
+    where
+        T: Decode<'r, Sqlite> + Type<Sqlite>,
+    {
+        self.row
+            .try_get::<T, _>(column)
+            .map_err(|e| self.corrupt(column, e))
+    }
+
+    /// The column value run through `parse`.
+    fn parse<S, T, E>(
+        &self,
+        column: &'static str,
+        parse: impl FnOnce(S) -> Result<T, E>,
+    ) -> Result<T, StoreError>
+    where
+        S: Decode<'r, Sqlite> + Type<Sqlite>,
+        E: Into<CorruptionSource>,
+    {
+        let raw = self.get::<S>(column)?;
+        parse(raw).map_err(|e| self.corrupt(column, e))
+    }
+
+    /// A nullable column run through `parse` when not NULL.
+    fn parse_opt<S, T, E>(
+        &self,
+        column: &'static str,
+        parse: impl FnOnce(S) -> Result<T, E>,
+    ) -> Result<Option<T>, StoreError>
+    where
+        S: Decode<'r, Sqlite> + Type<Sqlite>,
+        E: Into<CorruptionSource>,
+    {
+        match self.get::<Option<S>>(column)? {
+            Some(raw) => parse(raw).map(Some).map_err(|e| self.corrupt(column, e)),
+            None => Ok(None),
+        }
+    }
+
+    fn name(&self, column: &'static str) -> Result<Option<Name>, StoreError> {
+        Ok(self.get::<Option<String>>(column)?.map(Name::from))
+    }
+}
+
+fn country(text: String) -> Result<Country, warden_core::InvalidCountry> {
+    Country::new(&text)
+}
+
+/// Decodes one `login_events` row (columns as in `sql::event_columns!`).
+pub(crate) fn login_event(row: &SqliteRow) -> Result<LoginEvent, StoreError> {
+    let mut cols = Cols::new(row, "login_events");
+    let id: i64 = cols.get("id")?;
+    cols.key = id.to_string();
+    Ok(LoginEvent {
+        id: Some(id),
+        ts: Timestamp(cols.get("ts")?),
+        user: cols.get("user_name")?,
+        ip: cols.parse("ip", |s: String| s.parse::<IpAddr>())?,
+        protocol: cols.parse("protocol", |s: String| s.parse())?,
+        outcome: cols.parse("outcome", |s: String| parse_outcome(&s))?,
+        device: cols.get("device")?,
+        user_agent: cols.get("user_agent")?,
+        country: cols.parse_opt("country", country)?,
+        region: cols.get("region")?,
+        city: cols.get("city")?,
+        asn: cols.parse_opt("asn", |v: i64| u32::try_from(v))?,
+        decision: cols.parse("decision", |s: String| s.parse())?,
+        risk: cols.get::<f64>("risk")? as f32,
+        level: cols.parse("risk_level", |s: String| s.parse())?,
+        alert: cols.parse("alert", parse_flag)?,
+        reasons: cols.parse("reasons", |s: String| parse_reasons(&s))?,
+    })
+}
+
+/// Decodes one `profiles` row.
+pub(crate) fn profile(row: &SqliteRow) -> Result<ProfileSnapshot, StoreError> {
+    let mut cols = Cols::new(row, "profiles");
+    let user: String = cols.get("user_name")?;
+    cols.key.clone_from(&user);
+    Ok(ProfileSnapshot {
+        blob: cols.get("snapshot")?,
+        updated_at: Timestamp(cols.get("updated_at")?),
+        user,
+    })
+}
+
+/// Decodes one `geo_corrections` row.
+pub(crate) fn correction(row: &SqliteRow) -> Result<GeoCorrection, StoreError> {
+    let mut cols = Cols::new(row, "geo_corrections");
+    let network_text: String = cols.get("network")?;
+    cols.key.clone_from(&network_text);
+    let network = network_text
+        .parse::<ipnet::IpNet>()
+        .map_err(|e| cols.corrupt("network", e))?;
+
+    let lat: Option<f64> = cols.get("lat")?;
+    let lon: Option<f64> = cols.get("lon")?;
+    let coords = match (lat, lon) {
+        (Some(lat), Some(lon)) => Some(Coords {
+            lat: lat as f32,
+            lon: lon as f32,
+        }),
+        (None, None) => None,
+        (lat, lon) => {
+            let found = format!("lat {lat:?}, lon {lon:?}");
+            return Err(cols.corrupt(
+                if lat.is_none() { "lat" } else { "lon" },
+                BadValue {
+                    expected: "lat and lon both set or both NULL",
+                    found,
+                },
+            ));
+        }
+    };
+
+    let location = Location {
+        country: cols.parse_opt("country", country)?,
+        region: cols.name("region")?,
+        city: cols.name("city")?,
+        city_zh: cols.name("city_zh")?,
+        region_zh: cols.name("region_zh")?,
+        coords,
+        accuracy_km: cols.parse_opt("accuracy_km", |v: i64| u16::try_from(v))?,
+        time_zone: cols.name("time_zone")?,
+    };
+    Ok(GeoCorrection {
+        network,
+        location,
+        note: cols.get("note")?,
+        created_at: Timestamp(cols.get("created_at")?),
+    })
+}

@@ -1,0 +1,188 @@
+//! [`Store`] for [`SqliteStore`]: writes on the single writer connection,
+//! reads on the reader pool.
+
+use std::collections::HashMap;
+
+use ipnet::IpNet;
+use warden_core::{GeoCorrection, Timestamp};
+
+use super::{rows, schema, SqliteStore};
+use crate::codec::{outcome_as_str, reasons_to_text};
+use crate::error::StoreError;
+use crate::model::{HistoryQuery, LoginEvent, ProfileSnapshot, WriteBatch};
+use crate::sql;
+use crate::store::Store;
+
+/// Events deleted per statement by `prune_events`: small enough that the
+/// write lock is released often, large enough to keep the overhead low.
+const PRUNE_CHUNK_ROWS: i64 = 5_000;
+
+/// The snapshots to write: the last one per user, in batch order.
+fn last_per_user(profiles: &[ProfileSnapshot]) -> impl Iterator<Item = &ProfileSnapshot> {
+    let mut last: HashMap<&str, usize> = HashMap::with_capacity(profiles.len());
+    for (i, p) in profiles.iter().enumerate() {
+        last.insert(p.user.as_str(), i);
+    }
+    profiles
+        .iter()
+        .enumerate()
+        .filter(move |(i, p)| last.get(p.user.as_str()) == Some(i))
+        .map(|(_, p)| p)
+}
+
+impl Store for SqliteStore {
+    async fn migrate(&self) -> Result<(), StoreError> {
+        schema::migrator().run(&self.writer).await?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query(sql::PING)
+            .execute(&self.reader)
+            .await
+            .map_err(StoreError::query("ping"))?;
+        Ok(())
+    }
+
+    async fn append(&self, batch: &WriteBatch) -> Result<(), StoreError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self
+            .writer
+            .begin()
+            .await
+            .map_err(StoreError::query("append"))?;
+        for e in &batch.events {
+            sqlx::query(sql::INSERT_EVENT)
+                .bind(e.ts.secs())
+                .bind(e.user.as_str())
+                .bind(e.ip.to_string())
+                .bind(e.protocol.as_str())
+                .bind(outcome_as_str(e.outcome))
+                .bind(e.device.as_deref())
+                .bind(e.user_agent.as_deref())
+                .bind(e.country.as_ref().map(|c| c.as_str().to_string()))
+                .bind(e.region.as_deref())
+                .bind(e.city.as_deref())
+                .bind(e.asn.map(i64::from))
+                .bind(e.decision.as_str())
+                .bind(f64::from(e.risk))
+                .bind(e.level.as_str())
+                .bind(e.alert)
+                .bind(reasons_to_text(&e.reasons))
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::query("append"))?;
+        }
+        for p in last_per_user(&batch.profiles) {
+            sqlx::query(sql::UPSERT_PROFILE)
+                .bind(p.user.as_str())
+                .bind(p.blob.as_slice())
+                .bind(p.updated_at.secs())
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::query("append"))?;
+        }
+        tx.commit().await.map_err(StoreError::query("append"))?;
+        Ok(())
+    }
+
+    async fn history(
+        &self,
+        user: &str,
+        query: HistoryQuery,
+    ) -> Result<Vec<LoginEvent>, StoreError> {
+        let limit = i64::from(query.effective_limit());
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let q = match query.before {
+            None => sqlx::query(sql::HISTORY_LATEST).bind(user).bind(limit),
+            Some(before) => sqlx::query(sql::HISTORY_BEFORE)
+                .bind(user)
+                .bind(before.secs())
+                .bind(limit),
+        };
+        let found = q
+            .fetch_all(&self.reader)
+            .await
+            .map_err(StoreError::query("history"))?;
+        found.iter().map(rows::login_event).collect()
+    }
+
+    async fn load_profiles(&self) -> Result<Vec<ProfileSnapshot>, StoreError> {
+        let found = sqlx::query(sql::LOAD_PROFILES)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(StoreError::query("load_profiles"))?;
+        found.iter().map(rows::profile).collect()
+    }
+
+    async fn load_profile(&self, user: &str) -> Result<Option<ProfileSnapshot>, StoreError> {
+        let found = sqlx::query(sql::LOAD_PROFILE)
+            .bind(user)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(StoreError::query("load_profile"))?;
+        found.as_ref().map(rows::profile).transpose()
+    }
+
+    async fn prune_events(&self, older_than: Timestamp) -> Result<u64, StoreError> {
+        let mut deleted = 0u64;
+        loop {
+            // Each chunk is its own statement on a freshly acquired writer
+            // connection, so queued group commits run in between.
+            let done = sqlx::query(sql::PRUNE_CHUNK)
+                .bind(older_than.secs())
+                .bind(PRUNE_CHUNK_ROWS)
+                .execute(&self.writer)
+                .await
+                .map_err(StoreError::query("prune_events"))?
+                .rows_affected();
+            deleted += done;
+            if done < PRUNE_CHUNK_ROWS as u64 {
+                return Ok(deleted);
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+
+    async fn list_corrections(&self) -> Result<Vec<GeoCorrection>, StoreError> {
+        let found = sqlx::query(sql::LIST_CORRECTIONS)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(StoreError::query("list_corrections"))?;
+        found.iter().map(rows::correction).collect()
+    }
+
+    async fn upsert_correction(&self, c: &GeoCorrection) -> Result<(), StoreError> {
+        let loc = &c.location;
+        sqlx::query(sql::UPSERT_CORRECTION)
+            .bind(c.network.trunc().to_string())
+            .bind(loc.country.as_ref().map(|c| c.as_str().to_string()))
+            .bind(loc.region.as_deref())
+            .bind(loc.city.as_deref())
+            .bind(loc.city_zh.as_deref())
+            .bind(loc.region_zh.as_deref())
+            .bind(loc.coords.map(|c| f64::from(c.lat)))
+            .bind(loc.coords.map(|c| f64::from(c.lon)))
+            .bind(loc.accuracy_km.map(i64::from))
+            .bind(loc.time_zone.as_deref())
+            .bind(c.note.as_deref())
+            .bind(c.created_at.secs())
+            .execute(&self.writer)
+            .await
+            .map_err(StoreError::query("upsert_correction"))?;
+        Ok(())
+    }
+
+    async fn delete_correction(&self, network: &IpNet) -> Result<bool, StoreError> {
+        let done = sqlx::query(sql::DELETE_CORRECTION)
+            .bind(network.trunc().to_string())
+            .execute(&self.writer)
+            .await
+            .map_err(StoreError::query("delete_correction"))?;
+        Ok(done.rows_affected() > 0)
+    }
+}

@@ -1,0 +1,77 @@
+//! The [`Store`] trait: what Warden needs from persistence, independent of
+//! the database behind it (SQLite today, PostgreSQL next).
+
+use std::future::Future;
+
+use ipnet::IpNet;
+use warden_core::{GeoCorrection, Timestamp};
+
+use crate::error::StoreError;
+use crate::model::{HistoryQuery, LoginEvent, ProfileSnapshot, WriteBatch};
+
+/// Persistence for login events, profile snapshots and geo corrections.
+///
+/// Every method returns a `Send` future so that servers can be generic over
+/// the backend and spawn the calls on a multi-threaded runtime.
+pub trait Store: Send + Sync + 'static {
+    /// Brings the schema up to date. Idempotent: running it again on a
+    /// current database does nothing.
+    fn migrate(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Readiness check: succeeds when the database answers a trivial query.
+    fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Writes all events and profile snapshots of `batch` in one transaction:
+    /// either all of it is stored or none. Event ids are assigned by the
+    /// database (`LoginEvent::id` is ignored). A snapshot replaces the stored
+    /// one of the same user; within the batch the later snapshot wins.
+    fn append(&self, batch: &WriteBatch) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// A user's events, newest first (equal timestamps: higher id first),
+    /// strictly before `query.before` when set, at most
+    /// [`MAX_HISTORY_LIMIT`](crate::MAX_HISTORY_LIMIT) of them.
+    fn history(
+        &self,
+        user: &str,
+        query: HistoryQuery,
+    ) -> impl Future<Output = Result<Vec<LoginEvent>, StoreError>> + Send;
+
+    /// Every stored profile snapshot (used to warm the engine at start-up).
+    fn load_profiles(
+        &self,
+    ) -> impl Future<Output = Result<Vec<ProfileSnapshot>, StoreError>> + Send;
+
+    /// One user's profile snapshot, if any.
+    fn load_profile(
+        &self,
+        user: &str,
+    ) -> impl Future<Output = Result<Option<ProfileSnapshot>, StoreError>> + Send;
+
+    /// Deletes events with `ts < older_than` and returns how many went. Works
+    /// in bounded chunks so that other writers get the lock in between.
+    fn prune_events(
+        &self,
+        older_than: Timestamp,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Every geolocation correction, ordered by network text.
+    fn list_corrections(
+        &self,
+    ) -> impl Future<Output = Result<Vec<GeoCorrection>, StoreError>> + Send;
+
+    /// Inserts or replaces the correction for `correction.network`. Networks
+    /// are stored in canonical form (host bits cleared: `10.1.2.3/16` is kept
+    /// as `10.1.0.0/16`).
+    fn upsert_correction(
+        &self,
+        correction: &GeoCorrection,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Removes the correction for `network` (canonicalised like
+    /// [`upsert_correction`](Store::upsert_correction)); `false` when there
+    /// was none.
+    fn delete_correction(
+        &self,
+        network: &IpNet,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}

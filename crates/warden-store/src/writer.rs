@@ -1,0 +1,329 @@
+//! Group commit: one Tokio task owns all event and profile writes and
+//! commits whatever callers queued in one transaction.
+//!
+//! A caller's [`WriterHandle::write`] resolves only after the transaction
+//! holding its rows has committed, or with the error that made that
+//! transaction fail (then none of the batch is stored). Under load many
+//! callers share one commit, which is what makes SQLite keep up: the cost
+//! of a commit is paid per batch, not per login.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
+
+use crate::error::StoreError;
+use crate::model::{LoginEvent, ProfileSnapshot, WriteBatch};
+use crate::store::Store;
+
+/// When the writer closes a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchConfig {
+    /// Commit as soon as this many rows (events plus snapshots) are waiting.
+    /// One write is never split, so a batch can exceed this by one write.
+    pub max_batch: usize,
+    /// After the first write of a batch arrives, wait at most this long for
+    /// more before committing. Zero commits whatever is queued at once.
+    pub max_delay: Duration,
+}
+
+impl Default for BatchConfig {
+    fn default() -> Self {
+        BatchConfig {
+            max_batch: 512,
+            max_delay: Duration::from_millis(2),
+        }
+    }
+}
+
+/// A snapshot of the writer's counters, for metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriterStats {
+    /// Transactions committed.
+    pub batches: u64,
+    /// Transactions that failed (their callers got the error).
+    pub failed_batches: u64,
+    /// Events committed.
+    pub events: u64,
+    /// Profile snapshots committed (before de-duplication per user).
+    pub profiles: u64,
+    /// Rows (events plus snapshots) in the last committed batch.
+    pub last_batch_rows: u64,
+    /// Requests waiting in the queue right now.
+    pub queued: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    batches: AtomicU64,
+    failed_batches: AtomicU64,
+    events: AtomicU64,
+    profiles: AtomicU64,
+    last_batch_rows: AtomicU64,
+}
+
+/// One caller's rows and where to report the outcome.
+struct Pending {
+    events: Vec<LoginEvent>,
+    profiles: Vec<ProfileSnapshot>,
+    ack: oneshot::Sender<Result<(), StoreError>>,
+}
+
+enum Command {
+    Write(Pending),
+    /// Answered once everything queued before it has been committed (or
+    /// has failed).
+    Flush(oneshot::Sender<()>),
+    /// Stop accepting writes, commit what is queued, end the task.
+    Close,
+}
+
+/// Spawns the group-commit task. See the [module docs](self).
+pub struct BatchWriter;
+
+impl BatchWriter {
+    /// Starts the writer task on the current Tokio runtime (calling this
+    /// outside a runtime panics, like `tokio::spawn`). The task ends when
+    /// [`WriterHandle::close`] is called or every handle is dropped, in both
+    /// cases after committing what was queued.
+    pub fn spawn<S: Store>(store: Arc<S>, config: BatchConfig) -> WriterHandle {
+        let config = BatchConfig {
+            max_batch: config.max_batch.max(1),
+            ..config
+        };
+        let (tx, rx) = mpsc::channel(config.max_batch.saturating_mul(4));
+        let (done_tx, done_rx) = watch::channel(());
+        let counters = Arc::new(Counters::default());
+        let task = Task {
+            store,
+            config,
+            rx,
+            counters: Arc::clone(&counters),
+            _done: done_tx,
+        };
+        tokio::spawn(task.run());
+        WriterHandle {
+            tx,
+            counters,
+            done: done_rx,
+        }
+    }
+}
+
+/// A cheap, cloneable handle to the writer task.
+#[derive(Debug, Clone)]
+pub struct WriterHandle {
+    tx: mpsc::Sender<Command>,
+    counters: Arc<Counters>,
+    /// Its sender lives in the task: `changed()` fails once the task ended.
+    done: watch::Receiver<()>,
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Command::Write(p) => write!(
+                f,
+                "Write({} events, {} profiles)",
+                p.events.len(),
+                p.profiles.len()
+            ),
+            Command::Flush(_) => f.write_str("Flush"),
+            Command::Close => f.write_str("Close"),
+        }
+    }
+}
+
+impl WriterHandle {
+    /// Queues the rows and waits until the batch holding them has committed.
+    ///
+    /// On error nothing of this call was stored. Dropping the returned
+    /// future does not withdraw a write that was already queued.
+    pub async fn write(
+        &self,
+        events: Vec<LoginEvent>,
+        profiles: Vec<ProfileSnapshot>,
+    ) -> Result<(), StoreError> {
+        let (ack, done) = oneshot::channel();
+        let pending = Pending {
+            events,
+            profiles,
+            ack,
+        };
+        self.tx
+            .send(Command::Write(pending))
+            .await
+            .map_err(|_| StoreError::WriterClosed)?;
+        done.await.map_err(|_| StoreError::WriterClosed)?
+    }
+
+    /// Waits until every write queued before this call has been committed
+    /// (or has failed and been reported to its caller).
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        let (ack, done) = oneshot::channel();
+        self.tx
+            .send(Command::Flush(ack))
+            .await
+            .map_err(|_| StoreError::WriterClosed)?;
+        done.await.map_err(|_| StoreError::WriterClosed)
+    }
+
+    /// Stops accepting writes, commits everything already queued and waits
+    /// for the task to end. Later writes on any clone fail with
+    /// [`StoreError::WriterClosed`]. Calling it again is harmless.
+    pub async fn close(&self) {
+        // Fails only when the task is already closing or gone.
+        let _ = self.tx.send(Command::Close).await;
+        let mut done = self.done.clone();
+        while done.changed().await.is_ok() {}
+    }
+
+    /// True once the writer no longer accepts writes.
+    pub fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+
+    /// The counters right now.
+    pub fn stats(&self) -> WriterStats {
+        let c = &self.counters;
+        WriterStats {
+            batches: c.batches.load(Ordering::Relaxed),
+            failed_batches: c.failed_batches.load(Ordering::Relaxed),
+            events: c.events.load(Ordering::Relaxed),
+            profiles: c.profiles.load(Ordering::Relaxed),
+            last_batch_rows: c.last_batch_rows.load(Ordering::Relaxed),
+            queued: (self.tx.max_capacity() - self.tx.capacity()) as u64,
+        }
+    }
+}
+
+/// What has been collected for the next commit.
+#[derive(Default)]
+struct Round {
+    writes: Vec<Pending>,
+    rows: usize,
+    flushes: Vec<oneshot::Sender<()>>,
+}
+
+struct Task<S> {
+    store: Arc<S>,
+    config: BatchConfig,
+    rx: mpsc::Receiver<Command>,
+    counters: Arc<Counters>,
+    /// Dropped when the task ends (normally or by panic).
+    _done: watch::Sender<()>,
+}
+
+impl<S: Store> Task<S> {
+    async fn run(mut self) {
+        let mut round = Round::default();
+        let mut closing = false;
+        while let Some(command) = self.rx.recv().await {
+            closing |= round.take(command);
+            if !closing && !self.ready(&round) {
+                self.linger(&mut round, &mut closing).await;
+            }
+            self.commit(&mut round).await;
+            if closing {
+                break;
+            }
+        }
+        // Closing, or every handle is gone: refuse new commands, then
+        // commit what was queued before.
+        self.rx.close();
+        while let Some(command) = self.rx.recv().await {
+            round.take(command);
+            if round.rows >= self.config.max_batch {
+                self.commit(&mut round).await;
+            }
+        }
+        self.commit(&mut round).await;
+        tracing::debug!("batch writer stopped");
+    }
+
+    /// True when the round must be committed without waiting for more.
+    fn ready(&self, round: &Round) -> bool {
+        round.rows >= self.config.max_batch || !round.flushes.is_empty()
+    }
+
+    /// Collects more commands until the batch is full, a flush or close
+    /// arrives, or `max_delay` has passed since the round started.
+    async fn linger(&mut self, round: &mut Round, closing: &mut bool) {
+        let deadline = Instant::now() + self.config.max_delay;
+        // `timeout_at` polls the receiver before the deadline, so commands
+        // already queued are taken even when the delay is zero.
+        while let Ok(Some(command)) = tokio::time::timeout_at(deadline, self.rx.recv()).await {
+            *closing |= round.take(command);
+            if *closing || self.ready(round) {
+                return;
+            }
+        }
+    }
+
+    /// Commits the round's writes in one transaction, answers their callers
+    /// and then the flushes waiting behind them.
+    async fn commit(&self, round: &mut Round) {
+        let writes = std::mem::take(&mut round.writes);
+        round.rows = 0;
+        if !writes.is_empty() {
+            let mut batch = WriteBatch::default();
+            let mut acks = Vec::with_capacity(writes.len());
+            for w in writes {
+                batch.events.extend(w.events);
+                batch.profiles.extend(w.profiles);
+                acks.push(w.ack);
+            }
+            let rows = batch.len();
+            match self.store.append(&batch).await {
+                Ok(()) => {
+                    let c = &self.counters;
+                    c.batches.fetch_add(1, Ordering::Relaxed);
+                    c.events
+                        .fetch_add(batch.events.len() as u64, Ordering::Relaxed);
+                    c.profiles
+                        .fetch_add(batch.profiles.len() as u64, Ordering::Relaxed);
+                    c.last_batch_rows.store(rows as u64, Ordering::Relaxed);
+                    tracing::trace!(rows, callers = acks.len(), "batch committed");
+                    for ack in acks {
+                        // The caller may have stopped waiting; the rows are stored anyway.
+                        let _ = ack.send(Ok(()));
+                    }
+                }
+                Err(error) => {
+                    self.counters.failed_batches.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(rows, callers = acks.len(), %error, "batch commit failed");
+                    let source = Arc::new(error);
+                    for ack in acks {
+                        let _ = ack.send(Err(StoreError::BatchFailed {
+                            rows,
+                            source: Arc::clone(&source),
+                        }));
+                    }
+                }
+            }
+        }
+        for flush in round.flushes.drain(..) {
+            let _ = flush.send(());
+        }
+    }
+}
+
+impl Round {
+    /// Adds a command to the round; `true` when it asks to close.
+    fn take(&mut self, command: Command) -> bool {
+        match command {
+            Command::Write(p) => {
+                self.rows += p.events.len() + p.profiles.len();
+                self.writes.push(p);
+                false
+            }
+            Command::Flush(ack) => {
+                self.flushes.push(ack);
+                false
+            }
+            Command::Close => true,
+        }
+    }
+}
