@@ -101,10 +101,7 @@ pub fn assess(i: &Input<'_>) -> Assessment {
         level = Level::Medium;
     }
 
-    let alert = org.is_none()
-        && reasons.iter().any(|r| {
-            r.weight > 0.0 && (r.code.is_location() || r.code == ReasonCode::AnonymizerIp)
-        });
+    let alert = org.is_none() && reasons.iter().any(|r| r.alert);
 
     reasons.sort_by(|a, b| b.weight.total_cmp(&a.weight));
     reasons.extend(org);

@@ -50,6 +50,16 @@ fn reason(code: ReasonCode, weight: f32, evidence: Evidence) -> Reason {
     Reason {
         code,
         weight,
+        alert: false,
+        evidence,
+    }
+}
+
+fn alerting(code: ReasonCode, weight: f32, evidence: Evidence) -> Reason {
+    Reason {
+        code,
+        weight,
+        alert: true,
         evidence,
     }
 }
@@ -103,7 +113,7 @@ pub fn unusual_location(i: &Input<'_>, out: &mut Vec<Reason>) {
         .take(2)
         .map(|sp| i.named(sp.seen.key, sp.coords))
         .collect();
-    out.push(reason(
+    out.push(alerting(
         code,
         weight,
         Evidence::UnusualPlace {
@@ -155,17 +165,18 @@ pub fn impossible_travel(i: &Input<'_>, out: &mut Vec<Reason>) -> bool {
     } else {
         1.0
     };
-    out.push(reason(
-        ReasonCode::ImpossibleTravel,
-        t.weights.impossible_travel * damp as f32,
-        Evidence::Travel {
+    out.push(Reason {
+        code: ReasonCode::ImpossibleTravel,
+        weight: t.weights.impossible_travel * damp as f32,
+        alert: !both_known,
+        evidence: Evidence::Travel {
             from: i.named(last.place, Some(from)),
             to: i.ip.location.clone(),
             distance_km: d,
             minutes: dt as f64 / 60.0,
             speed_kmh: d / hours,
         },
-    ));
+    });
     true
 }
 
@@ -199,15 +210,16 @@ pub fn concurrent_sessions(i: &Input<'_>, travel_fired: bool, out: &mut Vec<Reas
     } else {
         1.0
     };
-    out.push(reason(
-        ReasonCode::ConcurrentDistantSessions,
-        t.weights.concurrent_distant_sessions * damp as f32,
-        Evidence::Concurrent {
+    out.push(Reason {
+        code: ReasonCode::ConcurrentDistantSessions,
+        weight: t.weights.concurrent_distant_sessions * damp as f32,
+        alert: !both_known,
+        evidence: Evidence::Concurrent {
             other: i.named(s.place, s.coords),
             distance_km: d,
             minutes_ago: (now.secs() - s.last as i64) as f64 / 60.0,
         },
-    ));
+    });
 }
 
 /// A new device id or client program for this user.
@@ -276,7 +288,7 @@ pub fn network(i: &Input<'_>, out: &mut Vec<Reason>) {
         } else {
             w.vpn_or_proxy
         };
-        out.push(reason(
+        out.push(alerting(
             ReasonCode::AnonymizerIp,
             base * familiar,
             Evidence::Anonymizer { kind },
@@ -360,7 +372,7 @@ pub fn attacks(i: &Input<'_>, org_known: bool, out: &mut Vec<Reason>) {
         } else if s.subnet_failed_accounts >= a.spray_accounts_per_subnet as u64 {
             out.push(reason(
                 ReasonCode::PasswordSpraying,
-                w.password_spraying * 0.75,
+                w.password_spraying * 0.9,
                 Evidence::Spraying {
                     accounts: s.subnet_failed_accounts,
                     scope: Scope::Subnet,

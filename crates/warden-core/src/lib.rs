@@ -26,5 +26,6 @@ pub use decision::{Decision, Level, ReasonCode};
 pub use domain::*;
 pub use engine::{Engine, EngineStats};
 pub use policy::Policy;
+pub use profile::Profile;
 pub use reason::{Evidence, Lang, Reason};
 pub use time::{Clock, FixedClock, Timestamp};

@@ -83,7 +83,7 @@ impl Default for Weights {
             vpn_or_proxy: 0.35,
             datacenter: 0.25,
             password_spraying: 0.8,
-            credential_stuffing: 0.35,
+            credential_stuffing: 0.45,
             account_under_attack: 0.45,
             known_org_ip_trust: 0.6,
         }

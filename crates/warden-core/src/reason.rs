@@ -15,6 +15,9 @@ pub struct Reason {
     /// What this reason added to the risk (0 for informational reasons; for
     /// `known_org_ip` the share of the score it removed).
     pub weight: f32,
+    /// A successful login with this reason is worth telling the user and
+    /// the admin about (an unusual place, impossible travel, an anonymizer).
+    pub alert: bool,
     pub evidence: Evidence,
 }
 
@@ -120,9 +123,12 @@ impl Reason {
                 usual,
                 distance_km,
             } => {
+                // Across borders the country says enough; at home the
+                // distance tells a neighbouring city from a far one.
+                let domestic = self.code != ReasonCode::UnusualCountry;
                 if en {
                     let _ = write!(s, "Login from {}", place_en(place));
-                    if let Some(d) = distance_km {
+                    if let Some(d) = distance_km.as_ref().filter(|_| domestic) {
                         let _ = write!(s, ", {} km from the usual places", km(*d));
                     }
                     if !usual.is_empty() {
@@ -130,7 +136,7 @@ impl Reason {
                     }
                 } else {
                     let _ = write!(s, "异地登录：{}", place_zh(place));
-                    if let Some(d) = distance_km {
+                    if let Some(d) = distance_km.as_ref().filter(|_| domestic) {
                         let _ = write!(s, "，距常用登录地 {} 公里", km(*d));
                     }
                     if !usual.is_empty() {
@@ -375,7 +381,7 @@ fn km(v: f64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
@@ -431,6 +437,7 @@ mod tests {
         let r = Reason {
             code: ReasonCode::UnusualCountry,
             weight: 0.55,
+            alert: true,
             evidence: Evidence::UnusualPlace {
                 place: city("NG", "Lagos", Some("拉各斯")),
                 usual: vec![city("CN", "Shenzhen", Some("深圳"))],
@@ -457,6 +464,7 @@ mod tests {
         let r = Reason {
             code: ReasonCode::BruteForceLockout,
             weight: 1.0,
+            alert: false,
             evidence: Evidence::Lockout {
                 failures: 5,
                 until: Timestamp(1_704_151_800),
