@@ -152,6 +152,96 @@ pub struct LoginAttempt {
     pub user_agent: Option<Name>,
 }
 
+/// Longest accepted login name, device id and user agent.
+pub const MAX_USER_LEN: usize = 320;
+pub const MAX_DEVICE_LEN: usize = 256;
+pub const MAX_USER_AGENT_LEN: usize = 1024;
+
+/// A login attempt that cannot be accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidAttempt {
+    #[error("user must not be empty")]
+    EmptyUser,
+    #[error("user is longer than {MAX_USER_LEN} bytes")]
+    UserTooLong,
+    #[error("{0} must not contain control characters")]
+    ControlCharacters(&'static str),
+    #[error("device is longer than {MAX_DEVICE_LEN} bytes")]
+    DeviceTooLong,
+    #[error("user_agent is longer than {MAX_USER_AGENT_LEN} bytes")]
+    UserAgentTooLong,
+}
+
+fn clean(
+    field: &'static str,
+    v: &str,
+    max: usize,
+    too_long: InvalidAttempt,
+) -> Result<Option<Name>, InvalidAttempt> {
+    let v = v.trim();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    if v.len() > max {
+        return Err(too_long);
+    }
+    if v.chars().any(char::is_control) {
+        return Err(InvalidAttempt::ControlCharacters(field));
+    }
+    Ok(Some(Name::from(v)))
+}
+
+impl LoginAttempt {
+    /// Builds an attempt the way every edge must: the user name trimmed and
+    /// lower-cased, the address normalised, optional fields trimmed (empty
+    /// means absent), lengths and characters checked.
+    pub fn new(
+        ts: Timestamp,
+        user: &str,
+        ip: IpAddr,
+        protocol: Protocol,
+        device: Option<&str>,
+        user_agent: Option<&str>,
+    ) -> Result<Self, InvalidAttempt> {
+        let user = user.trim();
+        if user.is_empty() {
+            return Err(InvalidAttempt::EmptyUser);
+        }
+        if user.len() > MAX_USER_LEN {
+            return Err(InvalidAttempt::UserTooLong);
+        }
+        if user.chars().any(char::is_control) {
+            return Err(InvalidAttempt::ControlCharacters("user"));
+        }
+        let user: Name = if user.bytes().any(|b| b.is_ascii_uppercase()) || !user.is_ascii() {
+            user.to_lowercase().into()
+        } else {
+            user.into()
+        };
+        let device = match device {
+            Some(d) => clean("device", d, MAX_DEVICE_LEN, InvalidAttempt::DeviceTooLong)?,
+            None => None,
+        };
+        let user_agent = match user_agent {
+            Some(u) => clean(
+                "user_agent",
+                u,
+                MAX_USER_AGENT_LEN,
+                InvalidAttempt::UserAgentTooLong,
+            )?,
+            None => None,
+        };
+        Ok(LoginAttempt {
+            ts,
+            user,
+            ip: normalize_ip(ip),
+            protocol,
+            device,
+            user_agent,
+        })
+    }
+}
+
 /// An ISO 3166-1 alpha-2 country code, upper case.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Country([u8; 2]);
@@ -322,6 +412,41 @@ mod tests {
         assert_eq!("IMAP".parse::<Protocol>().unwrap(), Protocol::Imap);
         let err = "gopher".parse::<Protocol>().unwrap_err();
         assert!(err.to_string().contains("gopher"));
+    }
+
+    #[test]
+    fn attempts_are_normalised_and_checked() {
+        let ip: IpAddr = "::ffff:10.0.0.1".parse().unwrap();
+        let a = LoginAttempt::new(
+            Timestamp(1),
+            "  Alice@Example.COM ",
+            ip,
+            Protocol::Imap,
+            Some(" "),
+            Some("Foxmail"),
+        )
+        .unwrap();
+        assert_eq!(&*a.user, "alice@example.com");
+        assert_eq!(a.ip, "10.0.0.1".parse::<IpAddr>().unwrap());
+        assert_eq!(a.device, None);
+        assert_eq!(a.user_agent.as_deref(), Some("Foxmail"));
+        let t = Timestamp(1);
+        assert_eq!(
+            LoginAttempt::new(t, " ", ip, Protocol::Imap, None, None),
+            Err(InvalidAttempt::EmptyUser)
+        );
+        assert_eq!(
+            LoginAttempt::new(t, &"a".repeat(321), ip, Protocol::Imap, None, None),
+            Err(InvalidAttempt::UserTooLong)
+        );
+        assert_eq!(
+            LoginAttempt::new(t, "a\nb", ip, Protocol::Imap, None, None),
+            Err(InvalidAttempt::ControlCharacters("user"))
+        );
+        assert_eq!(
+            LoginAttempt::new(t, "a", ip, Protocol::Imap, Some(&"d".repeat(300)), None),
+            Err(InvalidAttempt::DeviceTooLong)
+        );
     }
 
     #[test]
