@@ -60,6 +60,11 @@ pub enum StoreError {
     #[error("the batch writer is closed; the write was not accepted")]
     WriterClosed,
 
+    /// The writer's queue is full (storage cannot keep up); nothing of the
+    /// write was accepted.
+    #[error("the batch writer's queue is full; the write was not accepted")]
+    QueueFull,
+
     /// The group commit this write was part of failed: nothing in it was
     /// stored. Every caller of that batch receives the same cause.
     #[error("group commit of {rows} rows failed: {source}")]

@@ -159,6 +159,34 @@ impl WriterHandle {
         done.await.map_err(|_| StoreError::WriterClosed)?
     }
 
+    /// Queues the rows without waiting and returns what to await for the
+    /// commit. Unlike [`write`](Self::write) this never blocks, so a caller
+    /// may queue while holding a lock and so fix the order in which rows
+    /// reach the database (profile snapshots must not overtake each other).
+    /// A full queue answers [`StoreError::QueueFull`] and queues nothing.
+    pub fn submit(
+        &self,
+        events: Vec<LoginEvent>,
+        profiles: Vec<ProfileSnapshot>,
+    ) -> Result<
+        impl std::future::Future<Output = Result<(), StoreError>> + Send + 'static,
+        StoreError,
+    > {
+        let (ack, done) = oneshot::channel();
+        let pending = Pending {
+            events,
+            profiles,
+            ack,
+        };
+        self.tx
+            .try_send(Command::Write(pending))
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => StoreError::QueueFull,
+                mpsc::error::TrySendError::Closed(_) => StoreError::WriterClosed,
+            })?;
+        Ok(async move { done.await.map_err(|_| StoreError::WriterClosed)? })
+    }
+
     /// Waits until every write queued before this call has been committed
     /// (or has failed and been reported to its caller).
     pub async fn flush(&self) -> Result<(), StoreError> {

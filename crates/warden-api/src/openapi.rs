@@ -1,0 +1,67 @@
+//! The OpenAPI document, generated from the handlers and types so it cannot
+//! drift; served at `/v1/openapi.json` and checked into `docs/openapi.json`
+//! (a test compares them).
+
+use std::sync::OnceLock;
+
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::error::{ErrorBody, ErrorDetail};
+use crate::routes::{geo, health, login, users};
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "api_key_header",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Warden",
+        description = "Login risk control and account protection for enterprise mail and IM: evaluate each login before the password check (allow / challenge / deny with reasons), report its outcome after. IP geolocation by DB-IP (https://db-ip.com), CC BY 4.0."
+    ),
+    paths(
+        login::evaluate,
+        login::report,
+        users::history,
+        users::profile,
+        geo::lookup,
+        geo::list_corrections,
+        geo::put_correction,
+        geo::delete_correction,
+        health::healthz,
+        health::readyz,
+    ),
+    components(schemas(ErrorBody, ErrorDetail)),
+    modifiers(&Security),
+    tags(
+        (name = "login", description = "Evaluate and report login attempts"),
+        (name = "users", description = "Login history and learned profiles"),
+        (name = "geo", description = "IP intelligence and geolocation corrections"),
+        (name = "ops", description = "Health and readiness"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The document as pretty JSON (built once).
+pub fn document_json() -> &'static str {
+    static DOC: OnceLock<String> = OnceLock::new();
+    DOC.get_or_init(|| {
+        let mut doc = ApiDoc::openapi();
+        doc.info.version = env!("CARGO_PKG_VERSION").to_string();
+        doc.to_pretty_json()
+            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    })
+}

@@ -1,0 +1,187 @@
+//! IP lookups and the admins' geolocation corrections, which win over the
+//! database from the moment they are stored.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::Json;
+use ipnet::IpNet;
+use warden_core::{Coords, Country, GeoCorrection, Location};
+use warden_store::Store;
+
+use crate::error::{ApiError, ApiJson, ApiQuery};
+use crate::state::AppState;
+use crate::types::{
+    rfc3339, CorrectionDto, CorrectionsResponse, DeleteCorrectionParams, IpInfoDto,
+};
+
+/// What Warden knows about an address.
+#[utoipa::path(
+    get,
+    path = "/v1/geo/{ip}",
+    tag = "geo",
+    params(("ip" = String, Path, description = "IPv4 or IPv6 address")),
+    responses(
+        (status = 200, description = "Location and network", body = IpInfoDto),
+        (status = 400, description = "Not an IP address", body = crate::error::ErrorBody),
+        (status = 401, description = "Missing or wrong API key", body = crate::error::ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn lookup<S: Store>(
+    State(state): State<Arc<AppState<S>>>,
+    Path(ip): Path<String>,
+) -> Result<Json<IpInfoDto>, ApiError> {
+    let ip: IpAddr = ip
+        .parse()
+        .map_err(|_| ApiError::bad(format!("{ip:?} is not an IPv4 or IPv6 address")))?;
+    Ok(Json(IpInfoDto::from(&state.intel.lookup(ip))))
+}
+
+fn to_dto(c: &GeoCorrection) -> CorrectionDto {
+    let s = |v: &Option<warden_core::Name>| v.as_deref().map(str::to_string);
+    let l = &c.location;
+    CorrectionDto {
+        network: c.network.to_string(),
+        country: l
+            .country
+            .map(|c| c.as_str().to_string())
+            .unwrap_or_default(),
+        region: s(&l.region),
+        region_zh: s(&l.region_zh),
+        city: s(&l.city),
+        city_zh: s(&l.city_zh),
+        latitude: l.coords.map(|c| c.lat),
+        longitude: l.coords.map(|c| c.lon),
+        accuracy_km: l.accuracy_km,
+        time_zone: s(&l.time_zone),
+        note: c.note.clone(),
+        created_at: Some(rfc3339(c.created_at)),
+    }
+}
+
+fn parse_net(v: &str) -> Result<IpNet, ApiError> {
+    let v = v.trim();
+    v.parse::<IpNet>()
+        .or_else(|_| v.parse::<IpAddr>().map(IpNet::from))
+        .map(|n| n.trunc())
+        .map_err(|_| {
+            ApiError::bad(format!(
+                "network: {v:?} is not a CIDR such as 113.88.0.0/16"
+            ))
+        })
+}
+
+fn from_dto(d: CorrectionDto, now: warden_core::Timestamp) -> Result<GeoCorrection, ApiError> {
+    let network = parse_net(&d.network)?;
+    let country = Country::new(&d.country).map_err(|e| ApiError::bad(format!("country: {e}")))?;
+    let coords = match (d.latitude, d.longitude) {
+        (Some(lat), Some(lon)) => {
+            if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
+                return Err(ApiError::bad(
+                    "latitude must be within ±90 and longitude within ±180",
+                ));
+            }
+            Some(Coords { lat, lon })
+        }
+        (None, None) => None,
+        _ => return Err(ApiError::bad("latitude and longitude go together")),
+    };
+    let name = |v: Option<String>| {
+        v.map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .map(Into::into)
+    };
+    Ok(GeoCorrection {
+        network,
+        location: Location {
+            country: Some(country),
+            region: name(d.region),
+            region_zh: name(d.region_zh),
+            city: name(d.city),
+            city_zh: name(d.city_zh),
+            coords,
+            accuracy_km: d.accuracy_km,
+            time_zone: name(d.time_zone),
+        },
+        note: d.note,
+        created_at: now,
+    })
+}
+
+async fn reload<S: Store>(state: &AppState<S>) -> Result<Vec<GeoCorrection>, ApiError> {
+    let all = state.store.list_corrections().await?;
+    state.intel.set_corrections(all.clone());
+    Ok(all)
+}
+
+/// Every geolocation correction.
+#[utoipa::path(
+    get,
+    path = "/v1/geo/corrections",
+    tag = "geo",
+    responses(
+        (status = 200, description = "All corrections", body = CorrectionsResponse),
+        (status = 401, description = "Missing or wrong API key", body = crate::error::ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn list_corrections<S: Store>(
+    State(state): State<Arc<AppState<S>>>,
+) -> Result<Json<CorrectionsResponse>, ApiError> {
+    let all = state.store.list_corrections().await?;
+    Ok(Json(CorrectionsResponse {
+        corrections: all.iter().map(to_dto).collect(),
+    }))
+}
+
+/// Adds or replaces the correction for a network; effective immediately.
+#[utoipa::path(
+    post,
+    path = "/v1/geo/corrections",
+    tag = "geo",
+    request_body = CorrectionDto,
+    responses(
+        (status = 200, description = "Stored; the answer holds the stored correction", body = CorrectionDto),
+        (status = 400, description = "Invalid correction", body = crate::error::ErrorBody),
+        (status = 401, description = "Missing or wrong API key", body = crate::error::ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn put_correction<S: Store>(
+    State(state): State<Arc<AppState<S>>>,
+    ApiJson(dto): ApiJson<CorrectionDto>,
+) -> Result<Json<CorrectionDto>, ApiError> {
+    let c = from_dto(dto, state.now())?;
+    state.store.upsert_correction(&c).await?;
+    reload(&state).await?;
+    Ok(Json(to_dto(&c)))
+}
+
+/// Deletes the correction for a network.
+#[utoipa::path(
+    delete,
+    path = "/v1/geo/corrections",
+    tag = "geo",
+    params(DeleteCorrectionParams),
+    responses(
+        (status = 200, description = "Deleted", body = CorrectionsResponse),
+        (status = 400, description = "Not a CIDR", body = crate::error::ErrorBody),
+        (status = 404, description = "No such correction", body = crate::error::ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn delete_correction<S: Store>(
+    State(state): State<Arc<AppState<S>>>,
+    ApiQuery(p): ApiQuery<DeleteCorrectionParams>,
+) -> Result<Json<CorrectionsResponse>, ApiError> {
+    let net = parse_net(&p.network)?;
+    if !state.store.delete_correction(&net).await? {
+        return Err(ApiError::NotFound(format!("no correction for {net}")));
+    }
+    let all = reload(&state).await?;
+    Ok(Json(CorrectionsResponse {
+        corrections: all.iter().map(to_dto).collect(),
+    }))
+}

@@ -1,0 +1,271 @@
+//! `/v1/evaluate` (before the password check) and `/v1/report` (its
+//! outcome, after). A report is acknowledged only once the event and the
+//! updated profile are committed to storage.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::State;
+use axum::Json;
+use warden_core::{Assessment, IpInfo, LoginAttempt, Outcome, Protocol};
+use warden_store::{LoginEvent, ProfileSnapshot, Store};
+
+use crate::error::{ApiError, ApiJson};
+use crate::state::{new_id, AppState, Pending};
+use crate::types::{
+    assessment_fields, outcome, parse_ts, rfc3339, EvaluateRequest, EvaluateResponse, IpInfoDto,
+    ReportRequest, ReportResponse,
+};
+
+/// Attempts may be stamped at most this far in the future (clock skew).
+const MAX_FUTURE_SECS: i64 = 300;
+
+/// Validates the wire fields of an attempt into a core attempt.
+pub fn build_attempt<S: Store>(
+    state: &AppState<S>,
+    user: &str,
+    ip: &str,
+    protocol: Protocol,
+    ts: Option<&str>,
+    device: Option<&str>,
+    user_agent: Option<&str>,
+) -> Result<LoginAttempt, ApiError> {
+    let ip: IpAddr = ip
+        .trim()
+        .parse()
+        .map_err(|_| ApiError::bad(format!("ip: {ip:?} is not an IPv4 or IPv6 address")))?;
+    let now = state.now();
+    let ts = match ts {
+        Some(t) => parse_ts("ts", t)?,
+        None => now,
+    };
+    if ts.since(now) > MAX_FUTURE_SECS {
+        return Err(ApiError::bad(format!(
+            "ts: {} is more than {MAX_FUTURE_SECS} s in the future",
+            rfc3339(ts)
+        )));
+    }
+    LoginAttempt::new(ts, user, ip, protocol, device, user_agent)
+        .map_err(|e| ApiError::bad(e.to_string()))
+}
+
+fn parse_id(id: &str) -> Result<u128, ApiError> {
+    u128::from_str_radix(id, 16)
+        .ok()
+        .filter(|_| id.len() == 32)
+        .ok_or_else(|| ApiError::bad(format!("evaluation_id: {id:?} is not an evaluation id")))
+}
+
+fn observe_evaluation(a: &Assessment, started: Instant) {
+    metrics::counter!("warden_evaluations_total", "decision" => a.decision.as_str()).increment(1);
+    metrics::histogram!("warden_evaluate_seconds").record(started.elapsed().as_secs_f64());
+}
+
+/// Scores a login attempt before the password is checked.
+#[utoipa::path(
+    post,
+    path = "/v1/evaluate",
+    tag = "login",
+    request_body = EvaluateRequest,
+    responses(
+        (status = 200, description = "The decision with its reasons", body = EvaluateResponse),
+        (status = 400, description = "Malformed JSON or invalid field", body = crate::error::ErrorBody),
+        (status = 401, description = "Missing or wrong API key", body = crate::error::ErrorBody),
+        (status = 413, description = "Body too large", body = crate::error::ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn evaluate<S: Store>(
+    State(state): State<Arc<AppState<S>>>,
+    ApiJson(req): ApiJson<EvaluateRequest>,
+) -> Result<Json<EvaluateResponse>, ApiError> {
+    let started = Instant::now();
+    let attempt = build_attempt(
+        &state,
+        &req.user,
+        &req.ip,
+        req.protocol.into(),
+        req.ts.as_deref(),
+        req.device.as_deref(),
+        req.user_agent.as_deref(),
+    )?;
+    let info = state.intel.lookup(attempt.ip);
+    let (assessment, offset) = {
+        let engine = state.engine.lock();
+        (
+            engine.evaluate(&attempt, &info),
+            engine.policy().learning.utc_offset_minutes,
+        )
+    };
+    observe_evaluation(&assessment, started);
+    let id = new_id();
+    let (decision, risk, level, alert, reasons) = assessment_fields(&assessment, offset);
+    let ip = IpInfoDto::from(&info);
+    let now = state.now();
+    state.pending.lock().insert(
+        id,
+        Pending {
+            attempt,
+            ip: info,
+            assessment,
+            created: now,
+        },
+        now,
+    );
+    Ok(Json(EvaluateResponse {
+        evaluation_id: format!("{id:032x}"),
+        decision,
+        risk,
+        level,
+        alert,
+        reasons,
+        ip,
+    }))
+}
+
+/// Records the outcome of a login: teaches the profile on success, feeds the
+/// attack counters on failure, and appends the event to the history.
+#[utoipa::path(
+    post,
+    path = "/v1/report",
+    tag = "login",
+    request_body = ReportRequest,
+    responses(
+        (status = 200, description = "Recorded and stored", body = ReportResponse),
+        (status = 400, description = "Malformed JSON, invalid field, or unknown/expired evaluation_id", body = crate::error::ErrorBody),
+        (status = 401, description = "Missing or wrong API key", body = crate::error::ErrorBody),
+        (status = 503, description = "Storage unavailable; nothing was acknowledged", body = crate::error::ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn report<S: Store>(
+    State(state): State<Arc<AppState<S>>>,
+    ApiJson(req): ApiJson<ReportRequest>,
+) -> Result<Json<ReportResponse>, ApiError> {
+    let outcome = outcome(req.outcome, req.failure_reason)?;
+    // Resolve the attempt first: nothing changes until the request is valid.
+    let known = match &req.evaluation_id {
+        Some(id) => {
+            let id = parse_id(id)?;
+            let p = state.pending.lock().take(id, state.now()).ok_or_else(|| {
+                ApiError::bad("evaluation_id: unknown or expired (evaluations wait ten minutes for their report)")
+            })?;
+            if let Some(u) = &req.user {
+                if u.trim().to_lowercase() != *p.attempt.user {
+                    // Put it back: a mismatched report changes nothing.
+                    let now = state.now();
+                    let user = p.attempt.user.clone();
+                    state.pending.lock().insert(id, p, now);
+                    return Err(ApiError::bad(format!(
+                        "user: {u:?} does not match the evaluated user {user:?}"
+                    )));
+                }
+            }
+            Some(p)
+        }
+        None => None,
+    };
+    let (attempt, info, prior) = match known {
+        Some(p) => (p.attempt, p.ip, Some(p.assessment)),
+        None => {
+            let (Some(user), Some(ip), Some(protocol)) = (&req.user, &req.ip, req.protocol) else {
+                return Err(ApiError::bad(
+                    "without evaluation_id, user, ip and protocol are required",
+                ));
+            };
+            let attempt = build_attempt(
+                &state,
+                user,
+                ip,
+                protocol.into(),
+                req.ts.as_deref(),
+                req.device.as_deref(),
+                req.user_agent.as_deref(),
+            )?;
+            let info = state.intel.lookup(attempt.ip);
+            (attempt, info, None)
+        }
+    };
+    record(&state, attempt, info, prior, outcome).await
+}
+
+/// Records one outcome and waits until it is stored.
+pub async fn record<S: Store>(
+    state: &AppState<S>,
+    attempt: LoginAttempt,
+    info: IpInfo,
+    prior: Option<Assessment>,
+    outcome: Outcome,
+) -> Result<Json<ReportResponse>, ApiError> {
+    let started = Instant::now();
+    let (assessment, offset, ack) = {
+        let mut engine = state.engine.lock();
+        let assessment = prior.unwrap_or_else(|| engine.evaluate(&attempt, &info));
+        engine.record(&attempt, &info, outcome);
+        let snapshot = if outcome.is_success() {
+            engine.snapshot(&attempt.user).map(|blob| ProfileSnapshot {
+                user: attempt.user.to_string(),
+                blob,
+                updated_at: attempt.ts,
+            })
+        } else {
+            None
+        };
+        let event = event_row(&attempt, &info, &assessment, outcome);
+        // Queued under the engine lock so snapshots reach the database in
+        // the order they were taken.
+        let ack = state
+            .writer
+            .submit(vec![event], snapshot.into_iter().collect());
+        (assessment, engine.policy().learning.utc_offset_minutes, ack)
+    };
+    ack?.await?;
+    metrics::counter!("warden_reports_total", "outcome" => if outcome.is_success() { "success" } else { "failure" })
+        .increment(1);
+    let alert = outcome.is_success() && assessment.alert;
+    if alert {
+        metrics::counter!("warden_alerts_total").increment(1);
+    }
+    metrics::histogram!("warden_report_seconds").record(started.elapsed().as_secs_f64());
+    let (decision, risk, level, _, reasons) = assessment_fields(&assessment, offset);
+    Ok(Json(ReportResponse {
+        recorded: true,
+        user: attempt.user.to_string(),
+        ts: rfc3339(attempt.ts),
+        decision,
+        risk,
+        level,
+        alert,
+        reasons,
+    }))
+}
+
+/// The history row for an attempt.
+pub fn event_row(
+    attempt: &LoginAttempt,
+    info: &IpInfo,
+    a: &Assessment,
+    outcome: Outcome,
+) -> LoginEvent {
+    let s = |v: &Option<warden_core::Name>| v.as_deref().map(str::to_string);
+    LoginEvent {
+        id: None,
+        ts: attempt.ts,
+        user: attempt.user.to_string(),
+        ip: attempt.ip,
+        protocol: attempt.protocol,
+        outcome,
+        device: s(&attempt.device),
+        user_agent: s(&attempt.user_agent),
+        country: info.location.country,
+        region: s(&info.location.region),
+        city: s(&info.location.city),
+        asn: info.network.asn,
+        decision: a.decision,
+        risk: a.risk,
+        level: a.level,
+        alert: a.alert,
+        reasons: a.reasons.iter().map(|r| r.code).collect(),
+    }
+}

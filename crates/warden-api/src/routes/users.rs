@@ -1,0 +1,216 @@
+//! A user's login history (from storage) and learned profile (from the
+//! engine).
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::Json;
+use warden_core::profile::known;
+use warden_core::{countries, Timestamp};
+use warden_store::{HistoryQuery, LoginEvent, Store};
+
+use crate::error::{ApiError, ApiQuery};
+use crate::state::AppState;
+use crate::types::{
+    parse_ts, rfc3339, round4, AttributionDto, DecisionDto, EventDto, FailureReasonDto,
+    HistoryParams, HistoryResponse, LastLoginDto, LevelDto, LocationDto, OutcomeDto,
+    ProfileResponse, ProtocolDto, UsualCountryDto, UsualNetworkDto, UsualPlaceDto,
+};
+
+fn normalise_user(user: &str) -> Result<String, ApiError> {
+    let u = user.trim().to_lowercase();
+    if u.is_empty() {
+        return Err(ApiError::bad("user must not be empty"));
+    }
+    Ok(u)
+}
+
+fn event_dto(e: LoginEvent) -> EventDto {
+    use warden_core::{FailureReason, Outcome, Protocol};
+    let protocol = match e.protocol {
+        Protocol::Imap => ProtocolDto::Imap,
+        Protocol::Pop3 => ProtocolDto::Pop3,
+        Protocol::Smtp => ProtocolDto::Smtp,
+        Protocol::Web => ProtocolDto::Web,
+        Protocol::Im => ProtocolDto::Im,
+        Protocol::Api => ProtocolDto::Api,
+    };
+    let (outcome, failure_reason) = match e.outcome {
+        Outcome::Success => (OutcomeDto::Success, None),
+        Outcome::Failure(r) => (
+            OutcomeDto::Failure,
+            Some(match r {
+                FailureReason::WrongPassword => FailureReasonDto::WrongPassword,
+                FailureReason::UnknownUser => FailureReasonDto::UnknownUser,
+                FailureReason::ChallengeFailed => FailureReasonDto::ChallengeFailed,
+                FailureReason::Blocked => FailureReasonDto::Blocked,
+                FailureReason::Other => FailureReasonDto::Other,
+            }),
+        ),
+    };
+    EventDto {
+        id: e.id,
+        ts: rfc3339(e.ts),
+        ip: e.ip.to_string(),
+        protocol,
+        outcome,
+        failure_reason,
+        device: e.device,
+        user_agent: e.user_agent,
+        country: e.country.map(|c| c.as_str().to_string()),
+        region: e.region,
+        city: e.city,
+        asn: e.asn,
+        decision: DecisionDto::from(e.decision),
+        risk: round4(e.risk),
+        level: LevelDto::from(e.level),
+        alert: e.alert,
+        reasons: e.reasons.iter().map(|r| r.as_str().to_string()).collect(),
+    }
+}
+
+/// A user's login history, newest first.
+#[utoipa::path(
+    get,
+    path = "/v1/users/{user}/history",
+    tag = "users",
+    params(("user" = String, Path, description = "Login name"), HistoryParams),
+    responses(
+        (status = 200, description = "A page of events", body = HistoryResponse),
+        (status = 400, description = "Invalid parameter", body = crate::error::ErrorBody),
+        (status = 401, description = "Missing or wrong API key", body = crate::error::ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn history<S: Store>(
+    State(state): State<Arc<AppState<S>>>,
+    Path(user): Path<String>,
+    ApiQuery(params): ApiQuery<HistoryParams>,
+) -> Result<Json<HistoryResponse>, ApiError> {
+    let user = normalise_user(&user)?;
+    let limit = params.limit.unwrap_or(50);
+    if limit == 0 || limit > warden_store::MAX_HISTORY_LIMIT {
+        return Err(ApiError::bad(format!(
+            "limit must be within 1..={}",
+            warden_store::MAX_HISTORY_LIMIT
+        )));
+    }
+    let before = params
+        .before
+        .as_deref()
+        .map(|b| parse_ts("before", b))
+        .transpose()?;
+    let events = state
+        .store
+        .history(&user, HistoryQuery { before, limit })
+        .await?;
+    let next_before = (events.len() == limit as usize)
+        .then(|| events.last().map(|e| rfc3339(e.ts)))
+        .flatten();
+    Ok(Json(HistoryResponse {
+        user,
+        events: events.into_iter().map(event_dto).collect(),
+        next_before,
+        attribution: AttributionDto::default(),
+    }))
+}
+
+/// What Warden has learned about a user.
+#[utoipa::path(
+    get,
+    path = "/v1/users/{user}/profile",
+    tag = "users",
+    params(("user" = String, Path, description = "Login name")),
+    responses(
+        (status = 200, description = "The profile", body = ProfileResponse),
+        (status = 401, description = "Missing or wrong API key", body = crate::error::ErrorBody),
+        (status = 404, description = "No successful login recorded for this user", body = crate::error::ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn profile<S: Store>(
+    State(state): State<Arc<AppState<S>>>,
+    Path(user): Path<String>,
+) -> Result<Json<ProfileResponse>, ApiError> {
+    let user = normalise_user(&user)?;
+    let now = state.now();
+    let engine = state.engine.lock();
+    let p = engine
+        .profile(&user)
+        .ok_or_else(|| ApiError::NotFound(format!("no profile for user {user:?}")))?;
+    let policy = engine.policy();
+    let l = &policy.learning;
+    let catalog = engine.catalog();
+    let at = |secs: u32| rfc3339(Timestamp(secs as i64));
+    let usual_places = p
+        .usual_places(now, l)
+        .into_iter()
+        .map(|sp| UsualPlaceDto {
+            place: catalog
+                .get(sp.seen.key)
+                .map(LocationDto::from)
+                .unwrap_or_default(),
+            weight: round4(sp.seen.weight_at(now, l.half_life_days)),
+            last_seen: at(sp.seen.last),
+        })
+        .collect();
+    let countries = p
+        .countries
+        .iter()
+        .filter(|c| known(&p.countries, c.key, now, l).is_some())
+        .map(|c| UsualCountryDto {
+            country: c.key.as_str().to_string(),
+            name: countries::name_en(c.key).to_string(),
+            name_zh: countries::name_zh(c.key).to_string(),
+            weight: round4(c.weight_at(now, l.half_life_days)),
+            last_seen: at(c.last),
+        })
+        .collect();
+    let networks = p
+        .asns
+        .iter()
+        .filter(|a| known(&p.asns, a.key, now, l).is_some())
+        .map(|a| UsualNetworkDto {
+            asn: a.key,
+            weight: round4(a.weight_at(now, l.half_life_days)),
+            last_seen: at(a.last),
+        })
+        .collect();
+    let total: f32 = p.hours.iter().sum();
+    let hours = p
+        .hours
+        .iter()
+        .map(|h| if total > 0.0 { round4(h / total) } else { 0.0 })
+        .collect();
+    let ttl = policy.travel.session_ttl_secs;
+    Ok(Json(ProfileResponse {
+        user: user.clone(),
+        logins: p.logins,
+        first_seen: at(p.first_seen),
+        learning: p.logins < l.learning_logins,
+        usual_places,
+        countries,
+        networks,
+        devices: p
+            .devices
+            .iter()
+            .filter(|d| known(&p.devices, d.key, now, l).is_some())
+            .count(),
+        clients: p
+            .clients
+            .iter()
+            .filter(|c| known(&p.clients, c.key, now, l).is_some())
+            .count(),
+        hours,
+        last_success: p.last_success.map(|ls| LastLoginDto {
+            ts: at(ls.ts),
+            place: catalog.get(ls.place).map(LocationDto::from),
+        }),
+        open_sessions: p
+            .sessions
+            .iter()
+            .filter(|s| now.secs() - s.last as i64 <= ttl)
+            .count(),
+        attribution: AttributionDto::default(),
+    }))
+}

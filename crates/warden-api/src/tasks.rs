@@ -1,0 +1,42 @@
+//! Background upkeep: prune the login history past its retention, forget
+//! expired attack counters and evaluations that never got a report.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+use warden_store::Store;
+
+use crate::state::AppState;
+
+/// One round of upkeep; returns the number of history rows pruned.
+pub async fn upkeep<S: Store>(state: &AppState<S>) -> Result<u64, warden_store::StoreError> {
+    let now = state.now();
+    state.engine.lock().prune(now);
+    state.pending.lock().expire(now);
+    let cutoff = now.plus_secs(-(state.config.retention_days as i64) * 86_400);
+    let pruned = state.store.prune_events(cutoff).await?;
+    if pruned > 0 {
+        tracing::info!(
+            pruned,
+            retention_days = state.config.retention_days,
+            "pruned login history"
+        );
+    }
+    metrics::counter!("warden_history_pruned_total").increment(pruned);
+    Ok(pruned)
+}
+
+/// Runs [`upkeep`] at the configured interval until the runtime stops.
+pub fn spawn<S: Store>(state: Arc<AppState<S>>) -> JoinHandle<()> {
+    let every = state.config.prune_interval.max(Duration::from_secs(1));
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            if let Err(e) = upkeep(&state).await {
+                tracing::warn!(error = %e, "upkeep failed; will retry");
+            }
+        }
+    })
+}

@@ -1,0 +1,805 @@
+//! HTTP tests over a real socket: a DB-IP fixture MMDB and ASN CSVs written
+//! to a temp folder, a real SQLite file, and a clock the test moves.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+use warden_api::state::{Mutex, PendingEvaluations, PENDING_TTL_SECS};
+use warden_api::{ApiConfig, AppState};
+use warden_core::{Clock, Engine, Policy, Timestamp};
+use warden_geo::mmdb_writer::DbipFixture;
+use warden_geo::IpIntel;
+use warden_store::{BatchConfig, BatchWriter, SqliteStore, Store};
+
+const KEY: &str = "test-key-0123456789abcdef";
+/// 2026-03-01T00:00:00Z
+const T0: i64 = 1_772_323_200;
+
+struct TestClock(AtomicI64);
+
+impl Clock for TestClock {
+    fn now(&self) -> Timestamp {
+        Timestamp(self.0.load(Ordering::SeqCst))
+    }
+}
+
+struct Harness {
+    base: String,
+    http: Client,
+    clock: Arc<TestClock>,
+    state: Arc<AppState<SqliteStore>>,
+    _dir: tempfile::TempDir,
+}
+
+fn write_geo(dir: &std::path::Path) {
+    DbipFixture::new()
+        .city(
+            "113.88.0.0/16",
+            "CN",
+            "Guangdong",
+            "Shenzhen",
+            22.54,
+            114.06,
+            "Asia/Shanghai",
+        )
+        .city(
+            "120.230.0.0/16",
+            "CN",
+            "Guangdong",
+            "Guangzhou",
+            23.13,
+            113.26,
+            "Asia/Shanghai",
+        )
+        .city(
+            "61.135.0.0/16",
+            "CN",
+            "Beijing",
+            "Beijing",
+            39.90,
+            116.41,
+            "Asia/Shanghai",
+        )
+        .city(
+            "105.112.0.0/16",
+            "NG",
+            "Lagos",
+            "Lagos",
+            6.52,
+            3.38,
+            "Africa/Lagos",
+        )
+        .city(
+            "81.2.69.0/24",
+            "GB",
+            "England",
+            "London",
+            51.51,
+            -0.13,
+            "Europe/London",
+        )
+        .city(
+            "3.0.0.0/8",
+            "US",
+            "Virginia",
+            "Ashburn",
+            39.04,
+            -77.49,
+            "America/New_York",
+        )
+        .city(
+            "2001:db8::/32",
+            "CN",
+            "Guangdong",
+            "Shenzhen",
+            22.54,
+            114.06,
+            "Asia/Shanghai",
+        )
+        .write_pair(dir)
+        .unwrap();
+    std::fs::write(
+        dir.join("asn-ipv4.csv"),
+        "3.0.0.0,3.255.255.255,16509,\"Amazon.com, Inc.\"\n61.135.0.0,61.135.255.255,4808,China Unicom Beijing\n105.112.0.0,105.112.255.255,36873,Airtel Networks Limited\n113.88.0.0,113.88.255.255,4134,Chinanet\n120.230.0.0,120.230.255.255,9808,China Mobile\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("asn-ipv6.csv"),
+        "2001:db8::,2001:db8:ffff:ffff:ffff:ffff:ffff:ffff,4134,Chinanet\n",
+    )
+    .unwrap();
+}
+
+impl Harness {
+    async fn start() -> Harness {
+        Self::start_with(ApiConfig {
+            api_keys: vec![KEY.into()],
+            max_body_bytes: 4096,
+            ..ApiConfig::default()
+        })
+        .await
+    }
+
+    async fn start_with(config: ApiConfig) -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        write_geo(dir.path());
+        let intel = IpIntel::builder()
+            .data_dir(dir.path())
+            .org_range("Beijing office", "61.135.1.0/24".parse().unwrap())
+            .build()
+            .unwrap();
+        let store = Arc::new(
+            SqliteStore::open(dir.path().join("warden.db"))
+                .await
+                .unwrap(),
+        );
+        store.migrate().await.unwrap();
+        let writer = BatchWriter::spawn(store.clone(), BatchConfig::default());
+        let clock = Arc::new(TestClock(AtomicI64::new(T0)));
+        let state = Arc::new(AppState {
+            engine: Mutex::new(Engine::new(Policy::default()).unwrap()),
+            intel: Arc::new(intel),
+            store,
+            writer,
+            pending: Mutex::new(PendingEvaluations::default()),
+            clock: clock.clone(),
+            config,
+            metrics: warden_api::metrics_handle(),
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = warden_api::router(state.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Harness {
+            base: format!("http://{addr}"),
+            http: Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .unwrap(),
+            clock,
+            state,
+            _dir: dir,
+        }
+    }
+
+    fn advance(&self, secs: i64) {
+        self.clock.0.fetch_add(secs, Ordering::SeqCst);
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(KEY)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(KEY)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// `n` successful logins from `ip`, one a day, ending now.
+    async fn history_at(&self, user: &str, ip: &str, n: i64) {
+        for _ in 0..n {
+            let (s, b) = self
+                .post(
+                    "/v1/report",
+                    json!({"user": user, "ip": ip, "protocol": "imap", "outcome": "success"}),
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK, "{b}");
+            self.advance(86_400);
+        }
+    }
+
+    /// Everything a bad request must not change.
+    async fn observable(&self, user: &str) -> (Value, Value, usize) {
+        let (_, h) = self
+            .get(&format!("/v1/users/{user}/history?limit=1000"))
+            .await;
+        let (_, p) = self.get(&format!("/v1/users/{user}/profile")).await;
+        (h, p, self.state.pending.lock().len())
+    }
+}
+
+fn codes(v: &Value) -> Vec<String> {
+    v["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn routes_need_the_api_key_but_health_metrics_and_openapi_do_not() {
+    let h = Harness::start().await;
+    let url = format!("{}/v1/users/alice/history", h.base);
+    let r = h.http.get(&url).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unauthorized");
+    assert_eq!(
+        h.http
+            .get(&url)
+            .bearer_auth("wrong")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        h.http
+            .get(&url)
+            .header("X-API-Key", KEY)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        h.http
+            .get(&url)
+            .bearer_auth(KEY)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    for open in ["/healthz", "/readyz", "/metrics", "/v1/openapi.json"] {
+        let r = h
+            .http
+            .get(format!("{}{open}", h.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{open}");
+    }
+    let ready: Value = h
+        .http
+        .get(format!("{}/readyz", h.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["status"], "ready");
+    assert_eq!(ready["geo_city"], true);
+    let nowhere = h
+        .http
+        .get(format!("{}/v2/nothing", h.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(nowhere.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn no_configured_key_means_no_access() {
+    let h = Harness::start_with(ApiConfig::default()).await;
+    let r = h
+        .http
+        .get(format!("{}/v1/geo/1.1.1.1", h.base))
+        .bearer_auth("")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn usual_city_is_allowed_and_a_first_foreign_login_is_challenged_with_an_alert() {
+    let h = Harness::start().await;
+    h.history_at("alice@example.com", "113.88.1.10", 8).await;
+
+    let (s, home) = h
+        .post(
+            "/v1/evaluate",
+            json!({"user": "Alice@Example.com", "ip": "113.88.200.1", "protocol": "imap"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{home}");
+    assert_eq!(home["decision"], "allow");
+    assert_eq!(home["alert"], false);
+    assert_eq!(home["ip"]["location"]["city"], "Shenzhen");
+    assert_eq!(home["ip"]["attribution"]["text"], "IP geolocation by DB-IP");
+
+    let (s, abroad) = h
+        .post("/v1/evaluate", json!({"user": "alice@example.com", "ip": "105.112.3.4", "protocol": "imap", "user_agent": "Foxmail 7.2"}))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(abroad["decision"], "challenge", "{abroad}");
+    assert_eq!(abroad["level"], "medium");
+    assert_eq!(abroad["alert"], true);
+    assert!(codes(&abroad).contains(&"unusual_country".to_string()));
+    let r = &abroad["reasons"][0];
+    assert_eq!(
+        r["text"],
+        "Login from Lagos, NG; usual places: Shenzhen, CN"
+    );
+    assert_eq!(
+        r["text_zh"],
+        "异地登录：尼日利亚 拉各斯，常用登录地：中国 深圳"
+    );
+
+    // The outcome by evaluation id: recorded, and the alert stands.
+    let id = abroad["evaluation_id"].as_str().unwrap();
+    let (s, rep) = h
+        .post(
+            "/v1/report",
+            json!({"evaluation_id": id, "outcome": "success"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{rep}");
+    assert_eq!(rep["recorded"], true);
+    assert_eq!(rep["alert"], true);
+    // An evaluation is reported once.
+    let (s, again) = h
+        .post(
+            "/v1/report",
+            json!({"evaluation_id": id, "outcome": "success"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{again}");
+
+    let (_, hist) = h.get("/v1/users/alice@example.com/history?limit=3").await;
+    let events = hist["events"].as_array().unwrap();
+    assert_eq!(events.len(), 3);
+    assert_eq!(events[0]["country"], "NG");
+    assert_eq!(events[0]["decision"], "challenge");
+    assert_eq!(events[0]["reasons"][0], "unusual_country");
+    assert_eq!(events[1]["country"], "CN");
+    let before = hist["next_before"].as_str().unwrap();
+    let (_, page2) = h
+        .get(&format!(
+            "/v1/users/alice@example.com/history?limit=100&before={before}"
+        ))
+        .await;
+    assert_eq!(page2["events"].as_array().unwrap().len(), 6);
+    assert!(page2["next_before"].is_null());
+
+    let (s, prof) = h.get("/v1/users/alice@example.com/profile").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(prof["logins"], 9);
+    assert_eq!(prof["learning"], false);
+    assert_eq!(prof["usual_places"][0]["place"]["city"], "Shenzhen");
+    let countries: Vec<&str> = prof["countries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["country"].as_str().unwrap())
+        .collect();
+    assert_eq!(countries.len(), 2);
+    assert!(countries.contains(&"NG"));
+    let (s, _) = h.get("/v1/users/nobody/profile").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
+    let h = Harness::start().await;
+    h.history_at("bob", "113.88.1.10", 3).await;
+    let before = h.observable("bob").await;
+    let url = format!("{}/v1/report", h.base);
+
+    let raw = |body: &'static str| {
+        h.http
+            .post(&url)
+            .bearer_auth(KEY)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let r = raw("{\"user\": \"bob\", ").await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let b: Value = r.json().await.unwrap();
+    assert_eq!(b["error"]["code"], "bad_request");
+    assert!(
+        b["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("malformed JSON"),
+        "{b}"
+    );
+
+    let cases = [
+        (
+            json!({"user": "bob", "ip": "999.1.1.1", "protocol": "imap", "outcome": "success"}),
+            "is not an IPv4 or IPv6 address",
+        ),
+        (
+            json!({"user": "bob", "ip": "113.88.1.10", "protocol": "gopher", "outcome": "success"}),
+            "gopher",
+        ),
+        (
+            json!({"user": "  ", "ip": "113.88.1.10", "protocol": "imap", "outcome": "success"}),
+            "user must not be empty",
+        ),
+        (
+            json!({"user": "bob", "ip": "113.88.1.10", "protocol": "imap", "outcome": "maybe"}),
+            "maybe",
+        ),
+        (
+            json!({"user": "bob", "ip": "113.88.1.10", "protocol": "imap"}),
+            "outcome",
+        ),
+        (
+            json!({"user": "bob", "ip": "113.88.1.10", "protocol": "imap", "outcome": "success", "colour": "red"}),
+            "colour",
+        ),
+        (
+            json!({"user": "bob", "ip": "113.88.1.10", "protocol": "imap", "outcome": "success", "ts": "yesterday"}),
+            "RFC 3339",
+        ),
+        (
+            json!({"user": "bob", "ip": "113.88.1.10", "protocol": "imap", "outcome": "success", "ts": "2030-01-01T00:00:00Z"}),
+            "in the future",
+        ),
+        (
+            json!({"user": "bob", "ip": "113.88.1.10", "protocol": "imap", "outcome": "success", "failure_reason": "wrong_password"}),
+            "failure_reason",
+        ),
+        (
+            json!({"outcome": "success"}),
+            "user, ip and protocol are required",
+        ),
+        (
+            json!({"evaluation_id": "nope", "outcome": "success"}),
+            "evaluation_id",
+        ),
+        (
+            json!({"evaluation_id": "0123456789abcdef0123456789abcdef", "outcome": "success"}),
+            "unknown or expired",
+        ),
+        (
+            json!({"user": "bob\u{0007}", "ip": "113.88.1.10", "protocol": "imap", "outcome": "success"}),
+            "control characters",
+        ),
+    ];
+    for (body, needle) in cases {
+        let (s, b) = h.post("/v1/report", body.clone()).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{body} -> {b}");
+        let msg = b["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            msg.contains(needle),
+            "{body}: message {msg:?} should mention {needle:?}"
+        );
+    }
+    // Evaluate validates the same way.
+    let (s, b) = h
+        .post(
+            "/v1/evaluate",
+            json!({"user": "bob", "ip": "nope", "protocol": "imap"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+
+    // Oversize body, wrong content type.
+    let big = format!("{{\"user\": \"{}\", \"ip\": \"113.88.1.10\", \"protocol\": \"imap\", \"outcome\": \"success\"}}", "x".repeat(10_000));
+    let r = h
+        .http
+        .post(&url)
+        .bearer_auth(KEY)
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let b: Value = r.json().await.unwrap();
+    assert_eq!(b["error"]["code"], "payload_too_large");
+    let r = h
+        .http
+        .post(&url)
+        .bearer_auth(KEY)
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+    // A report whose user does not match its evaluation is refused and the
+    // evaluation stays usable.
+    let (_, ev) = h
+        .post(
+            "/v1/evaluate",
+            json!({"user": "bob", "ip": "113.88.1.10", "protocol": "imap"}),
+        )
+        .await;
+    let id = ev["evaluation_id"].as_str().unwrap().to_string();
+    let (s, _) = h
+        .post(
+            "/v1/report",
+            json!({"evaluation_id": id, "user": "mallory", "outcome": "success"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _) = h
+        .post(
+            "/v1/report",
+            json!({"evaluation_id": id, "user": "BOB", "outcome": "failure"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+
+    let after = h.observable("bob").await;
+    assert_eq!(
+        before.1, after.1,
+        "the profile must not change on bad input"
+    );
+    let n = |v: &Value| v["events"].as_array().unwrap().len();
+    assert_eq!(
+        n(&before.0) + 1,
+        n(&after.0),
+        "only the one valid report is stored"
+    );
+}
+
+#[tokio::test]
+async fn five_failures_lock_the_ip_out_while_the_usual_ip_still_gets_in() {
+    let h = Harness::start().await;
+    h.history_at("carol", "113.88.1.10", 6).await;
+    for _ in 0..5 {
+        let (s, _) = h
+            .post(
+                "/v1/report",
+                json!({"user": "carol", "ip": "3.3.3.3", "protocol": "imap", "outcome": "failure"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        h.advance(30);
+    }
+    let (_, locked) = h
+        .post(
+            "/v1/evaluate",
+            json!({"user": "carol", "ip": "3.3.3.3", "protocol": "imap"}),
+        )
+        .await;
+    assert_eq!(locked["decision"], "deny", "{locked}");
+    assert!(codes(&locked).contains(&"brute_force_lockout".to_string()));
+    assert!(locked["reasons"][0]["text"]
+        .as_str()
+        .unwrap()
+        .starts_with("Locked by risk control: 5 failed logins"));
+    let (_, home) = h
+        .post(
+            "/v1/evaluate",
+            json!({"user": "carol", "ip": "113.88.1.10", "protocol": "imap"}),
+        )
+        .await;
+    assert_eq!(home["decision"], "allow", "{home}");
+    h.advance(16 * 60);
+    let (_, later) = h
+        .post(
+            "/v1/evaluate",
+            json!({"user": "carol", "ip": "3.3.3.3", "protocol": "imap"}),
+        )
+        .await;
+    assert!(
+        !codes(&later).contains(&"brute_force_lockout".to_string()),
+        "{later}"
+    );
+}
+
+#[tokio::test]
+async fn geolocation_corrections_win_immediately_and_can_be_removed() {
+    let h = Harness::start().await;
+    h.history_at("dan", "113.88.1.10", 6).await;
+    let (_, g) = h.get("/v1/geo/105.112.9.9").await;
+    assert_eq!(g["location"]["country"], "NG");
+    assert_eq!(g["network"]["asn"], 36873);
+    assert_eq!(g["corrected"], false);
+
+    // A user reports that this range is really in Shenzhen.
+    let (s, c) = h
+        .post("/v1/geo/corrections", json!({"network": "105.112.9.0/24", "country": "cn", "region": "Guangdong", "city": "Shenzhen", "city_zh": "深圳", "latitude": 22.54, "longitude": 114.06, "note": "ticket 42"}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{c}");
+    assert_eq!(c["country"], "CN");
+    let (_, g) = h.get("/v1/geo/::ffff:105.112.9.9").await;
+    assert_eq!(g["ip"], "105.112.9.9");
+    assert_eq!(g["location"]["city"], "Shenzhen");
+    assert_eq!(g["corrected"], true);
+    let (_, ev) = h
+        .post(
+            "/v1/evaluate",
+            json!({"user": "dan", "ip": "105.112.9.9", "protocol": "web"}),
+        )
+        .await;
+    assert_eq!(ev["decision"], "allow", "{ev}");
+    let (_, list) = h.get("/v1/geo/corrections").await;
+    assert_eq!(list["corrections"][0]["note"], "ticket 42");
+
+    for bad in [
+        json!({"network": "not-a-net", "country": "CN"}),
+        json!({"network": "10.0.0.0/8", "country": "China"}),
+        json!({"network": "10.0.0.0/8", "country": "CN", "latitude": 95.0, "longitude": 1.0}),
+        json!({"network": "10.0.0.0/8", "country": "CN", "latitude": 1.0}),
+    ] {
+        let (s, b) = h.post("/v1/geo/corrections", bad.clone()).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{bad} -> {b}");
+    }
+    let del = |net: &str| {
+        h.http
+            .delete(format!("{}/v1/geo/corrections?network={net}", h.base))
+            .bearer_auth(KEY)
+            .send()
+    };
+    assert_eq!(
+        del("105.112.9.0/24").await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        del("105.112.9.0/24").await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    let (_, g) = h.get("/v1/geo/105.112.9.9").await;
+    assert_eq!(g["location"]["country"], "NG");
+    let (s, _) = h.get("/v1/geo/not-an-ip").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn organisation_ranges_are_trusted() {
+    let h = Harness::start().await;
+    h.history_at("erin", "113.88.1.10", 6).await;
+    let (_, ev) = h
+        .post(
+            "/v1/evaluate",
+            json!({"user": "erin", "ip": "61.135.1.20", "protocol": "imap"}),
+        )
+        .await;
+    assert_eq!(ev["decision"], "allow", "{ev}");
+    assert_eq!(ev["alert"], false);
+    assert_eq!(ev["ip"]["network"]["org_range"], "Beijing office");
+    assert!(codes(&ev).contains(&"known_org_ip".to_string()));
+    let (_, dc) = h
+        .post(
+            "/v1/evaluate",
+            json!({"user": "erin", "ip": "3.4.5.6", "protocol": "imap"}),
+        )
+        .await;
+    assert!(codes(&dc).contains(&"datacenter_ip".to_string()), "{dc}");
+}
+
+#[tokio::test]
+async fn evaluations_expire_and_history_is_pruned_after_retention() {
+    let h = Harness::start_with(ApiConfig {
+        api_keys: vec![KEY.into()],
+        retention_days: 30,
+        ..ApiConfig::default()
+    })
+    .await;
+    let (_, ev) = h
+        .post(
+            "/v1/evaluate",
+            json!({"user": "fay", "ip": "113.88.1.10", "protocol": "pop3"}),
+        )
+        .await;
+    h.advance(PENDING_TTL_SECS + 1);
+    let (s, b) = h
+        .post(
+            "/v1/report",
+            json!({"evaluation_id": ev["evaluation_id"], "outcome": "success"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(b["error"]["message"].as_str().unwrap().contains("expired"));
+
+    let old = jiff::Timestamp::from_second(T0 - 40 * 86_400)
+        .unwrap()
+        .to_string();
+    let (s, _) = h
+        .post("/v1/report", json!({"user": "fay", "ip": "113.88.1.10", "protocol": "pop3", "outcome": "success", "ts": old}))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    h.history_at("fay", "113.88.1.10", 1).await;
+    let (_, hist) = h.get("/v1/users/fay/history").await;
+    assert_eq!(hist["events"].as_array().unwrap().len(), 2);
+    let pruned = warden_api::tasks::upkeep(&h.state).await.unwrap();
+    assert_eq!(pruned, 1);
+    let (_, hist) = h.get("/v1/users/fay/history").await;
+    assert_eq!(hist["events"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn ipv6_and_mapped_addresses_work() {
+    let h = Harness::start().await;
+    let (s, ev) = h
+        .post(
+            "/v1/evaluate",
+            json!({"user": "gus", "ip": "2001:db8::5", "protocol": "smtp"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(ev["ip"]["location"]["city"], "Shenzhen");
+    assert_eq!(ev["ip"]["network"]["asn"], 4134);
+    let (_, ev) = h
+        .post(
+            "/v1/evaluate",
+            json!({"user": "gus", "ip": "::ffff:113.88.1.1", "protocol": "smtp"}),
+        )
+        .await;
+    assert_eq!(ev["ip"]["ip"], "113.88.1.1");
+}
+
+#[tokio::test]
+async fn metrics_count_decisions() {
+    let h = Harness::start().await;
+    h.post(
+        "/v1/evaluate",
+        json!({"user": "hal", "ip": "113.88.1.10", "protocol": "im"}),
+    )
+    .await;
+    let text = h
+        .http
+        .get(format!("{}/metrics", h.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("warden_evaluations_total{decision=\"allow\"}"),
+        "{text}"
+    );
+    assert!(text.contains("warden_profiles"));
+}
+
+#[tokio::test]
+async fn the_served_openapi_document_is_the_committed_one() {
+    let h = Harness::start().await;
+    let served = h
+        .http
+        .get(format!("{}/v1/openapi.json", h.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let doc: Value = serde_json::from_str(&served).unwrap();
+    for p in [
+        "/v1/evaluate",
+        "/v1/report",
+        "/v1/users/{user}/history",
+        "/v1/users/{user}/profile",
+        "/v1/geo/{ip}",
+        "/v1/geo/corrections",
+        "/healthz",
+        "/readyz",
+    ] {
+        assert!(doc["paths"].get(p).is_some(), "missing path {p}");
+    }
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/openapi.json");
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    if committed.trim() != served.trim() {
+        if std::env::var_os("WARDEN_UPDATE_DOCS").is_some() {
+            std::fs::write(&path, format!("{}\n", served.trim())).unwrap();
+        } else {
+            panic!("docs/openapi.json is out of date: run `WARDEN_UPDATE_DOCS=1 cargo test -p warden-api --test api openapi`");
+        }
+    }
+}

@@ -1,0 +1,258 @@
+//! `warden serve`: wires configuration, IP intelligence, the SQLite store,
+//! the engine (warmed from stored profiles) and the HTTP API together, and
+//! shuts down cleanly (every acknowledged write committed) on Ctrl-C or
+//! SIGTERM.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use warden_api::state::{Mutex, PendingEvaluations};
+use warden_api::{ApiConfig, AppState, SystemClock};
+use warden_core::{Engine, Name};
+use warden_geo::IpIntel;
+use warden_store::{BatchConfig, BatchWriter, SqliteStore, Store};
+
+use crate::config::{parse_anonymizer_kind, Config};
+
+/// Builds IP intelligence from the configuration. A missing geo folder is
+/// not an error (locations are then unknown) but is logged loudly.
+pub fn load_intel(cfg: &Config) -> anyhow::Result<IpIntel> {
+    let dir = cfg.geo_dir();
+    let mut b = IpIntel::builder();
+    if let Some(mm) = &cfg.geo.maxmind_city {
+        b = b.maxmind(mm.clone());
+    }
+    if dir.is_dir() {
+        b = b.data_dir(dir.clone());
+    } else if cfg.geo.maxmind_city.is_none() {
+        tracing::warn!(dir = %dir.display(), "no geo data folder: locations will be unknown (run scripts/fetch-geo.sh)");
+    }
+    b = b.extra_datacenter_asns(cfg.geo.extra_datacenter_asns.iter().copied());
+    for a in &cfg.geo.anonymizer_lists {
+        b = b.anonymizer_file(a.path.clone(), parse_anonymizer_kind(&a.kind)?);
+    }
+    for r in &cfg.geo.org_ranges {
+        let name: Name = r.name.as_str().into();
+        for n in &r.networks {
+            b = b.org_range(
+                name.clone(),
+                n.parse().with_context(|| format!("org range {n}"))?,
+            );
+        }
+    }
+    b.build()
+        .with_context(|| format!("loading geo data from {}", dir.display()))
+}
+
+/// The API keys: configured ones plus the key file, which is created with a
+/// random key when there is no key at all.
+pub fn api_keys(cfg: &Config) -> anyhow::Result<(Vec<String>, Option<PathBuf>)> {
+    let mut keys: Vec<String> = cfg
+        .server
+        .api_keys
+        .iter()
+        .map(|k| k.trim().to_string())
+        .filter(|k| !k.is_empty())
+        .collect();
+    let file = cfg.in_data_dir(&cfg.server.api_key_file);
+    let mut created = None;
+    if file.exists() {
+        let k = std::fs::read_to_string(&file)
+            .with_context(|| format!("reading API key file {}", file.display()))?;
+        let k = k.trim();
+        if k.len() < 16 {
+            bail!(
+                "API key in {} is shorter than 16 characters",
+                file.display()
+            );
+        }
+        keys.push(k.to_string());
+    } else if keys.is_empty() {
+        let key = random_key();
+        write_secret(&file, &key)?;
+        keys.push(key);
+        created = Some(file);
+    }
+    Ok((keys, created))
+}
+
+fn random_key() -> String {
+    use rand::RngCore;
+    let mut b = [0u8; 24];
+    rand::rng().fill_bytes(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn write_secret(path: &Path, value: &str) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    #[cfg(unix)]
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .with_context(|| format!("creating API key file {}", path.display()))?;
+        writeln!(f, "{value}")?;
+    }
+    #[cfg(not(unix))]
+    std::fs::write(path, format!("{value}\n"))?;
+    Ok(())
+}
+
+/// Opens (creating and migrating) the database.
+pub async fn open_store(cfg: &Config) -> anyhow::Result<SqliteStore> {
+    let path = cfg.database_path();
+    let store = SqliteStore::open(&path)
+        .await
+        .with_context(|| format!("opening {}", path.display()))?;
+    store.migrate().await.context("migrating the database")?;
+    Ok(store)
+}
+
+/// A running service.
+pub struct Running {
+    pub addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    join: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    /// Stops accepting requests, finishes those in flight, commits every
+    /// queued write and waits for the end.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.join.await.context("server task")?
+    }
+
+    /// Waits until the server ends by itself (a signal).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        let Running { join, shutdown, .. } = self;
+        let _keep = shutdown;
+        join.await.context("server task")?
+    }
+}
+
+/// Starts the service and returns once it listens.
+pub async fn start(cfg: Config) -> anyhow::Result<Running> {
+    cfg.validate()?;
+    std::fs::create_dir_all(&cfg.data_dir)
+        .with_context(|| format!("creating data folder {}", cfg.data_dir.display()))?;
+    let (keys, created) = api_keys(&cfg)?;
+    if let Some(f) = created {
+        tracing::warn!(file = %f.display(), "no API key configured: generated one into this file");
+    }
+    let intel_cfg = cfg.clone();
+    let intel = tokio::task::spawn_blocking(move || load_intel(&intel_cfg)).await??;
+    let store = Arc::new(open_store(&cfg).await?);
+    intel.set_corrections(
+        store
+            .list_corrections()
+            .await
+            .context("loading geo corrections")?,
+    );
+
+    let mut engine = Engine::new(cfg.policy.clone())?;
+    let snapshots = store.load_profiles().await.context("loading profiles")?;
+    let (mut restored, mut corrupt) = (0usize, 0usize);
+    for s in snapshots {
+        match engine.restore(Name::from(s.user.as_str()), &s.blob) {
+            Ok(()) => restored += 1,
+            Err(e) => {
+                corrupt += 1;
+                tracing::error!(user = %s.user, error = %e, "skipping unreadable profile snapshot");
+            }
+        }
+    }
+    tracing::info!(profiles = restored, corrupt, "profiles restored");
+
+    let writer = BatchWriter::spawn(
+        store.clone(),
+        BatchConfig {
+            max_batch: cfg.storage.batch_max_rows,
+            max_delay: Duration::from_millis(cfg.storage.batch_max_delay_ms),
+        },
+    );
+    let state = Arc::new(AppState {
+        engine: Mutex::new(engine),
+        intel: Arc::new(intel),
+        store,
+        writer: writer.clone(),
+        pending: Mutex::new(PendingEvaluations::default()),
+        clock: Arc::new(SystemClock),
+        config: ApiConfig {
+            api_keys: keys,
+            max_body_bytes: cfg.server.max_body_bytes,
+            retention_days: cfg.storage.retention_days,
+            prune_interval: Duration::from_secs(cfg.storage.prune_interval_secs),
+        },
+        metrics: warden_api::metrics_handle(),
+    });
+    let upkeep = warden_api::tasks::spawn(state.clone());
+    let app = warden_api::router(state.clone());
+    let listener = tokio::net::TcpListener::bind(&cfg.server.listen)
+        .await
+        .with_context(|| format!("listening on {}", cfg.server.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, db = %cfg.database_path().display(), "warden is listening");
+
+    let (tx, rx) = oneshot::channel::<()>();
+    let join = tokio::spawn(async move {
+        let stop = async move {
+            tokio::select! {
+                _ = rx => {},
+                _ = signal() => tracing::info!("shutting down"),
+            }
+        };
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(stop)
+            .await;
+        upkeep.abort();
+        // Every acknowledged write is already committed; commit what is queued.
+        writer.close().await;
+        state.store.close().await;
+        served.context("HTTP server")
+    });
+    Ok(Running {
+        addr,
+        shutdown: Some(tx),
+        join,
+    })
+}
+
+async fn signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return ctrl_c.await,
+            };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    ctrl_c.await;
+}
+
+/// Environment variables as a map, for [`Config::load`].
+pub fn environment() -> HashMap<String, String> {
+    std::env::vars().collect()
+}
