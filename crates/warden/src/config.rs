@@ -321,6 +321,8 @@ fn walk(
             let shown = match &default {
                 Value::Null => "none".to_string(),
                 Value::Array(a) if a.is_empty() => "`[]`".to_string(),
+                // Policy weights are f32: show them as written, not widened.
+                Value::Number(n) if n.is_f64() => format!("`{}`", n.as_f64().unwrap_or(0.0) as f32),
                 v => format!("`{v}`"),
             };
             rows.push((key, shown, desc));

@@ -1,0 +1,300 @@
+//! The service as a user runs it: `serve` over a real socket with a real
+//! SQLite file in a data folder, restarted (profiles survive), the real
+//! binary under SIGTERM (acknowledged writes survive), and the CLI's
+//! `migrate`, `geo lookup` and `config` commands.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use warden::config::Config;
+use warden::serve;
+use warden::synth;
+use warden_geo::mmdb_writer::DbipFixture;
+use warden_store::{HistoryQuery, SqliteStore, Store};
+
+/// A data folder with DB-IP fixtures for the synthetic pools in `geo/`.
+fn data_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let geo = dir.path().join("geo");
+    std::fs::create_dir_all(&geo).unwrap();
+    let mut f = DbipFixture::new();
+    for p in synth::POOLS {
+        f = f.city(p.net, p.country, p.region, p.city, p.lat, p.lon, p.tz);
+    }
+    f.write_pair(&geo).unwrap();
+    dir
+}
+
+fn config(dir: &Path) -> Config {
+    let mut c = Config::default();
+    c.data_dir = dir.to_path_buf();
+    c.server.listen = "127.0.0.1:0".into();
+    c
+}
+
+async fn call(http: &reqwest::Client, base: &str, key: &str, path: &str, body: Value) -> Value {
+    let r = http
+        .post(format!("{base}{path}"))
+        .bearer_auth(key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{path}: {}", r.status());
+    r.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn profiles_and_history_survive_a_restart() {
+    let dir = data_dir();
+    let http = reqwest::Client::new();
+
+    let running = serve::start(config(dir.path())).await.unwrap();
+    let key_file = dir.path().join("api-key");
+    let key = std::fs::read_to_string(&key_file)
+        .unwrap()
+        .trim()
+        .to_string();
+    assert!(key.len() >= 32, "generated key too short");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the API key file must be private");
+    }
+    let base = format!("http://{}", running.addr);
+    let start = jiff::Timestamp::now().as_second() - 10 * 86_400;
+    for d in 0..8 {
+        let ts = jiff::Timestamp::from_second(start + d * 86_400)
+            .unwrap()
+            .to_string();
+        call(&http, &base, &key, "/v1/report", json!({"user": "alice", "ip": "113.88.1.10", "protocol": "imap", "outcome": "success", "ts": ts})).await;
+    }
+    running.stop().await.unwrap();
+
+    // Same data folder, new process state: the key file is reused and the
+    // profile is back.
+    let running = serve::start(config(dir.path())).await.unwrap();
+    assert_eq!(std::fs::read_to_string(&key_file).unwrap().trim(), key);
+    let base = format!("http://{}", running.addr);
+    let r = http
+        .get(format!("{base}/v1/users/alice/profile"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let profile: Value = r.json().await.unwrap();
+    assert_eq!(profile["logins"], 8);
+    let home = call(
+        &http,
+        &base,
+        &key,
+        "/v1/evaluate",
+        json!({"user": "alice", "ip": "113.88.9.9", "protocol": "imap"}),
+    )
+    .await;
+    assert_eq!(home["decision"], "allow", "{home}");
+    let abroad = call(
+        &http,
+        &base,
+        &key,
+        "/v1/evaluate",
+        json!({"user": "alice", "ip": "105.112.1.1", "protocol": "imap"}),
+    )
+    .await;
+    assert_eq!(abroad["decision"], "challenge", "{abroad}");
+    assert_eq!(abroad["alert"], true);
+    let hist: Value = http
+        .get(format!("{base}/v1/users/alice/history?limit=100"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(hist["events"].as_array().unwrap().len(), 8);
+    running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn configured_keys_are_used_and_no_key_file_is_written() {
+    let dir = data_dir();
+    let mut c = config(dir.path());
+    c.server.api_keys = vec!["configured-key-1234567890".into()];
+    let running = serve::start(c).await.unwrap();
+    assert!(!dir.path().join("api-key").exists());
+    let r = reqwest::Client::new()
+        .get(format!("http://{}/v1/geo/113.88.1.10", running.addr))
+        .header("X-API-Key", "configured-key-1234567890")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["location"]["country"], "CN");
+    running.stop().await.unwrap();
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn warden(dir: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_warden"));
+    c.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("WARDEN_DATA_DIR", dir)
+        .env("WARDEN_LOG__FILTER", "warn");
+    c
+}
+
+#[test]
+fn the_binary_serves_and_commits_everything_on_sigterm() {
+    let dir = data_dir();
+    let port = free_port();
+    let child = warden(dir.path())
+        .env("WARDEN_SERVER__LISTEN", format!("127.0.0.1:{port}"))
+        .env("WARDEN_SERVER__API_KEYS", "k-0123456789abcdef")
+        .arg("serve")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    rt.block_on(async {
+        let http = reqwest::Client::new();
+        let mut ready = false;
+        for _ in 0..200 {
+            if let Ok(r) = http.get(format!("{base}/readyz")).send().await {
+                ready = r.status() == 200;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(ready, "warden did not become ready");
+        // Many concurrent reports; each acknowledged one must be stored.
+        let mut tasks = Vec::new();
+        for i in 0..200 {
+            let http = http.clone();
+            let base = base.clone();
+            tasks.push(tokio::spawn(async move {
+                let body = json!({"user": format!("u{}", i % 20), "ip": "113.88.1.10", "protocol": "imap", "outcome": if i % 3 == 0 { "failure" } else { "success" }});
+                http.post(format!("{base}/v1/report")).bearer_auth("k-0123456789abcdef").json(&body).send().await.unwrap().status()
+            }));
+        }
+        for t in tasks {
+            assert_eq!(t.await.unwrap(), 200);
+        }
+    });
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    rt.block_on(async {
+        let store = SqliteStore::open(dir.path().join("warden.db"))
+            .await
+            .unwrap();
+        let mut total = 0;
+        for u in 0..20 {
+            total += store
+                .history(
+                    &format!("u{u}"),
+                    HistoryQuery {
+                        before: None,
+                        limit: 1000,
+                    },
+                )
+                .await
+                .unwrap()
+                .len();
+        }
+        assert_eq!(total, 200);
+        assert_eq!(store.load_profiles().await.unwrap().len(), 20);
+    });
+}
+
+#[test]
+fn cli_migrate_geo_lookup_and_config_errors() {
+    let dir = data_dir();
+    let out = warden(dir.path()).arg("migrate").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.path().join("warden.db").is_file());
+
+    let out = warden(dir.path())
+        .args(["geo", "lookup", "::ffff:105.112.1.1"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ip"], "105.112.1.1");
+    assert_eq!(v["location"]["country"], "NG");
+    assert_eq!(v["attribution"]["text"], "IP geolocation by DB-IP");
+
+    let out = warden(dir.path())
+        .args(["geo", "lookup", "nope"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not an IP address"));
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[policy.thresholds]\nmedium = 2.0\n").unwrap();
+    let out = warden(dir.path())
+        .args(["--config"])
+        .arg(&bad)
+        .args(["config", "check"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("thresholds"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = warden(dir.path())
+        .env("WARDEN_SERVER__LISTEN", "127.0.0.1:1")
+        .args(["config", "check"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let effective: HashMap<String, Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(effective["server"]["listen"], "127.0.0.1:1");
+
+    let out = warden(dir.path())
+        .args(["config", "reference"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        warden::config::reference_markdown()
+    );
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Runs every check Warden has: formatting, lints, and all tests (unit,
+# scenario, HTTP over real sockets with real SQLite files, the real binary,
+# and a test against the real DB-IP data, which this script fetches).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+command -v npm >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; }
+scripts/fetch-geo.sh data/geo
+export WARDEN_GEO_DIR="$PWD/data/geo"
+
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+if cargo nextest --version >/dev/null 2>&1; then
+	cargo nextest run --workspace --locked --no-fail-fast
+else
+	cargo test --workspace --locked --no-fail-fast
+fi
