@@ -1,6 +1,9 @@
 //! The statements, written once in the SQL subset that SQLite and PostgreSQL
 //! both accept: `$n` placeholders, `INSERT ... ON CONFLICT (...) DO UPDATE`
-//! with `excluded`, `LIMIT`, no backend-specific functions.
+//! with `excluded`, `LIMIT`, multi-row `VALUES`, no backend-specific
+//! functions.
+
+use std::sync::OnceLock;
 
 /// The event columns in the order every `SELECT` returns them.
 macro_rules! event_columns {
@@ -20,11 +23,6 @@ macro_rules! correction_columns {
 
 pub(crate) const PING: &str = "SELECT 1";
 
-pub(crate) const INSERT_EVENT: &str = "INSERT INTO login_events \
-     (ts, user_name, ip, protocol, outcome, device, user_agent, country, region, city, \
-      asn, decision, risk, risk_level, alert, reasons) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
-
 pub(crate) const HISTORY_LATEST: &str = concat!(
     "SELECT ",
     event_columns!(),
@@ -40,11 +38,6 @@ pub(crate) const HISTORY_BEFORE: &str = concat!(
 /// Deletes up to `$2` events older than `$1`; repeated until it deletes fewer.
 pub(crate) const PRUNE_CHUNK: &str = "DELETE FROM login_events WHERE id IN \
      (SELECT id FROM login_events WHERE ts < $1 LIMIT $2)";
-
-pub(crate) const UPSERT_PROFILE: &str = "INSERT INTO profiles (user_name, snapshot, updated_at) \
-     VALUES ($1, $2, $3) \
-     ON CONFLICT (user_name) DO UPDATE SET \
-     snapshot = excluded.snapshot, updated_at = excluded.updated_at";
 
 pub(crate) const LOAD_PROFILES: &str =
     "SELECT user_name, snapshot, updated_at FROM profiles ORDER BY user_name";
@@ -70,3 +63,153 @@ pub(crate) const UPSERT_CORRECTION: &str = concat!(
 );
 
 pub(crate) const DELETE_CORRECTION: &str = "DELETE FROM geo_corrections WHERE network = $1";
+
+/// Rows per multi-row `INSERT`: a batch is cut into the largest of these
+/// that fit, so at most a handful of distinct statements is ever prepared.
+/// 128 rows x 16 columns stays far below both SQLite's (32,766) and
+/// PostgreSQL's (65,535) limit on bind parameters.
+pub(crate) const INSERT_CHUNKS: [usize; 8] = [128, 64, 32, 16, 8, 4, 2, 1];
+
+/// Columns bound per event row by `insert_events`.
+pub(crate) const EVENT_INSERT_COLUMNS: usize = 16;
+/// Columns bound per snapshot row by `upsert_profiles`.
+pub(crate) const PROFILE_UPSERT_COLUMNS: usize = 3;
+
+/// How to cut `rows` into statement sizes from [`INSERT_CHUNKS`].
+pub(crate) fn chunk_sizes(mut rows: usize) -> impl Iterator<Item = usize> {
+    std::iter::from_fn(move || {
+        let size = INSERT_CHUNKS.into_iter().find(|&c| c <= rows)?;
+        rows -= size;
+        Some(size)
+    })
+}
+
+/// How bind parameters are written in generated multi-row statements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Placeholders {
+    /// `$1, $2, ...`: PostgreSQL's only form (its backend comes next).
+    #[cfg_attr(not(test), allow(dead_code))]
+    Numbered,
+    /// `?, ?, ...`: SQLite's cheap form. SQLite looks up named and numbered
+    /// parameters by a linear scan, which makes binding a statement with
+    /// thousands of `$n` O(n²); anonymous ones cost nothing to look up.
+    Positional,
+}
+
+impl Placeholders {
+    fn index(self) -> usize {
+        match self {
+            Placeholders::Numbered => 0,
+            Placeholders::Positional => 1,
+        }
+    }
+}
+
+/// `rows` tuples of `columns` placeholders: `($1, $2), ($3, $4)` or
+/// `(?, ?), (?, ?)`.
+fn values(style: Placeholders, rows: usize, columns: usize) -> String {
+    let mut out = String::with_capacity(rows * columns * 5);
+    for r in 0..rows {
+        out.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..columns {
+            if c > 0 {
+                out.push_str(", ");
+            }
+            match style {
+                Placeholders::Numbered => {
+                    out.push('$');
+                    out.push_str(&(r * columns + c + 1).to_string());
+                }
+                Placeholders::Positional => out.push('?'),
+            }
+        }
+        out.push(')');
+    }
+    out
+}
+
+/// Statements for every size in [`INSERT_CHUNKS`] and both placeholder
+/// styles, built on first use.
+type ChunkCache = [OnceLock<Vec<String>>; 2];
+
+fn chunked(
+    cache: &'static ChunkCache,
+    style: Placeholders,
+    rows: usize,
+    build: fn(Placeholders, usize) -> String,
+) -> &'static str {
+    debug_assert!(
+        INSERT_CHUNKS.contains(&rows),
+        "unsupported chunk size {rows}"
+    );
+    let all = cache[style.index()]
+        .get_or_init(|| INSERT_CHUNKS.into_iter().map(|n| build(style, n)).collect());
+    let at = INSERT_CHUNKS
+        .iter()
+        .position(|&c| c == rows)
+        .unwrap_or(INSERT_CHUNKS.len() - 1);
+    &all[at]
+}
+
+/// Inserts `rows` events (`rows` from [`INSERT_CHUNKS`]); binds are the
+/// [`EVENT_INSERT_COLUMNS`] columns of each row in turn.
+pub(crate) fn insert_events(style: Placeholders, rows: usize) -> &'static str {
+    static SQL: ChunkCache = [OnceLock::new(), OnceLock::new()];
+    chunked(&SQL, style, rows, |style, rows| {
+        format!(
+            "INSERT INTO login_events \
+             (ts, user_name, ip, protocol, outcome, device, user_agent, country, region, city, \
+             asn, decision, risk, risk_level, alert, reasons) VALUES {}",
+            values(style, rows, EVENT_INSERT_COLUMNS)
+        )
+    })
+}
+
+/// Upserts `rows` profile snapshots (`rows` from [`INSERT_CHUNKS`], user
+/// names distinct); binds are user, snapshot, updated_at of each row.
+pub(crate) fn upsert_profiles(style: Placeholders, rows: usize) -> &'static str {
+    static SQL: ChunkCache = [OnceLock::new(), OnceLock::new()];
+    chunked(&SQL, style, rows, |style, rows| {
+        format!(
+            "INSERT INTO profiles (user_name, snapshot, updated_at) VALUES {} \
+             ON CONFLICT (user_name) DO UPDATE SET \
+             snapshot = excluded.snapshot, updated_at = excluded.updated_at",
+            values(style, rows, PROFILE_UPSERT_COLUMNS)
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_are_cut_into_known_sizes() {
+        assert_eq!(chunk_sizes(0).count(), 0);
+        assert_eq!(chunk_sizes(1).collect::<Vec<_>>(), [1]);
+        assert_eq!(chunk_sizes(512).collect::<Vec<_>>(), [128; 4]);
+        assert_eq!(chunk_sizes(300).collect::<Vec<_>>(), [128, 128, 32, 8, 4]);
+        for n in 0..1000 {
+            assert_eq!(chunk_sizes(n).sum::<usize>(), n);
+        }
+    }
+
+    #[test]
+    fn statements_have_one_placeholder_per_value() {
+        use Placeholders::{Numbered, Positional};
+        assert_eq!(values(Numbered, 2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(values(Positional, 2, 2), "(?, ?), (?, ?)");
+        for rows in INSERT_CHUNKS {
+            let sql = insert_events(Numbered, rows);
+            let last = format!("${})", rows * EVENT_INSERT_COLUMNS);
+            assert!(sql.ends_with(&last), "{sql}");
+            let sql = upsert_profiles(Numbered, rows);
+            assert!(sql.contains(&format!("${})", rows * PROFILE_UPSERT_COLUMNS)));
+            let sql = insert_events(Positional, rows);
+            assert_eq!(sql.matches('?').count(), rows * EVENT_INSERT_COLUMNS);
+            assert!(!sql.contains('$'));
+            let sql = upsert_profiles(Positional, rows);
+            assert_eq!(sql.matches('?').count(), rows * PROFILE_UPSERT_COLUMNS);
+        }
+    }
+}

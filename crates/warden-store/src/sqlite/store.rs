@@ -10,7 +10,7 @@ use super::{rows, schema, SqliteStore};
 use crate::codec::{outcome_as_str, reasons_to_text};
 use crate::error::StoreError;
 use crate::model::{HistoryQuery, LoginEvent, ProfileSnapshot, WriteBatch};
-use crate::sql;
+use crate::sql::{self, Placeholders};
 use crate::store::Store;
 
 /// Events deleted per statement by `prune_events`: small enough that the
@@ -53,34 +53,47 @@ impl Store for SqliteStore {
             .begin()
             .await
             .map_err(StoreError::query("append"))?;
-        for e in &batch.events {
-            sqlx::query(sql::INSERT_EVENT)
-                .bind(e.ts.secs())
-                .bind(e.user.as_str())
-                .bind(e.ip.to_string())
-                .bind(e.protocol.as_str())
-                .bind(outcome_as_str(e.outcome))
-                .bind(e.device.as_deref())
-                .bind(e.user_agent.as_deref())
-                .bind(e.country.as_ref().map(|c| c.as_str().to_string()))
-                .bind(e.region.as_deref())
-                .bind(e.city.as_deref())
-                .bind(e.asn.map(i64::from))
-                .bind(e.decision.as_str())
-                .bind(f64::from(e.risk))
-                .bind(e.level.as_str())
-                .bind(e.alert)
-                .bind(reasons_to_text(&e.reasons))
-                .execute(&mut *tx)
+        let mut events = batch.events.as_slice();
+        for size in sql::chunk_sizes(events.len()) {
+            let (chunk, rest) = events.split_at(size);
+            events = rest;
+            let mut q = sqlx::query(sql::insert_events(Placeholders::Positional, size));
+            for e in chunk {
+                q = q
+                    .bind(e.ts.secs())
+                    .bind(e.user.as_str())
+                    .bind(e.ip.to_string())
+                    .bind(e.protocol.as_str())
+                    .bind(outcome_as_str(e.outcome))
+                    .bind(e.device.as_deref())
+                    .bind(e.user_agent.as_deref())
+                    .bind(e.country.as_ref().map(|c| c.as_str().to_string()))
+                    .bind(e.region.as_deref())
+                    .bind(e.city.as_deref())
+                    .bind(e.asn.map(i64::from))
+                    .bind(e.decision.as_str())
+                    .bind(f64::from(e.risk))
+                    .bind(e.level.as_str())
+                    .bind(e.alert)
+                    .bind(reasons_to_text(&e.reasons));
+            }
+            q.execute(&mut *tx)
                 .await
                 .map_err(StoreError::query("append"))?;
         }
-        for p in last_per_user(&batch.profiles) {
-            sqlx::query(sql::UPSERT_PROFILE)
-                .bind(p.user.as_str())
-                .bind(p.blob.as_slice())
-                .bind(p.updated_at.secs())
-                .execute(&mut *tx)
+        let profiles: Vec<&ProfileSnapshot> = last_per_user(&batch.profiles).collect();
+        let mut profiles = profiles.as_slice();
+        for size in sql::chunk_sizes(profiles.len()) {
+            let (chunk, rest) = profiles.split_at(size);
+            profiles = rest;
+            let mut q = sqlx::query(sql::upsert_profiles(Placeholders::Positional, size));
+            for p in chunk {
+                q = q
+                    .bind(p.user.as_str())
+                    .bind(p.blob.as_slice())
+                    .bind(p.updated_at.secs());
+            }
+            q.execute(&mut *tx)
                 .await
                 .map_err(StoreError::query("append"))?;
         }
