@@ -16,7 +16,7 @@
 //!   ([`corrections`]).
 //!
 //! Loading reports typed errors ([`GeoError`]) naming the file and line;
-//! lookups never fail. With the `testkit` feature, [`mmdb_writer`] builds
+//! lookups never fail. With the `testkit` feature, `mmdb_writer` builds
 //! small MaxMind DB fixtures for tests.
 //!
 //! DB-IP Lite data is licensed CC BY 4.0: show [`ATTRIBUTION`] with a link

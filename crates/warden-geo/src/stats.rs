@@ -30,6 +30,14 @@ impl GeoStats {
     pub fn has_city(&self) -> bool {
         !self.city_files.is_empty()
     }
+
+    /// True when DB-IP data is in use: [`crate::ATTRIBUTION`] must then be
+    /// shown with a link to [`crate::ATTRIBUTION_URL`].
+    pub fn needs_attribution(&self) -> bool {
+        self.city_files
+            .iter()
+            .any(|f| f.schema == crate::CitySchema::DbIp)
+    }
 }
 
 impl fmt::Display for GeoStats {
@@ -81,11 +89,14 @@ impl fmt::Display for GeoStats {
                 l.entries
             )?;
         }
-        writeln!(
+        write!(
             f,
             "org ranges: {}; corrections: {}; lookup errors: {}",
             self.org_ranges, self.corrections, self.lookup_errors
         )?;
-        write!(f, "{} ({})", crate::ATTRIBUTION, crate::ATTRIBUTION_URL)
+        if self.needs_attribution() {
+            write!(f, "\n{} ({})", crate::ATTRIBUTION, crate::ATTRIBUTION_URL)?;
+        }
+        Ok(())
     }
 }

@@ -90,6 +90,21 @@ fn overlapping_ranges_are_resolved_more_specific_first() {
 }
 
 #[test]
+fn crlf_line_endings_and_blank_lines_are_accepted() {
+    let v4 = "10.0.0.0,10.0.0.255,1,\"A, Inc.\"\r\n\r\n20.0.0.0,20.0.0.255,2,B\r\n";
+    let t = AsnTable::from_csv(v4, "", "mem.csv").unwrap();
+    assert_eq!(
+        t.lookup(ip("10.0.0.1")).unwrap().organisation.as_deref(),
+        Some("A, Inc.")
+    );
+    assert_eq!(
+        t.lookup(ip("20.0.0.1")).unwrap().organisation.as_deref(),
+        Some("B")
+    );
+    assert_eq!(t.stats().v4_ranges, 2);
+}
+
+#[test]
 fn unsorted_input_is_sorted() {
     let v4 = "20.0.0.0,20.0.0.255,2,B\n10.0.0.0,10.0.0.255,1,A\n";
     let t = AsnTable::from_csv(v4, "", "mem.csv").unwrap();

@@ -110,6 +110,22 @@ fn names_are_interned_across_lookups() {
         a.city_zh.as_ref().unwrap(),
         b.city_zh.as_ref().unwrap()
     ));
+    // Different records (other coordinates) share the name allocations.
+    let f = dbip_fixture().city("5.6.7.0/24", "CN", "Guangdong", "Shenzhen", 22.6, 114.1, "");
+    let other = tempdir();
+    let (o4, o6) = f.write_pair(other.path()).unwrap();
+    let db2 = CityDb::open_dbip(&o4, &o6).unwrap();
+    let x = db2.lookup(ip("1.2.3.1")).unwrap();
+    let y = db2.lookup(ip("5.6.7.1")).unwrap();
+    assert_ne!(x.coords, y.coords);
+    assert!(Arc::ptr_eq(
+        x.city.as_ref().unwrap(),
+        y.city.as_ref().unwrap()
+    ));
+    assert!(Arc::ptr_eq(
+        x.region.as_ref().unwrap(),
+        y.region.as_ref().unwrap()
+    ));
     let before = db.interned_names();
     for _ in 0..100 {
         db.lookup(ip("1.2.3.9")).unwrap();

