@@ -51,8 +51,11 @@ pub struct WriterStats {
     pub profiles: u64,
     /// Rows (events plus snapshots) in the last committed batch.
     pub last_batch_rows: u64,
-    /// Requests waiting in the queue right now.
+    /// Requests (writes, flushes) waiting in the queue right now.
     pub queued: u64,
+    /// Writes taken from the queue into the batch being collected or
+    /// committed, not yet answered.
+    pub in_batch: u64,
 }
 
 #[derive(Debug, Default)]
@@ -62,6 +65,7 @@ struct Counters {
     events: AtomicU64,
     profiles: AtomicU64,
     last_batch_rows: AtomicU64,
+    in_batch: AtomicU64,
 }
 
 /// One caller's rows and where to report the outcome.
@@ -80,7 +84,9 @@ enum Command {
     Close,
 }
 
-/// Spawns the group-commit task. See the [module docs](self).
+/// Spawns the group-commit task: one task owns all writes and commits what
+/// callers queued in one transaction; each [`WriterHandle::write`] resolves
+/// once its batch has committed, or with the error that made it fail.
 pub struct BatchWriter;
 
 impl BatchWriter {
@@ -93,7 +99,8 @@ impl BatchWriter {
             max_batch: config.max_batch.max(1),
             ..config
         };
-        let (tx, rx) = mpsc::channel(config.max_batch.saturating_mul(4));
+        // Room for a few batches of single-row writes; senders wait beyond.
+        let (tx, rx) = mpsc::channel(config.max_batch.saturating_mul(4).min(1 << 16));
         let (done_tx, done_rx) = watch::channel(());
         let counters = Arc::new(Counters::default());
         let task = Task {
@@ -223,6 +230,7 @@ impl WriterHandle {
             profiles: c.profiles.load(Ordering::Relaxed),
             last_batch_rows: c.last_batch_rows.load(Ordering::Relaxed),
             queued: (self.tx.max_capacity() - self.tx.capacity()) as u64,
+            in_batch: c.in_batch.load(Ordering::Relaxed),
         }
     }
 }
@@ -249,7 +257,7 @@ impl<S: Store> Task<S> {
         let mut round = Round::default();
         let mut closing = false;
         while let Some(command) = self.rx.recv().await {
-            closing |= round.take(command);
+            closing |= self.take(&mut round, command);
             if !closing && !self.ready(&round) {
                 self.linger(&mut round, &mut closing).await;
             }
@@ -262,13 +270,21 @@ impl<S: Store> Task<S> {
         // commit what was queued before.
         self.rx.close();
         while let Some(command) = self.rx.recv().await {
-            round.take(command);
+            self.take(&mut round, command);
             if round.rows >= self.config.max_batch {
                 self.commit(&mut round).await;
             }
         }
         self.commit(&mut round).await;
         tracing::debug!("batch writer stopped");
+    }
+
+    /// Adds a command to the round; `true` when it asks to close.
+    fn take(&self, round: &mut Round, command: Command) -> bool {
+        if matches!(command, Command::Write(_)) {
+            self.counters.in_batch.fetch_add(1, Ordering::Relaxed);
+        }
+        round.take(command)
     }
 
     /// True when the round must be committed without waiting for more.
@@ -283,7 +299,7 @@ impl<S: Store> Task<S> {
         // `timeout_at` polls the receiver before the deadline, so commands
         // already queued are taken even when the delay is zero.
         while let Ok(Some(command)) = tokio::time::timeout_at(deadline, self.rx.recv()).await {
-            *closing |= round.take(command);
+            *closing |= self.take(round, command);
             if *closing || self.ready(round) {
                 return;
             }
@@ -304,7 +320,11 @@ impl<S: Store> Task<S> {
                 acks.push(w.ack);
             }
             let rows = batch.len();
-            match self.store.append(&batch).await {
+            let result = self.store.append(&batch).await;
+            self.counters
+                .in_batch
+                .fetch_sub(acks.len() as u64, Ordering::Relaxed);
+            match result {
                 Ok(()) => {
                     let c = &self.counters;
                     c.batches.fetch_add(1, Ordering::Relaxed);

@@ -691,11 +691,17 @@ async fn close_drains_queued_writes_and_refuses_new_ones() {
             writer.write(vec![event("drain", i)], Vec::new()).await
         }));
     }
-    // Let every task queue its write.
-    while writer.stats().queued > 0 || started.elapsed() < Duration::from_millis(100) {
+    // Wait until the writer holds all 200 writes in its lingering batch.
+    while writer.stats().in_batch < 200 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{:?}",
+            writer.stats()
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    assert_eq!(writer.stats().batches, 0, "still lingering");
+    let stats = writer.stats();
+    assert_eq!((stats.batches, stats.queued), (0, 0), "still lingering");
 
     writer.close().await;
     for t in tasks {
@@ -704,7 +710,8 @@ async fn close_drains_queued_writes_and_refuses_new_ones() {
     assert!(started.elapsed() < Duration::from_secs(30));
     let got = store.history("drain", history(None, 1000)).await.unwrap();
     assert_eq!(got.len(), 200);
-    assert_eq!(writer.stats().events, 200);
+    let stats = writer.stats();
+    assert_eq!((stats.events, stats.in_batch), (200, 0));
 
     let err = writer
         .write(vec![event("late", 1)], Vec::new())
