@@ -212,7 +212,7 @@ impl CityDb {
 
     fn map_dbip(&self, r: &DbipRecord<'_>) -> Location {
         let region = non_empty(r.state1);
-        let city = non_empty(r.city);
+        let city = non_empty(r.city).map(without_district);
         Location {
             country: country(r.country_code),
             region: region.map(|s| self.names.intern(s)),
@@ -275,6 +275,16 @@ fn coords(lat: Num, lon: Num) -> Option<Coords> {
     }
 }
 
+/// DB-IP names many Chinese city districts as `Guangzhou (Tianhe Qu)`; the
+/// risk engine compares cities, so the district is dropped (coordinates stay
+/// the district's own).
+fn without_district(name: &str) -> &str {
+    match name.find(" (") {
+        Some(i) if name.ends_with(')') && i > 0 => &name[..i],
+        _ => name,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -303,5 +313,13 @@ mod tests {
         assert_eq!(country(Some("")), None);
         assert_eq!(country(Some("CHN")), None);
         assert_eq!(country(None), None);
+    }
+
+    #[test]
+    fn districts_are_dropped_from_city_names() {
+        assert_eq!(super::without_district("Guangzhou (Tianhe Qu)"), "Guangzhou");
+        assert_eq!(super::without_district("Shenzhen"), "Shenzhen");
+        assert_eq!(super::without_district("Odd (name"), "Odd (name");
+        assert_eq!(super::without_district(" (x)"), " (x)");
     }
 }
