@@ -343,6 +343,8 @@ pub struct HistoryParams {
     pub limit: Option<u32>,
     /// Only events strictly before this time (RFC 3339).
     pub before: Option<String>,
+    /// Continue after the previous page: its `next_cursor`.
+    pub cursor: Option<String>,
 }
 
 /// One login in the history.
@@ -372,8 +374,8 @@ pub struct EventDto {
 pub struct HistoryResponse {
     pub user: String,
     pub events: Vec<EventDto>,
-    /// Pass as `before` for the next page; absent on the last page.
-    pub next_before: Option<String>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
     pub attribution: AttributionDto,
 }
 

@@ -369,14 +369,28 @@ async fn usual_city_is_allowed_and_a_first_foreign_login_is_challenged_with_an_a
     assert_eq!(events[0]["decision"], "challenge");
     assert_eq!(events[0]["reasons"][0], "unusual_country");
     assert_eq!(events[1]["country"], "CN");
-    let before = hist["next_before"].as_str().unwrap();
+    let cursor = hist["next_cursor"].as_str().unwrap();
     let (_, page2) = h
         .get(&format!(
-            "/v1/users/alice@example.com/history?limit=100&before={before}"
+            "/v1/users/alice@example.com/history?limit=100&cursor={cursor}"
         ))
         .await;
     assert_eq!(page2["events"].as_array().unwrap().len(), 6);
-    assert!(page2["next_before"].is_null());
+    assert!(page2["next_cursor"].is_null());
+    let (s, _) = h
+        .get("/v1/users/alice@example.com/history?cursor=garbage")
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _) = h.get("/v1/users/alice@example.com/history?limit=0").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    // By time: the eight home logins are all before the foreign one.
+    let t = events[0]["ts"].as_str().unwrap();
+    let (_, by_time) = h
+        .get(&format!(
+            "/v1/users/alice@example.com/history?limit=100&before={t}"
+        ))
+        .await;
+    assert_eq!(by_time["events"].as_array().unwrap().len(), 8);
 
     let (s, prof) = h.get("/v1/users/alice@example.com/profile").await;
     assert_eq!(s, StatusCode::OK);

@@ -21,7 +21,7 @@ mod writer;
 
 pub use codec::BadValue;
 pub use error::{CorruptionSource, StoreError};
-pub use model::{HistoryQuery, LoginEvent, ProfileSnapshot, WriteBatch, MAX_HISTORY_LIMIT};
+pub use model::{Cursor, HistoryQuery, LoginEvent, ProfileSnapshot, WriteBatch, MAX_HISTORY_LIMIT};
 pub use sqlite::SqliteStore;
 pub use store::Store;
 pub use writer::{BatchConfig, BatchWriter, WriterHandle, WriterStats};

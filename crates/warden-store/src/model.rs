@@ -63,11 +63,22 @@ impl WriteBatch {
     }
 }
 
+/// Where a page of history starts: strictly after this event in the
+/// newest-first order (`ts DESC, id DESC`), so events sharing a timestamp
+/// are never skipped between pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub ts: Timestamp,
+    pub id: i64,
+}
+
 /// Which page of a user's history to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HistoryQuery {
     /// Only events strictly older than this; `None` starts from the newest.
     pub before: Option<Timestamp>,
+    /// Only events after this one in newest-first order (wins over `before`).
+    pub after: Option<Cursor>,
     /// At most this many events; capped at [`MAX_HISTORY_LIMIT`].
     pub limit: u32,
 }
@@ -77,6 +88,25 @@ impl HistoryQuery {
     pub fn latest(limit: u32) -> Self {
         HistoryQuery {
             before: None,
+            after: None,
+            limit,
+        }
+    }
+
+    /// Events strictly older than `before`.
+    pub fn before(before: Timestamp, limit: u32) -> Self {
+        HistoryQuery {
+            before: Some(before),
+            after: None,
+            limit,
+        }
+    }
+
+    /// The page following `cursor`.
+    pub fn after(cursor: Cursor, limit: u32) -> Self {
+        HistoryQuery {
+            before: None,
+            after: Some(cursor),
             limit,
         }
     }

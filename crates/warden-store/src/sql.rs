@@ -29,6 +29,13 @@ pub(crate) const HISTORY_LATEST: &str = concat!(
     " FROM login_events WHERE user_name = $1 ORDER BY ts DESC, id DESC LIMIT $2"
 );
 
+pub(crate) const HISTORY_AFTER_CURSOR: &str = concat!(
+    "SELECT ",
+    event_columns!(),
+    " FROM login_events WHERE user_name = $1 AND (ts < $2 OR (ts = $2 AND id < $3)) \
+     ORDER BY ts DESC, id DESC LIMIT $4"
+);
+
 pub(crate) const HISTORY_BEFORE: &str = concat!(
     "SELECT ",
     event_columns!(),

@@ -28,7 +28,8 @@ pub trait Store: Send + Sync + 'static {
     fn append(&self, batch: &WriteBatch) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// A user's events, newest first (equal timestamps: higher id first),
-    /// strictly before `query.before` when set, at most
+    /// after `query.after` in that order when set (else strictly before
+    /// `query.before` when set), at most
     /// [`MAX_HISTORY_LIMIT`](crate::MAX_HISTORY_LIMIT) of them.
     fn history(
         &self,

@@ -15,8 +15,8 @@ use warden_core::{
     Protocol, ReasonCode, Timestamp,
 };
 use warden_store::{
-    BatchConfig, BatchWriter, HistoryQuery, LoginEvent, ProfileSnapshot, SqliteStore, Store,
-    StoreError, WriteBatch, MAX_HISTORY_LIMIT,
+    BatchConfig, BatchWriter, Cursor, HistoryQuery, LoginEvent, ProfileSnapshot, SqliteStore,
+    Store, StoreError, WriteBatch, MAX_HISTORY_LIMIT,
 };
 
 // ---------------------------------------------------------------- helpers
@@ -86,9 +86,9 @@ fn ts_of(events: &[LoginEvent]) -> Vec<i64> {
 }
 
 fn history(before: Option<i64>, limit: u32) -> HistoryQuery {
-    HistoryQuery {
-        before: before.map(Timestamp),
-        limit,
+    match before {
+        Some(b) => HistoryQuery::before(Timestamp(b), limit),
+        None => HistoryQuery::latest(limit),
     }
 }
 
@@ -232,6 +232,38 @@ async fn history_is_newest_first_pages_with_before_and_keeps_users_apart() {
         .await
         .unwrap()
         .is_empty());
+}
+
+#[tokio::test]
+async fn cursor_paging_never_skips_events_sharing_a_timestamp() {
+    let (_dir, store) = fresh().await;
+    // Seven events in the same second, three more before.
+    let mut events: Vec<LoginEvent> = (0..7).map(|_| event("alice", 500)).collect();
+    events.extend((497..500).map(|ts| event("alice", ts)));
+    store.append(&events_batch(events)).await.unwrap();
+
+    let mut seen = Vec::new();
+    let mut q = HistoryQuery::latest(3);
+    loop {
+        let page = store.history("alice", q).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        let last = page.last().unwrap();
+        q = HistoryQuery::after(
+            Cursor {
+                ts: last.ts,
+                id: last.id.unwrap(),
+            },
+            3,
+        );
+        seen.extend(page.iter().map(|e| e.id.unwrap()));
+    }
+    assert_eq!(seen.len(), 10, "every event exactly once: {seen:?}");
+    let mut unique = seen.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), 10);
 }
 
 #[tokio::test]

@@ -219,10 +219,7 @@ fn the_binary_serves_and_commits_everything_on_sigterm() {
             total += store
                 .history(
                     &format!("u{u}"),
-                    HistoryQuery {
-                        before: None,
-                        limit: 1000,
-                    },
+                    HistoryQuery::latest(1000),
                 )
                 .await
                 .unwrap()

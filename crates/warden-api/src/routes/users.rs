@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::Json;
 use warden_core::profile::known;
 use warden_core::{countries, Timestamp};
-use warden_store::{HistoryQuery, LoginEvent, Store};
+use warden_store::{Cursor, HistoryQuery, LoginEvent, Store};
 
 use crate::error::{ApiError, ApiQuery};
 use crate::state::AppState;
@@ -23,6 +23,18 @@ fn normalise_user(user: &str) -> Result<String, ApiError> {
         return Err(ApiError::bad("user must not be empty"));
     }
     Ok(u)
+}
+
+/// A `next_cursor` value: `<unix seconds>.<event id>`.
+fn parse_cursor(c: &str) -> Result<Cursor, ApiError> {
+    c.split_once('.')
+        .and_then(|(ts, id)| {
+            Some(Cursor {
+                ts: Timestamp(ts.parse().ok()?),
+                id: id.parse().ok()?,
+            })
+        })
+        .ok_or_else(|| ApiError::bad(format!("cursor: {c:?} is not a cursor from next_cursor")))
 }
 
 fn event_dto(e: LoginEvent) -> EventDto {
@@ -95,22 +107,24 @@ pub async fn history<S: Store>(
             warden_store::MAX_HISTORY_LIMIT
         )));
     }
-    let before = params
-        .before
-        .as_deref()
-        .map(|b| parse_ts("before", b))
-        .transpose()?;
-    let events = state
-        .store
-        .history(&user, HistoryQuery { before, limit })
-        .await?;
-    let next_before = (events.len() == limit as usize)
-        .then(|| events.last().map(|e| rfc3339(e.ts)))
+    let query = match (&params.cursor, &params.before) {
+        (Some(_), Some(_)) => return Err(ApiError::bad("give either cursor or before, not both")),
+        (Some(c), None) => HistoryQuery::after(parse_cursor(c)?, limit),
+        (None, Some(b)) => HistoryQuery::before(parse_ts("before", b)?, limit),
+        (None, None) => HistoryQuery::latest(limit),
+    };
+    let events = state.store.history(&user, query).await?;
+    let next_cursor = (events.len() == limit as usize)
+        .then(|| {
+            events
+                .last()
+                .and_then(|e| e.id.map(|id| format!("{}.{id}", e.ts.secs())))
+        })
         .flatten();
     Ok(Json(HistoryResponse {
         user,
         events: events.into_iter().map(event_dto).collect(),
-        next_before,
+        next_cursor,
         attribution: AttributionDto::default(),
     }))
 }

@@ -110,12 +110,17 @@ impl Store for SqliteStore {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let q = match query.before {
-            None => sqlx::query(sql::HISTORY_LATEST).bind(user).bind(limit),
-            Some(before) => sqlx::query(sql::HISTORY_BEFORE)
+        let q = match (query.after, query.before) {
+            (Some(c), _) => sqlx::query(sql::HISTORY_AFTER_CURSOR)
+                .bind(user)
+                .bind(c.ts.secs())
+                .bind(c.id)
+                .bind(limit),
+            (None, Some(before)) => sqlx::query(sql::HISTORY_BEFORE)
                 .bind(user)
                 .bind(before.secs())
                 .bind(limit),
+            (None, None) => sqlx::query(sql::HISTORY_LATEST).bind(user).bind(limit),
         };
         let found = q
             .fetch_all(&self.reader)
