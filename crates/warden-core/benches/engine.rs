@@ -219,8 +219,9 @@ fn memory_per_profile() {
         sample.sessions.len()
     );
     println!(
-        "memory: EngineStats::profile_bytes / profiles = {} B",
-        stats.profile_bytes / stats.profiles
+        "memory: EngineStats::profile_bytes / profiles = {} B (size_of::<Profile>() = {} B inline)",
+        stats.profile_bytes / stats.profiles,
+        std::mem::size_of::<warden_core::Profile>()
     );
     println!(
         "memory: counting allocator, whole engine / users = {} B (profiles, map, names, place catalog and {counter_keys} counter keys)",

@@ -6,6 +6,9 @@
 //! - `replay/real`: the real DB-IP and ASN files from the folder in
 //!   `WARDEN_GEO_DIR`, when that variable is set.
 //!
+//! - `parse_line/synthetic`: the replay's own share, parsing and checking
+//!   10,000 of those lines into attempts.
+//!
 //! `WARDEN_BENCH_EVENTS` overrides the stream length.
 
 use std::hint::black_box;
@@ -58,6 +61,24 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    g.finish();
+
+    // The replay's own share: parsing and checking lines into attempts.
+    let lines: Vec<&str> = std::str::from_utf8(&input)
+        .expect("UTF-8")
+        .lines()
+        .take(10_000)
+        .collect();
+    let mut g = c.benchmark_group("parse_line");
+    g.throughput(Throughput::Elements(lines.len() as u64))
+        .sample_size(20);
+    g.bench_function("synthetic", |b| {
+        b.iter(|| {
+            for l in &lines {
+                black_box(replay::parse_line(black_box(l)).expect("valid line"));
+            }
+        })
+    });
     g.finish();
 }
 

@@ -100,6 +100,9 @@ pub enum LineError {
     NotUtf8,
     #[error("invalid JSON: {0}")]
     Json(String),
+    /// Well-formed JSON that is not a login event (missing field, wrong type).
+    #[error("invalid event: {0}")]
+    Event(String),
     #[error("invalid ts {value:?}: {reason}")]
     Timestamp { value: String, reason: String },
     #[error("invalid ip {0:?}: expected an IPv4 or IPv6 address")]
@@ -246,6 +249,33 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
     i
 }
 
+/// The first `"`, `\\` or control character in `b`, eight bytes at a time
+/// (SWAR: a byte's high bit is set in the mask where it matches; borrows can
+/// only add false hits above a true one, so the lowest hit is exact).
+fn find_special(b: &[u8]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let zero = |x: u64| x.wrapping_sub(LO) & !x;
+    let mut chunks = b.chunks_exact(8);
+    let mut at = 0;
+    for chunk in chunks.by_ref() {
+        let x = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+        let hits = (zero(x ^ (LO * u64::from(b'"')))
+            | zero(x ^ (LO * u64::from(b'\\')))
+            | (x.wrapping_sub(LO * 0x20) & !x))
+            & HI;
+        if hits != 0 {
+            return Some(at + hits.trailing_zeros() as usize / 8);
+        }
+        at += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+        .map(|p| at + p)
+}
+
 /// A JSON string without escapes or control characters starting at `i`;
 /// returns it and the index after its closing quote.
 fn plain_string(line: &str, i: usize) -> Option<(&str, usize)> {
@@ -254,13 +284,9 @@ fn plain_string(line: &str, i: usize) -> Option<(&str, usize)> {
         return None;
     }
     let start = i + 1;
-    let len = memchr::memchr(b'"', &b[start..])?;
-    // An escaped quote shows up here as a backslash. No early exit: the
-    // fold vectorises.
-    let special = b[start..start + len]
-        .iter()
-        .fold(false, |acc, &c| acc | (c < 0x20) | (c == b'\\'));
-    if special {
+    let len = find_special(&b[start..])?;
+    // A backslash (escape) or a control character: not for the fast path.
+    if b[start + len] != b'"' {
         return None;
     }
     Some((line.get(start..start + len)?, start + len + 1))
@@ -384,7 +410,7 @@ fn json_error(line: &str, e: &serde_json::Error) -> LineError {
         Ok(v) => Some(format!("expected a JSON object, not {}", kind(&v))),
         Err(_) => None,
     };
-    LineError::Json(msg.unwrap_or_else(|| json_message(e)))
+    LineError::Event(msg.unwrap_or_else(|| json_message(e)))
 }
 
 fn parse_outcome(outcome: &str, reason: Option<&str>) -> Result<Outcome, LineError> {
@@ -996,6 +1022,28 @@ mod tests {
                 .display_with_offset(jiff::tz::offset(-3))
                 .to_string();
             assert_eq!(fast_ts(text.as_bytes()), Some(t.as_second()), "{text}");
+        }
+    }
+
+    #[test]
+    fn special_bytes_are_found_at_every_offset() {
+        let naive = |b: &[u8]| b.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20);
+        for len in 0..40 {
+            for at in 0..=len {
+                for special in [b'"', b'\\', b'\n', 0, 0x1f] {
+                    // Filler bytes next to the specials: 0x20, 0x21, 0x5b, 0x5d, UTF-8.
+                    let mut v: Vec<u8> = (0..len)
+                        .map(|i| [0x20, 0x21, 0x5b, 0x5d, 0xe6][i % 5])
+                        .collect();
+                    if at < len {
+                        v[at] = special;
+                        if at + 1 < len {
+                            v[at + 1] = b'"';
+                        }
+                    }
+                    assert_eq!(find_special(&v), naive(&v), "{v:?}");
+                }
+            }
         }
     }
 

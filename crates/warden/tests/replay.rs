@@ -436,3 +436,21 @@ fn gen_events_writes_a_replayable_file() {
     assert_eq!((s.events, s.errors), (1_500, 0));
     assert!(synth::run_gen(0, 10, 1, &out).is_err());
 }
+
+#[test]
+fn an_unusable_db_path_fails_the_replay_with_the_path() {
+    let (dir, intel) = intel();
+    let input = dir.path().join("in.jsonl");
+    std::fs::write(&input, daily("hal", "113.88.5.5", 3, 1).join("\n")).unwrap();
+    let opts = ReplayOptions {
+        input,
+        output: Some(dir.path().join("out.jsonl")),
+        // A directory is not a database file.
+        db: Some(dir.path().to_path_buf()),
+        ..ReplayOptions::default()
+    };
+    let err = replay::run(&opts, Policy::default(), &intel).unwrap_err();
+    let msg = format!("{err:#}");
+    assert!(msg.contains("database"), "{msg}");
+    assert!(msg.contains(&dir.path().display().to_string()), "{msg}");
+}
