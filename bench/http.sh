@@ -11,7 +11,7 @@ duration=${1:-30s}
 conns=${2:-64}
 command -v wrk >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 scripts/fetch-geo.sh data/geo >/dev/null
-cargo build --release --locked -p warden
+cargo build --release --locked -p warden 2>&1 | tail -1
 work=$(mktemp -d)
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 port=18480
