@@ -52,10 +52,24 @@ pub struct Pending {
 }
 
 /// Evaluations waiting for `/v1/report`, expiring in insertion order.
-#[derive(Default)]
+///
+/// Values are boxed and the table is sized once for [`PENDING_MAX`]: growing
+/// a table of large inline values rehashes megabytes under the lock and
+/// stalled every request for hundreds of milliseconds.
 pub struct PendingEvaluations {
-    map: FxHashMap<u128, Pending>,
+    map: FxHashMap<u128, Box<Pending>>,
     order: VecDeque<(Timestamp, u128)>,
+}
+
+impl Default for PendingEvaluations {
+    fn default() -> Self {
+        let mut map = FxHashMap::default();
+        map.reserve(PENDING_MAX);
+        PendingEvaluations {
+            map,
+            order: VecDeque::with_capacity(PENDING_MAX),
+        }
+    }
 }
 
 impl PendingEvaluations {
@@ -70,12 +84,12 @@ impl PendingEvaluations {
             }
         }
         self.order.push_back((now, id));
-        self.map.insert(id, p);
+        self.map.insert(id, Box::new(p));
     }
 
     pub fn take(&mut self, id: u128, now: Timestamp) -> Option<Pending> {
         self.expire(now);
-        self.map.remove(&id)
+        self.map.remove(&id).map(|b| *b)
     }
 
     pub fn expire(&mut self, now: Timestamp) {

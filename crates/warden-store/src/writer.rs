@@ -33,7 +33,7 @@ impl Default for BatchConfig {
     fn default() -> Self {
         BatchConfig {
             max_batch: 512,
-            max_delay: Duration::from_millis(2),
+            max_delay: Duration::ZERO,
         }
     }
 }

@@ -79,7 +79,10 @@ pub struct Storage {
     pub prune_interval_secs: u64,
     /// Group commit: commit once this many rows are waiting.
     pub batch_max_rows: usize,
-    /// Group commit: wait at most this many milliseconds for more rows.
+    /// Group commit: after the first row of a batch, wait at most this many
+    /// milliseconds for more. 0 commits at once; rows arriving during a
+    /// commit still share the next one, so batching happens under load
+    /// without adding latency when idle.
     pub batch_max_delay_ms: u64,
 }
 
@@ -90,7 +93,7 @@ impl Default for Storage {
             retention_days: 180,
             prune_interval_secs: 3600,
             batch_max_rows: 512,
-            batch_max_delay_ms: 2,
+            batch_max_delay_ms: 0,
         }
     }
 }

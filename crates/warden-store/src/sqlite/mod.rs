@@ -27,6 +27,12 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const CACHE_SIZE: &str = "-65536";
 /// How long a caller waits for a free pooled connection.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Checkpoint statements: PASSIVE never blocks the writer; TRUNCATE (at
+/// close) folds everything in and empties the WAL file.
+const PASSIVE: &str = "PRAGMA wal_checkpoint(PASSIVE)";
+const TRUNCATE: &str = "PRAGMA wal_checkpoint(TRUNCATE)";
+/// How often the background task moves the WAL into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
 /// A [`Store`](crate::Store) on one SQLite database file.
 ///
@@ -73,11 +79,14 @@ impl SqliteStore {
         };
 
         // The writer connects first: it creates the file and switches it to
-        // WAL before any reader looks at it.
+        // WAL before any reader looks at it. It never checkpoints itself: an
+        // automatic checkpoint runs inside a commit and holds up every caller
+        // waiting for that batch (tens of milliseconds once the file is big).
+        // A background task checkpoints from a reader connection instead.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(options.clone())
+            .connect_with(options.clone().pragma("wal_autocheckpoint", "0"))
             .await
             .map_err(open_error)?;
         let reader = SqlitePoolOptions::new()
@@ -86,11 +95,19 @@ impl SqliteStore {
             .connect_with(options.create_if_missing(false))
             .await
             .map_err(open_error)?;
+        spawn_checkpointer(reader.clone());
         Ok(SqliteStore {
             writer,
             reader,
             path: Some(path),
         })
+    }
+
+    /// Copies what the WAL holds into the database file without blocking
+    /// the writer (`PASSIVE`); returns the WAL frames and how many of them
+    /// are now in the database.
+    pub async fn checkpoint(&self) -> Result<(i64, i64), StoreError> {
+        checkpoint(&self.reader, PASSIVE).await
     }
 
     /// A private in-memory database on a single connection, for tests of
@@ -130,7 +147,40 @@ impl SqliteStore {
     /// Closes every connection (waiting for those in use to come back) and
     /// checkpoints the WAL. Later calls on this store fail.
     pub async fn close(&self) {
+        if self.path.is_some() {
+            // Leave a small file behind: fold the whole WAL in and truncate it.
+            let _ = checkpoint(&self.reader, TRUNCATE).await;
+        }
         self.reader.close().await;
         self.writer.close().await;
     }
+}
+
+async fn checkpoint(pool: &SqlitePool, sql: &'static str) -> Result<(i64, i64), StoreError> {
+    let row: (i64, i64, i64) = sqlx::query_as(sql)
+        .fetch_one(pool)
+        .await
+        .map_err(StoreError::query("checkpoint"))?;
+    Ok((row.1, row.2))
+}
+
+/// Checkpoints every [`CHECKPOINT_EVERY`] until the pool is closed. Runs on
+/// the current Tokio runtime and ends with it.
+fn spawn_checkpointer(pool: SqlitePool) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if pool.is_closed() {
+                break;
+            }
+            if let Err(e) = checkpoint(&pool, PASSIVE).await {
+                if pool.is_closed() {
+                    break;
+                }
+                tracing::warn!(error = %e, "WAL checkpoint failed; will retry");
+            }
+        }
+    });
 }
