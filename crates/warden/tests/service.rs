@@ -217,10 +217,7 @@ fn the_binary_serves_and_commits_everything_on_sigterm() {
         let mut total = 0;
         for u in 0..20 {
             total += store
-                .history(
-                    &format!("u{u}"),
-                    HistoryQuery::latest(1000),
-                )
+                .history(&format!("u{u}"), HistoryQuery::latest(1000))
                 .await
                 .unwrap()
                 .len();

@@ -317,7 +317,10 @@ mod tests {
 
     #[test]
     fn districts_are_dropped_from_city_names() {
-        assert_eq!(super::without_district("Guangzhou (Tianhe Qu)"), "Guangzhou");
+        assert_eq!(
+            super::without_district("Guangzhou (Tianhe Qu)"),
+            "Guangzhou"
+        );
         assert_eq!(super::without_district("Shenzhen"), "Shenzhen");
         assert_eq!(super::without_district("Odd (name"), "Odd (name");
         assert_eq!(super::without_district(" (x)"), " (x)");
