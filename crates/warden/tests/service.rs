@@ -29,10 +29,11 @@ fn data_dir() -> tempfile::TempDir {
 }
 
 fn config(dir: &Path) -> Config {
-    let mut c = Config::default();
-    c.data_dir = dir.to_path_buf();
-    c.server.listen = "127.0.0.1:0".into();
-    c
+    Config {
+        data_dir: dir.to_path_buf(),
+        server: warden::config::Server { listen: "127.0.0.1:0".into(), ..Default::default() },
+        ..Default::default()
+    }
 }
 
 async fn call(http: &reqwest::Client, base: &str, key: &str, path: &str, body: Value) -> Value {
