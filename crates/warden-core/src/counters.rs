@@ -95,21 +95,27 @@ impl Wave {
 
     /// Folds every finished minute up to `minute` into the baseline.
     fn roll_baseline(&mut self, minute: i64) {
-        const ALPHA: f64 = 1.0 / 360.0;
+        const KEEP: f64 = 1.0 - 1.0 / 360.0;
         if self.baseline_minute == 0 {
             self.baseline_minute = minute;
             return;
         }
-        let steps = (minute - self.baseline_minute).clamp(0, 24 * 60);
-        for i in 0..steps {
-            let m = self.baseline_minute + i;
-            let c = self
-                .minutes
-                .iter()
-                .find(|(mm, _)| *mm == m)
-                .map_or(0, |(_, c)| *c) as f64;
-            self.baseline_per_min += ALPHA * (c - self.baseline_per_min);
+        // Each finished minute m moves the baseline: b = KEEP·b + (1-KEEP)·c(m).
+        // Minutes without failures only decay it, so they are folded in
+        // closed form: KEEP^gap.
+        let mut b = self.baseline_per_min;
+        let mut cur = self.baseline_minute;
+        for &(m, c) in self
+            .minutes
+            .iter()
+            .filter(|(m, _)| (self.baseline_minute..minute).contains(m))
+        {
+            b *= KEEP.powi((m - cur).min(i32::MAX as i64) as i32);
+            b = KEEP * b + (1.0 - KEEP) * c as f64;
+            cur = m + 1;
         }
+        b *= KEEP.powi((minute - cur).clamp(0, i32::MAX as i64) as i32);
+        self.baseline_per_min = b;
         self.baseline_minute = minute;
     }
 
@@ -140,6 +146,12 @@ fn user_key(user: &str) -> u64 {
 
 fn pair_key(user: &str, ip: IpAddr) -> u64 {
     stable_hash(&[user.as_bytes(), &keys::ip(ip).to_le_bytes()])
+}
+
+fn shrink_if_sparse<K: std::hash::Hash + Eq, V>(m: &mut FxHashMap<K, V>) {
+    if m.capacity() > 4 * m.len() + 1024 {
+        m.shrink_to_fit();
+    }
 }
 
 /// The /24 (IPv4) or /64 (IPv6) around an address, as a key.
@@ -255,10 +267,13 @@ impl Counters {
         self.ip_failed_accounts.retain(|_, s| !s.is_stale(t));
         self.subnet_failed_accounts.retain(|_, s| !s.is_stale(t));
         self.ip_colleagues.retain(|_, s| !s.is_stale(t));
-        self.pair_failures.shrink_to_fit();
-        self.user_failures.shrink_to_fit();
-        self.ip_failed_accounts.shrink_to_fit();
-        self.subnet_failed_accounts.shrink_to_fit();
+        // Give memory back after an attack wave, without rehashing on
+        // every prune.
+        shrink_if_sparse(&mut self.pair_failures);
+        shrink_if_sparse(&mut self.user_failures);
+        shrink_if_sparse(&mut self.ip_failed_accounts);
+        shrink_if_sparse(&mut self.subnet_failed_accounts);
+        shrink_if_sparse(&mut self.ip_colleagues);
     }
 
     /// Number of tracked keys, for metrics.

@@ -2,7 +2,7 @@
 //! profile and the global signals and pushes the reasons it finds, with
 //! their evidence and weight. [`crate::assess`] combines them.
 
-use crate::client::{classify, ClientKind};
+use crate::client::ClientKind;
 use crate::counters::Signals;
 use crate::decision::ReasonCode;
 use crate::domain::{AnonymizerKind, Coords, IpInfo, Location, LoginAttempt};
@@ -237,8 +237,7 @@ pub fn new_device_or_client(i: &Input<'_>, out: &mut Vec<Reason>) {
             ));
         }
     }
-    if let Some(ua) = &i.attempt.user_agent {
-        let family = classify(ua);
+    if let Some(family) = &i.attempt.client {
         let automated = family.kind == ClientKind::Automated;
         let unknown = known(&p.clients, keys::text(&family.name), now, l).is_none();
         if unknown && (!p.clients.is_empty() || automated) {
@@ -251,7 +250,7 @@ pub fn new_device_or_client(i: &Input<'_>, out: &mut Vec<Reason>) {
                 ReasonCode::NewClient,
                 weight,
                 Evidence::Client {
-                    client: family.name,
+                    client: family.name.clone(),
                     automated,
                 },
             ));

@@ -150,6 +150,8 @@ pub struct LoginAttempt {
     pub device: Option<Name>,
     /// A browser user agent or an IMAP `ID` string.
     pub user_agent: Option<Name>,
+    /// The client family the user agent names, classified once here.
+    pub client: Option<crate::client::ClientFamily>,
 }
 
 /// Longest accepted login name, device id and user agent.
@@ -172,6 +174,12 @@ pub enum InvalidAttempt {
     UserAgentTooLong,
 }
 
+/// Control characters (C0, DEL and C1), checked on bytes first: most input
+/// is ASCII.
+fn has_control(s: &str) -> bool {
+    s.bytes().any(|b| b < 0x20 || b == 0x7f) || (!s.is_ascii() && s.chars().any(char::is_control))
+}
+
 fn clean(
     field: &'static str,
     v: &str,
@@ -185,7 +193,7 @@ fn clean(
     if v.len() > max {
         return Err(too_long);
     }
-    if v.chars().any(char::is_control) {
+    if has_control(v) {
         return Err(InvalidAttempt::ControlCharacters(field));
     }
     Ok(Some(Name::from(v)))
@@ -210,7 +218,7 @@ impl LoginAttempt {
         if user.len() > MAX_USER_LEN {
             return Err(InvalidAttempt::UserTooLong);
         }
-        if user.chars().any(char::is_control) {
+        if has_control(user) {
             return Err(InvalidAttempt::ControlCharacters("user"));
         }
         let user: Name = if user.bytes().any(|b| b.is_ascii_uppercase()) || !user.is_ascii() {
@@ -231,6 +239,7 @@ impl LoginAttempt {
             )?,
             None => None,
         };
+        let client = user_agent.as_deref().map(crate::client::classify);
         Ok(LoginAttempt {
             ts,
             user,
@@ -238,6 +247,7 @@ impl LoginAttempt {
             protocol,
             device,
             user_agent,
+            client,
         })
     }
 }

@@ -8,7 +8,6 @@ use std::net::IpAddr;
 use rustc_hash::FxHashMap;
 
 use crate::assess::{assess, Assessment};
-use crate::client::classify;
 use crate::counters::{Counters, Signals};
 use crate::detect::Input;
 use crate::domain::{IpInfo, LoginAttempt, Name, Outcome};
@@ -93,10 +92,7 @@ impl Engine {
             location: Some(&ip.location),
             asn: ip.network.asn,
             device: attempt.device.as_deref().map(keys::text),
-            client: attempt
-                .user_agent
-                .as_deref()
-                .map(|ua| keys::text(&classify(ua).name)),
+            client: attempt.client.as_ref().map(|c| keys::text(&c.name)),
             ip: keys::ip(attempt.ip),
         };
         let ttl = self.policy.travel.session_ttl_secs;
@@ -115,6 +111,11 @@ impl Engine {
     /// Forgets counters that can no longer matter at `now`.
     pub fn prune(&mut self, now: Timestamp) {
         self.counters.prune(now, &self.policy.attacks);
+    }
+
+    /// Every user's profile.
+    pub fn profiles(&self) -> impl Iterator<Item = (&Name, &Profile)> {
+        self.profiles.iter()
     }
 
     pub fn profile(&self, user: &str) -> Option<&Profile> {

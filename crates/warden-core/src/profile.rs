@@ -103,33 +103,73 @@ impl<K: PartialEq + Copy> Seen<K> {
 
 /// Adds one observation of `key` to `list`, evicting the weakest entry
 /// (or anything already forgotten) when full.
-fn bump<K: PartialEq + Copy>(
-    list: &mut Vec<Seen<K>>,
+fn bump<'a, K: PartialEq + Copy, T: Weighted<K>>(
+    list: &'a mut Vec<T>,
     key: K,
     now: Timestamp,
     cap: usize,
     l: &Learning,
-) {
+    new: impl FnOnce(Seen<K>) -> T,
+) -> &'a mut T {
     let at = |s: &Seen<K>| s.weight_at(now, l.half_life_days);
-    if let Some(s) = list.iter_mut().find(|s| s.key == key) {
+    if let Some(i) = list.iter().position(|e| e.seen().key == key) {
+        let s = list[i].seen_mut();
         s.weight = at(s) + 1.0;
         s.last = secs32(now);
-        return;
+        return &mut list[i];
     }
-    list.retain(|s| at(s) >= l.forget_below);
-    let entry = Seen {
+    list.retain(|e| at(e.seen()) >= l.forget_below);
+    let entry = new(Seen {
         key,
         weight: 1.0,
         last: secs32(now),
-    };
-    if list.len() < cap {
-        list.push(entry);
-    } else if let Some((i, _)) = list
+    });
+    let weakest = list
         .iter()
         .enumerate()
-        .min_by(|a, b| at(a.1).total_cmp(&at(b.1)))
-    {
-        list[i] = entry;
+        .min_by(|a, b| at(a.1.seen()).total_cmp(&at(b.1.seen())))
+        .map(|(i, _)| i);
+    match weakest {
+        Some(i) if list.len() >= cap => {
+            list[i] = entry;
+            &mut list[i]
+        }
+        _ => {
+            push_exact(list, entry);
+            let last = list.len() - 1;
+            &mut list[last]
+        }
+    }
+}
+
+/// Pushes without spare capacity: lists are short and new entries rare, so
+/// the memory of millions of profiles matters more than reallocation.
+fn push_exact<T>(list: &mut Vec<T>, item: T) {
+    list.reserve_exact(1);
+    list.push(item);
+}
+
+/// An entry of a decaying list: a [`Seen`] and maybe more.
+pub trait Weighted<K> {
+    fn seen(&self) -> &Seen<K>;
+    fn seen_mut(&mut self) -> &mut Seen<K>;
+}
+
+impl<K> Weighted<K> for Seen<K> {
+    fn seen(&self) -> &Seen<K> {
+        self
+    }
+    fn seen_mut(&mut self) -> &mut Seen<K> {
+        self
+    }
+}
+
+impl Weighted<u64> for SeenPlace {
+    fn seen(&self) -> &Seen<u64> {
+        &self.seen
+    }
+    fn seen_mut(&mut self) -> &mut Seen<u64> {
+        &mut self.seen
     }
 }
 
@@ -203,10 +243,10 @@ impl Profile {
         let mut accuracy = 0;
         if let Some(loc) = loc {
             if let Some(c) = loc.country {
-                bump(&mut self.countries, c, now, MAX_COUNTRIES, l);
+                bump(&mut self.countries, c, now, MAX_COUNTRIES, l, |s| s);
             }
             if let Some(r) = keys::region(loc) {
-                bump(&mut self.regions, r, now, MAX_REGIONS, l);
+                bump(&mut self.regions, r, now, MAX_REGIONS, l, |s| s);
             }
             if let Some(p) = keys::place(loc) {
                 place_key = p;
@@ -216,13 +256,13 @@ impl Profile {
             }
         }
         if let Some(a) = obs.asn {
-            bump(&mut self.asns, a, now, MAX_ASNS, l);
+            bump(&mut self.asns, a, now, MAX_ASNS, l, |s| s);
         }
         if let Some(d) = obs.device {
-            bump(&mut self.devices, d, now, MAX_DEVICES, l);
+            bump(&mut self.devices, d, now, MAX_DEVICES, l, |s| s);
         }
         if let Some(c) = obs.client {
-            bump(&mut self.clients, c, now, MAX_CLIENTS, l);
+            bump(&mut self.clients, c, now, MAX_CLIENTS, l, |s| s);
         }
         self.learn_hour(now, l);
         self.last_success = Some(LastLogin {
@@ -235,22 +275,12 @@ impl Profile {
     }
 
     fn learn_place(&mut self, key: u64, coords: Option<Coords>, now: Timestamp, l: &Learning) {
-        let mut seen: Vec<Seen<u64>> = self.cities.iter().map(|c| c.seen).collect();
-        bump(&mut seen, key, now, MAX_CITIES, l);
-        let old = std::mem::take(&mut self.cities);
-        self.cities = seen
-            .into_iter()
-            .map(|s| {
-                let prev = old
-                    .iter()
-                    .find(|c| c.seen.key == s.key)
-                    .and_then(|c| c.coords);
-                SeenPlace {
-                    seen: s,
-                    coords: if s.key == key { coords.or(prev) } else { prev },
-                }
-            })
-            .collect();
+        let place = bump(&mut self.cities, key, now, MAX_CITIES, l, |seen| {
+            SeenPlace { seen, coords }
+        });
+        if coords.is_some() {
+            place.coords = coords;
+        }
     }
 
     fn learn_hour(&mut self, now: Timestamp, l: &Learning) {
@@ -276,13 +306,16 @@ impl Profile {
                 self.sessions.remove(i);
             }
         }
-        self.sessions.push(Session {
-            ip,
-            place,
-            coords,
-            started: t,
-            last: t,
-        });
+        push_exact(
+            &mut self.sessions,
+            Session {
+                ip,
+                place,
+                coords,
+                started: t,
+                last: t,
+            },
+        );
     }
 
     /// The remembered city entry for `key`, if any.
@@ -502,11 +535,11 @@ mod tests {
     fn weights_decay_with_half_life() {
         let mut list = Vec::new();
         let t0 = Timestamp(1_700_000_000);
-        bump(&mut list, 7u32, t0, 4, &l());
+        bump(&mut list, 7u32, t0, 4, &l(), |s| s);
         let later = t0.plus_secs(60 * 86_400);
         let w = list[0].weight_at(later, 60.0);
         assert!((w - 0.5).abs() < 1e-4, "{w}");
-        bump(&mut list, 7u32, later, 4, &l());
+        bump(&mut list, 7u32, later, 4, &l(), |s| s);
         assert!((list[0].weight - 1.5).abs() < 1e-4);
     }
 
@@ -515,10 +548,10 @@ mod tests {
         let mut list = Vec::new();
         let t0 = Timestamp(1_700_000_000);
         for k in 0..3u32 {
-            bump(&mut list, k, t0, 3, &l());
+            bump(&mut list, k, t0, 3, &l(), |s| s);
         }
-        bump(&mut list, 0, t0, 3, &l());
-        bump(&mut list, 9, t0.plus_secs(10), 3, &l());
+        bump(&mut list, 0, t0, 3, &l(), |s| s);
+        bump(&mut list, 9, t0.plus_secs(10), 3, &l(), |s| s);
         assert_eq!(list.len(), 3);
         assert!(list.iter().any(|s| s.key == 0));
         assert!(list.iter().any(|s| s.key == 9));

@@ -69,22 +69,41 @@ impl Sketch {
         }
     }
 
-    /// Merges the union of several sketches and estimates its size.
+    /// Merges the union of several sketches and estimates its size,
+    /// without allocating: exact while every part is sparse and small.
     pub fn union_count<'a>(sketches: impl IntoIterator<Item = &'a Sketch> + Clone) -> u64 {
-        let all_sparse = sketches
-            .clone()
-            .into_iter()
-            .all(|s| matches!(s, Sketch::Sparse(_)));
-        if all_sparse {
-            let mut items: Vec<u64> = Vec::new();
+        let mut parts = 0usize;
+        let mut last = None;
+        let mut sparse_items = 0usize;
+        let mut all_sparse = true;
+        for s in sketches.clone() {
+            match s {
+                Sketch::Sparse(v) if v.is_empty() => continue,
+                Sketch::Sparse(v) => sparse_items += v.len(),
+                Sketch::Dense(_) => all_sparse = false,
+            }
+            parts += 1;
+            last = Some(s);
+        }
+        match (parts, last) {
+            (0, _) | (_, None) => return 0,
+            (1, Some(s)) => return s.count(),
+            _ => {}
+        }
+        const EXACT_MAX: usize = 512;
+        if all_sparse && sparse_items <= EXACT_MAX {
+            let mut items = [0u64; EXACT_MAX];
+            let mut n = 0;
             for s in sketches {
                 if let Sketch::Sparse(v) = s {
-                    items.extend_from_slice(v);
+                    items[n..n + v.len()].copy_from_slice(v);
+                    n += v.len();
                 }
             }
+            let items = &mut items[..n];
             items.sort_unstable();
-            items.dedup();
-            return items.len() as u64;
+            let distinct = 1 + items.windows(2).filter(|w| w[0] != w[1]).count();
+            return distinct as u64;
         }
         let mut regs = [0u8; M];
         for s in sketches {
@@ -109,13 +128,26 @@ impl Sketch {
     }
 }
 
+/// `2^-r` for every possible register value.
+const INV_POW2: [f64; 66] = {
+    let mut t = [0.0; 66];
+    let mut i = 0;
+    let mut v = 1.0;
+    while i < t.len() {
+        t[i] = v;
+        v /= 2.0;
+        i += 1;
+    }
+    t
+};
+
 fn estimate(regs: &[u8; M]) -> u64 {
     let m = M as f64;
     let alpha = 0.7213 / (1.0 + 1.079 / m);
     let mut sum = 0.0;
     let mut zeros = 0usize;
     for &r in regs.iter() {
-        sum += 2f64.powi(-(r as i32));
+        sum += INV_POW2[r as usize];
         if r == 0 {
             zeros += 1;
         }
@@ -185,8 +217,7 @@ impl WindowedSketch {
             let idx = (self.head + self.buckets.len() - age) % self.buckets.len();
             (start >= oldest_valid && start <= now).then(|| &self.buckets[idx])
         });
-        let live: Vec<&Sketch> = live.collect();
-        Sketch::union_count(live.iter().copied())
+        Sketch::union_count(live)
     }
 
     /// True when nothing in the window is newer than `now - window`.

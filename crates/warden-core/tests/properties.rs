@@ -2,8 +2,6 @@
 //! `[0, 1]`, the decision follows the level, evaluation is pure, and
 //! snapshots restore a profile exactly.
 
-use std::sync::Arc;
-
 use proptest::prelude::*;
 use warden_core::profile::PlaceCatalog;
 use warden_core::{
@@ -71,14 +69,15 @@ fn attempt(e: &Ev, t: i64) -> (LoginAttempt, IpInfo) {
         },
         corrected: false,
     };
-    let a = LoginAttempt {
-        ts: Timestamp(t),
-        user: Arc::from(format!("u{}", e.user).as_str()),
+    let a = LoginAttempt::new(
+        Timestamp(t),
+        &format!("u{}", e.user),
         ip,
-        protocol: Protocol::Imap,
-        device: Some(format!("d{}", e.device).into()),
-        user_agent: None,
-    };
+        Protocol::Imap,
+        Some(&format!("d{}", e.device)),
+        None,
+    )
+    .unwrap();
     (a, info)
 }
 

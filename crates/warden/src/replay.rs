@@ -746,8 +746,6 @@ pub struct Replayer<'a> {
     utc_offset: i32,
     db: Option<PathBuf>,
     progress: Option<ProgressBar>,
-    /// Users with a profile and the time of their last successful login.
-    learned: FxHashMap<Name, Timestamp>,
 }
 
 impl<'a> Replayer<'a> {
@@ -761,7 +759,6 @@ impl<'a> Replayer<'a> {
             utc_offset,
             db: None,
             progress: None,
-            learned: FxHashMap::default(),
         })
     }
 
@@ -858,16 +855,7 @@ impl<'a> Replayer<'a> {
             self.lookup(attempt.ip);
             let info = &self.cache[&attempt.ip];
             let a = self.engine.evaluate(&attempt, info);
-            let learned = self.engine.record(&attempt, info, outcome).is_some();
-            // The time of each user's last success, for the stored snapshots.
-            if learned && db.is_some() {
-                match self.learned.get_mut(&*attempt.user) {
-                    Some(t) => *t = (*t).max(attempt.ts),
-                    None => {
-                        self.learned.insert(attempt.user.clone(), attempt.ts);
-                    }
-                }
-            }
+            self.engine.record(&attempt, info, outcome);
             match a.decision {
                 Decision::Allow => s.allow += 1,
                 Decision::Challenge => s.challenge += 1,
@@ -885,14 +873,18 @@ impl<'a> Replayer<'a> {
         }
         s.profiles = self.engine.stats().profiles;
         if let Some(mut db) = db {
-            let mut users: Vec<(&Name, &Timestamp)> = self.learned.iter().collect();
+            let mut users: Vec<(&Name, Timestamp)> = self
+                .engine
+                .profiles()
+                .map(|(user, p)| (user, Timestamp(p.last_success.map_or(0, |l| l.ts as i64))))
+                .collect();
             users.sort_unstable();
             for (user, at) in users {
                 if let Some(blob) = self.engine.snapshot(user) {
                     db.push_profile(ProfileSnapshot {
                         user: user.to_string(),
                         blob,
-                        updated_at: *at,
+                        updated_at: at,
                     })?;
                 }
             }

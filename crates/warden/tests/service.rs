@@ -31,7 +31,10 @@ fn data_dir() -> tempfile::TempDir {
 fn config(dir: &Path) -> Config {
     Config {
         data_dir: dir.to_path_buf(),
-        server: warden::config::Server { listen: "127.0.0.1:0".into(), ..Default::default() },
+        server: warden::config::Server {
+            listen: "127.0.0.1:0".into(),
+            ..Default::default()
+        },
         ..Default::default()
     }
 }

@@ -7,7 +7,6 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
 
 use serde::Deserialize;
 use warden_core::{
@@ -252,14 +251,15 @@ fn run(path: &Path) -> Vec<String> {
                 .unwrap_or(&place.ip)
                 .replace("{n}", &n.to_string());
             let info = ip_info(place, &ip_text);
-            let attempt = LoginAttempt {
-                ts: Timestamp(t),
-                user: Arc::from(ev.user.replace("{n}", &n.to_string()).as_str()),
-                ip: info.ip,
-                protocol: ev.protocol.parse::<Protocol>().unwrap(),
-                device: ev.device.as_deref().map(Into::into),
-                user_agent: ev.ua.as_deref().map(Into::into),
-            };
+            let attempt = LoginAttempt::new(
+                Timestamp(t),
+                &ev.user.replace("{n}", &n.to_string()),
+                info.ip,
+                ev.protocol.parse::<Protocol>().unwrap(),
+                ev.device.as_deref(),
+                ev.ua.as_deref(),
+            )
+            .unwrap_or_else(|e| panic!("{file}: event #{idx}: {e}"));
             let a = engine.evaluate(&attempt, &info);
             // Evaluation is pure: asking twice answers the same.
             assert_eq!(
