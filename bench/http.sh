@@ -19,5 +19,5 @@ WARDEN_DATA_DIR="$work" WARDEN_GEO__DIR="$PWD/data/geo" WARDEN_SERVER__LISTEN="1
 	WARDEN_SERVER__API_KEYS=bench-key-0123456789 WARDEN_LOG__FILTER=warn target/release/warden serve &
 pid=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
-WARDEN_KEY=bench-key-0123456789 wrk -t2 -c"$conns" -d"$duration" --latency -s bench/evaluate_report.lua "http://127.0.0.1:$port"
+WARDEN_KEY=bench-key-0123456789 wrk -t"${WRK_THREADS:-2}" -c"$conns" -d"$duration" --latency -s bench/evaluate_report.lua "http://127.0.0.1:$port"
 echo "events stored: $(curl -s "http://127.0.0.1:$port/metrics" | grep '^warden_store_events_written' | awk '{print $2}')"
