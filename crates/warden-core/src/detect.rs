@@ -131,6 +131,22 @@ fn accuracy(km: Option<u16>, p: &Policy) -> f64 {
     }
 }
 
+/// Travel between two places the user has both used (a phone on a
+/// carrier hub and a laptop at the office) counts for less and is not
+/// alerted: the damping factor, and whether both are known.
+fn between_known_places(p: &Profile, a: u64, b: u64, now: Timestamp, t: &Policy) -> (f64, bool) {
+    let l = &t.learning;
+    let both = p.place(a, now, l).is_some() && p.place(b, now, l).is_some();
+    (
+        if both {
+            t.travel.known_places_damping
+        } else {
+            1.0
+        },
+        both,
+    )
+}
+
 /// Impossible travel since the last successful login. Returns whether it fired.
 pub fn impossible_travel(i: &Input<'_>, out: &mut Vec<Reason>) -> bool {
     let Some(p) = i.history() else { return false };
@@ -158,13 +174,7 @@ pub fn impossible_travel(i: &Input<'_>, out: &mut Vec<Reason>) -> bool {
     if effective <= 0.0 || speed <= t.travel.max_speed_kmh {
         return false;
     }
-    let l = &t.learning;
-    let both_known = p.place(cur_key, now, l).is_some() && p.place(last.place, now, l).is_some();
-    let damp = if both_known {
-        t.travel.known_places_damping
-    } else {
-        1.0
-    };
+    let (damp, both_known) = between_known_places(p, cur_key, last.place, now, t);
     out.push(Reason {
         code: ReasonCode::ImpossibleTravel,
         weight: t.weights.impossible_travel * damp as f32,
@@ -203,13 +213,7 @@ pub fn concurrent_sessions(i: &Input<'_>, travel_fired: bool, out: &mut Vec<Reas
         .filter(|(_, d)| *d >= t.travel.concurrent_min_km)
         .max_by(|a, b| a.1.total_cmp(&b.1));
     let Some((s, d)) = far else { return };
-    let l = &t.learning;
-    let both_known = p.place(cur_key, now, l).is_some() && p.place(s.place, now, l).is_some();
-    let damp = if both_known {
-        t.travel.known_places_damping
-    } else {
-        1.0
-    };
+    let (damp, both_known) = between_known_places(p, cur_key, s.place, now, t);
     out.push(Reason {
         code: ReasonCode::ConcurrentDistantSessions,
         weight: t.weights.concurrent_distant_sessions * damp as f32,

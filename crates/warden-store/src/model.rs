@@ -3,7 +3,10 @@
 
 use std::net::IpAddr;
 
-use warden_core::{Country, Decision, Level, Outcome, Protocol, ReasonCode, Timestamp};
+use warden_core::{
+    Assessment, Country, Decision, IpInfo, Level, LoginAttempt, Outcome, Protocol, ReasonCode,
+    Timestamp,
+};
 
 /// The most events one [`HistoryQuery`] returns, whatever it asks for.
 pub const MAX_HISTORY_LIMIT: u32 = 1000;
@@ -30,6 +33,32 @@ pub struct LoginEvent {
     pub level: Level,
     pub alert: bool,
     pub reasons: Vec<ReasonCode>,
+}
+
+impl LoginEvent {
+    /// The history row for an evaluated attempt and its outcome.
+    pub fn of(attempt: &LoginAttempt, ip: &IpInfo, a: &Assessment, outcome: Outcome) -> Self {
+        let s = |v: &Option<warden_core::Name>| v.as_deref().map(str::to_string);
+        LoginEvent {
+            id: None,
+            ts: attempt.ts,
+            user: attempt.user.to_string(),
+            ip: attempt.ip,
+            protocol: attempt.protocol,
+            outcome,
+            device: s(&attempt.device),
+            user_agent: s(&attempt.user_agent),
+            country: ip.location.country,
+            region: s(&ip.location.region),
+            city: s(&ip.location.city),
+            asn: ip.network.asn,
+            decision: a.decision,
+            risk: a.risk,
+            level: a.level,
+            alert: a.alert,
+            reasons: a.reasons.iter().map(|r| r.code).collect(),
+        }
+    }
 }
 
 /// The latest serialised behaviour profile of one user. The store treats the

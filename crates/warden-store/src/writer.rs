@@ -75,6 +75,27 @@ struct Pending {
     ack: oneshot::Sender<Result<(), StoreError>>,
 }
 
+impl Pending {
+    /// A write command and the future that resolves once it is committed.
+    fn command(
+        events: Vec<LoginEvent>,
+        profiles: Vec<ProfileSnapshot>,
+    ) -> (
+        Command,
+        impl std::future::Future<Output = Result<(), StoreError>> + Send + 'static,
+    ) {
+        let (ack, done) = oneshot::channel();
+        let command = Command::Write(Pending {
+            events,
+            profiles,
+            ack,
+        });
+        (command, async move {
+            done.await.map_err(|_| StoreError::WriterClosed)?
+        })
+    }
+}
+
 enum Command {
     Write(Pending),
     /// Answered once everything queued before it has been committed (or
@@ -153,17 +174,12 @@ impl WriterHandle {
         events: Vec<LoginEvent>,
         profiles: Vec<ProfileSnapshot>,
     ) -> Result<(), StoreError> {
-        let (ack, done) = oneshot::channel();
-        let pending = Pending {
-            events,
-            profiles,
-            ack,
-        };
+        let (command, committed) = Pending::command(events, profiles);
         self.tx
-            .send(Command::Write(pending))
+            .send(command)
             .await
             .map_err(|_| StoreError::WriterClosed)?;
-        done.await.map_err(|_| StoreError::WriterClosed)?
+        committed.await
     }
 
     /// Queues the rows without waiting and returns what to await for the
@@ -179,19 +195,12 @@ impl WriterHandle {
         impl std::future::Future<Output = Result<(), StoreError>> + Send + 'static,
         StoreError,
     > {
-        let (ack, done) = oneshot::channel();
-        let pending = Pending {
-            events,
-            profiles,
-            ack,
-        };
-        self.tx
-            .try_send(Command::Write(pending))
-            .map_err(|e| match e {
-                mpsc::error::TrySendError::Full(_) => StoreError::QueueFull,
-                mpsc::error::TrySendError::Closed(_) => StoreError::WriterClosed,
-            })?;
-        Ok(async move { done.await.map_err(|_| StoreError::WriterClosed)? })
+        let (command, committed) = Pending::command(events, profiles);
+        self.tx.try_send(command).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => StoreError::QueueFull,
+            mpsc::error::TrySendError::Closed(_) => StoreError::WriterClosed,
+        })?;
+        Ok(committed)
     }
 
     /// Waits until every write queued before this call has been committed

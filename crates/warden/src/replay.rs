@@ -714,28 +714,6 @@ fn db_thread(path: &Path, rx: Receiver<WriteBatch>) -> Result<(u64, u64), Replay
     })
 }
 
-fn to_event(attempt: &LoginAttempt, ip: &IpInfo, outcome: Outcome, a: &Assessment) -> LoginEvent {
-    LoginEvent {
-        id: None,
-        ts: attempt.ts,
-        user: attempt.user.to_string(),
-        ip: attempt.ip,
-        protocol: attempt.protocol,
-        outcome,
-        device: attempt.device.as_deref().map(str::to_string),
-        user_agent: attempt.user_agent.as_deref().map(str::to_string),
-        country: ip.location.country,
-        region: ip.location.region.as_deref().map(str::to_string),
-        city: ip.location.city.as_deref().map(str::to_string),
-        asn: ip.network.asn,
-        decision: a.decision,
-        risk: a.risk,
-        level: a.level,
-        alert: a.alert,
-        reasons: a.reasons.iter().map(|r| r.code).collect(),
-    }
-}
-
 /// A replay in progress: the engine, the address cache and the options.
 /// Build one with [`Replayer::new`], then [`Replayer::run`] a stream through
 /// it; the engine stays available afterwards.
@@ -864,7 +842,7 @@ impl<'a> Replayer<'a> {
             s.alerts += u64::from(a.alert);
             write_assessment(&mut out, &a, self.utc_offset).map_err(ReplayError::Write)?;
             if let Some(db) = &mut db {
-                db.push_event(to_event(&attempt, info, outcome, &a))?;
+                db.push_event(LoginEvent::of(&attempt, info, &a, outcome))?;
             }
         }
         out.flush().map_err(ReplayError::Write)?;

@@ -212,7 +212,7 @@ pub async fn record<S: Store>(
         } else {
             None
         };
-        let event = event_row(&attempt, &info, &assessment, outcome);
+        let event = LoginEvent::of(&attempt, &info, &assessment, outcome);
         // Queued under the engine lock so snapshots reach the database in
         // the order they were taken.
         let ack = state
@@ -239,33 +239,4 @@ pub async fn record<S: Store>(
         alert,
         reasons,
     }))
-}
-
-/// The history row for an attempt.
-pub fn event_row(
-    attempt: &LoginAttempt,
-    info: &IpInfo,
-    a: &Assessment,
-    outcome: Outcome,
-) -> LoginEvent {
-    let s = |v: &Option<warden_core::Name>| v.as_deref().map(str::to_string);
-    LoginEvent {
-        id: None,
-        ts: attempt.ts,
-        user: attempt.user.to_string(),
-        ip: attempt.ip,
-        protocol: attempt.protocol,
-        outcome,
-        device: s(&attempt.device),
-        user_agent: s(&attempt.user_agent),
-        country: info.location.country,
-        region: s(&info.location.region),
-        city: s(&info.location.city),
-        asn: info.network.asn,
-        decision: a.decision,
-        risk: a.risk,
-        level: a.level,
-        alert: a.alert,
-        reasons: a.reasons.iter().map(|r| r.code).collect(),
-    }
 }
