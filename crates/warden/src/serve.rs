@@ -216,6 +216,12 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
                 _ = signal() => tracing::info!("shutting down"),
             }
         };
+        // Answers are small single writes: never hold them back (Nagle).
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+            }
+        });
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(stop)
             .await;
