@@ -32,7 +32,10 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 const PASSIVE: &str = "PRAGMA wal_checkpoint(PASSIVE)";
 const TRUNCATE: &str = "PRAGMA wal_checkpoint(TRUNCATE)";
 /// How often the background task moves the WAL into the database file.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+/// Small, frequent checkpoints keep each fsync short; under 10k commits/s
+/// of load, 100 ms gave a report p99 of 18 ms against 22-51 ms at 500 ms
+/// and 28 ms at 2 s (open-loop, see bench/).
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 
 /// A [`Store`](crate::Store) on one SQLite database file.
 ///

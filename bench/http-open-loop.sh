@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Open-loop HTTP benchmark: a fixed request rate, latency measured from the
+# moment each request was due (oha --latency-correction), so queueing is not
+# hidden the way a closed-loop tool (wrk) hides it. Half the rate is
+# POST /v1/evaluate, half POST /v1/report (each report evaluates and stores
+# one login, committed before it is answered). oha's bodies are fixed, so one
+# user evaluates and another reports: storage touches few profile pages,
+# which flatters the report path a little.
+#
+# Usage: bench/http-open-loop.sh [RATE] [DURATION]   (defaults 20000, 20s)
+# oha comes from crates.io (`cargo install oha`, about 5 minutes the first time).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rate=${1:-20000}
+duration=${2:-20s}
+oha=${OHA:-$(command -v oha || echo "$PWD/target/tools/bin/oha")}
+[[ -x "$oha" ]] || cargo install oha --locked --root "$PWD/target/tools"
+scripts/fetch-geo.sh data/geo >/dev/null
+cargo build --release --locked -p warden 2>&1 | tail -1
+work=$(mktemp -d)
+port=18495
+key=bench-key-0123456789
+WARDEN_DATA_DIR="$work" WARDEN_GEO__DIR="$PWD/data/geo" WARDEN_SERVER__LISTEN="127.0.0.1:$port" \
+	WARDEN_SERVER__API_KEYS=$key WARDEN_LOG__FILTER=warn target/release/warden serve &
+pid=$!
+trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
+half=$((rate / 2))
+common=(--no-tui -z "$duration" -c 32 -q "$half" --latency-correction -m POST -H "Authorization: Bearer $key" -T application/json)
+"$oha" "${common[@]}" -d '{"user":"alice@example.com","ip":"113.88.1.10","protocol":"imap","user_agent":"Foxmail 7.2"}' \
+	"http://127.0.0.1:$port/v1/evaluate" >"$work/evaluate.txt" 2>&1 &
+evaluating=$!
+"$oha" "${common[@]}" -d '{"user":"bob@example.com","ip":"183.6.14.2","protocol":"imap","outcome":"success"}' \
+	"http://127.0.0.1:$port/v1/report" >"$work/report.txt" 2>&1
+wait "$evaluating"
+for part in evaluate report; do
+	echo "== $part"
+	grep -E "Success rate|Requests/sec|50.00%|99.00%|99.90%" "$work/$part.txt"
+done
