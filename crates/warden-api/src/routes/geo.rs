@@ -13,7 +13,7 @@ use warden_store::Store;
 use crate::error::{ApiError, ApiJson, ApiQuery};
 use crate::state::AppState;
 use crate::types::{
-    rfc3339, CorrectionDto, CorrectionsResponse, DeleteCorrectionParams, IpInfoDto,
+    rfc3339, CorrectionDto, CorrectionsResponse, DeleteCorrectionParams, IpInfoDto, LocationDto,
 };
 
 /// What Warden knows about an address.
@@ -40,22 +40,18 @@ pub async fn lookup<S: Store>(
 }
 
 fn to_dto(c: &GeoCorrection) -> CorrectionDto {
-    let s = |v: &Option<warden_core::Name>| v.as_deref().map(str::to_string);
-    let l = &c.location;
+    let l = LocationDto::from(&c.location);
     CorrectionDto {
         network: c.network.to_string(),
-        country: l
-            .country
-            .map(|c| c.as_str().to_string())
-            .unwrap_or_default(),
-        region: s(&l.region),
-        region_zh: s(&l.region_zh),
-        city: s(&l.city),
-        city_zh: s(&l.city_zh),
-        latitude: l.coords.map(|c| c.lat),
-        longitude: l.coords.map(|c| c.lon),
+        country: l.country.unwrap_or_default(),
+        region: l.region,
+        region_zh: l.region_zh,
+        city: l.city,
+        city_zh: l.city_zh,
+        latitude: l.latitude,
+        longitude: l.longitude,
         accuracy_km: l.accuracy_km,
-        time_zone: s(&l.time_zone),
+        time_zone: l.time_zone,
         note: c.note.clone(),
         created_at: Some(rfc3339(c.created_at)),
     }
