@@ -8,6 +8,7 @@
 # which flatters the report path a little.
 #
 # Usage: bench/http-open-loop.sh [RATE] [DURATION]   (defaults 20000, 20s)
+# BENCH_TMP=/dev/shm puts the database on tmpfs (to separate disk stalls).
 # oha comes from crates.io (`cargo install oha`, about 5 minutes the first time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +18,7 @@ oha=${OHA:-$(command -v oha || echo "$PWD/target/tools/bin/oha")}
 [[ -x "$oha" ]] || cargo install oha --locked --root "$PWD/target/tools"
 scripts/fetch-geo.sh data/geo >/dev/null
 cargo build --release --locked -p warden 2>&1 | tail -1
-work=$(mktemp -d)
+work=$(mktemp -d ${BENCH_TMP:+-p "$BENCH_TMP"})
 port=18495
 key=bench-key-0123456789
 WARDEN_DATA_DIR="$work" WARDEN_GEO__DIR="$PWD/data/geo" WARDEN_SERVER__LISTEN="127.0.0.1:$port" \
