@@ -182,6 +182,26 @@ impl Harness {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// The body of an open (no key) GET as text.
+    async fn text(&self, path: &str) -> String {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        r.text().await.unwrap()
+    }
+
+    /// `POST /v1/evaluate` for a plain attempt.
+    async fn evaluate(&self, user: &str, ip: &str, protocol: &str) -> (StatusCode, Value) {
+        self.post(
+            "/v1/evaluate",
+            json!({"user": user, "ip": ip, "protocol": protocol}),
+        )
+        .await
+    }
+
     async fn get(&self, path: &str) -> (StatusCode, Value) {
         let r = self
             .http
@@ -313,10 +333,7 @@ async fn usual_city_is_allowed_and_a_first_foreign_login_is_challenged_with_an_a
     h.history_at("alice@example.com", "113.88.1.10", 8).await;
 
     let (s, home) = h
-        .post(
-            "/v1/evaluate",
-            json!({"user": "Alice@Example.com", "ip": "113.88.200.1", "protocol": "imap"}),
-        )
+        .evaluate("Alice@Example.com", "113.88.200.1", "imap")
         .await;
     assert_eq!(s, StatusCode::OK, "{home}");
     assert_eq!(home["decision"], "allow");
@@ -500,12 +517,7 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
         );
     }
     // Evaluate validates the same way.
-    let (s, b) = h
-        .post(
-            "/v1/evaluate",
-            json!({"user": "bob", "ip": "nope", "protocol": "imap"}),
-        )
-        .await;
+    let (s, b) = h.evaluate("bob", "nope", "imap").await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
 
     // Oversize body, wrong content type.
@@ -535,12 +547,7 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
 
     // A report whose user does not match its evaluation is refused and the
     // evaluation stays usable.
-    let (_, ev) = h
-        .post(
-            "/v1/evaluate",
-            json!({"user": "bob", "ip": "113.88.1.10", "protocol": "imap"}),
-        )
-        .await;
+    let (_, ev) = h.evaluate("bob", "113.88.1.10", "imap").await;
     let id = ev["evaluation_id"].as_str().unwrap().to_string();
     let (s, _) = h
         .post(
@@ -584,32 +591,17 @@ async fn five_failures_lock_the_ip_out_while_the_usual_ip_still_gets_in() {
         assert_eq!(s, StatusCode::OK);
         h.advance(30);
     }
-    let (_, locked) = h
-        .post(
-            "/v1/evaluate",
-            json!({"user": "carol", "ip": "3.3.3.3", "protocol": "imap"}),
-        )
-        .await;
+    let (_, locked) = h.evaluate("carol", "3.3.3.3", "imap").await;
     assert_eq!(locked["decision"], "deny", "{locked}");
     assert!(codes(&locked).contains(&"brute_force_lockout".to_string()));
     assert!(locked["reasons"][0]["text"]
         .as_str()
         .unwrap()
         .starts_with("Locked by risk control: 5 failed logins"));
-    let (_, home) = h
-        .post(
-            "/v1/evaluate",
-            json!({"user": "carol", "ip": "113.88.1.10", "protocol": "imap"}),
-        )
-        .await;
+    let (_, home) = h.evaluate("carol", "113.88.1.10", "imap").await;
     assert_eq!(home["decision"], "allow", "{home}");
     h.advance(16 * 60);
-    let (_, later) = h
-        .post(
-            "/v1/evaluate",
-            json!({"user": "carol", "ip": "3.3.3.3", "protocol": "imap"}),
-        )
-        .await;
+    let (_, later) = h.evaluate("carol", "3.3.3.3", "imap").await;
     assert!(
         !codes(&later).contains(&"brute_force_lockout".to_string()),
         "{later}"
@@ -635,12 +627,7 @@ async fn geolocation_corrections_win_immediately_and_can_be_removed() {
     assert_eq!(g["ip"], "105.112.9.9");
     assert_eq!(g["location"]["city"], "Shenzhen");
     assert_eq!(g["corrected"], true);
-    let (_, ev) = h
-        .post(
-            "/v1/evaluate",
-            json!({"user": "dan", "ip": "105.112.9.9", "protocol": "web"}),
-        )
-        .await;
+    let (_, ev) = h.evaluate("dan", "105.112.9.9", "web").await;
     assert_eq!(ev["decision"], "allow", "{ev}");
     let (_, list) = h.get("/v1/geo/corrections").await;
     assert_eq!(list["corrections"][0]["note"], "ticket 42");
@@ -678,22 +665,12 @@ async fn geolocation_corrections_win_immediately_and_can_be_removed() {
 async fn organisation_ranges_are_trusted() {
     let h = Harness::start().await;
     h.history_at("erin", "113.88.1.10", 6).await;
-    let (_, ev) = h
-        .post(
-            "/v1/evaluate",
-            json!({"user": "erin", "ip": "61.135.1.20", "protocol": "imap"}),
-        )
-        .await;
+    let (_, ev) = h.evaluate("erin", "61.135.1.20", "imap").await;
     assert_eq!(ev["decision"], "allow", "{ev}");
     assert_eq!(ev["alert"], false);
     assert_eq!(ev["ip"]["network"]["org_range"], "Beijing office");
     assert!(codes(&ev).contains(&"known_org_ip".to_string()));
-    let (_, dc) = h
-        .post(
-            "/v1/evaluate",
-            json!({"user": "erin", "ip": "3.4.5.6", "protocol": "imap"}),
-        )
-        .await;
+    let (_, dc) = h.evaluate("erin", "3.4.5.6", "imap").await;
     assert!(codes(&dc).contains(&"datacenter_ip".to_string()), "{dc}");
 }
 
@@ -705,12 +682,7 @@ async fn evaluations_expire_and_history_is_pruned_after_retention() {
         ..ApiConfig::default()
     })
     .await;
-    let (_, ev) = h
-        .post(
-            "/v1/evaluate",
-            json!({"user": "fay", "ip": "113.88.1.10", "protocol": "pop3"}),
-        )
-        .await;
+    let (_, ev) = h.evaluate("fay", "113.88.1.10", "pop3").await;
     h.advance(PENDING_TTL_SECS + 1);
     let (s, b) = h
         .post(
@@ -740,41 +712,19 @@ async fn evaluations_expire_and_history_is_pruned_after_retention() {
 #[tokio::test]
 async fn ipv6_and_mapped_addresses_work() {
     let h = Harness::start().await;
-    let (s, ev) = h
-        .post(
-            "/v1/evaluate",
-            json!({"user": "gus", "ip": "2001:db8::5", "protocol": "smtp"}),
-        )
-        .await;
+    let (s, ev) = h.evaluate("gus", "2001:db8::5", "smtp").await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(ev["ip"]["location"]["city"], "Shenzhen");
     assert_eq!(ev["ip"]["network"]["asn"], 4134);
-    let (_, ev) = h
-        .post(
-            "/v1/evaluate",
-            json!({"user": "gus", "ip": "::ffff:113.88.1.1", "protocol": "smtp"}),
-        )
-        .await;
+    let (_, ev) = h.evaluate("gus", "::ffff:113.88.1.1", "smtp").await;
     assert_eq!(ev["ip"]["ip"], "113.88.1.1");
 }
 
 #[tokio::test]
 async fn metrics_count_decisions() {
     let h = Harness::start().await;
-    h.post(
-        "/v1/evaluate",
-        json!({"user": "hal", "ip": "113.88.1.10", "protocol": "im"}),
-    )
-    .await;
-    let text = h
-        .http
-        .get(format!("{}/metrics", h.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    h.evaluate("hal", "113.88.1.10", "im").await;
+    let text = h.text("/metrics").await;
     assert!(
         text.contains("warden_evaluations_total{decision=\"allow\"}"),
         "{text}"
@@ -785,15 +735,7 @@ async fn metrics_count_decisions() {
 #[tokio::test]
 async fn the_served_openapi_document_is_the_committed_one() {
     let h = Harness::start().await;
-    let served = h
-        .http
-        .get(format!("{}/v1/openapi.json", h.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let served = h.text("/v1/openapi.json").await;
     let doc: Value = serde_json::from_str(&served).unwrap();
     for p in [
         "/v1/evaluate",
