@@ -155,9 +155,6 @@ impl Default for Log {
     }
 }
 
-const TOP_LEVEL: [&str; 6] = ["data_dir", "server", "storage", "geo", "policy", "log"];
-const LIST_KEYS: [&str; 2] = ["server.api_keys", "geo.extra_datacenter_asns"];
-
 impl Config {
     /// Reads the file (when given) and then `WARDEN_*` variables from `env`,
     /// which win. Validates the result.
@@ -169,14 +166,20 @@ impl Config {
             }
             b = b.add_source(config::File::from(f).format(config::FileFormat::Toml));
         }
-        // Only variables naming a known section: WARDEN_CONFIG and other
-        // tools' variables are not configuration keys.
+        // Keys come from the struct's schema, so a new field needs no list
+        // kept by hand. Only variables naming a known top-level key are
+        // read: WARDEN_CONFIG and other tools' variables are not keys.
+        let leaves = leaves();
+        let top_level: Vec<&str> = leaves
+            .iter()
+            .map(|l| l.key.split('.').next().unwrap_or(""))
+            .collect();
         let ours: HashMap<String, String> = env
             .iter()
             .filter(|(k, _)| {
                 k.strip_prefix("WARDEN_").is_some_and(|rest| {
                     let first = rest.split("__").next().unwrap_or("").to_ascii_lowercase();
-                    TOP_LEVEL.contains(&first.as_str())
+                    top_level.contains(&first.as_str())
                 })
             })
             .map(|(k, v)| (k.clone(), v.clone()))
@@ -187,8 +190,9 @@ impl Config {
             .list_separator(",")
             .try_parsing(true)
             .source(Some(ours));
-        for k in LIST_KEYS {
-            envsrc = envsrc.with_list_parse_key(k);
+        // Lists of plain values can be given comma-separated.
+        for l in leaves.iter().filter(|l| l.scalar_list) {
+            envsrc = envsrc.with_list_parse_key(&l.key);
         }
         let cfg: Config = b
             .add_source(envsrc)
@@ -265,18 +269,43 @@ pub fn parse_anonymizer_kind(kind: &str) -> anyhow::Result<warden_core::Anonymiz
     })
 }
 
+/// One configuration key, read from the schema of [`Config`].
+struct Leaf {
+    /// Dotted path, e.g. `server.listen`.
+    key: String,
+    default: Value,
+    description: String,
+    /// A list of strings or numbers (settable as `a,b,c` from the environment).
+    scalar_list: bool,
+}
+
+/// Every key of [`Config`] with its default and doc comment.
+fn leaves() -> Vec<Leaf> {
+    let schema = serde_json::to_value(schemars::schema_for!(Config)).unwrap_or(Value::Null);
+    let defaults = serde_json::to_value(Config::default()).unwrap_or(Value::Null);
+    let mut out = Vec::new();
+    walk(&schema, &schema, "", &defaults, &mut out);
+    out
+}
+
 /// The configuration reference as a Markdown table, generated from the doc
 /// comments and defaults.
 pub fn reference_markdown() -> String {
-    let schema = serde_json::to_value(schemars::schema_for!(Config)).unwrap_or(Value::Null);
-    let defaults = serde_json::to_value(Config::default()).unwrap_or(Value::Null);
-    let mut rows = Vec::new();
-    walk(&schema, &schema, "", &defaults, &mut rows);
     let mut out =
         String::from("| Key | Environment variable | Default | Description |\n|---|---|---|---|\n");
-    for (key, default, desc) in rows {
-        let env = format!("WARDEN_{}", key.replace('.', "__").to_ascii_uppercase());
-        out.push_str(&format!("| `{key}` | `{env}` | {default} | {desc} |\n"));
+    for l in leaves() {
+        let env = format!("WARDEN_{}", l.key.replace('.', "__").to_ascii_uppercase());
+        let shown = match &l.default {
+            Value::Null => "none".to_string(),
+            Value::Array(a) if a.is_empty() => "`[]`".to_string(),
+            // Policy weights are f32: show them as written, not widened.
+            Value::Number(n) if n.is_f64() => format!("`{}`", n.as_f64().unwrap_or(0.0) as f32),
+            v => format!("`{v}`"),
+        };
+        out.push_str(&format!(
+            "| `{}` | `{env}` | {shown} | {} |\n",
+            l.key, l.description
+        ));
     }
     out
 }
@@ -292,13 +321,7 @@ fn resolve<'a>(root: &'a Value, v: &'a Value) -> &'a Value {
     }
 }
 
-fn walk(
-    root: &Value,
-    schema: &Value,
-    prefix: &str,
-    defaults: &Value,
-    rows: &mut Vec<(String, String, String)>,
-) {
+fn walk(root: &Value, schema: &Value, prefix: &str, defaults: &Value, out: &mut Vec<Leaf>) {
     let schema = resolve(root, schema);
     let Some(props) = schema.get("properties").and_then(Value::as_object) else {
         return;
@@ -309,27 +332,32 @@ fn walk(
         } else {
             format!("{prefix}.{name}")
         };
-        let desc = prop
+        let default = defaults.get(name).cloned().unwrap_or(Value::Null);
+        let target = resolve(root, prop);
+        if target.get("properties").is_some() {
+            walk(root, target, &key, &default, out);
+            continue;
+        }
+        let description = prop
             .get("description")
-            .or_else(|| resolve(root, prop).get("description"))
+            .or_else(|| target.get("description"))
             .and_then(Value::as_str)
             .unwrap_or("")
             .replace('\n', " ")
             .replace('|', "\\|");
-        let default = defaults.get(name).cloned().unwrap_or(Value::Null);
-        let target = resolve(root, prop);
-        if target.get("properties").is_some() {
-            walk(root, target, &key, &default, rows);
-        } else {
-            let shown = match &default {
-                Value::Null => "none".to_string(),
-                Value::Array(a) if a.is_empty() => "`[]`".to_string(),
-                // Policy weights are f32: show them as written, not widened.
-                Value::Number(n) if n.is_f64() => format!("`{}`", n.as_f64().unwrap_or(0.0) as f32),
-                v => format!("`{v}`"),
-            };
-            rows.push((key, shown, desc));
-        }
+        let item_type = target
+            .get("items")
+            .map(|i| resolve(root, i))
+            .and_then(|i| i.get("type"))
+            .and_then(Value::as_str);
+        let scalar_list = target.get("type").and_then(Value::as_str) == Some("array")
+            && matches!(item_type, Some("string" | "integer" | "number"));
+        out.push(Leaf {
+            key,
+            default,
+            description,
+            scalar_list,
+        });
     }
 }
 
@@ -362,6 +390,7 @@ mod tests {
                 ("WARDEN_STORAGE__RETENTION_DAYS", "200"),
                 ("WARDEN_CONFIG", "ignored.toml"),
                 ("WARDEN_GEO_DIR", "/not/a/key"),
+                ("WARDEN_GEO__EXTRA_DATACENTER_ASNS", "64500,64501"),
             ]),
         )
         .unwrap();
@@ -369,6 +398,14 @@ mod tests {
         assert_eq!(c.server.api_keys, vec!["k1", "k2"]);
         assert_eq!(c.policy.thresholds.medium, 0.5);
         assert_eq!(c.storage.retention_days, 200);
+        assert_eq!(c.geo.extra_datacenter_asns, vec![64500, 64501]);
+        // Lists of tables cannot come from one variable; lists of values can.
+        let lists: Vec<String> = leaves()
+            .into_iter()
+            .filter(|l| l.scalar_list)
+            .map(|l| l.key)
+            .collect();
+        assert_eq!(lists, ["geo.extra_datacenter_asns", "server.api_keys"]);
     }
 
     #[test]
