@@ -138,11 +138,6 @@ impl<S: Store> AppState<S> {
     pub fn now(&self) -> Timestamp {
         self.clock.now()
     }
-
-    /// The UTC offset used in reason texts.
-    pub fn utc_offset(&self) -> i32 {
-        self.engine.lock().policy().learning.utc_offset_minutes
-    }
 }
 
 /// A fresh random evaluation id.

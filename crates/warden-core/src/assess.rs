@@ -19,12 +19,6 @@ pub struct Assessment {
     pub reasons: Vec<Reason>,
 }
 
-impl Assessment {
-    pub fn has(&self, code: ReasonCode) -> bool {
-        self.reasons.iter().any(|r| r.code == code)
-    }
-}
-
 fn is_attack(code: ReasonCode) -> bool {
     matches!(
         code,

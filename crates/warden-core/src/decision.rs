@@ -138,19 +138,6 @@ impl ReasonCode {
             ReasonCode::LearningPeriod => "learning_period",
         }
     }
-
-    /// Reasons about *where* the login comes from: a successful login with
-    /// one of these is alerted.
-    pub fn is_location(self) -> bool {
-        matches!(
-            self,
-            ReasonCode::UnusualCountry
-                | ReasonCode::UnusualRegion
-                | ReasonCode::UnusualCity
-                | ReasonCode::ImpossibleTravel
-                | ReasonCode::ConcurrentDistantSessions
-        )
-    }
 }
 
 #[cfg(test)]

@@ -28,4 +28,4 @@ pub use engine::{Engine, EngineStats};
 pub use policy::Policy;
 pub use profile::Profile;
 pub use reason::{Evidence, Lang, Reason};
-pub use time::{Clock, FixedClock, Timestamp};
+pub use time::{Clock, Timestamp};

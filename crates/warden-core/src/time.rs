@@ -40,16 +40,6 @@ pub trait Clock {
     fn now(&self) -> Timestamp;
 }
 
-/// A clock that always answers the same instant.
-#[derive(Debug, Clone, Copy)]
-pub struct FixedClock(pub Timestamp);
-
-impl Clock for FixedClock {
-    fn now(&self) -> Timestamp {
-        self.0
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
