@@ -199,6 +199,29 @@ fn clean(
     Ok(Some(Name::from(v)))
 }
 
+/// A login name as Warden keys it: trimmed and lower-cased, checked for
+/// emptiness, length and control characters. Every edge that takes a user
+/// name goes through this.
+pub fn normalize_user(user: &str) -> Result<Name, InvalidAttempt> {
+    let user = user.trim();
+    if user.is_empty() {
+        return Err(InvalidAttempt::EmptyUser);
+    }
+    if user.len() > MAX_USER_LEN {
+        return Err(InvalidAttempt::UserTooLong);
+    }
+    if has_control(user) {
+        return Err(InvalidAttempt::ControlCharacters("user"));
+    }
+    Ok(
+        if user.bytes().any(|b| b.is_ascii_uppercase()) || !user.is_ascii() {
+            user.to_lowercase().into()
+        } else {
+            user.into()
+        },
+    )
+}
+
 impl LoginAttempt {
     /// Builds an attempt the way every edge must: the user name trimmed and
     /// lower-cased, the address normalised, optional fields trimmed (empty
@@ -211,21 +234,7 @@ impl LoginAttempt {
         device: Option<&str>,
         user_agent: Option<&str>,
     ) -> Result<Self, InvalidAttempt> {
-        let user = user.trim();
-        if user.is_empty() {
-            return Err(InvalidAttempt::EmptyUser);
-        }
-        if user.len() > MAX_USER_LEN {
-            return Err(InvalidAttempt::UserTooLong);
-        }
-        if has_control(user) {
-            return Err(InvalidAttempt::ControlCharacters("user"));
-        }
-        let user: Name = if user.bytes().any(|b| b.is_ascii_uppercase()) || !user.is_ascii() {
-            user.to_lowercase().into()
-        } else {
-            user.into()
-        };
+        let user = normalize_user(user)?;
         let device = match device {
             Some(d) => clean("device", d, MAX_DEVICE_LEN, InvalidAttempt::DeviceTooLong)?,
             None => None,

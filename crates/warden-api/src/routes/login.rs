@@ -152,7 +152,8 @@ pub async fn report<S: Store>(
                 ApiError::bad("evaluation_id: unknown or expired (evaluations wait ten minutes for their report)")
             })?;
             if let Some(u) = &req.user {
-                if u.trim().to_lowercase() != *p.attempt.user {
+                let same = warden_core::normalize_user(u).is_ok_and(|u| u == p.attempt.user);
+                if !same {
                     // Put it back: a mismatched report changes nothing.
                     let now = state.now();
                     let user = p.attempt.user.clone();

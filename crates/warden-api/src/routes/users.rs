@@ -18,11 +18,9 @@ use crate::types::{
 };
 
 fn normalise_user(user: &str) -> Result<String, ApiError> {
-    let u = user.trim().to_lowercase();
-    if u.is_empty() {
-        return Err(ApiError::bad("user must not be empty"));
-    }
-    Ok(u)
+    warden_core::normalize_user(user)
+        .map(|u| u.to_string())
+        .map_err(|e| ApiError::bad(e.to_string()))
 }
 
 /// A `next_cursor` value: `<unix seconds>.<event id>`.
