@@ -21,6 +21,9 @@ pub enum ProtocolDto {
     Web,
     Im,
     Api,
+    /// CalDAV / CardDAV.
+    #[serde(alias = "caldav", alias = "carddav")]
+    Dav,
 }
 
 impl From<ProtocolDto> for Protocol {
@@ -32,6 +35,7 @@ impl From<ProtocolDto> for Protocol {
             ProtocolDto::Web => Protocol::Web,
             ProtocolDto::Im => Protocol::Im,
             ProtocolDto::Api => Protocol::Api,
+            ProtocolDto::Dav => Protocol::Dav,
         }
     }
 }

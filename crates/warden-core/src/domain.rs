@@ -24,17 +24,20 @@ pub enum Protocol {
     Web,
     Im,
     Api,
+    /// CalDAV / CardDAV (calendar and contacts sync).
+    Dav,
 }
 
 impl Protocol {
     /// Every protocol, in a stable order.
-    pub const ALL: [Protocol; 6] = [
+    pub const ALL: [Protocol; 7] = [
         Protocol::Imap,
         Protocol::Pop3,
         Protocol::Smtp,
         Protocol::Web,
         Protocol::Im,
         Protocol::Api,
+        Protocol::Dav,
     ];
 
     /// The lower-case wire name (`imap`, `pop3`, ...).
@@ -46,7 +49,17 @@ impl Protocol {
             Protocol::Web => "web",
             Protocol::Im => "im",
             Protocol::Api => "api",
+            Protocol::Dav => "dav",
         }
+    }
+
+    /// Protocols of stored-password mail clients (Outlook, Foxmail, iOS
+    /// Mail...): where authorization codes stand in for the login password.
+    pub fn is_mail_client(self) -> bool {
+        matches!(
+            self,
+            Protocol::Imap | Protocol::Pop3 | Protocol::Smtp | Protocol::Dav
+        )
     }
 }
 
@@ -58,12 +71,15 @@ impl fmt::Display for Protocol {
 
 /// A protocol name that Warden does not know.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown protocol {0:?}: expected one of imap, pop3, smtp, web, im, api")]
+#[error("unknown protocol {0:?}: expected one of imap, pop3, smtp, web, im, api, dav (or caldav, carddav)")]
 pub struct UnknownProtocol(pub String);
 
 impl FromStr for Protocol {
     type Err = UnknownProtocol;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.eq_ignore_ascii_case("caldav") || s.eq_ignore_ascii_case("carddav") {
+            return Ok(Protocol::Dav);
+        }
         Protocol::ALL
             .into_iter()
             .find(|p| p.as_str().eq_ignore_ascii_case(s))

@@ -6,6 +6,7 @@
 //! [`Engine`] holds profiles and counters in memory and is driven by the
 //! edges (HTTP service, replay). There is no IO, no async and no JSON here.
 
+pub mod account;
 pub mod assess;
 pub mod client;
 pub mod counters;
@@ -21,6 +22,10 @@ pub mod reason;
 pub mod sketch;
 pub mod time;
 
+pub use account::{
+    Account, AccountStatus, AppPassword, Org, ProtocolSet, RecoveryCode, Role, SecurityEvent,
+    SecurityEventKind, TotpEnrolment, TwoFactorPolicy, UnknownValue, WebSession,
+};
 pub use assess::Assessment;
 pub use decision::{Decision, Level, ReasonCode};
 pub use domain::*;

@@ -55,6 +55,14 @@ pub enum StoreError {
         source: CorruptionSource,
     },
 
+    /// The row to create exists already (`what` names it: "account alice").
+    #[error("{what} already exists")]
+    Conflict { what: String },
+
+    /// The row to change does not exist (`what` names it).
+    #[error("{what} does not exist")]
+    NotFound { what: String },
+
     /// The batch writer has shut down (or its task died); the write was not
     /// accepted.
     #[error("the batch writer is closed; the write was not accepted")]

@@ -1,9 +1,11 @@
-//! Warden's persistence: the login event log, users' profile snapshots and
-//! admins' geolocation corrections.
+//! Warden's persistence: the login event log, users' profile snapshots,
+//! admins' geolocation corrections, and accounts with their credentials.
 //!
 //! - [`Store`] is what the service needs from a database; [`SqliteStore`]
 //!   implements it on one SQLite file (PostgreSQL comes next, with the same
 //!   portable SQL).
+//! - [`AccountStore`] holds organisations, accounts, authorization codes,
+//!   TOTP, recovery codes, sessions and security events.
 //! - [`BatchWriter`] serialises writes through one task and commits them in
 //!   groups, acknowledging each caller only once its rows are durable.
 //!
@@ -11,6 +13,7 @@
 //! that cannot be decoded is reported as [`StoreError::Corrupt`], never a
 //! panic.
 
+mod accounts;
 mod codec;
 mod error;
 mod model;
@@ -19,6 +22,7 @@ mod sqlite;
 mod store;
 mod writer;
 
+pub use accounts::{AccountStore, AccountWrite, MAX_SECURITY_EVENTS};
 pub use codec::BadValue;
 pub use error::{CorruptionSource, StoreError};
 pub use model::{Cursor, HistoryQuery, LoginEvent, ProfileSnapshot, WriteBatch, MAX_HISTORY_LIMIT};

@@ -835,3 +835,30 @@ async fn a_failed_batch_reports_the_error_to_every_caller() {
     assert!(store.load_profiles().await.unwrap().is_empty());
     writer.close().await;
 }
+
+#[tokio::test]
+async fn a_failure_late_in_a_batch_rolls_back_its_events_and_the_store_recovers() {
+    let (dir, store) = fresh().await;
+    let path: PathBuf = dir.path().join("warden.db");
+    // Events insert fine; the profile upsert after them fails.
+    exec(
+        &path,
+        "CREATE TRIGGER refuse BEFORE INSERT ON profiles BEGIN SELECT RAISE(ABORT, 'refused'); END",
+    )
+    .await;
+    let batch = WriteBatch {
+        events: (0..300).map(|i| event("late", i)).collect(),
+        profiles: vec![profile("late", b"1", 1)],
+    };
+    let err = store.append(&batch).await.unwrap_err();
+    assert!(err.to_string().contains("refused"), "{err}");
+    let stored = store.history("late", HistoryQuery::latest(10)).await.unwrap();
+    assert!(stored.is_empty(), "events of a failed batch were kept");
+
+    // The connection is usable again once the cause is gone.
+    exec(&path, "DROP TRIGGER refuse").await;
+    store.append(&batch).await.unwrap();
+    let stored = store.history("late", HistoryQuery::latest(500)).await.unwrap();
+    assert_eq!(stored.len(), 300);
+    assert_eq!(store.load_profiles().await.unwrap().len(), 1);
+}

@@ -10,7 +10,7 @@
 //! ```
 //!
 //! `ts` is RFC 3339 with an offset (fractions of a second are dropped),
-//! `protocol` one of imap, pop3, smtp, web, im, api, `outcome` `success` or
+//! `protocol` one of imap, pop3, smtp, web, im, api, dav, `outcome` `success` or
 //! `failure`; `device`, `user_agent` and `failure_reason` (wrong_password,
 //! unknown_user, challenge_failed, blocked, other; `wrong_password` when a
 //! failure gives none) are optional. Other fields are ignored.

@@ -44,6 +44,7 @@ fn event_dto(e: LoginEvent) -> EventDto {
         Protocol::Web => ProtocolDto::Web,
         Protocol::Im => ProtocolDto::Im,
         Protocol::Api => ProtocolDto::Api,
+        Protocol::Dav => ProtocolDto::Dav,
     };
     let (outcome, failure_reason) = match e.outcome {
         Outcome::Success => (OutcomeDto::Success, None),

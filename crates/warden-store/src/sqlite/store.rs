@@ -10,7 +10,7 @@ use super::{rows, schema, SqliteStore};
 use crate::codec::{outcome_as_str, reasons_to_text};
 use crate::error::StoreError;
 use crate::model::{HistoryQuery, LoginEvent, ProfileSnapshot, WriteBatch};
-use crate::sql::{self, Placeholders};
+use crate::sql;
 use crate::store::Store;
 
 /// Events deleted per statement by `prune_events`: small enough that the
@@ -48,56 +48,57 @@ impl Store for SqliteStore {
         if batch.is_empty() {
             return Ok(());
         }
-        let mut tx = self
+        let profiles: Vec<&ProfileSnapshot> = last_per_user(&batch.profiles).collect();
+        // The whole transaction is one multi-statement query: SQLite runs on
+        // sqlx's worker thread, and every statement sent separately is a
+        // round trip to it, which under load costs more than the statement.
+        let script = sql::append_script(batch.events.len(), profiles.len());
+        // Built only from this crate's constant statements.
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(script))
+            // Few distinct small scripts recur; large ones are rarely alike.
+            .persistent(batch.events.len() <= 8 && profiles.len() <= 8);
+        for e in &batch.events {
+            q = q
+                .bind(e.ts.secs())
+                .bind(e.user.as_str())
+                .bind(e.ip.to_string())
+                .bind(e.protocol.as_str())
+                .bind(outcome_as_str(e.outcome))
+                .bind(e.device.as_deref())
+                .bind(e.user_agent.as_deref())
+                .bind(e.country.as_ref().map(|c| c.as_str().to_string()))
+                .bind(e.region.as_deref())
+                .bind(e.city.as_deref())
+                .bind(e.asn.map(i64::from))
+                .bind(e.decision.as_str())
+                .bind(f64::from(e.risk))
+                .bind(e.level.as_str())
+                .bind(e.alert)
+                .bind(reasons_to_text(&e.reasons));
+        }
+        for p in &profiles {
+            q = q
+                .bind(p.user.as_str())
+                .bind(p.blob.as_slice())
+                .bind(p.updated_at.secs());
+        }
+        let mut conn = self
             .writer
-            .begin()
+            .acquire()
             .await
             .map_err(StoreError::query("append"))?;
-        let mut events = batch.events.as_slice();
-        for size in sql::chunk_sizes(events.len()) {
-            let (chunk, rest) = events.split_at(size);
-            events = rest;
-            let mut q = sqlx::query(sql::insert_events(Placeholders::Positional, size));
-            for e in chunk {
-                q = q
-                    .bind(e.ts.secs())
-                    .bind(e.user.as_str())
-                    .bind(e.ip.to_string())
-                    .bind(e.protocol.as_str())
-                    .bind(outcome_as_str(e.outcome))
-                    .bind(e.device.as_deref())
-                    .bind(e.user_agent.as_deref())
-                    .bind(e.country.as_ref().map(|c| c.as_str().to_string()))
-                    .bind(e.region.as_deref())
-                    .bind(e.city.as_deref())
-                    .bind(e.asn.map(i64::from))
-                    .bind(e.decision.as_str())
-                    .bind(f64::from(e.risk))
-                    .bind(e.level.as_str())
-                    .bind(e.alert)
-                    .bind(reasons_to_text(&e.reasons));
+        if let Err(error) = q.execute(&mut *conn).await {
+            // A statement failed inside the script's transaction: undo it.
+            // "No transaction is active" (it failed at BEGIN) is fine; any
+            // other failure leaves the connection suspect, so drop it.
+            if let Err(rollback) = sqlx::query(sql::ROLLBACK).execute(&mut *conn).await {
+                if !rollback.to_string().contains("no transaction is active") {
+                    tracing::warn!(%rollback, "rollback after a failed append failed");
+                    conn.close_on_drop();
+                }
             }
-            q.execute(&mut *tx)
-                .await
-                .map_err(StoreError::query("append"))?;
+            return Err(StoreError::query("append")(error));
         }
-        let profiles: Vec<&ProfileSnapshot> = last_per_user(&batch.profiles).collect();
-        let mut profiles = profiles.as_slice();
-        for size in sql::chunk_sizes(profiles.len()) {
-            let (chunk, rest) = profiles.split_at(size);
-            profiles = rest;
-            let mut q = sqlx::query(sql::upsert_profiles(Placeholders::Positional, size));
-            for p in chunk {
-                q = q
-                    .bind(p.user.as_str())
-                    .bind(p.blob.as_slice())
-                    .bind(p.updated_at.secs());
-            }
-            q.execute(&mut *tx)
-                .await
-                .map_err(StoreError::query("append"))?;
-        }
-        tx.commit().await.map_err(StoreError::query("append"))?;
         Ok(())
     }
 
