@@ -105,3 +105,103 @@ mod tests {
         assert!(parse_flag(2).is_err());
     }
 }
+
+// ------------------------------------------------------ accounts' columns
+
+/// An enum stored by its wire name, decoded strictly: the exact lower-case
+/// name `as_str` writes, not the case-insensitive forms `FromStr` accepts
+/// from people.
+pub(crate) fn parse_wire_name<T>(text: &str) -> Result<T, BadValue>
+where
+    T: std::str::FromStr + std::fmt::Display,
+{
+    let bad = || BadValue {
+        expected: std::any::type_name::<T>(),
+        found: text.to_string(),
+    };
+    let value: T = text.parse().map_err(|_| bad())?;
+    if value.to_string() == text {
+        Ok(value)
+    } else {
+        Err(bad())
+    }
+}
+
+/// A SHA-256 digest: exactly 32 bytes.
+pub(crate) fn parse_digest(bytes: Vec<u8>) -> Result<[u8; 32], BadValue> {
+    let len = bytes.len();
+    <[u8; 32]>::try_from(bytes).map_err(|_| BadValue {
+        expected: "a 32-byte digest",
+        found: format!("{len} bytes"),
+    })
+}
+
+/// A stored [`ProtocolSet`](warden_core::ProtocolSet): its bits, none of
+/// them outside the known protocols.
+pub(crate) fn parse_protocols(bits: i64) -> Result<warden_core::ProtocolSet, BadValue> {
+    let all = warden_core::ProtocolSet::all().bits();
+    match u8::try_from(bits) {
+        Ok(b) if b & !all == 0 => Ok(warden_core::ProtocolSet::from_bits(b)),
+        _ => Err(BadValue {
+            expected: "protocol bits",
+            found: bits.to_string(),
+        }),
+    }
+}
+
+/// A TOTP time step as stored (a signed 64-bit integer); steps beyond
+/// `i64::MAX` are refused, never wrapped.
+pub(crate) fn step_to_db(step: u64) -> Result<i64, BadValue> {
+    i64::try_from(step).map_err(|_| BadValue {
+        expected: "a TOTP step of at most 2^63-1",
+        found: step.to_string(),
+    })
+}
+
+/// Inverse of [`step_to_db`]: a negative stored step is an error.
+pub(crate) fn step_from_db(value: i64) -> Result<u64, BadValue> {
+    u64::try_from(value).map_err(|_| BadValue {
+        expected: "a TOTP step of at least 0",
+        found: value.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod account_tests {
+    use super::*;
+    use warden_core::{AccountStatus, Protocol, ProtocolSet, SecurityEventKind};
+
+    #[test]
+    fn wire_names_decode_strictly() {
+        for k in SecurityEventKind::ALL {
+            assert_eq!(parse_wire_name::<SecurityEventKind>(k.as_str()), Ok(*k));
+        }
+        assert_eq!(
+            parse_wire_name::<AccountStatus>("locked"),
+            Ok(AccountStatus::Locked)
+        );
+        assert!(parse_wire_name::<AccountStatus>("Locked").is_err());
+        assert!(parse_wire_name::<AccountStatus>(" locked").is_err());
+        assert!(parse_wire_name::<AccountStatus>("gone").is_err());
+    }
+
+    #[test]
+    fn digests_protocols_and_steps_are_checked() {
+        assert_eq!(parse_digest(vec![7; 32]), Ok([7; 32]));
+        assert!(parse_digest(vec![7; 31]).is_err());
+        assert!(parse_digest(Vec::new()).is_err());
+
+        let set: ProtocolSet = [Protocol::Imap, Protocol::Dav].into_iter().collect();
+        assert_eq!(parse_protocols(i64::from(set.bits())), Ok(set));
+        assert_eq!(parse_protocols(0), Ok(ProtocolSet::EMPTY));
+        assert!(parse_protocols(-1).is_err());
+        assert!(parse_protocols(256).is_err());
+        assert!(parse_protocols(0x80).is_err(), "no protocol has bit 7");
+
+        assert_eq!(step_to_db(i64::MAX as u64), Ok(i64::MAX));
+        assert!(step_to_db(i64::MAX as u64 + 1).is_err());
+        assert!(step_to_db(u64::MAX).is_err());
+        assert_eq!(step_from_db(0), Ok(0));
+        assert!(step_from_db(-1).is_err());
+    }
+}

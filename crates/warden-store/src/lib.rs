@@ -18,6 +18,7 @@ mod codec;
 mod error;
 mod model;
 mod sql;
+mod sql_accounts;
 mod sqlite;
 mod store;
 mod writer;

@@ -1,6 +1,8 @@
 //! Behaviour of the SQLite store and the batch writer against real database
 //! files in temporary directories.
 
+mod accounts;
+
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

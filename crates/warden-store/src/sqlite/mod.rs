@@ -1,6 +1,7 @@
 //! The SQLite backend: one file in WAL mode, a single writer connection (all
 //! writes are serialised through it) and a small pool of readers.
 
+mod accounts;
 mod rows;
 mod schema;
 mod store;

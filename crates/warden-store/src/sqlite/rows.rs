@@ -170,3 +170,142 @@ pub(crate) fn correction(row: &SqliteRow) -> Result<GeoCorrection, StoreError> {
         created_at: Timestamp(cols.get("created_at")?),
     })
 }
+
+// ------------------------------------------------------ accounts' tables
+
+use warden_core::{Account, AppPassword, Org, SecurityEvent, TotpEnrolment, WebSession};
+
+use crate::codec::{parse_digest, parse_protocols, parse_wire_name, step_from_db};
+
+fn ip(text: String) -> Result<IpAddr, std::net::AddrParseError> {
+    text.parse()
+}
+
+fn wire<T: std::str::FromStr + std::fmt::Display>(text: String) -> Result<T, BadValue> {
+    parse_wire_name(&text)
+}
+
+impl Cols<'_> {
+    fn time(&self, column: &'static str) -> Result<Timestamp, StoreError> {
+        self.get(column).map(Timestamp)
+    }
+
+    fn time_opt(&self, column: &'static str) -> Result<Option<Timestamp>, StoreError> {
+        Ok(self.get::<Option<i64>>(column)?.map(Timestamp))
+    }
+}
+
+/// Decodes one `orgs` row (columns as in `sql_accounts::org_columns!`).
+pub(crate) fn org(row: &SqliteRow) -> Result<Org, StoreError> {
+    let mut cols = Cols::new(row, "orgs");
+    let name: String = cols.get("name")?;
+    cols.key.clone_from(&name);
+    Ok(Org {
+        name: Name::from(name),
+        display_name: cols.get("display_name")?,
+        two_factor: cols.parse("two_factor", wire)?,
+        app_passwords_required: cols.parse("app_passwords_required", parse_flag)?,
+        created_at: cols.time("created_at")?,
+        updated_at: cols.time("updated_at")?,
+    })
+}
+
+/// Decodes one `accounts` row (columns as in
+/// `sql_accounts::account_columns!`).
+pub(crate) fn account(row: &SqliteRow) -> Result<Account, StoreError> {
+    let mut cols = Cols::new(row, "accounts");
+    let user: String = cols.get("user_name")?;
+    cols.key.clone_from(&user);
+    Ok(Account {
+        user: Name::from(user),
+        org: Name::from(cols.get::<String>("org")?),
+        display_name: cols.get("display_name")?,
+        email: cols.get("email")?,
+        phone: cols.get("phone")?,
+        role: cols.parse("role", wire)?,
+        status: cols.parse("status", wire)?,
+        status_reason: cols.get("status_reason")?,
+        password_hash: cols.get("password_hash")?,
+        password_changed_at: cols.time_opt("password_changed_at")?,
+        must_change_password: cols.parse("must_change_password", parse_flag)?,
+        two_factor_changed_at: cols.time_opt("two_factor_changed_at")?,
+        created_at: cols.time("created_at")?,
+        updated_at: cols.time("updated_at")?,
+    })
+}
+
+/// Decodes one `password_history` row: the hash.
+pub(crate) fn password_hash(row: &SqliteRow) -> Result<String, StoreError> {
+    let mut cols = Cols::new(row, "password_history");
+    cols.key = cols.get("user_name")?;
+    cols.get("hash")
+}
+
+/// Decodes one `app_passwords` row (columns as in
+/// `sql_accounts::app_password_columns!`).
+pub(crate) fn app_password(row: &SqliteRow) -> Result<AppPassword, StoreError> {
+    let mut cols = Cols::new(row, "app_passwords");
+    let id: i64 = cols.get("id")?;
+    cols.key = id.to_string();
+    Ok(AppPassword {
+        id,
+        user: Name::from(cols.get::<String>("user_name")?),
+        name: cols.get("name")?,
+        digest: cols.parse("digest", parse_digest)?,
+        protocols: cols.parse("protocols", parse_protocols)?,
+        created_at: cols.time("created_at")?,
+        last_used_at: cols.time_opt("last_used_at")?,
+        last_used_ip: cols.parse_opt("last_used_ip", ip)?,
+        expires_at: cols.time_opt("expires_at")?,
+        revoked_at: cols.time_opt("revoked_at")?,
+    })
+}
+
+/// Decodes one `totp` row (columns as in `sql_accounts::totp_columns!`).
+pub(crate) fn totp(row: &SqliteRow) -> Result<TotpEnrolment, StoreError> {
+    let mut cols = Cols::new(row, "totp");
+    let user: String = cols.get("user_name")?;
+    cols.key.clone_from(&user);
+    Ok(TotpEnrolment {
+        user: Name::from(user),
+        sealed_secret: cols.get("sealed_secret")?,
+        created_at: cols.time("created_at")?,
+        confirmed_at: cols.time_opt("confirmed_at")?,
+        last_step: cols.parse_opt("last_step", step_from_db)?,
+    })
+}
+
+/// Decodes one `web_sessions` row (columns as in
+/// `sql_accounts::session_columns!`). The row is named by its user: the
+/// digest identifies a live token and stays out of error messages.
+pub(crate) fn web_session(row: &SqliteRow) -> Result<WebSession, StoreError> {
+    let mut cols = Cols::new(row, "web_sessions");
+    let user: String = cols.get("user_name")?;
+    cols.key.clone_from(&user);
+    Ok(WebSession {
+        digest: cols.parse("digest", parse_digest)?,
+        user: Name::from(user),
+        created_at: cols.time("created_at")?,
+        expires_at: cols.time("expires_at")?,
+        ip: cols.parse("ip", ip)?,
+        user_agent: cols.get("user_agent")?,
+        revoked_at: cols.time_opt("revoked_at")?,
+    })
+}
+
+/// Decodes one `security_events` row (columns as in
+/// `sql_accounts::security_event_columns!`).
+pub(crate) fn security_event(row: &SqliteRow) -> Result<SecurityEvent, StoreError> {
+    let mut cols = Cols::new(row, "security_events");
+    let id: i64 = cols.get("id")?;
+    cols.key = id.to_string();
+    Ok(SecurityEvent {
+        id,
+        ts: cols.time("ts")?,
+        user: Name::from(cols.get::<String>("user_name")?),
+        kind: cols.parse("kind", wire)?,
+        actor: cols.get("actor")?,
+        ip: cols.parse_opt("ip", ip)?,
+        detail: cols.get("detail")?,
+    })
+}
