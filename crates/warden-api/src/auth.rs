@@ -7,7 +7,7 @@ use axum::extract::{Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use warden_store::Store;
+use warden_store::Backend;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -30,7 +30,7 @@ pub fn presented_key(req: &Request) -> Option<&str> {
 }
 
 /// Middleware: rejects requests without a valid key with 401.
-pub async fn require_key<S: Store>(
+pub async fn require_key<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
     req: Request,
     next: Next,

@@ -17,8 +17,9 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// Stable machine-readable code: `bad_request`, `unauthorized`,
-    /// `not_found`, `payload_too_large`, `unsupported_media_type`,
-    /// `storage_unavailable`, `internal`.
+    /// `not_found`, `conflict`, `payload_too_large`, `unsupported_media_type`,
+    /// `storage_unavailable`, `internal`, or with status 422 the rule that
+    /// refused the request (`password_too_short`, `invalid_code`, ...).
     pub code: &'static str,
     /// What went wrong, for a person.
     pub message: String,
@@ -33,6 +34,13 @@ pub enum ApiError {
     Unauthorized,
     #[error("{0}")]
     NotFound(String),
+    /// The thing to create exists already.
+    #[error("{0}")]
+    Conflict(String),
+    /// Well-formed but refused by a rule (`code` says which: a password
+    /// below the policy, a wrong TOTP code, ...).
+    #[error("{message}")]
+    Refused { code: &'static str, message: String },
     #[error("request body is larger than the limit (server.max_body_bytes)")]
     PayloadTooLarge,
     #[error("{0}")]
@@ -49,6 +57,8 @@ impl ApiError {
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::Refused { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
             ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
@@ -60,6 +70,13 @@ impl ApiError {
 
     pub fn bad(msg: impl Into<String>) -> Self {
         ApiError::BadRequest(msg.into())
+    }
+
+    pub fn refused(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::Refused {
+            code,
+            message: message.into(),
+        }
     }
 }
 
@@ -111,7 +128,12 @@ impl From<QueryRejection> for ApiError {
 
 impl From<warden_store::StoreError> for ApiError {
     fn from(e: warden_store::StoreError) -> Self {
-        ApiError::Storage(e.to_string())
+        use warden_store::StoreError;
+        match e {
+            StoreError::Conflict { .. } => ApiError::Conflict(e.to_string()),
+            StoreError::NotFound { .. } => ApiError::NotFound(e.to_string()),
+            e => ApiError::Storage(e.to_string()),
+        }
     }
 }
 
@@ -148,5 +170,35 @@ where
         let axum::extract::Query(v) =
             axum::extract::Query::<T>::from_request_parts(parts, state).await?;
         Ok(ApiQuery(v))
+    }
+}
+
+/// A JSON body that may be absent: an empty body is `T::default()`, any
+/// other body must be valid JSON for `T`.
+pub struct OptionalJson<T>(pub T);
+
+impl<S, T> axum::extract::FromRequest<S> for OptionalJson<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned + Default,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge
+                } else {
+                    ApiError::bad(format!("could not read the body: {}", e.body_text()))
+                }
+            })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJson(T::default()));
+        }
+        serde_json::from_slice(&bytes)
+            .map(OptionalJson)
+            .map_err(|e| ApiError::bad(format!("invalid request: {e}")))
     }
 }

@@ -6,6 +6,8 @@
 //! group-commit writer. It owns no risk logic.
 
 pub mod auth;
+pub mod credentials;
+pub mod diagnose;
 pub mod error;
 pub mod openapi;
 pub mod routes;
@@ -16,10 +18,10 @@ pub mod types;
 use std::sync::{Arc, OnceLock};
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use warden_store::Store;
+use warden_store::Backend;
 
 pub use error::ApiError;
 pub use state::{ApiConfig, AppState, SystemClock};
@@ -40,12 +42,67 @@ pub fn metrics_handle() -> PrometheusHandle {
 }
 
 /// Builds the router over shared state.
-pub fn router<S: Store>(state: Arc<AppState<S>>) -> Router {
-    use routes::{geo, health, login, users};
+pub fn router<S: Backend>(state: Arc<AppState<S>>) -> Router {
+    use routes::{accounts, auth as authn, geo, health, login, users};
     let limit = state.config.max_body_bytes;
     let v1 = Router::new()
         .route("/evaluate", post(login::evaluate::<S>))
         .route("/report", post(login::report::<S>))
+        .route("/auth/verify", post(authn::verify::<S>))
+        .route("/auth/login", post(authn::login::<S>))
+        .route("/auth/session", post(authn::session::<S>))
+        .route(
+            "/orgs",
+            get(accounts::list_orgs::<S>).post(accounts::put_org::<S>),
+        )
+        .route(
+            "/users",
+            get(accounts::list_accounts::<S>).post(accounts::create_account::<S>),
+        )
+        .route("/users/import", post(accounts::import_accounts::<S>))
+        .route(
+            "/users/{user}",
+            get(accounts::get_account::<S>).delete(accounts::delete_account::<S>),
+        )
+        .route(
+            "/users/{user}/disable",
+            post(accounts::disable_account::<S>),
+        )
+        .route("/users/{user}/enable", post(accounts::enable_account::<S>))
+        .route("/users/{user}/lock", post(accounts::lock_account::<S>))
+        .route("/users/{user}/unlock", post(accounts::unlock_account::<S>))
+        .route("/users/{user}/password", put(accounts::set_password::<S>))
+        .route(
+            "/users/{user}/password/check",
+            post(accounts::check_password::<S>),
+        )
+        .route(
+            "/users/{user}/app-passwords",
+            get(accounts::list_app_passwords::<S>)
+                .post(accounts::create_app_password::<S>)
+                .delete(accounts::revoke_all_app_passwords::<S>),
+        )
+        .route(
+            "/users/{user}/app-passwords/{id}",
+            delete(accounts::revoke_app_password::<S>),
+        )
+        .route(
+            "/users/{user}/totp",
+            post(accounts::enrol_totp::<S>).delete(accounts::disable_totp::<S>),
+        )
+        .route(
+            "/users/{user}/totp/confirm",
+            post(accounts::confirm_totp::<S>),
+        )
+        .route(
+            "/users/{user}/recovery-codes",
+            post(accounts::regenerate_recovery_codes::<S>),
+        )
+        .route(
+            "/users/{user}/security-events",
+            get(accounts::security_events::<S>),
+        )
+        .route("/users/{user}/diagnose", get(accounts::diagnose::<S>))
         .route("/users/{user}/history", get(users::history::<S>))
         .route("/users/{user}/profile", get(users::profile::<S>))
         .route(

@@ -8,7 +8,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{ErrorBody, ErrorDetail};
-use crate::routes::{geo, health, login, users};
+use crate::routes::{accounts, auth, geo, health, login, users};
 
 struct Security;
 
@@ -30,7 +30,7 @@ impl Modify for Security {
 #[openapi(
     info(
         title = "Warden",
-        description = "Login risk control and account protection for enterprise mail and IM: evaluate each login before the password check (allow / challenge / deny with reasons), report its outcome after. IP geolocation by DB-IP (https://db-ip.com), CC BY 4.0."
+        description = "Login risk control and account protection for enterprise mail and IM: evaluate each login before the password check (allow / challenge / deny with reasons), report its outcome after; or let Warden verify the credential itself (`/v1/auth/verify`) and say why it failed. IP geolocation by DB-IP (https://db-ip.com), CC BY 4.0."
     ),
     paths(
         login::evaluate,
@@ -43,6 +43,32 @@ impl Modify for Security {
         geo::delete_correction,
         health::healthz,
         health::readyz,
+        auth::verify,
+        auth::login,
+        auth::session,
+        accounts::put_org,
+        accounts::list_orgs,
+        accounts::create_account,
+        accounts::list_accounts,
+        accounts::get_account,
+        accounts::delete_account,
+        accounts::disable_account,
+        accounts::enable_account,
+        accounts::lock_account,
+        accounts::unlock_account,
+        accounts::import_accounts,
+        accounts::check_password,
+        accounts::set_password,
+        accounts::create_app_password,
+        accounts::list_app_passwords,
+        accounts::revoke_app_password,
+        accounts::revoke_all_app_passwords,
+        accounts::enrol_totp,
+        accounts::confirm_totp,
+        accounts::disable_totp,
+        accounts::regenerate_recovery_codes,
+        accounts::security_events,
+        accounts::diagnose,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&Security),
@@ -51,6 +77,8 @@ impl Modify for Security {
         (name = "users", description = "Login history and learned profiles"),
         (name = "geo", description = "IP intelligence and geolocation corrections"),
         (name = "ops", description = "Health and readiness"),
+        (name = "auth", description = "Credential verification for mail servers, web/IM login with a second factor, sessions"),
+        (name = "accounts", description = "Organisations, accounts, passwords, authorization codes, TOTP, security events, diagnosis"),
     )
 )]
 pub struct ApiDoc;

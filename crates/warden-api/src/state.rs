@@ -12,7 +12,7 @@ use rustc_hash::FxHashMap;
 use subtle::ConstantTimeEq;
 use warden_core::{Assessment, Clock, Engine, IpInfo, LoginAttempt, Timestamp};
 use warden_geo::IpIntel;
-use warden_store::{Store, WriterHandle};
+use warden_store::{Backend, WriterHandle};
 
 /// How long an evaluation waits for its report.
 pub const PENDING_TTL_SECS: i64 = 600;
@@ -114,7 +114,7 @@ impl PendingEvaluations {
 }
 
 /// Everything a handler needs. Cheap to clone.
-pub struct AppState<S: Store> {
+pub struct AppState<S: Backend> {
     pub engine: Mutex<Engine>,
     pub intel: Arc<IpIntel>,
     pub store: Arc<S>,
@@ -123,9 +123,11 @@ pub struct AppState<S: Store> {
     pub clock: Arc<dyn Clock + Send + Sync>,
     pub config: ApiConfig,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    /// Password hashing, sealing key and login tickets.
+    pub credentials: crate::credentials::Credentials,
 }
 
-impl<S: Store> AppState<S> {
+impl<S: Backend> AppState<S> {
     /// True when `key` is one of the configured keys (constant time).
     pub fn key_ok(&self, key: &str) -> bool {
         let mut ok = subtle::Choice::from(0u8);

@@ -5,12 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::task::JoinHandle;
-use warden_store::Store;
+use warden_store::Backend;
 
 use crate::state::AppState;
 
 /// One round of upkeep; returns the number of history rows pruned.
-pub async fn upkeep<S: Store>(state: &AppState<S>) -> Result<u64, warden_store::StoreError> {
+pub async fn upkeep<S: Backend>(state: &AppState<S>) -> Result<u64, warden_store::StoreError> {
     let now = state.now();
     state.engine.lock().prune(now);
     state.pending.lock().expire(now);
@@ -28,7 +28,7 @@ pub async fn upkeep<S: Store>(state: &AppState<S>) -> Result<u64, warden_store::
 }
 
 /// Runs [`upkeep`] at the configured interval until the runtime stops.
-pub fn spawn<S: Store>(state: Arc<AppState<S>>) -> JoinHandle<()> {
+pub fn spawn<S: Backend>(state: Arc<AppState<S>>) -> JoinHandle<()> {
     let every = state.config.prune_interval.max(Duration::from_secs(1));
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);

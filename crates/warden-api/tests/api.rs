@@ -7,12 +7,16 @@ use std::time::Duration;
 
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
+use warden_api::credentials::{AuthSettings, Credentials};
 use warden_api::state::{Mutex, PendingEvaluations, PENDING_TTL_SECS};
 use warden_api::{ApiConfig, AppState};
+use warden_auth::{Argon2Params, SecretKey};
 use warden_core::{Clock, Engine, Policy, Timestamp};
 use warden_geo::mmdb_writer::DbipFixture;
 use warden_geo::IpIntel;
 use warden_store::{BatchConfig, BatchWriter, SqliteStore, Store};
+
+mod credentials;
 
 const KEY: &str = "test-key-0123456789abcdef";
 /// 2026-03-01T00:00:00Z
@@ -148,6 +152,19 @@ impl Harness {
             clock: clock.clone(),
             config,
             metrics: warden_api::metrics_handle(),
+            credentials: Credentials::new(
+                AuthSettings {
+                    // Cheap hashing: the tests hash hundreds of passwords.
+                    argon2: Argon2Params {
+                        memory_kib: 1024,
+                        iterations: 1,
+                        parallelism: 1,
+                    },
+                    ..AuthSettings::default()
+                },
+                SecretKey::generate(),
+            )
+            .unwrap(),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -200,6 +217,25 @@ impl Harness {
             json!({"user": user, "ip": ip, "protocol": protocol}),
         )
         .await
+    }
+
+    /// Any method, with an optional JSON body.
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut r = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(KEY);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let r = r.send().await.unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
     }
 
     async fn get(&self, path: &str) -> (StatusCode, Value) {

@@ -342,9 +342,15 @@ mod tests {
         for k in SecurityEventKind::ALL {
             assert_eq!(k.to_string().parse::<SecurityEventKind>().unwrap(), *k);
         }
-        assert_eq!("Admins".parse::<TwoFactorPolicy>().unwrap(), TwoFactorPolicy::Admins);
+        assert_eq!(
+            "Admins".parse::<TwoFactorPolicy>().unwrap(),
+            TwoFactorPolicy::Admins
+        );
         let err = "sometimes".parse::<TwoFactorPolicy>().unwrap_err();
-        assert!(err.to_string().contains("optional admins everyone"), "{err}");
+        assert!(
+            err.to_string().contains("optional admins everyone"),
+            "{err}"
+        );
     }
 
     #[test]

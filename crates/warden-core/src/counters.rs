@@ -132,7 +132,9 @@ impl Wave {
 #[derive(Debug, Clone, Default)]
 pub struct Counters {
     pair_failures: FxHashMap<u64, Recent>,
-    lockouts: FxHashMap<u64, (u32, i64)>,
+    /// Per (user, IP) pair: failures that locked it, until when, and the
+    /// user's key (so an admin can lift all of one user's lockouts).
+    lockouts: FxHashMap<u64, (u32, i64, u64)>,
     user_failures: FxHashMap<u64, Recent>,
     ip_failed_accounts: FxHashMap<IpAddr, WindowedSketch>,
     subnet_failed_accounts: FxHashMap<u64, WindowedSketch>,
@@ -169,8 +171,8 @@ impl Counters {
         let lockout = self
             .lockouts
             .get(&pair_key(user, ip))
-            .filter(|(_, until)| *until > t)
-            .map(|(n, until)| (*n, Timestamp(*until)));
+            .filter(|(_, until, _)| *until > t)
+            .map(|(n, until, _)| (*n, Timestamp(*until)));
         let account_failures = self
             .user_failures
             .get(&user_key(user))
@@ -228,9 +230,12 @@ impl Counters {
                 let pair = self.pair_failures.entry(pk).or_default();
                 pair.push(t, cap);
                 let n = pair.count_since(t - a.ip_lockout_window_secs);
-                let locked = self.lockouts.get(&pk).is_some_and(|(_, until)| *until > t);
+                let locked = self
+                    .lockouts
+                    .get(&pk)
+                    .is_some_and(|(_, until, _)| *until > t);
                 if n >= a.ip_lockout_failures && !locked {
-                    self.lockouts.insert(pk, (n, t + a.ip_lockout_secs));
+                    self.lockouts.insert(pk, (n, t + a.ip_lockout_secs, uk));
                     self.pair_failures.remove(&pk);
                 }
                 self.user_failures
@@ -261,7 +266,7 @@ impl Counters {
         let pair_window = a.ip_lockout_window_secs;
         self.pair_failures
             .retain(|_, r| r.newest() > t - pair_window);
-        self.lockouts.retain(|_, (_, until)| *until > t);
+        self.lockouts.retain(|_, (_, until, _)| *until > t);
         self.user_failures
             .retain(|_, r| r.newest() > t - a.account_window_secs);
         self.ip_failed_accounts.retain(|_, s| !s.is_stale(t));
@@ -284,6 +289,17 @@ impl Counters {
             + self.ip_failed_accounts.len()
             + self.subnet_failed_accounts.len()
             + self.ip_colleagues.len()
+    }
+
+    /// Lifts every lockout of `user` and forgets the failures counted
+    /// against the account (an admin's unlock). Returns how many lockouts
+    /// were lifted.
+    pub fn lift_lockouts(&mut self, user: &str) -> usize {
+        let uk = user_key(user);
+        let before = self.lockouts.len();
+        self.lockouts.retain(|_, (_, _, u)| *u != uk);
+        self.user_failures.remove(&uk);
+        before - self.lockouts.len()
     }
 
     /// Active lockouts, for the API.

@@ -108,6 +108,12 @@ impl Engine {
         a
     }
 
+    /// Lifts `user`'s risk-control lockouts (an admin unlocked the account);
+    /// returns how many there were.
+    pub fn lift_lockouts(&mut self, user: &str) -> usize {
+        self.counters.lift_lockouts(user)
+    }
+
     /// Forgets counters that can no longer matter at `now`.
     pub fn prune(&mut self, now: Timestamp) {
         self.counters.prune(now, &self.policy.attacks);

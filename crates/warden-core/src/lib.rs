@@ -21,6 +21,7 @@ pub mod profile;
 pub mod reason;
 pub mod sketch;
 pub mod time;
+pub mod verify;
 
 pub use account::{
     Account, AccountStatus, AppPassword, Org, ProtocolSet, RecoveryCode, Role, SecurityEvent,
@@ -34,3 +35,4 @@ pub use policy::Policy;
 pub use profile::Profile;
 pub use reason::{Evidence, Lang, Reason};
 pub use time::{Clock, Timestamp};
+pub use verify::{Credential, PasswordAge, Verdict, VerifyReason};

@@ -405,7 +405,7 @@ fn duration_zh(minutes: f64) -> String {
     }
 }
 
-fn tz_label(offset_minutes: i32) -> String {
+pub(crate) fn tz_label(offset_minutes: i32) -> String {
     if offset_minutes == 0 {
         return "UTC".to_string();
     }

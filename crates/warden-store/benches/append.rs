@@ -39,6 +39,7 @@ fn login(i: usize) -> LoginEvent {
         level: Level::Low,
         alert: false,
         reasons: vec![ReasonCode::NewDevice],
+        auth_reason: None,
     }
 }
 

@@ -198,3 +198,9 @@ pub trait AccountStore: Send + Sync + 'static {
         limit: u32,
     ) -> impl Future<Output = Result<Vec<SecurityEvent>, StoreError>> + Send;
 }
+
+/// Everything the service needs from one database: the login history and
+/// profiles ([`crate::Store`]) and the accounts ([`AccountStore`]).
+pub trait Backend: crate::Store + AccountStore {}
+
+impl<T: crate::Store + AccountStore> Backend for T {}

@@ -23,7 +23,7 @@ mod sqlite;
 mod store;
 mod writer;
 
-pub use accounts::{AccountStore, AccountWrite, MAX_SECURITY_EVENTS};
+pub use accounts::{AccountStore, AccountWrite, Backend, MAX_SECURITY_EVENTS};
 pub use codec::BadValue;
 pub use error::{CorruptionSource, StoreError};
 pub use model::{Cursor, HistoryQuery, LoginEvent, ProfileSnapshot, WriteBatch, MAX_HISTORY_LIMIT};

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use warden_core::{
     Assessment, Country, Decision, IpInfo, Level, LoginAttempt, Outcome, Protocol, ReasonCode,
-    Timestamp,
+    Timestamp, VerifyReason,
 };
 
 /// The most events one [`HistoryQuery`] returns, whatever it asks for.
@@ -33,6 +33,9 @@ pub struct LoginEvent {
     pub level: Level,
     pub alert: bool,
     pub reasons: Vec<ReasonCode>,
+    /// Why a credential check by Warden refused the login (`None` when it
+    /// was accepted or reported by the mail server).
+    pub auth_reason: Option<VerifyReason>,
 }
 
 impl LoginEvent {
@@ -57,6 +60,7 @@ impl LoginEvent {
             level: a.level,
             alert: a.alert,
             reasons: a.reasons.iter().map(|r| r.code).collect(),
+            auth_reason: None,
         }
     }
 }

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 macro_rules! event_columns {
     () => {
         "id, ts, user_name, ip, protocol, outcome, device, user_agent, country, region, city, \
-         asn, decision, risk, risk_level, alert, reasons"
+         asn, decision, risk, risk_level, alert, reasons, auth_reason"
     };
 }
 
@@ -78,7 +78,7 @@ pub(crate) const DELETE_CORRECTION: &str = "DELETE FROM geo_corrections WHERE ne
 pub(crate) const INSERT_CHUNKS: [usize; 8] = [128, 64, 32, 16, 8, 4, 2, 1];
 
 /// Columns bound per event row by `insert_events`.
-pub(crate) const EVENT_INSERT_COLUMNS: usize = 16;
+pub(crate) const EVENT_INSERT_COLUMNS: usize = 17;
 /// Columns bound per snapshot row by `upsert_profiles`.
 pub(crate) const PROFILE_UPSERT_COLUMNS: usize = 3;
 
@@ -166,7 +166,7 @@ pub(crate) fn insert_events(style: Placeholders, rows: usize) -> &'static str {
         format!(
             "INSERT INTO login_events \
              (ts, user_name, ip, protocol, outcome, device, user_agent, country, region, city, \
-             asn, decision, risk, risk_level, alert, reasons) VALUES {}",
+             asn, decision, risk, risk_level, alert, reasons, auth_reason) VALUES {}",
             values(style, rows, EVENT_INSERT_COLUMNS)
         )
     })

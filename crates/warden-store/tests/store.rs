@@ -14,7 +14,7 @@ use sqlx::Connection;
 use tempfile::TempDir;
 use warden_core::{
     Coords, Country, Decision, FailureReason, GeoCorrection, Level, Location, Name, Outcome,
-    Protocol, ReasonCode, Timestamp,
+    Protocol, ReasonCode, Timestamp, VerifyReason,
 };
 use warden_store::{
     BatchConfig, BatchWriter, Cursor, HistoryQuery, LoginEvent, ProfileSnapshot, SqliteStore,
@@ -42,6 +42,7 @@ fn event(user: &str, ts: i64) -> LoginEvent {
         level: Level::Low,
         alert: false,
         reasons: Vec::new(),
+        auth_reason: None,
     }
 }
 
@@ -319,6 +320,7 @@ async fn every_field_round_trips() {
                 1 => vec![ReasonCode::NewDevice],
                 _ => ReasonCode::ALL.to_vec(),
             },
+            auth_reason: full.then_some(VerifyReason::ALL[i % VerifyReason::ALL.len()]),
         });
     }
     store.append(&events_batch(written.clone())).await.unwrap();
@@ -533,7 +535,12 @@ async fn corrupt_event_rows_are_typed_errors() {
     e.reasons = vec![ReasonCode::NewDevice];
     store.append(&events_batch(vec![e])).await.unwrap();
 
-    let cases: [(&'static str, &'static str, &str); 9] = [
+    let cases: [(&'static str, &'static str, &str); 10] = [
+        (
+            "UPDATE login_events SET auth_reason = 'bad_vibes'",
+            "UPDATE login_events SET auth_reason = NULL",
+            "auth_reason",
+        ),
         (
             "UPDATE login_events SET reasons = 'new_device,bogus'",
             "UPDATE login_events SET reasons = 'new_device'",
@@ -854,13 +861,19 @@ async fn a_failure_late_in_a_batch_rolls_back_its_events_and_the_store_recovers(
     };
     let err = store.append(&batch).await.unwrap_err();
     assert!(err.to_string().contains("refused"), "{err}");
-    let stored = store.history("late", HistoryQuery::latest(10)).await.unwrap();
+    let stored = store
+        .history("late", HistoryQuery::latest(10))
+        .await
+        .unwrap();
     assert!(stored.is_empty(), "events of a failed batch were kept");
 
     // The connection is usable again once the cause is gone.
     exec(&path, "DROP TRIGGER refuse").await;
     store.append(&batch).await.unwrap();
-    let stored = store.history("late", HistoryQuery::latest(500)).await.unwrap();
+    let stored = store
+        .history("late", HistoryQuery::latest(500))
+        .await
+        .unwrap();
     assert_eq!(stored.len(), 300);
     assert_eq!(store.load_profiles().await.unwrap().len(), 1);
 }

@@ -23,6 +23,7 @@ pub struct Config {
     pub storage: Storage,
     pub geo: Geo,
     pub policy: Policy,
+    pub auth: Auth,
     pub log: Log,
 }
 
@@ -34,6 +35,7 @@ impl Default for Config {
             storage: Storage::default(),
             geo: Geo::default(),
             policy: Policy::default(),
+            auth: Auth::default(),
             log: Log::default(),
         }
     }
@@ -137,6 +139,42 @@ pub struct OrgRange {
 }
 
 /// Logging.
+/// Credentials: login passwords, authorization codes, TOTP and sessions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Auth {
+    /// argon2id parameters for login passwords (OWASP's recommendation by
+    /// default). Existing hashes keep the parameters they were made with.
+    pub argon2: warden_auth::Argon2Params,
+    /// Password policy (NIST SP 800-63B-4 by default).
+    pub password: warden_auth::PasswordPolicy,
+    /// Refuse IMAP, POP3, SMTP and DAV logins over plaintext connections
+    /// (`tls: false` in `/v1/auth/verify`) with `tls_required`.
+    pub require_tls: bool,
+    /// Lifetime of a web login session, in seconds.
+    pub session_ttl_secs: i64,
+    /// Issuer shown in authenticator apps next to the account name.
+    pub totp_issuer: String,
+    /// File holding the key (64 hex characters) that seals TOTP secrets at
+    /// rest. `serve` creates it with a random key (mode 0600) when missing.
+    /// Losing it disables every enrolled TOTP. Relative paths are under
+    /// `data_dir`.
+    pub secret_key_file: PathBuf,
+}
+
+impl Default for Auth {
+    fn default() -> Self {
+        Auth {
+            argon2: warden_auth::Argon2Params::default(),
+            password: warden_auth::PasswordPolicy::default(),
+            require_tls: true,
+            session_ttl_secs: 8 * 3600,
+            totp_issuer: "Warden".into(),
+            secret_key_file: PathBuf::from("secret-key"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Log {
@@ -224,6 +262,11 @@ impl Config {
         }
         if self.storage.batch_max_rows == 0 {
             bail!("storage.batch_max_rows must be at least 1");
+        }
+        self.auth.argon2.validate().context("auth.argon2")?;
+        self.auth.password.validate().context("auth.password")?;
+        if self.auth.session_ttl_secs < 60 {
+            bail!("auth.session_ttl_secs must be at least 60");
         }
         for a in &self.geo.anonymizer_lists {
             parse_anonymizer_kind(&a.kind)?;

@@ -1,7 +1,8 @@
 //! The `warden` binary's library half: configuration, the service wiring,
-//! offline replay and synthetic event streams. `main.rs` only parses the
+//! offline replay, synthetic event streams and the admin client. `main.rs` only parses the
 //! command line and calls into these modules.
 
+pub mod admin;
 pub mod config;
 pub mod replay;
 pub mod serve;

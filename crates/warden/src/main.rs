@@ -74,6 +74,102 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Manage accounts and credentials (through the running service).
+    User {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Explain why a user's mail clients fail to log in, and what to do.
+    Diagnose {
+        user: String,
+        #[command(flatten)]
+        remote: Remote,
+        /// Chinese text.
+        #[arg(long)]
+        zh: bool,
+        /// Print the JSON answer instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// How admin commands reach the service.
+#[derive(clap::Args)]
+struct Remote {
+    /// Service address (default: server.listen). The API key comes from
+    /// WARDEN_API_KEY, server.api_keys or the key file.
+    #[arg(long, global = true)]
+    server: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account.
+    Create {
+        user: String,
+        #[arg(long)]
+        org: Option<String>,
+        #[arg(long)]
+        display_name: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        /// `user` or `admin`.
+        #[arg(long)]
+        role: Option<String>,
+        /// Read the initial password from the first line of stdin.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Show an account.
+    Show { user: String },
+    /// List accounts.
+    List {
+        #[arg(long)]
+        org: Option<String>,
+    },
+    /// Disable an account.
+    Disable {
+        user: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Enable a disabled account.
+    Enable { user: String },
+    /// Lock an account.
+    Lock {
+        user: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Unlock an account and lift its risk-control lockouts.
+    Unlock { user: String },
+    /// Delete an account (its history and security events stay).
+    Delete { user: String },
+    /// Create accounts from a CSV file (header: user,org,display_name,email,phone,role,password,must_change_password).
+    Import { file: PathBuf },
+    /// Reset the login password (read from stdin); revokes authorization codes.
+    Passwd {
+        user: String,
+        /// Keep the account's authorization codes.
+        #[arg(long)]
+        keep_app_passwords: bool,
+        /// The user must change it at the next login.
+        #[arg(long)]
+        must_change: bool,
+    },
+    /// Create an authorization code (app password) for mail clients.
+    AppPassword {
+        user: String,
+        #[arg(long)]
+        name: String,
+        /// Comma-separated: imap,pop3,smtp,dav,im,api (default imap,pop3,smtp,dav).
+        #[arg(long, value_delimiter = ',')]
+        protocols: Vec<String>,
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -195,6 +291,152 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Config {
             command: ConfigCommand::Reference,
         } => unreachable!("handled above"),
+        Command::User { remote, command } => {
+            let admin = warden::admin::Admin::new(
+                &cfg,
+                remote.server.as_deref(),
+                std::env::var("WARDEN_API_KEY").ok(),
+            )?;
+            let rt = tokio::runtime::Runtime::new()?;
+            let answer = rt.block_on(user_command(&admin, command))?;
+            if !answer.is_null() {
+                println!("{}", serde_json::to_string_pretty(&answer)?);
+            }
+        }
+        Command::Diagnose {
+            user,
+            remote,
+            zh,
+            json,
+        } => {
+            let admin = warden::admin::Admin::new(
+                &cfg,
+                remote.server.as_deref(),
+                std::env::var("WARDEN_API_KEY").ok(),
+            )?;
+            let rt = tokio::runtime::Runtime::new()?;
+            let path = format!("/v1/users/{}/diagnose", warden::admin::segment(&user));
+            let v = rt.block_on(admin.call(reqwest::Method::GET, &path, None))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                print!("{}", warden::admin::render_diagnosis(&v, zh));
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs one `warden user` command against the service.
+async fn user_command(
+    admin: &warden::admin::Admin,
+    command: UserCommand,
+) -> anyhow::Result<serde_json::Value> {
+    use reqwest::Method;
+    use serde_json::json;
+    use warden::admin::{segment, Body};
+    let u = |user: &str| format!("/v1/users/{}", segment(user));
+    match command {
+        UserCommand::Create {
+            user,
+            org,
+            display_name,
+            email,
+            role,
+            password_stdin,
+        } => {
+            let password = if password_stdin {
+                Some(warden::admin::password_from_stdin()?)
+            } else {
+                None
+            };
+            let body = warden::admin::create_body(&user, org, display_name, email, role, password);
+            admin
+                .call(Method::POST, "/v1/users", Some(Body::Json(body)))
+                .await
+        }
+        UserCommand::Show { user } => admin.call(Method::GET, &u(&user), None).await,
+        UserCommand::List { org } => {
+            let path = match org {
+                Some(o) => format!("/v1/users?org={}", segment(&o)),
+                None => "/v1/users".to_string(),
+            };
+            admin.call(Method::GET, &path, None).await
+        }
+        UserCommand::Disable { user, reason } => {
+            admin
+                .call(
+                    Method::POST,
+                    &format!("{}/disable", u(&user)),
+                    Some(Body::Json(json!({ "reason": reason }))),
+                )
+                .await
+        }
+        UserCommand::Enable { user } => {
+            admin
+                .call(Method::POST, &format!("{}/enable", u(&user)), None)
+                .await
+        }
+        UserCommand::Lock { user, reason } => {
+            admin
+                .call(
+                    Method::POST,
+                    &format!("{}/lock", u(&user)),
+                    Some(Body::Json(json!({ "reason": reason }))),
+                )
+                .await
+        }
+        UserCommand::Unlock { user } => {
+            admin
+                .call(Method::POST, &format!("{}/unlock", u(&user)), None)
+                .await
+        }
+        UserCommand::Delete { user } => {
+            admin.call(Method::DELETE, &u(&user), None).await?;
+            Ok(json!({ "deleted": user }))
+        }
+        UserCommand::Import { file } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            admin
+                .call(Method::POST, "/v1/users/import", Some(Body::Csv(text)))
+                .await
+        }
+        UserCommand::Passwd {
+            user,
+            keep_app_passwords,
+            must_change,
+        } => {
+            let password = warden::admin::password_from_stdin()?;
+            let body = json!({ "password": password, "keep_app_passwords": keep_app_passwords, "must_change_password": must_change });
+            admin
+                .call(
+                    Method::PUT,
+                    &format!("{}/password", u(&user)),
+                    Some(Body::Json(body)),
+                )
+                .await
+        }
+        UserCommand::AppPassword {
+            user,
+            name,
+            protocols,
+            expires_in_days,
+        } => {
+            let mut body = json!({ "name": name });
+            if !protocols.is_empty() {
+                body["protocols"] = json!(protocols);
+            }
+            if let Some(d) = expires_in_days {
+                body["expires_in_days"] = json!(d);
+            }
+            admin
+                .call(
+                    Method::POST,
+                    &format!("{}/app-passwords", u(&user)),
+                    Some(Body::Json(body)),
+                )
+                .await
+        }
+    }
 }

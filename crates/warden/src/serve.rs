@@ -82,6 +82,25 @@ pub fn api_keys(cfg: &Config) -> anyhow::Result<(Vec<String>, Option<PathBuf>)> 
     Ok((keys, created))
 }
 
+/// The key sealing TOTP secrets: read from `auth.secret_key_file`, or
+/// created there (random, mode 0600) on first start.
+pub fn secret_key(cfg: &Config) -> anyhow::Result<warden_auth::SecretKey> {
+    let file = cfg.in_data_dir(&cfg.auth.secret_key_file);
+    if !file.exists() {
+        let key = warden_auth::SecretKey::generate();
+        write_secret(&file, &key.to_hex())?;
+        tracing::info!(file = %file.display(), "created the key that seals TOTP secrets; back it up with the database");
+    }
+    let text = std::fs::read_to_string(&file)
+        .with_context(|| format!("reading the secret key file {}", file.display()))?;
+    warden_auth::SecretKey::parse(text.trim()).with_context(|| {
+        format!(
+            "the secret key in {} is not 64 hex characters",
+            file.display()
+        )
+    })
+}
+
 fn random_key() -> String {
     use rand::RngCore;
     let mut b = [0u8; 24];
@@ -102,7 +121,7 @@ fn write_secret(path: &Path, value: &str) -> anyhow::Result<()> {
             .create_new(true)
             .mode(0o600)
             .open(path)
-            .with_context(|| format!("creating API key file {}", path.display()))?;
+            .with_context(|| format!("creating secret file {}", path.display()))?;
         writeln!(f, "{value}")?;
     }
     #[cfg(not(unix))]
@@ -178,6 +197,18 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
     }
     tracing::info!(profiles = restored, corrupt, "profiles restored");
 
+    let credentials = warden_api::credentials::Credentials::new(
+        warden_api::credentials::AuthSettings {
+            argon2: cfg.auth.argon2,
+            password: cfg.auth.password.clone(),
+            require_tls: cfg.auth.require_tls,
+            session_ttl_secs: cfg.auth.session_ttl_secs,
+            totp_issuer: cfg.auth.totp_issuer.clone(),
+        },
+        secret_key(&cfg)?,
+    )
+    .map_err(anyhow::Error::msg)?;
+
     let writer = BatchWriter::spawn(
         store.clone(),
         BatchConfig {
@@ -199,6 +230,7 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
             prune_interval: Duration::from_secs(cfg.storage.prune_interval_secs),
         },
         metrics: warden_api::metrics_handle(),
+        credentials,
     });
     let upkeep = warden_api::tasks::spawn(state.clone());
     let app = warden_api::router(state.clone());

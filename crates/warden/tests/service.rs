@@ -296,3 +296,220 @@ fn cli_migrate_geo_lookup_and_config_errors() {
         warden::config::reference_markdown()
     );
 }
+
+/// Runs a `warden` CLI command against the service; returns stdout.
+fn cli(dir: &Path, port: u16, key: &str, args: &[&str], stdin: Option<&str>) -> String {
+    use std::io::Write;
+    let mut child = warden(dir)
+        .env("WARDEN_API_KEY", key)
+        .args(args)
+        .args(["--server", &format!("127.0.0.1:{port}")])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(s) = stdin {
+        writeln!(input, "{s}").unwrap();
+    }
+    drop(input);
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "warden {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn credentials_through_the_cli_and_api_and_no_secret_in_any_log() {
+    const KEY: &str = "k-0123456789abcdef";
+    const PASSWORD: &str = "plum-orchard-lantern-42";
+    let dir = data_dir();
+    let port = free_port();
+    let child = warden(dir.path())
+        .env("WARDEN_SERVER__LISTEN", format!("127.0.0.1:{port}"))
+        .env("WARDEN_SERVER__API_KEYS", KEY)
+        .env("WARDEN_LOG__FILTER", "trace")
+        .arg("serve")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    rt.block_on(async {
+        for _ in 0..200 {
+            if http.get(format!("{base}/readyz")).send().await.is_ok() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("warden did not become ready");
+    });
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("secret-key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "the sealing key file is private");
+    }
+
+    let created = cli(
+        dir.path(),
+        port,
+        KEY,
+        &["user", "create", "alice@example.com", "--password-stdin"],
+        Some(PASSWORD),
+    );
+    assert!(created.contains("\"has_password\": true"), "{created}");
+    let code: Value = serde_json::from_str(&cli(
+        dir.path(),
+        port,
+        KEY,
+        &[
+            "user",
+            "app-password",
+            "alice@example.com",
+            "--name",
+            "Foxmail",
+            "--protocols",
+            "imap",
+        ],
+        None,
+    ))
+    .unwrap();
+    let code = code["code"].as_str().unwrap().to_string();
+
+    let mut secrets = vec![PASSWORD.to_string(), code.clone(), code.replace(' ', "")];
+    rt.block_on(async {
+        let enrol = call(
+            &http,
+            &base,
+            KEY,
+            "/v1/users/alice@example.com/totp",
+            json!({}),
+        )
+        .await;
+        let secret = enrol["secret"].as_str().unwrap().to_string();
+        let totp = warden_auth::Totp::new(warden_auth::TotpSecret::from_base32(&secret).unwrap());
+        let now = warden_core::Timestamp(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs() as i64,
+        );
+        let confirmed = call(
+            &http,
+            &base,
+            KEY,
+            "/v1/users/alice@example.com/totp/confirm",
+            json!({"code": totp.code_now(now)}),
+        )
+        .await;
+        secrets.push(secret);
+        for c in confirmed["recovery_codes"].as_array().unwrap() {
+            secrets.push(c.as_str().unwrap().to_string());
+        }
+        let verify = |password: &str, protocol: &str| {
+            json!({"user": "alice@example.com", "password": password, "protocol": protocol,
+                   "ip": "113.88.1.10", "tls": true})
+        };
+        let ok = call(&http, &base, KEY, "/v1/auth/verify", verify(&code, "imap")).await;
+        assert_eq!(ok["result"], "ok", "{ok}");
+        let refused = call(&http, &base, KEY, "/v1/auth/verify", verify(&code, "smtp")).await;
+        assert_eq!(refused["reason"], "protocol_not_allowed", "{refused}");
+        let refused = call(
+            &http,
+            &base,
+            KEY,
+            "/v1/auth/verify",
+            verify(PASSWORD, "imap"),
+        )
+        .await;
+        assert_eq!(refused["reason"], "app_password_required", "{refused}");
+        for _ in 0..5 {
+            call(
+                &http,
+                &base,
+                KEY,
+                "/v1/auth/verify",
+                verify("not-the-password", "imap"),
+            )
+            .await;
+        }
+        let locked = call(&http, &base, KEY, "/v1/auth/verify", verify(&code, "imap")).await;
+        assert_eq!(locked["reason"], "locked_by_risk_control", "{locked}");
+        let login = call(
+            &http,
+            &base,
+            KEY,
+            "/v1/auth/login",
+            json!({"user": "alice@example.com", "password": PASSWORD, "ip": "120.230.1.1"}),
+        )
+        .await;
+        assert_eq!(login["status"], "totp_required", "{login}");
+        secrets.push(login["login_token"].as_str().unwrap().to_string());
+        // No API answer but the creating one shows a secret.
+        let account = http
+            .get(format!("{base}/v1/users/alice@example.com"))
+            .bearer_auth(KEY)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let codes = http
+            .get(format!("{base}/v1/users/alice@example.com/app-passwords"))
+            .bearer_auth(KEY)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        for s in &secrets {
+            assert!(
+                !account.contains(s) && !codes.contains(s),
+                "secret in an API answer"
+            );
+        }
+        assert!(!account.contains("argon2"), "{account}");
+    });
+    let diagnosis = cli(
+        dir.path(),
+        port,
+        KEY,
+        &["diagnose", "alice@example.com"],
+        None,
+    );
+    assert!(
+        diagnosis.contains("locked by risk control until"),
+        "{diagnosis}"
+    );
+    assert!(diagnosis.contains("does not allow SMTP"), "{diagnosis}");
+
+    assert!(Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let out = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.contains("/v1/auth/verify") || log.len() > 1000,
+        "the log is not empty: trace logging worked"
+    );
+    for s in &secrets {
+        assert!(
+            !log.contains(s.as_str()),
+            "a secret appears in the log: {s}"
+        );
+    }
+}

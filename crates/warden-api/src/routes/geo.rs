@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::Json;
 use ipnet::IpNet;
 use warden_core::{Coords, Country, GeoCorrection, Location};
-use warden_store::Store;
+use warden_store::Backend;
 
 use crate::error::{ApiError, ApiJson, ApiQuery};
 use crate::state::AppState;
@@ -29,7 +29,7 @@ use crate::types::{
     ),
     security(("api_key" = []))
 )]
-pub async fn lookup<S: Store>(
+pub async fn lookup<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
     Path(ip): Path<String>,
 ) -> Result<Json<IpInfoDto>, ApiError> {
@@ -106,7 +106,7 @@ fn from_dto(d: CorrectionDto, now: warden_core::Timestamp) -> Result<GeoCorrecti
     })
 }
 
-async fn reload<S: Store>(state: &AppState<S>) -> Result<Vec<GeoCorrection>, ApiError> {
+async fn reload<S: Backend>(state: &AppState<S>) -> Result<Vec<GeoCorrection>, ApiError> {
     let all = state.store.list_corrections().await?;
     state.intel.set_corrections(all.clone());
     Ok(all)
@@ -123,7 +123,7 @@ async fn reload<S: Store>(state: &AppState<S>) -> Result<Vec<GeoCorrection>, Api
     ),
     security(("api_key" = []))
 )]
-pub async fn list_corrections<S: Store>(
+pub async fn list_corrections<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
 ) -> Result<Json<CorrectionsResponse>, ApiError> {
     let all = state.store.list_corrections().await?;
@@ -145,7 +145,7 @@ pub async fn list_corrections<S: Store>(
     ),
     security(("api_key" = []))
 )]
-pub async fn put_correction<S: Store>(
+pub async fn put_correction<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
     ApiJson(dto): ApiJson<CorrectionDto>,
 ) -> Result<Json<CorrectionDto>, ApiError> {
@@ -168,7 +168,7 @@ pub async fn put_correction<S: Store>(
     ),
     security(("api_key" = []))
 )]
-pub async fn delete_correction<S: Store>(
+pub async fn delete_correction<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
     ApiQuery(p): ApiQuery<DeleteCorrectionParams>,
 ) -> Result<Json<CorrectionsResponse>, ApiError> {

@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
-use warden_store::Store;
+use warden_store::Backend;
 
 use crate::state::AppState;
 use crate::types::{HealthResponse, ReadyResponse};
@@ -25,7 +25,7 @@ pub async fn healthz() -> Json<HealthResponse> {
     tag = "ops",
     responses((status = 200, body = ReadyResponse), (status = 503, description = "Storage unreachable", body = ReadyResponse))
 )]
-pub async fn readyz<S: Store>(State(state): State<Arc<AppState<S>>>) -> impl IntoResponse {
+pub async fn readyz<S: Backend>(State(state): State<Arc<AppState<S>>>) -> impl IntoResponse {
     let storage = match state.store.ping().await {
         Ok(()) => "ok".to_string(),
         Err(e) => e.to_string(),
@@ -48,7 +48,7 @@ pub async fn readyz<S: Store>(State(state): State<Arc<AppState<S>>>) -> impl Int
 }
 
 /// Prometheus text exposition.
-pub async fn metrics<S: Store>(State(state): State<Arc<AppState<S>>>) -> impl IntoResponse {
+pub async fn metrics<S: Backend>(State(state): State<Arc<AppState<S>>>) -> impl IntoResponse {
     let stats = state.engine.lock().stats();
     metrics::gauge!("warden_profiles").set(stats.profiles as f64);
     metrics::gauge!("warden_profile_bytes").set(stats.profile_bytes as f64);

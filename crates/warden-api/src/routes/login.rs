@@ -8,8 +8,8 @@ use std::time::Instant;
 
 use axum::extract::State;
 use axum::Json;
-use warden_core::{Assessment, IpInfo, LoginAttempt, Outcome, Protocol};
-use warden_store::{LoginEvent, ProfileSnapshot, Store};
+use warden_core::{Assessment, IpInfo, LoginAttempt, Outcome, Protocol, VerifyReason};
+use warden_store::{Backend, LoginEvent, ProfileSnapshot};
 
 use crate::error::{ApiError, ApiJson};
 use crate::state::{new_id, AppState, Pending};
@@ -22,7 +22,7 @@ use crate::types::{
 const MAX_FUTURE_SECS: i64 = 300;
 
 /// Validates the wire fields of an attempt into a core attempt.
-pub fn build_attempt<S: Store>(
+pub fn build_attempt<S: Backend>(
     state: &AppState<S>,
     user: &str,
     ip: &str,
@@ -76,7 +76,7 @@ fn observe_evaluation(a: &Assessment, started: Instant) {
     ),
     security(("api_key" = []))
 )]
-pub async fn evaluate<S: Store>(
+pub async fn evaluate<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
     ApiJson(req): ApiJson<EvaluateRequest>,
 ) -> Result<Json<EvaluateResponse>, ApiError> {
@@ -139,7 +139,7 @@ pub async fn evaluate<S: Store>(
     ),
     security(("api_key" = []))
 )]
-pub async fn report<S: Store>(
+pub async fn report<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
     ApiJson(req): ApiJson<ReportRequest>,
 ) -> Result<Json<ReportResponse>, ApiError> {
@@ -192,7 +192,7 @@ pub async fn report<S: Store>(
 }
 
 /// Records one outcome and waits until it is stored.
-pub async fn record<S: Store>(
+pub async fn record<S: Backend>(
     state: &AppState<S>,
     attempt: LoginAttempt,
     info: IpInfo,
@@ -200,11 +200,65 @@ pub async fn record<S: Store>(
     outcome: Outcome,
 ) -> Result<Json<ReportResponse>, ApiError> {
     let started = Instant::now();
-    let (assessment, offset, ack) = {
+    let (assessment, offset) = {
+        let engine = state.engine.lock();
+        let offset = engine.policy().learning.utc_offset_minutes;
+        (
+            prior.unwrap_or_else(|| engine.evaluate(&attempt, &info)),
+            offset,
+        )
+    };
+    let user = attempt.user.to_string();
+    let ts = attempt.ts;
+    let alert = outcome.is_success() && assessment.alert;
+    let (decision, risk, level, _, reasons) = assessment_fields(&assessment, offset);
+    store_attempt(
+        state,
+        attempt,
+        info,
+        assessment,
+        Some(outcome),
+        outcome,
+        None,
+    )
+    .await?;
+    metrics::counter!("warden_reports_total", "outcome" => if outcome.is_success() { "success" } else { "failure" })
+        .increment(1);
+    if alert {
+        metrics::counter!("warden_alerts_total").increment(1);
+    }
+    metrics::histogram!("warden_report_seconds").record(started.elapsed().as_secs_f64());
+    Ok(Json(ReportResponse {
+        recorded: true,
+        user,
+        ts: rfc3339(ts),
+        decision,
+        risk,
+        level,
+        alert,
+        reasons,
+    }))
+}
+
+/// Feeds `counted` to the engine (a success teaches the profile; `None`
+/// teaches nothing), appends the attempt to the history with `history` as
+/// its outcome and `auth_reason` (the verify reason, if any), and waits
+/// until both event and profile snapshot are committed.
+pub async fn store_attempt<S: Backend>(
+    state: &AppState<S>,
+    attempt: LoginAttempt,
+    info: IpInfo,
+    assessment: Assessment,
+    counted: Option<Outcome>,
+    history: Outcome,
+    auth_reason: Option<VerifyReason>,
+) -> Result<(), ApiError> {
+    let ack = {
         let mut engine = state.engine.lock();
-        let assessment = prior.unwrap_or_else(|| engine.evaluate(&attempt, &info));
-        engine.record(&attempt, &info, outcome);
-        let snapshot = if outcome.is_success() {
+        if let Some(outcome) = counted {
+            engine.record(&attempt, &info, outcome);
+        }
+        let snapshot = if counted.is_some_and(Outcome::is_success) {
             engine.snapshot(&attempt.user).map(|blob| ProfileSnapshot {
                 user: attempt.user.to_string(),
                 blob,
@@ -213,31 +267,14 @@ pub async fn record<S: Store>(
         } else {
             None
         };
-        let event = LoginEvent::of(&attempt, &info, &assessment, outcome);
+        let mut event = LoginEvent::of(&attempt, &info, &assessment, history);
+        event.auth_reason = auth_reason;
         // Queued under the engine lock so snapshots reach the database in
         // the order they were taken.
-        let ack = state
+        state
             .writer
-            .submit(vec![event], snapshot.into_iter().collect());
-        (assessment, engine.policy().learning.utc_offset_minutes, ack)
+            .submit(vec![event], snapshot.into_iter().collect())
     };
     ack?.await?;
-    metrics::counter!("warden_reports_total", "outcome" => if outcome.is_success() { "success" } else { "failure" })
-        .increment(1);
-    let alert = outcome.is_success() && assessment.alert;
-    if alert {
-        metrics::counter!("warden_alerts_total").increment(1);
-    }
-    metrics::histogram!("warden_report_seconds").record(started.elapsed().as_secs_f64());
-    let (decision, risk, level, _, reasons) = assessment_fields(&assessment, offset);
-    Ok(Json(ReportResponse {
-        recorded: true,
-        user: attempt.user.to_string(),
-        ts: rfc3339(attempt.ts),
-        decision,
-        risk,
-        level,
-        alert,
-        reasons,
-    }))
+    Ok(())
 }

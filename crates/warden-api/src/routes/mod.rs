@@ -1,5 +1,7 @@
 //! The HTTP handlers, one module per resource.
 
+pub mod accounts;
+pub mod auth;
 pub mod geo;
 pub mod health;
 pub mod login;

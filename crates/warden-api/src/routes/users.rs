@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::Json;
 use warden_core::profile::known;
 use warden_core::{countries, Timestamp};
-use warden_store::{Cursor, HistoryQuery, LoginEvent, Store};
+use warden_store::{Backend, Cursor, HistoryQuery, LoginEvent};
 
 use crate::error::{ApiError, ApiQuery};
 use crate::state::AppState;
@@ -93,7 +93,7 @@ fn event_dto(e: LoginEvent) -> EventDto {
     ),
     security(("api_key" = []))
 )]
-pub async fn history<S: Store>(
+pub async fn history<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
     Path(user): Path<String>,
     ApiQuery(params): ApiQuery<HistoryParams>,
@@ -141,7 +141,7 @@ pub async fn history<S: Store>(
     ),
     security(("api_key" = []))
 )]
-pub async fn profile<S: Store>(
+pub async fn profile<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
     Path(user): Path<String>,
 ) -> Result<Json<ProfileResponse>, ApiError> {

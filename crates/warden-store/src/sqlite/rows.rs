@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use sqlx::sqlite::{Sqlite, SqliteRow};
 use sqlx::{Decode, Row, Type};
-use warden_core::{Coords, Country, GeoCorrection, Location, Name, Timestamp};
+use warden_core::{Coords, Country, GeoCorrection, Location, Name, Timestamp, VerifyReason};
 
 use crate::codec::{parse_flag, parse_outcome, parse_reasons, BadValue};
 use crate::error::{CorruptionSource, StoreError};
@@ -109,6 +109,7 @@ pub(crate) fn login_event(row: &SqliteRow) -> Result<LoginEvent, StoreError> {
         level: cols.parse("risk_level", |s: String| s.parse())?,
         alert: cols.parse("alert", parse_flag)?,
         reasons: cols.parse("reasons", |s: String| parse_reasons(&s))?,
+        auth_reason: cols.parse_opt("auth_reason", |s: String| s.parse::<VerifyReason>())?,
     })
 }
 

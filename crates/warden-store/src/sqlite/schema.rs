@@ -18,6 +18,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "accounts",
         include_str!("../../migrations/sqlite/0002_accounts.sql"),
     ),
+    (
+        3,
+        "event_auth_reason",
+        include_str!("../../migrations/sqlite/0003_event_auth_reason.sql"),
+    ),
 ];
 
 /// A migrator over the embedded migrations.

@@ -74,7 +74,8 @@ impl Store for SqliteStore {
                 .bind(f64::from(e.risk))
                 .bind(e.level.as_str())
                 .bind(e.alert)
-                .bind(reasons_to_text(&e.reasons));
+                .bind(reasons_to_text(&e.reasons))
+                .bind(e.auth_reason.map(|r| r.as_str()));
         }
         for p in &profiles {
             q = q

@@ -11,6 +11,8 @@ use warden_core::{
 
 use crate::error::ApiError;
 
+pub mod accounts;
+
 /// Protocol of the login.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]

@@ -1,0 +1,227 @@
+//! The credential service: what the account and authentication routes do,
+//! between JSON and the store. Password hashing runs on blocking threads,
+//! a few at a time; the verdict itself is the core's (`warden_core::verify`).
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use rustc_hash::FxHashMap;
+use tokio::sync::Semaphore;
+use warden_auth::{Argon2Params, PasswordHasher, PasswordPolicy, SecretKey};
+use warden_core::{
+    Account, Org, Protocol, SecurityEvent, SecurityEventKind, Timestamp, TwoFactorPolicy,
+};
+use warden_store::{AccountWrite, Backend};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The organisation accounts join when none is named.
+pub const DEFAULT_ORG: &str = "default";
+
+/// How long the answer to the password step of a web login waits for the
+/// second factor.
+pub const LOGIN_TICKET_SECS: i64 = 300;
+
+/// Settings of the credential service.
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    pub argon2: Argon2Params,
+    pub password: PasswordPolicy,
+    /// Refuse IMAP/POP3/SMTP/DAV logins over plaintext connections.
+    pub require_tls: bool,
+    /// Lifetime of a web session.
+    pub session_ttl_secs: i64,
+    /// The issuer shown in authenticator apps.
+    pub totp_issuer: String,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        AuthSettings {
+            argon2: Argon2Params::default(),
+            password: PasswordPolicy::default(),
+            require_tls: true,
+            session_ttl_secs: 8 * 3600,
+            totp_issuer: "Warden".into(),
+        }
+    }
+}
+
+/// The password step of a web login passed; the second factor is awaited.
+#[derive(Debug, Clone)]
+pub struct LoginTicket {
+    pub user: warden_core::Name,
+    pub issued: Timestamp,
+    /// Asked because of the risk engine (not only 2FA).
+    pub risk_challenge: bool,
+    /// The password is expired or must be changed.
+    pub password_change: bool,
+}
+
+/// The credential service's shared parts.
+pub struct Credentials {
+    pub settings: AuthSettings,
+    hasher: Arc<PasswordHasher>,
+    /// Seals TOTP secrets at rest.
+    pub key: SecretKey,
+    /// One argon2 computation per core at a time: each takes tens of
+    /// megabytes and a full core, so more at once only adds latency.
+    permits: Semaphore,
+    pub tickets: Mutex<FxHashMap<[u8; 32], LoginTicket>>,
+}
+
+impl Credentials {
+    pub fn new(settings: AuthSettings, key: SecretKey) -> Result<Self, String> {
+        settings.argon2.validate().map_err(|e| e.to_string())?;
+        settings.password.validate().map_err(|e| e.to_string())?;
+        let hasher = PasswordHasher::new(settings.argon2).map_err(|e| e.to_string())?;
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Ok(Credentials {
+            settings,
+            hasher: Arc::new(hasher),
+            key,
+            permits: Semaphore::new(cores),
+            tickets: Mutex::new(FxHashMap::default()),
+        })
+    }
+
+    /// Runs `f` with the hasher on a blocking thread, one per core at most.
+    async fn with_hasher<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&PasswordHasher) -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| ApiError::Internal("hasher closed".into()))?;
+        let hasher = Arc::clone(&self.hasher);
+        tokio::task::spawn_blocking(move || f(&hasher))
+            .await
+            .map_err(|e| ApiError::Internal(format!("password hashing failed: {e}")))
+    }
+
+    /// Hashes a new password.
+    pub async fn hash(&self, password: String) -> Result<String, ApiError> {
+        self.with_hasher(move |h| h.hash(&password))
+            .await?
+            .map_err(|e| ApiError::Internal(e.to_string()))
+    }
+
+    /// Verifies `password` against `phc`; with no hash (unknown user, no
+    /// password set) it spends the same time on a dummy and answers false.
+    pub async fn verify(&self, phc: Option<String>, password: String) -> Result<bool, ApiError> {
+        self.with_hasher(move |h| match phc {
+            Some(phc) => h.verify(&phc, &password),
+            None => {
+                h.verify_dummy(&password);
+                false
+            }
+        })
+        .await
+    }
+
+    /// Drops login tickets older than [`LOGIN_TICKET_SECS`].
+    pub fn expire_tickets(&self, now: Timestamp) {
+        self.tickets
+            .lock()
+            .retain(|_, t| now.since(t.issued) <= LOGIN_TICKET_SECS);
+    }
+}
+
+/// Who did it, for security events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    /// An operator through the admin API or CLI.
+    Admin,
+    /// The account's owner (self-service through webmail).
+    User,
+    /// Warden itself.
+    System,
+}
+
+impl Actor {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Actor::Admin => "admin",
+            Actor::User => "user",
+            Actor::System => "system",
+        }
+    }
+}
+
+/// A security event for `user` now.
+pub fn event(
+    now: Timestamp,
+    user: &str,
+    kind: SecurityEventKind,
+    actor: Actor,
+    detail: impl Into<String>,
+) -> SecurityEvent {
+    SecurityEvent {
+        id: 0,
+        ts: now,
+        user: user.into(),
+        kind,
+        actor: actor.as_str().to_string(),
+        ip: None,
+        detail: detail.into(),
+    }
+}
+
+/// The account, or 404.
+pub async fn account<S: Backend>(state: &AppState<S>, user: &str) -> Result<Account, ApiError> {
+    state
+        .store
+        .account(user)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no account {user:?}")))
+}
+
+/// The account's organisation; a missing one reads as the default policy.
+pub async fn org_of<S: Backend>(state: &AppState<S>, account: &Account) -> Result<Org, ApiError> {
+    Ok(state.store.org(&account.org).await?.unwrap_or_else(|| Org {
+        name: account.org.clone(),
+        display_name: String::new(),
+        two_factor: TwoFactorPolicy::Optional,
+        app_passwords_required: false,
+        created_at: account.created_at,
+        updated_at: account.created_at,
+    }))
+}
+
+/// True when the org's policy demands 2FA of this account.
+pub fn two_factor_required(org: &Org, account: &Account) -> bool {
+    match org.two_factor {
+        TwoFactorPolicy::Optional => false,
+        TwoFactorPolicy::Everyone => true,
+        TwoFactorPolicy::Admins => account.role == warden_core::Role::Admin,
+    }
+}
+
+/// Words a password of `account` must not contain (its names, its email,
+/// the company's name).
+pub fn context_words(account: &Account, org: &Org) -> Vec<String> {
+    let company = if org.display_name.is_empty() {
+        org.name.as_ref()
+    } else {
+        org.display_name.as_str()
+    };
+    warden_auth::account_context(account, company)
+}
+
+/// Writes one account change.
+pub async fn commit<S: Backend>(state: &AppState<S>, write: AccountWrite) -> Result<(), ApiError> {
+    state.store.commit(&write).await?;
+    Ok(())
+}
+
+/// The protocols an authorization code gets when none are named: the mail
+/// clients' ones.
+pub fn default_code_protocols() -> warden_core::ProtocolSet {
+    Protocol::ALL
+        .into_iter()
+        .filter(|p| p.is_mail_client())
+        .collect()
+}

@@ -1,0 +1,758 @@
+//! Accounts and credentials over HTTP: every verify reason (table-driven),
+//! authorization codes, TOTP with replay refusal and single-use recovery
+//! codes, the web login with its second factor, lockout and unlock, bulk
+//! import, user enumeration, and diagnosis.
+
+use std::time::Instant;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use warden_auth::{Totp, TotpSecret};
+use warden_core::Timestamp;
+
+use super::{Harness, T0};
+
+const PW: &str = "correct horse battery staple";
+const SHENZHEN: &str = "113.88.1.10";
+const LAGOS: &str = "105.112.7.7";
+
+impl Harness {
+    async fn create(&self, body: Value) -> Value {
+        let (s, b) = self.post("/v1/users", body).await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        b
+    }
+
+    async fn verify(
+        &self,
+        user: &str,
+        password: &str,
+        protocol: &str,
+        ip: &str,
+        tls: bool,
+    ) -> Value {
+        let (s, b) = self
+            .post(
+                "/v1/auth/verify",
+                json!({"user": user, "password": password, "protocol": protocol, "ip": ip, "tls": tls}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        b
+    }
+
+    fn now(&self) -> Timestamp {
+        Timestamp(self.clock.0.load(std::sync::atomic::Ordering::SeqCst))
+    }
+
+    /// Enrols and confirms TOTP; returns the generator and recovery codes.
+    async fn enable_totp(&self, user: &str) -> (Totp, Vec<String>) {
+        let (s, e) = self
+            .post(&format!("/v1/users/{user}/totp"), json!({}))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{e}");
+        let totp = Totp::new(TotpSecret::from_base32(e["secret"].as_str().unwrap()).unwrap());
+        assert!(e["otpauth_uri"]
+            .as_str()
+            .unwrap()
+            .starts_with("otpauth://totp/"));
+        assert!(e["qr_svg"].as_str().unwrap().contains("<svg"));
+        let code = totp.code_now(self.now());
+        let (s, r) = self
+            .post(
+                &format!("/v1/users/{user}/totp/confirm"),
+                json!({"code": code}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{r}");
+        let recovery: Vec<String> = r["recovery_codes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(recovery.len(), 10);
+        // The confirming code's step is used: wait for the next one.
+        self.advance(30);
+        (totp, recovery)
+    }
+
+    async fn app_password(&self, user: &str, protocols: Value) -> String {
+        let (s, b) = self
+            .post(
+                &format!("/v1/users/{user}/app-passwords"),
+                json!({"name": "Foxmail on office PC", "protocols": protocols}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        b["code"].as_str().unwrap().to_string()
+    }
+}
+
+#[tokio::test]
+async fn every_verify_reason_reaches_the_client_with_its_imap_code() {
+    let h = Harness::start().await;
+    h.create(json!({"user": "bob@acme.test", "password": PW}))
+        .await;
+    h.create(json!({"user": "alice@acme.test", "password": PW}))
+        .await;
+    h.enable_totp("alice@acme.test").await;
+    let imap_only = h.app_password("alice@acme.test", json!(["imap"])).await;
+    h.create(json!({"user": "carol@acme.test", "password": PW}))
+        .await;
+    h.post(
+        "/v1/users/carol@acme.test/disable",
+        json!({"reason": "left the company"}),
+    )
+    .await;
+    h.create(json!({"user": "dave@acme.test", "password": PW}))
+        .await;
+    h.post("/v1/users/dave@acme.test/lock", json!({})).await;
+    h.create(json!({"user": "erin@acme.test", "password": PW, "must_change_password": true}))
+        .await;
+    // Bob's usual place is Shenzhen.
+    h.history_at("bob@acme.test", SHENZHEN, 12).await;
+
+    let spaced = imap_only.to_uppercase();
+    // (user, secret, protocol, ip, tls, expected reason, expected IMAP code)
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a str,
+        bool,
+        Option<&'a str>,
+        Option<&'a str>,
+    );
+    let cases: &[Case] = &[
+        ("bob@acme.test", PW, "imap", SHENZHEN, true, None, None),
+        ("Bob@Acme.test", PW, "pop3", SHENZHEN, true, None, None),
+        (
+            "bob@acme.test",
+            "wrong password!",
+            "imap",
+            SHENZHEN,
+            true,
+            Some("wrong_password"),
+            Some("AUTHENTICATIONFAILED"),
+        ),
+        (
+            "nobody@acme.test",
+            PW,
+            "imap",
+            SHENZHEN,
+            true,
+            Some("wrong_password"),
+            Some("AUTHENTICATIONFAILED"),
+        ),
+        (
+            "bob@acme.test",
+            PW,
+            "pop3",
+            SHENZHEN,
+            false,
+            Some("tls_required"),
+            Some("PRIVACYREQUIRED"),
+        ),
+        (
+            "alice@acme.test",
+            PW,
+            "imap",
+            SHENZHEN,
+            true,
+            Some("app_password_required"),
+            Some("ALERT"),
+        ),
+        (
+            "alice@acme.test",
+            &imap_only,
+            "imap",
+            SHENZHEN,
+            true,
+            None,
+            None,
+        ),
+        (
+            "alice@acme.test",
+            &spaced,
+            "imap",
+            SHENZHEN,
+            true,
+            None,
+            None,
+        ),
+        (
+            "alice@acme.test",
+            &imap_only,
+            "smtp",
+            SHENZHEN,
+            true,
+            Some("protocol_not_allowed"),
+            Some("AUTHORIZATIONFAILED"),
+        ),
+        (
+            "carol@acme.test",
+            PW,
+            "imap",
+            SHENZHEN,
+            true,
+            Some("account_disabled"),
+            Some("CONTACTADMIN"),
+        ),
+        (
+            "dave@acme.test",
+            PW,
+            "imap",
+            SHENZHEN,
+            true,
+            Some("account_locked"),
+            Some("CONTACTADMIN"),
+        ),
+        (
+            "erin@acme.test",
+            PW,
+            "imap",
+            SHENZHEN,
+            true,
+            Some("password_expired"),
+            Some("EXPIRED"),
+        ),
+        // Minutes after a login at home: impossible travel, denied.
+        (
+            "bob@acme.test",
+            PW,
+            "imap",
+            LAGOS,
+            true,
+            Some("deny_risk"),
+            Some("AUTHENTICATIONFAILED"),
+        ),
+    ];
+    for &(user, pw, protocol, ip, tls, reason, imap) in cases {
+        let b = h.verify(user, pw, protocol, ip, tls).await;
+        let case = format!("{user} {protocol} from {ip} tls={tls}: {b}");
+        assert_eq!(
+            b["result"],
+            if reason.is_none() { "ok" } else { "fail" },
+            "{case}"
+        );
+        assert_eq!(b["reason"].as_str(), reason, "{case}");
+        assert_eq!(b["imap_code"].as_str(), imap, "{case}");
+        if reason.is_some() {
+            assert!(!b["message_en"].as_str().unwrap().is_empty(), "{case}");
+            assert!(!b["message_zh"].as_str().unwrap().is_empty(), "{case}");
+        }
+        h.advance(60);
+    }
+    let b = h
+        .verify("alice@acme.test", PW, "imap", SHENZHEN, true)
+        .await;
+    assert!(
+        b["message"]
+            .as_str()
+            .unwrap()
+            .contains("authorization code"),
+        "{b}"
+    );
+
+    // Days later, the same place is merely unusual: step-up, which a mail
+    // client cannot do.
+    h.advance(3 * 86_400);
+    let b = h.verify("bob@acme.test", PW, "imap", LAGOS, true).await;
+    assert_eq!(b["reason"], "verification_required", "{b}");
+    assert_eq!(b["imap_code"], "ALERT");
+    assert!(b["message_en"].as_str().unwrap().contains("Lagos"), "{b}");
+
+    // Wrong of a different kind: a datacenter source spraying many accounts
+    // is denied before any password is checked.
+    for i in 0..40 {
+        h.verify(
+            &format!("victim{i}@acme.test"),
+            "Summer2026!",
+            "imap",
+            "3.1.1.1",
+            true,
+        )
+        .await;
+    }
+    let b = h.verify("bob@acme.test", PW, "imap", "3.1.1.1", true).await;
+    assert_eq!(b["reason"], "deny_risk", "{b}");
+    assert_eq!(b["imap_code"], "AUTHENTICATIONFAILED");
+}
+
+#[tokio::test]
+async fn five_failures_from_one_ip_lock_it_out_until_an_admin_unlocks() {
+    let h = Harness::start().await;
+    h.create(json!({"user": "bob@acme.test", "password": PW}))
+        .await;
+    for _ in 0..5 {
+        let b = h
+            .verify("bob@acme.test", "not the password", "imap", SHENZHEN, true)
+            .await;
+        assert_eq!(b["reason"], "wrong_password", "{b}");
+        h.advance(10);
+    }
+    // Now even the right password is refused from that address, with the time.
+    let b = h.verify("bob@acme.test", PW, "imap", SHENZHEN, true).await;
+    assert_eq!(b["reason"], "locked_by_risk_control", "{b}");
+    assert_eq!(b["imap_code"], "CONTACTADMIN");
+    assert!(b["until"].as_str().is_some(), "{b}");
+    assert!(b["message_en"].as_str().unwrap().contains(SHENZHEN), "{b}");
+    // Another address is not locked.
+    let b = h
+        .verify("bob@acme.test", PW, "imap", "120.230.1.1", true)
+        .await;
+    assert_eq!(b["result"], "ok", "{b}");
+
+    // The helpdesk sees why.
+    let (s, d) = h.get("/v1/users/bob@acme.test/diagnose").await;
+    assert_eq!(s, StatusCode::OK);
+    let text = d.to_string();
+    assert!(text.contains("locked by risk control until"), "{d}");
+
+    let (s, b) = h.post("/v1/users/bob@acme.test/unlock", json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let b = h.verify("bob@acme.test", PW, "imap", SHENZHEN, true).await;
+    assert_eq!(b["result"], "ok", "{b}");
+}
+
+#[tokio::test]
+async fn codes_are_shown_once_revoked_by_a_password_change_and_listed_without_secrets() {
+    let h = Harness::start().await;
+    h.create(json!({"user": "bob@acme.test", "password": PW}))
+        .await;
+    let code = h
+        .app_password("bob@acme.test", json!(["imap", "smtp"]))
+        .await;
+    let groups: Vec<&str> = code.split(' ').collect();
+    assert_eq!(groups.len(), 4, "{code}");
+    assert!(groups.iter().all(|g| g.len() == 4), "{code}");
+    let b = h
+        .verify("bob@acme.test", &code, "smtp", SHENZHEN, true)
+        .await;
+    assert_eq!(b["credential"], "app_password", "{b}");
+
+    let (_, list) = h.get("/v1/users/bob@acme.test/app-passwords").await;
+    let listed = list.to_string();
+    assert!(
+        !listed.contains(&code) && !listed.contains(&code.replace(' ', "")),
+        "{list}"
+    );
+    assert_eq!(list["app_passwords"][0]["last_used_ip"], SHENZHEN, "{list}");
+
+    // An admin reset revokes the codes (as Google does)...
+    let (s, b) = h
+        .call(
+            Method::PUT,
+            "/v1/users/bob@acme.test/password",
+            Some(json!({"password": "a brand new passphrase"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["app_passwords_revoked"], 1);
+    let b = h
+        .verify("bob@acme.test", &code, "imap", SHENZHEN, true)
+        .await;
+    assert_eq!(b["reason"], "wrong_password", "{b}");
+    // ...unless told otherwise.
+    let code2 = h.app_password("bob@acme.test", json!(["imap"])).await;
+    h.call(
+        Method::PUT,
+        "/v1/users/bob@acme.test/password",
+        Some(json!({"password": "yet another passphrase", "keep_app_passwords": true})),
+    )
+    .await;
+    assert_eq!(
+        h.verify("bob@acme.test", &code2, "imap", SHENZHEN, true)
+            .await["result"],
+        "ok"
+    );
+
+    // Revoking one code; revoking it again is a 404.
+    let (_, list) = h.get("/v1/users/bob@acme.test/app-passwords").await;
+    let id = list["app_passwords"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["live"] == true)
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let path = format!("/v1/users/bob@acme.test/app-passwords/{id}");
+    assert_eq!(h.call(Method::DELETE, &path, None).await.0, StatusCode::OK);
+    assert_eq!(
+        h.call(Method::DELETE, &path, None).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        h.verify("bob@acme.test", &code2, "imap", SHENZHEN, true)
+            .await["reason"],
+        "wrong_password"
+    );
+
+    // The security events tell the story, without secrets.
+    let (_, ev) = h.get("/v1/users/bob@acme.test/security-events").await;
+    let kinds: Vec<&str> = ev["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    for k in [
+        "account_created",
+        "app_password_created",
+        "password_reset",
+        "app_passwords_revoked_all",
+        "app_password_revoked",
+    ] {
+        assert!(kinds.contains(&k), "{k} missing in {kinds:?}");
+    }
+    assert!(!ev.to_string().contains("passphrase"));
+}
+
+#[tokio::test]
+async fn the_password_policy_refuses_short_common_and_personal_passwords() {
+    let h = Harness::start().await;
+    h.post(
+        "/v1/orgs",
+        json!({"name": "acme", "display_name": "Acme Trading"}),
+    )
+    .await;
+    for (pw, code) in [
+        ("short1!", "password_too_short"),
+        ("password1234", "password_common"),
+        ("zhangwei-secret-2026", "password_contains_context"),
+        ("acmetrading forever", "password_contains_context"),
+    ] {
+        let (s, b) = h
+            .post(
+                "/v1/users",
+                json!({"user": "zhangwei@acme.test", "org": "acme", "password": pw}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{pw}: {b}");
+        assert_eq!(b["error"]["code"], code, "{pw}: {b}");
+    }
+    // Nothing was created by the refusals.
+    assert_eq!(
+        h.get("/v1/users/zhangwei@acme.test").await.0,
+        StatusCode::NOT_FOUND
+    );
+    let b = h
+        .create(json!({"user": "zhangwei@acme.test", "org": "acme", "password": PW}))
+        .await;
+    assert_eq!(b["has_password"], true);
+    assert!(b.get("password_hash").is_none());
+    let (_, c) = h
+        .post(
+            "/v1/users/zhangwei@acme.test/password/check",
+            json!({"password": "aaaaaaaaaaaa"}),
+        )
+        .await;
+    assert_eq!(c["acceptable"], false, "{c}");
+    assert_eq!(c["violation"], "password_repetitive", "{c}");
+    assert!(!c["message_zh"].as_str().unwrap().is_empty(), "{c}");
+    let (_, c) = h
+        .post(
+            "/v1/users/zhangwei@acme.test/password/check",
+            json!({"password": "quiet-lantern-orbit-maple-42"}),
+        )
+        .await;
+    assert_eq!(c["strength"]["grade"], "strong", "{c}");
+    // Changing one's own password needs the current one.
+    let (s, b) = h
+        .call(
+            Method::PUT,
+            "/v1/users/zhangwei@acme.test/password",
+            Some(json!({"password": "another good passphrase", "current_password": "guess"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    assert_eq!(b["error"]["code"], "wrong_password");
+}
+
+#[tokio::test]
+async fn totp_codes_work_once_and_recovery_codes_once_each() {
+    let h = Harness::start().await;
+    h.create(json!({"user": "alice@acme.test", "password": PW}))
+        .await;
+    let (totp, recovery) = h.enable_totp("alice@acme.test").await;
+
+    // Web login: password, then the code.
+    let login = |code: Option<String>, token: Option<String>| {
+        let mut body = json!({"user": "alice@acme.test", "ip": SHENZHEN, "protocol": "web"});
+        match (code, token) {
+            (Some(c), Some(t)) => {
+                body["code"] = json!(c);
+                body["login_token"] = json!(t);
+            }
+            _ => body["password"] = json!(PW),
+        }
+        body
+    };
+    let (_, first) = h.post("/v1/auth/login", login(None, None)).await;
+    assert_eq!(first["status"], "totp_required", "{first}");
+    let token = first["login_token"].as_str().unwrap().to_string();
+    let code = totp.code_now(h.now());
+    let (_, ok) = h
+        .post("/v1/auth/login", login(Some(code.clone()), Some(token)))
+        .await;
+    assert_eq!(ok["status"], "ok", "{ok}");
+    let session = ok["session_token"].as_str().unwrap();
+    assert!(session.len() >= 22, "at least 128 bits");
+    let (s, who) = h
+        .post("/v1/auth/session", json!({"session_token": session}))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(who["user"], "alice@acme.test");
+
+    // The same code (same time step) is refused the second time.
+    let (_, again) = h.post("/v1/auth/login", login(None, None)).await;
+    let token = again["login_token"].as_str().unwrap().to_string();
+    let (_, replay) = h
+        .post("/v1/auth/login", login(Some(code), Some(token.clone())))
+        .await;
+    assert_eq!(replay["status"], "fail", "{replay}");
+    assert_eq!(replay["reason"], "invalid_code");
+    // A login token is good for one code only.
+    let (s, _) = h
+        .post("/v1/auth/login", login(Some("000000".into()), Some(token)))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    // A recovery code works once.
+    for expected in ["ok", "fail"] {
+        let (_, step) = h.post("/v1/auth/login", login(None, None)).await;
+        let token = step["login_token"].as_str().unwrap().to_string();
+        let (_, r) = h
+            .post(
+                "/v1/auth/login",
+                login(Some(recovery[0].clone()), Some(token)),
+            )
+            .await;
+        assert_eq!(r["status"], expected, "{r}");
+    }
+
+    // Turning 2FA off needs a valid code (or an admin).
+    let (s, _) = h
+        .call(
+            Method::DELETE,
+            "/v1/users/alice@acme.test/totp",
+            Some(json!({"code": "123456"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    h.advance(30);
+    let code = totp.code_now(h.now());
+    let (s, b) = h
+        .call(
+            Method::DELETE,
+            "/v1/users/alice@acme.test/totp",
+            Some(json!({"code": code})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    // Without 2FA, the login password works over IMAP again.
+    assert_eq!(
+        h.verify("alice@acme.test", PW, "imap", SHENZHEN, true)
+            .await["result"],
+        "ok"
+    );
+}
+
+#[tokio::test]
+async fn a_risk_challenge_answered_with_totp_teaches_the_new_place() {
+    let h = Harness::start().await;
+    h.create(json!({"user": "alice@acme.test", "password": PW}))
+        .await;
+    h.history_at("alice@acme.test", SHENZHEN, 12).await;
+    let (totp, _) = h.enable_totp("alice@acme.test").await;
+    let body =
+        json!({"user": "alice@acme.test", "password": PW, "ip": "81.2.69.10", "protocol": "web"});
+    let (_, first) = h.post("/v1/auth/login", body.clone()).await;
+    assert_eq!(first["status"], "totp_required", "{first}");
+    assert_eq!(first["challenge"], "risk", "{first}");
+    let token = first["login_token"].as_str().unwrap();
+    let code = totp.code_now(h.now());
+    let (_, ok) = h
+        .post("/v1/auth/login", json!({"user": "alice@acme.test", "login_token": token, "code": code, "ip": "81.2.69.10"}))
+        .await;
+    assert_eq!(ok["status"], "ok", "{ok}");
+    // London is now known: the engine no longer calls it an unusual country.
+    h.advance(86_400);
+    let (_, e) = h.evaluate("alice@acme.test", "81.2.69.10", "web").await;
+    let codes = super::codes(&e);
+    assert!(!codes.contains(&"unusual_country".to_string()), "{e}");
+}
+
+#[tokio::test]
+async fn unknown_users_and_wrong_passwords_look_and_cost_the_same() {
+    let h = Harness::start().await;
+    h.create(json!({"user": "bob@acme.test", "password": PW}))
+        .await;
+    let strip = |mut v: Value| {
+        v.as_object_mut().unwrap().remove("risk");
+        v
+    };
+    let a = strip(
+        h.verify("bob@acme.test", "wrong one", "imap", SHENZHEN, true)
+            .await,
+    );
+    let b = strip(
+        h.verify("nobody@acme.test", "wrong one", "imap", SHENZHEN, true)
+            .await,
+    );
+    assert_eq!(a, b);
+
+    // Comparable time: medians of alternating runs within a factor of 3.
+    let mut known = Vec::new();
+    let mut unknown = Vec::new();
+    for i in 0..15 {
+        for (user, into) in [
+            ("bob@acme.test", &mut known),
+            ("nobody@acme.test", &mut unknown),
+        ] {
+            let t = Instant::now();
+            h.verify(
+                user,
+                &format!("guess {i}"),
+                "imap",
+                &format!("120.230.{i}.1"),
+                true,
+            )
+            .await;
+            into.push(t.elapsed().as_secs_f64());
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (k, u) = (median(&mut known), median(&mut unknown));
+    assert!(
+        k / u < 3.0 && u / k < 3.0,
+        "known {k:.6}s vs unknown {u:.6}s"
+    );
+}
+
+#[tokio::test]
+async fn bulk_import_is_all_or_nothing_and_names_the_bad_line() {
+    let h = Harness::start().await;
+    let post_csv = |csv: &'static str| {
+        h.http
+            .post(format!("{}/v1/users/import", h.base))
+            .bearer_auth(super::KEY)
+            .header("content-type", "text/csv")
+            .body(csv)
+            .send()
+    };
+    let r = post_csv("user,display_name,password\na@acme.test,A,correct horse battery staple\nb@acme.test,B,short\n").await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = r.json().await.unwrap();
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("row 2"),
+        "{body}"
+    );
+    assert_eq!(
+        h.get("/v1/users/a@acme.test").await.0,
+        StatusCode::NOT_FOUND
+    );
+
+    let r = post_csv("user,display_name,email,password\na@acme.test,\"Li, Ming\",a@mail.test,correct horse battery staple\nb@acme.test,B,,\n").await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let (_, a) = h.get("/v1/users/a@acme.test").await;
+    assert_eq!(a["display_name"], "Li, Ming");
+    assert_eq!(a["has_password"], true);
+    let (_, b) = h.get("/v1/users/b@acme.test").await;
+    assert_eq!(b["has_password"], false);
+    // Importing an existing user conflicts, and creates nothing.
+    let r = post_csv("user\nc@acme.test\na@acme.test\n").await.unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        h.get("/v1/users/c@acme.test").await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        post_csv("name\nx\n").await.unwrap().status(),
+        StatusCode::BAD_REQUEST
+    );
+}
+
+#[tokio::test]
+async fn diagnose_explains_a_stale_client_after_a_password_change_and_2fa() {
+    let h = Harness::start().await;
+    h.create(json!({"user": "bob@acme.test", "password": PW}))
+        .await;
+    let phone = |password: &str| {
+        json!({"user": "bob@acme.test", "password": password, "protocol": "imap", "ip": "120.230.5.5",
+               "tls": true, "device": "iPhone"})
+    };
+    assert_eq!(h.post("/v1/auth/verify", phone(PW)).await.1["result"], "ok");
+    h.advance(3600);
+    h.call(
+        Method::PUT,
+        "/v1/users/bob@acme.test/password",
+        Some(json!({"password": "a brand new passphrase"})),
+    )
+    .await;
+    for _ in 0..3 {
+        h.advance(600);
+        assert_eq!(
+            h.post("/v1/auth/verify", phone(PW)).await.1["reason"],
+            "wrong_password"
+        );
+    }
+    let laptop = json!({"user": "bob@acme.test", "password": "a brand new passphrase", "protocol": "pop3",
+                        "ip": SHENZHEN, "tls": false, "user_agent": "Foxmail 7.2"});
+    assert_eq!(
+        h.post("/v1/auth/verify", laptop).await.1["reason"],
+        "tls_required"
+    );
+
+    let (s, d) = h.get("/v1/users/bob@acme.test/diagnose").await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+    let findings = d["findings"].as_array().unwrap();
+    let iphone = findings
+        .iter()
+        .find(|f| f["client"].as_str().unwrap().starts_with("iPhone"))
+        .expect("iPhone finding");
+    assert_eq!(iphone["reason"], "wrong_password");
+    assert_eq!(iphone["failures"], 3);
+    let text = iphone["explanation"].as_str().unwrap();
+    assert!(text.contains("since the password change on"), "{text}");
+    assert!(
+        text.contains("IMAP") && text.contains("Guangzhou"),
+        "{text}"
+    );
+    let foxmail = findings
+        .iter()
+        .find(|f| f["client"].as_str().unwrap().starts_with("Foxmail"))
+        .expect("Foxmail finding");
+    assert_eq!(foxmail["reason"], "tls_required");
+    assert!(
+        foxmail["advice"].as_str().unwrap().contains("995"),
+        "{foxmail}"
+    );
+
+    // 2FA on: the login password over IMAP is explained as such.
+    h.enable_totp("bob@acme.test").await;
+    h.post("/v1/auth/verify", phone("a brand new passphrase"))
+        .await;
+    let (_, d) = h.get("/v1/users/bob@acme.test/diagnose").await;
+    let iphone = d["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["client"].as_str().unwrap().starts_with("iPhone"))
+        .unwrap()
+        .clone();
+    assert_eq!(iphone["reason"], "app_password_required", "{d}");
+    assert!(
+        iphone["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("two-factor authentication was turned on on"),
+        "{iphone}"
+    );
+    let _ = T0;
+}
