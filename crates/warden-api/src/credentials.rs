@@ -2,6 +2,7 @@
 //! between JSON and the store. Password hashing runs on blocking threads,
 //! a few at a time; the verdict itself is the core's (`warden_core::verify`).
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -151,8 +152,9 @@ impl Actor {
     }
 }
 
-/// A security event for `user` now.
+/// A security event for `user` now, from `ip`.
 pub fn event(
+    ip: Option<IpAddr>,
     now: Timestamp,
     user: &str,
     kind: SecurityEventKind,
@@ -165,8 +167,36 @@ pub fn event(
         user: user.into(),
         kind,
         actor: actor.as_str().to_string(),
-        ip: None,
+        ip,
         detail: detail.into(),
+    }
+}
+
+/// Where a request came from, for security events: the `X-Client-IP` header
+/// when the front end acts for a user (it knows the user's address), else
+/// the connection's peer address.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestIp(pub Option<IpAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RequestIp {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        if let Some(v) = parts.headers.get("x-client-ip") {
+            let text = v.to_str().unwrap_or_default().trim();
+            return text
+                .parse::<IpAddr>()
+                .map(|ip| RequestIp(Some(warden_core::normalize_ip(ip))))
+                .map_err(|_| ApiError::bad(format!("X-Client-IP: {text:?} is not an IP address")));
+        }
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| warden_core::normalize_ip(c.0.ip()));
+        Ok(RequestIp(peer))
     }
 }
 

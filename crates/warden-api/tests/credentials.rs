@@ -390,8 +390,23 @@ async fn codes_are_shown_once_revoked_by_a_password_change_and_listed_without_se
         "wrong_password"
     );
 
-    // The security events tell the story, without secrets.
+    // A front end acting for the user passes the user's address.
+    let r = h
+        .http
+        .delete(format!("{}/v1/users/bob@acme.test/app-passwords", h.base))
+        .bearer_auth(super::KEY)
+        .header("X-Client-IP", "120.230.9.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
+    // The security events tell the story, with where each came from, and
+    // without secrets.
     let (_, ev) = h.get("/v1/users/bob@acme.test/security-events").await;
+    assert_eq!(ev["events"][0]["kind"], "app_passwords_revoked_all", "{ev}");
+    assert_eq!(ev["events"][0]["ip"], "120.230.9.9", "{ev}");
+    assert_eq!(ev["events"][1]["ip"], "127.0.0.1", "{ev}");
     let kinds: Vec<&str> = ev["events"]
         .as_array()
         .unwrap()
@@ -498,7 +513,7 @@ async fn totp_codes_work_once_and_recovery_codes_once_each() {
         .post("/v1/auth/login", login(Some(code.clone()), Some(token)))
         .await;
     assert_eq!(ok["status"], "ok", "{ok}");
-    let session = ok["session_token"].as_str().unwrap();
+    let session = ok["session_token"].as_str().unwrap().to_string();
     assert!(session.len() >= 22, "at least 128 bits");
     let (s, who) = h
         .post("/v1/auth/session", json!({"session_token": session}))

@@ -254,6 +254,8 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
                 tracing::debug!(error = %e, "cannot set TCP_NODELAY");
             }
         });
+        // The peer address goes into security events (`RequestIp`).
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(stop)
             .await;

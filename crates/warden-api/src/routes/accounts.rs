@@ -16,7 +16,7 @@ use warden_core::{
 };
 use warden_store::{AccountWrite, Backend};
 
-use crate::credentials::{self, event, Actor, DEFAULT_ORG};
+use crate::credentials::{self, event, Actor, RequestIp, DEFAULT_ORG};
 use crate::error::{ApiError, ApiJson, ApiQuery, OptionalJson};
 use crate::state::AppState;
 use crate::types::accounts::*;
@@ -239,6 +239,7 @@ async fn ensure_org<S: Backend>(
     security(("api_key" = [])))]
 pub async fn create_account<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
+    RequestIp(ip): RequestIp,
     ApiJson(req): ApiJson<CreateAccountRequest>,
 ) -> Result<(StatusCode, Json<AccountDto>), ApiError> {
     let now = state.now();
@@ -253,6 +254,7 @@ pub async fn create_account<S: Backend>(
         history = Some((hash, state.credentials.settings.password.history));
     }
     let events = vec![event(
+        ip,
         now,
         &account.user,
         Kind::AccountCreated,
@@ -318,6 +320,7 @@ async fn set_status<S: Backend>(
     status: AccountStatus,
     reason: Option<String>,
     kind: Kind,
+    ip: Option<std::net::IpAddr>,
 ) -> Result<Json<AccountDto>, ApiError> {
     let user = user_of(user)?;
     let mut a = credentials::account(state, &user).await?;
@@ -332,7 +335,7 @@ async fn set_status<S: Backend>(
         state,
         AccountWrite {
             account: Some(a.clone()),
-            events: vec![event(now, &user, kind, Actor::Admin, detail)],
+            events: vec![event(ip, now, &user, kind, Actor::Admin, detail)],
             ..AccountWrite::default()
         },
     )
@@ -353,10 +356,11 @@ macro_rules! status_route {
         pub async fn $name<S: Backend>(
             State(state): State<Arc<AppState<S>>>,
             Path(user): Path<String>,
+            RequestIp(ip): RequestIp,
             OptionalJson(body): OptionalJson<StatusRequest>,
         ) -> Result<Json<AccountDto>, ApiError> {
             let reason = body.reason;
-            set_status(&state, &user, $status, reason, $kind).await
+            set_status(&state, &user, $status, reason, $kind, ip).await
         }
     };
 }
@@ -397,10 +401,18 @@ status_route!(
     security(("api_key" = [])))]
 pub async fn delete_account<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
+    RequestIp(ip): RequestIp,
     Path(user): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let user = user_of(&user)?;
-    let ev = event(state.now(), &user, Kind::AccountDeleted, Actor::Admin, "");
+    let ev = event(
+        ip,
+        state.now(),
+        &user,
+        Kind::AccountDeleted,
+        Actor::Admin,
+        "",
+    );
     if state.store.delete_account(&user, &ev).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -517,6 +529,7 @@ fn split_csv(line: &str) -> Vec<String> {
     security(("api_key" = [])))]
 pub async fn import_accounts<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
+    RequestIp(ip): RequestIp,
     body: String,
 ) -> Result<Json<ImportResponse>, ApiError> {
     let requests = parse_import(&body)?;
@@ -548,6 +561,7 @@ pub async fn import_accounts<S: Backend>(
             account.password_changed_at = Some(now);
         }
         events.push(event(
+            ip,
             now,
             &account.user,
             Kind::AccountCreated,
@@ -606,7 +620,8 @@ pub async fn check_password<S: Backend>(
 
 /// Sets the login password: a user's change (with `current_password`) or an
 /// admin reset. Revokes the account's authorization codes unless told
-/// otherwise, as a changed password should cut off every stored client.
+/// otherwise, as a changed password should cut off every stored client, and
+/// ends the account's web sessions.
 #[utoipa::path(put, path = "/v1/users/{user}/password", tag = "accounts",
     params(("user" = String, Path)), request_body = PasswordRequest,
     responses((status = 200, body = PasswordSetResponse), (status = 404, body = crate::error::ErrorBody),
@@ -614,6 +629,7 @@ pub async fn check_password<S: Backend>(
     security(("api_key" = [])))]
 pub async fn set_password<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
+    RequestIp(ip): RequestIp,
     Path(user): Path<String>,
     ApiJson(req): ApiJson<PasswordRequest>,
 ) -> Result<Json<PasswordSetResponse>, ApiError> {
@@ -674,6 +690,7 @@ pub async fn set_password<S: Backend>(
         (Kind::PasswordReset, Actor::Admin)
     };
     let mut events = vec![event(
+        ip,
         now,
         &user,
         kind,
@@ -686,6 +703,7 @@ pub async fn set_password<S: Backend>(
     )];
     if revoke && live > 0 {
         events.push(event(
+            ip,
             now,
             &user,
             Kind::AppPasswordsRevokedAll,
@@ -699,6 +717,8 @@ pub async fn set_password<S: Backend>(
             account: Some(a),
             remember_password: Some((hash, keep)),
             revoke_app_passwords_at: revoke.then_some(now),
+            // Every web session ends with the old password.
+            revoke_sessions_at: Some(now),
             events,
             ..AccountWrite::default()
         },
@@ -735,6 +755,7 @@ fn app_password_dto(c: &AppPassword, now: Timestamp) -> AppPasswordDto {
     security(("api_key" = [])))]
 pub async fn create_app_password<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
+    RequestIp(ip): RequestIp,
     Path(user): Path<String>,
     ApiJson(req): ApiJson<AppPasswordRequest>,
 ) -> Result<(StatusCode, Json<AppPasswordCreated>), ApiError> {
@@ -769,6 +790,7 @@ pub async fn create_app_password<S: Backend>(
         revoked_at: None,
     };
     let ev = event(
+        ip,
         now,
         &user,
         Kind::AppPasswordCreated,
@@ -810,12 +832,14 @@ pub async fn list_app_passwords<S: Backend>(
     security(("api_key" = [])))]
 pub async fn revoke_app_password<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
+    RequestIp(ip): RequestIp,
     Path((user, id)): Path<(String, String)>,
 ) -> Result<Json<RevokedResponse>, ApiError> {
     let user = user_of(&user)?;
     let id: i64 = parse("id", &id)?;
     let now = state.now();
     let ev = event(
+        ip,
         now,
         &user,
         Kind::AppPasswordRevoked,
@@ -838,6 +862,7 @@ pub async fn revoke_app_password<S: Backend>(
     security(("api_key" = [])))]
 pub async fn revoke_all_app_passwords<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
+    RequestIp(ip): RequestIp,
     Path(user): Path<String>,
 ) -> Result<Json<RevokedResponse>, ApiError> {
     let user = user_of(&user)?;
@@ -855,6 +880,7 @@ pub async fn revoke_all_app_passwords<S: Backend>(
         AccountWrite {
             revoke_app_passwords_at: Some(now),
             events: vec![event(
+                ip,
                 now,
                 &user,
                 Kind::AppPasswordsRevokedAll,
@@ -964,6 +990,7 @@ fn new_recovery_codes(user: &warden_core::Name) -> (Vec<String>, Vec<RecoveryCod
     security(("api_key" = [])))]
 pub async fn confirm_totp<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
+    RequestIp(ip): RequestIp,
     Path(user): Path<String>,
     ApiJson(req): ApiJson<CodeRequest>,
 ) -> Result<Json<RecoveryCodesDto>, ApiError> {
@@ -996,8 +1023,9 @@ pub async fn confirm_totp<S: Backend>(
     account.two_factor_changed_at = Some(now);
     account.updated_at = now;
     let events = [
-        event(now, &user, Kind::TwoFactorEnabled, Actor::User, "TOTP"),
+        event(ip, now, &user, Kind::TwoFactorEnabled, Actor::User, "TOTP"),
         event(
+            ip,
             now,
             &user,
             Kind::RecoveryCodesRegenerated,
@@ -1059,6 +1087,7 @@ async fn require_code<S: Backend>(
     security(("api_key" = [])))]
 pub async fn disable_totp<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
+    RequestIp(ip): RequestIp,
     Path(user): Path<String>,
     OptionalJson(req): OptionalJson<CodeRequest>,
 ) -> Result<StatusCode, ApiError> {
@@ -1078,7 +1107,7 @@ pub async fn disable_totp<S: Backend>(
         AccountWrite {
             account: Some(account),
             remove_two_factor: true,
-            events: vec![event(now, &user, Kind::TwoFactorDisabled, actor, "")],
+            events: vec![event(ip, now, &user, Kind::TwoFactorDisabled, actor, "")],
             ..AccountWrite::default()
         },
     )
@@ -1093,6 +1122,7 @@ pub async fn disable_totp<S: Backend>(
     security(("api_key" = [])))]
 pub async fn regenerate_recovery_codes<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
+    RequestIp(ip): RequestIp,
     Path(user): Path<String>,
     ApiJson(req): ApiJson<CodeRequest>,
 ) -> Result<Json<RecoveryCodesDto>, ApiError> {
@@ -1101,6 +1131,7 @@ pub async fn regenerate_recovery_codes<S: Backend>(
     require_code(&state, &user, req.code.as_deref()).await?;
     let (shown, stored) = new_recovery_codes(&account.user);
     let ev = event(
+        ip,
         state.now(),
         &user,
         Kind::RecoveryCodesRegenerated,

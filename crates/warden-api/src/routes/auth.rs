@@ -295,6 +295,7 @@ async fn second_factor<S: Backend>(
     user: &str,
     code: &str,
     now: Timestamp,
+    ip: std::net::IpAddr,
 ) -> Result<bool, ApiError> {
     let Some(enrolment) = state.store.totp(user).await? else {
         return Ok(false);
@@ -309,6 +310,7 @@ async fn second_factor<S: Backend>(
     if let Some(recovery) = codes::normalize_recovery_code(code) {
         let digest = codes::recovery_digest(&recovery);
         let ev = credentials::event(
+            Some(ip),
             now,
             user,
             warden_core::SecurityEventKind::RecoveryCodeUsed,
@@ -381,7 +383,7 @@ pub async fn login<S: Backend>(
                 "login_token: unknown or expired (it is valid for 5 minutes, for one code)",
             ));
         };
-        let passed = second_factor(&state, &attempt.user, code, now).await?;
+        let passed = second_factor(&state, &attempt.user, code, now, attempt.ip).await?;
         let mut answer = login_answer(if passed { "ok" } else { "fail" }, &assessment, offset);
         // A risk challenge answered: the login is the user's own, no alert.
         answer.alert = passed && assessment.alert && !ticket.risk_challenge;
