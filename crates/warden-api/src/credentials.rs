@@ -123,6 +123,12 @@ impl Credentials {
         .await
     }
 
+    /// The stored hash was made with other parameters than the configured
+    /// ones (replace it after a successful login).
+    pub fn needs_rehash(&self, phc: &str) -> bool {
+        self.hasher.needs_rehash(phc)
+    }
+
     /// Drops login tickets older than [`LOGIN_TICKET_SECS`].
     pub fn expire_tickets(&self, now: Timestamp) {
         self.tickets
@@ -254,4 +260,50 @@ pub fn default_code_protocols() -> warden_core::ProtocolSet {
         .into_iter()
         .filter(|p| p.is_mail_client())
         .collect()
+}
+
+/// After a successful login with the password, re-hashes it when its stored
+/// hash was made with older parameters, so a parameter change reaches every
+/// active account. Runs in the background; a failure is only logged.
+pub fn rehash_in_background<S: Backend>(
+    state: std::sync::Arc<AppState<S>>,
+    user: warden_core::Name,
+    password: String,
+) {
+    tokio::spawn(async move {
+        let result = async {
+            let Some(mut account) = state.store.account(&user).await? else {
+                return Ok(());
+            };
+            if !account
+                .password_hash
+                .as_deref()
+                .is_some_and(|h| state.credentials.needs_rehash(h))
+            {
+                return Ok(());
+            }
+            // The password may have changed meanwhile: only a hash of this
+            // same password replaces the old one.
+            if !state
+                .credentials
+                .verify(account.password_hash.clone(), password.clone())
+                .await?
+            {
+                return Ok(());
+            }
+            account.password_hash = Some(state.credentials.hash(password).await?);
+            commit(
+                &state,
+                AccountWrite {
+                    account: Some(account),
+                    ..AccountWrite::default()
+                },
+            )
+            .await
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::warn!(%user, error = %e, "re-hashing a password with the current parameters failed");
+        }
+    });
 }

@@ -127,7 +127,23 @@ impl Harness {
         .await
     }
 
+    /// Cheap hashing: the tests hash hundreds of passwords.
+    fn test_auth() -> AuthSettings {
+        AuthSettings {
+            argon2: Argon2Params {
+                memory_kib: 1024,
+                iterations: 1,
+                parallelism: 1,
+            },
+            ..AuthSettings::default()
+        }
+    }
+
     async fn start_with(config: ApiConfig) -> Harness {
+        Self::start_full(config, Self::test_auth()).await
+    }
+
+    async fn start_full(config: ApiConfig, auth: AuthSettings) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         write_geo(dir.path());
         let intel = IpIntel::builder()
@@ -152,19 +168,7 @@ impl Harness {
             clock: clock.clone(),
             config,
             metrics: warden_api::metrics_handle(),
-            credentials: Credentials::new(
-                AuthSettings {
-                    // Cheap hashing: the tests hash hundreds of passwords.
-                    argon2: Argon2Params {
-                        memory_kib: 1024,
-                        iterations: 1,
-                        parallelism: 1,
-                    },
-                    ..AuthSettings::default()
-                },
-                SecretKey::generate(),
-            )
-            .unwrap(),
+            credentials: Credentials::new(auth, SecretKey::generate()).unwrap(),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();

@@ -771,3 +771,84 @@ async fn diagnose_explains_a_stale_client_after_a_password_change_and_2fa() {
     );
     let _ = T0;
 }
+
+#[tokio::test]
+async fn an_expired_password_works_in_its_grace_period_then_is_refused() {
+    let mut auth = Harness::test_auth();
+    auth.password.expiry_days = 90;
+    auth.password.expiry_grace_days = 7;
+    let h = Harness::start_full(
+        warden_api::ApiConfig {
+            api_keys: vec![super::KEY.into()],
+            ..warden_api::ApiConfig::default()
+        },
+        auth,
+    )
+    .await;
+    h.create(json!({"user": "bob@acme.test", "password": PW}))
+        .await;
+    h.advance(89 * 86_400);
+    let b = h.verify("bob@acme.test", PW, "imap", SHENZHEN, true).await;
+    assert_eq!(b["result"], "ok", "{b}");
+    assert!(b["warning"].is_null(), "{b}");
+    h.advance(2 * 86_400);
+    let b = h.verify("bob@acme.test", PW, "imap", SHENZHEN, true).await;
+    assert_eq!(b["result"], "ok", "{b}");
+    assert_eq!(b["warning"], "password_expiring", "{b}");
+    assert!(b["until"].as_str().is_some(), "{b}");
+    h.advance(7 * 86_400);
+    let b = h.verify("bob@acme.test", PW, "imap", SHENZHEN, true).await;
+    assert_eq!(b["reason"], "password_expired", "{b}");
+    assert_eq!(b["imap_code"], "EXPIRED");
+}
+
+#[tokio::test]
+async fn a_hash_made_with_old_parameters_is_replaced_after_a_login() {
+    let h = Harness::start().await;
+    h.create(json!({"user": "bob@acme.test", "password": PW}))
+        .await;
+    // As if the hash had been made before a configuration change.
+    let old = warden_auth::PasswordHasher::new(warden_auth::Argon2Params {
+        memory_kib: 2048,
+        iterations: 1,
+        parallelism: 1,
+    })
+    .unwrap()
+    .hash(PW)
+    .unwrap();
+    let store = &h.state.store;
+    use warden_store::AccountStore;
+    let mut account = store.account("bob@acme.test").await.unwrap().unwrap();
+    account.password_hash = Some(old.clone());
+    store
+        .commit(&warden_store::AccountWrite {
+            account: Some(account),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        h.verify("bob@acme.test", PW, "imap", SHENZHEN, true).await["result"],
+        "ok"
+    );
+    // The re-hash runs in the background: wait for it (bounded).
+    let mut current = old.clone();
+    for _ in 0..200 {
+        current = store
+            .account("bob@acme.test")
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash
+            .unwrap();
+        if current != old {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(current.contains("m=1024,"), "{current}");
+    assert_eq!(
+        h.verify("bob@acme.test", PW, "imap", SHENZHEN, true).await["result"],
+        "ok"
+    );
+}

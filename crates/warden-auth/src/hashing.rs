@@ -164,6 +164,7 @@ impl PasswordHasher {
     /// its parameters, so later parameter changes do not break it.
     pub fn hash(&self, password: &str) -> Result<String, AuthError> {
         use argon2::PasswordHasher as _;
+        let password = normalize_password(password);
         let salt_bytes = crate::os_random::<SALT_LEN>()?;
         let salt =
             SaltString::encode_b64(&salt_bytes).map_err(|e| AuthError::Hashing(e.to_string()))?;
@@ -190,6 +191,7 @@ impl PasswordHasher {
             Ok(p) if Argon2Params::within_limits(&p) => {}
             _ => return false,
         }
+        let password = normalize_password(password);
         self.argon2
             .verify_password(password.as_bytes(), &parsed)
             .is_ok()
@@ -340,4 +342,13 @@ mod tests {
         assert_eq!(Argon2Params::default().validate(), Ok(()));
         assert_eq!(cheap().validate(), Ok(()));
     }
+}
+
+/// The form a password is hashed and checked in: Unicode NFKC, as NIST SP
+/// 800-63B-4 asks, so the same password typed on keyboards that produce
+/// different code points (composed "é" or "e" + accent, full-width digits
+/// from a Chinese input method) is the same password.
+pub fn normalize_password(password: &str) -> zeroize::Zeroizing<String> {
+    use unicode_normalization::UnicodeNormalization;
+    zeroize::Zeroizing::new(password.nfkc().collect())
 }

@@ -25,7 +25,7 @@ pub use codes::{
     normalize_recovery_code, recovery_digest, token_digest, AppPasswordSecret,
 };
 pub use error::AuthError;
-pub use hashing::{Argon2Params, PasswordHasher};
+pub use hashing::{normalize_password, Argon2Params, PasswordHasher};
 pub use policy::{
     account_context, context_words, is_common_password, strength, Expiry, Grade, PasswordPolicy,
     PolicyViolation, Strength,

@@ -346,6 +346,9 @@ impl PasswordPolicy {
 
     /// The first rule `password` breaks, if any (without grading it).
     pub fn violation(&self, password: &str, context: &[&str]) -> Option<PolicyViolation> {
+        // Judged in the form it is hashed in.
+        let password = crate::hashing::normalize_password(password);
+        let password = password.as_str();
         let length = password.chars().count();
         if length < self.min_length {
             return Some(PolicyViolation::TooShort {

@@ -33,7 +33,18 @@ fn the_default_parameters_hash_and_verify() {
 }
 
 #[test]
-fn unicode_passwords_hash_as_their_utf8_bytes() {
+fn equivalent_unicode_spellings_are_one_password() {
+    let hasher = PasswordHasher::new(cheap()).unwrap();
+    // Composed "é" vs "e" + combining accent; full-width digits from a
+    // Chinese input method vs ASCII digits (NFKC).
+    let phc = hasher.hash("caf\u{e9} au lait 2026").unwrap();
+    assert!(hasher.verify(&phc, "cafe\u{301} au lait 2026"));
+    assert!(hasher.verify(&phc, "caf\u{e9} au lait \u{ff12}\u{ff10}\u{ff12}\u{ff16}"));
+    assert!(!hasher.verify(&phc, "cafe au lait 2026"));
+}
+
+#[test]
+fn unicode_passwords_hash_as_their_nfkc_utf8_bytes() {
     let hasher = PasswordHasher::new(cheap()).unwrap();
     let phc = hasher.hash("密码是一只高高的水獭").unwrap();
     assert!(hasher.verify(&phc, "密码是一只高高的水獭"));

@@ -176,6 +176,7 @@ pub async fn verify<S: Backend>(
     let settings = &state.credentials.settings;
     let mut account_known = false;
     let mut used_code = None;
+    let mut expiring = None;
     let verdict = match precheck(
         protocol,
         req.tls,
@@ -188,7 +189,7 @@ pub async fn verify<S: Backend>(
             let account = state.store.account(&attempt.user).await?;
             account_known = account.is_some();
             let (credential, code) =
-                check_credential(&state, account.as_ref(), req.password, now, true).await?;
+                check_credential(&state, account.as_ref(), req.password.clone(), now, true).await?;
             // A wrong credential is answered without further lookups, so
             // an unknown user and a wrong password cost the same.
             let (enrolled, required, codes_required) = match &account {
@@ -210,6 +211,23 @@ pub async fn verify<S: Backend>(
                 &assessment,
             );
             used_code = code;
+            if verdict.is_ok() && credential == Credential::LoginPassword {
+                if let PasswordAge::Grace { until } = age {
+                    expiring = Some(until);
+                }
+                if let Some(a) = &account {
+                    if a.password_hash
+                        .as_deref()
+                        .is_some_and(|h| state.credentials.needs_rehash(h))
+                    {
+                        credentials::rehash_in_background(
+                            state.clone(),
+                            a.user.clone(),
+                            req.password.clone(),
+                        );
+                    }
+                }
+            }
             verdict
         }
     };
@@ -228,7 +246,8 @@ pub async fn verify<S: Backend>(
         message_en: verdict.message(Lang::En, offset),
         message_zh: verdict.message(Lang::Zh, offset),
         imap_code: verdict.reason.map(VerifyReason::imap_code),
-        until: verdict.detail.until.map(rfc3339),
+        until: verdict.detail.until.or(expiring).map(rfc3339),
+        warning: expiring.map(|_| "password_expiring"),
         credential: verdict.is_ok().then_some(if used_code.is_some() {
             "app_password"
         } else {

@@ -297,8 +297,12 @@ pub struct VerifyResponse {
     pub message_zh: Option<String>,
     /// RFC 5530 code for the IMAP `NO` response.
     pub imap_code: Option<&'static str>,
-    /// Locked until (RFC 3339), for `locked_by_risk_control`.
+    /// Locked until (RFC 3339), for `locked_by_risk_control`; with the
+    /// `password_expiring` warning, the end of the grace period.
     pub until: Option<String>,
+    /// `password_expiring`: accepted, but the password has expired and must
+    /// be changed before `until`.
+    pub warning: Option<&'static str>,
     /// `password` or `app_password` when accepted.
     pub credential: Option<&'static str>,
     pub decision: super::DecisionDto,
