@@ -228,6 +228,15 @@ impl PasswordHasher {
     }
 }
 
+/// The form a password is hashed and checked in: Unicode NFKC, as NIST SP
+/// 800-63B-4 asks, so the same password typed on keyboards that produce
+/// different code points (composed "é" or "e" + accent, full-width digits
+/// from a Chinese input method) is the same password.
+pub fn normalize_password(password: &str) -> zeroize::Zeroizing<String> {
+    use unicode_normalization::UnicodeNormalization;
+    zeroize::Zeroizing::new(password.nfkc().collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -342,13 +351,4 @@ mod tests {
         assert_eq!(Argon2Params::default().validate(), Ok(()));
         assert_eq!(cheap().validate(), Ok(()));
     }
-}
-
-/// The form a password is hashed and checked in: Unicode NFKC, as NIST SP
-/// 800-63B-4 asks, so the same password typed on keyboards that produce
-/// different code points (composed "é" or "e" + accent, full-width digits
-/// from a Chinese input method) is the same password.
-pub fn normalize_password(password: &str) -> zeroize::Zeroizing<String> {
-    use unicode_normalization::UnicodeNormalization;
-    zeroize::Zeroizing::new(password.nfkc().collect())
 }
