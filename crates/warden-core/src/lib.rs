@@ -20,6 +20,7 @@ pub mod policy;
 pub mod profile;
 pub mod reason;
 pub mod sketch;
+pub mod stats;
 pub mod time;
 pub mod verify;
 

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod config;
+pub mod eval;
 pub mod replay;
 pub mod serve;
 pub mod synth;

@@ -81,6 +81,23 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Replay a labelled stream (from `warden simulate`) and report detection
+    /// quality: catch rates per attack, friction, alerts, ROC.
+    Eval {
+        #[arg(long)]
+        events: PathBuf,
+        #[arg(long)]
+        labels: PathBuf,
+        /// Also write summary.json, table.md and roc.svg here.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Score with a baseline model too (`freeman`).
+        #[arg(long)]
+        baseline: Option<String>,
+        /// Geo data folder (default: the configured one).
+        #[arg(long)]
+        geo_dir: Option<PathBuf>,
+    },
     /// Explain why a user's mail clients fail to log in, and what to do.
     Diagnose {
         user: String,
@@ -302,6 +319,34 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if !answer.is_null() {
                 println!("{}", serde_json::to_string_pretty(&answer)?);
             }
+        }
+        Command::Eval {
+            events,
+            labels,
+            out,
+            baseline,
+            geo_dir,
+        } => {
+            let baseline = match baseline.as_deref() {
+                None => false,
+                Some("freeman") => true,
+                Some(other) => anyhow::bail!("--baseline {other:?}: the only baseline is freeman"),
+            };
+            let mut cfg = cfg;
+            if let Some(d) = geo_dir {
+                cfg.geo.dir = Some(d);
+            }
+            let intel = serve::load_intel(&cfg)?;
+            let opts = warden::eval::EvalOptions {
+                events,
+                labels,
+                out,
+                baseline,
+            };
+            let started = std::time::Instant::now();
+            let (_, table) = warden::eval::run(&opts, cfg.policy.clone(), &intel)?;
+            print!("{table}");
+            eprintln!("evaluated in {:.1} s", started.elapsed().as_secs_f64());
         }
         Command::Diagnose {
             user,

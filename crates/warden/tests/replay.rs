@@ -3,30 +3,16 @@
 //! generated streams, malformed lines, event time, and the SQLite output.
 
 use std::io::Cursor;
-use std::path::Path;
 
 use serde_json::{json, Value};
 use warden::replay::{self, ReplayOptions, ReplaySummary, Replayer};
 use warden::synth;
 use warden_core::{Engine, Policy};
-use warden_geo::mmdb_writer::DbipFixture;
 use warden_geo::IpIntel;
 use warden_store::{HistoryQuery, SqliteStore, Store};
 
-/// A DB-IP pair covering every synthetic pool, written into `dir`.
-fn fixture_intel(dir: &Path) -> IpIntel {
-    let mut f = DbipFixture::new();
-    for p in synth::POOLS {
-        f = f.city(p.net, p.country, p.region, p.city, p.lat, p.lon, p.tz);
-    }
-    f.write_pair(dir).unwrap();
-    IpIntel::from_dir(dir).unwrap()
-}
-
 fn intel() -> (tempfile::TempDir, IpIntel) {
-    let dir = tempfile::tempdir().unwrap();
-    let intel = fixture_intel(dir.path());
-    (dir, intel)
+    super::replay_intel()
 }
 
 /// One input line.

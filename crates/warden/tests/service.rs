@@ -11,8 +11,6 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use warden::config::Config;
 use warden::serve;
-use warden::synth;
-use warden_geo::mmdb_writer::DbipFixture;
 use warden_store::{HistoryQuery, SqliteStore, Store};
 
 /// A data folder with DB-IP fixtures for the synthetic pools in `geo/`.
@@ -20,11 +18,7 @@ fn data_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let geo = dir.path().join("geo");
     std::fs::create_dir_all(&geo).unwrap();
-    let mut f = DbipFixture::new();
-    for p in synth::POOLS {
-        f = f.city(p.net, p.country, p.region, p.city, p.lat, p.lon, p.tz);
-    }
-    f.write_pair(&geo).unwrap();
+    super::write_pool_fixture(&geo);
     dir
 }
 

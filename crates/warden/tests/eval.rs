@@ -1,0 +1,136 @@
+//! `warden eval` on a small hand-labelled stream: home logins, a phished
+//! password used from abroad, a brute-force run, a trip; the numbers it
+//! reports follow from what the engine decides on each line.
+
+use std::io::Cursor;
+
+use serde_json::json;
+use warden::eval::{self, metrics};
+use warden_core::Policy;
+
+fn ev(ts: String, user: &str, ip: &str, outcome: &str) -> String {
+    let mut v = json!({"ts": ts, "user": user, "ip": ip, "protocol": "imap", "outcome": outcome,
+                       "user_agent": "Foxmail 7.2.25"});
+    if outcome == "failure" {
+        v["failure_reason"] = json!("wrong_password");
+    }
+    v.to_string()
+}
+
+fn label(label: &str, kind: &str, campaign: Option<&str>, phase: &str) -> String {
+    json!({"label": label, "kind": kind, "campaign": campaign, "phase": phase}).to_string()
+}
+
+/// (events, labels) of the scenario.
+fn stream() -> (String, String) {
+    let (mut e, mut l) = (Vec::new(), Vec::new());
+    for d in 1..=14 {
+        for user in ["alice", "bob", "carol"] {
+            e.push(ev(
+                format!("2026-03-{d:02}T09:00:00+08:00"),
+                user,
+                "113.88.1.10",
+                "success",
+            ));
+            l.push(label("legit", "home", None, "legit"));
+        }
+    }
+    // Day 15: Alice's phished password from Lagos.
+    e.push(ev(
+        "2026-03-15T03:00:00+08:00".into(),
+        "alice",
+        "105.112.3.3",
+        "success",
+    ));
+    l.push(label("attack", "phishing_abroad", Some("phish-1"), "login"));
+    // Day 15: 15 guesses at Bob's password from one address.
+    for i in 0..15 {
+        e.push(ev(
+            format!("2026-03-15T04:{i:02}:00+08:00"),
+            "bob",
+            "3.1.2.3",
+            "failure",
+        ));
+        l.push(label("attack", "brute_force", Some("bf-1"), "guess"));
+    }
+    // Day 16: Carol is on a trip in Tokyo (a legit login from abroad).
+    e.push(ev(
+        "2026-03-16T10:00:00+08:00".into(),
+        "carol",
+        "126.0.1.1",
+        "success",
+    ));
+    l.push(label("legit", "travel", None, "legit"));
+    (e.join("\n") + "\n", l.join("\n") + "\n")
+}
+
+#[test]
+fn eval_counts_catches_friction_and_compares_the_baseline() {
+    let (_dir, intel) = super::replay_intel();
+    let (events, labels) = stream();
+    let scored = eval::score(
+        Cursor::new(events),
+        Cursor::new(labels),
+        Policy::default(),
+        &intel,
+        true,
+    )
+    .unwrap();
+    assert_eq!(scored.len(), 14 * 3 + 1 + 15 + 1);
+    let r = metrics::report(&scored);
+    let phish = &r.attacks["phishing_abroad"];
+    assert_eq!(
+        (phish.first_login_caught.hits, phish.first_login_caught.of),
+        (1, 1)
+    );
+    let bf = &r.attacks["brute_force"];
+    assert_eq!(bf.campaigns, 1);
+    assert_eq!(bf.guesses_denied.of, 15);
+    // Attempts 11 to 15 come after the lockout: all denied.
+    assert_eq!(
+        (bf.after_tenth_denied.hits, bf.after_tenth_denied.of),
+        (5, 5)
+    );
+    // Home logins are never stopped; the trip is challenged (friction 1/43).
+    assert_eq!(r.legit["home"].friction.hits, 0);
+    assert_eq!(r.friction.of, 43);
+    assert_eq!(r.legit_logins, 43);
+    // The baseline ran and also ranks the phished login above home logins.
+    let b = r.baseline.as_ref().expect("baseline");
+    assert!(b.auc > 0.9, "{}", b.auc);
+    let table = eval::table(&r);
+    assert!(
+        table.contains("| phishing_abroad | 1 | 100.0 % (1/1)"),
+        "{table}"
+    );
+    assert!(table.contains("Freeman baseline"), "{table}");
+}
+
+#[test]
+fn eval_refuses_misaligned_or_malformed_labels() {
+    let (_dir, intel) = super::replay_intel();
+    let (events, labels) = stream();
+    let short: String = labels.lines().take(3).map(|l| format!("{l}\n")).collect();
+    let err = eval::score(
+        Cursor::new(events.clone()),
+        Cursor::new(short),
+        Policy::default(),
+        &intel,
+        false,
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("labels end before events line 4"),
+        "{err}"
+    );
+    let bad = labels.replacen("\"legit\"", "\"maybe\"", 1);
+    let err = eval::score(
+        Cursor::new(events),
+        Cursor::new(bad),
+        Policy::default(),
+        &intel,
+        false,
+    )
+    .unwrap_err();
+    assert!(format!("{err:#}").contains("labels line 1"), "{err:#}");
+}
