@@ -3,6 +3,12 @@
 //! address and subnet (password spraying), distinct colleagues succeeding
 //! per address (shared office egress), and the global failure rate against
 //! its own baseline (credential-stuffing waves).
+//!
+//! A failure may carry a fingerprint of the wrong password (a truncated
+//! keyed hash, such as Dovecot's `pwhash`). The same wrong password again
+//! from the same (account, address) is a client with a stale password, not
+//! a new guess: it counts once toward lockout, spraying and waves, and the
+//! repeats are counted apart ([`Signals::repeated_failures`]).
 
 use std::collections::VecDeque;
 use std::net::IpAddr;
@@ -31,7 +37,19 @@ pub struct Signals {
     pub ip_colleagues: u64,
     /// A credential-stuffing wave is under way: failures in the wave window.
     pub wave_failures: Option<u64>,
+    /// Failures from this address on this account that repeated a wrong
+    /// password already counted, within the lockout window.
+    pub repeated_failures: u32,
 }
+
+/// A fingerprint of a wrong password (e.g. Dovecot's truncated `pwhash`),
+/// only ever compared for equality within one (account, address) pair.
+pub type PasswordFingerprint = u64;
+
+/// Wrong-password fingerprints remembered per pair.
+const FINGERPRINTS_PER_PAIR: usize = 8;
+/// Repeats remembered per pair.
+const REPEATS_PER_PAIR: usize = 64;
 
 /// Timestamps of recent events, newest last, at most `cap`.
 #[derive(Debug, Clone, Default)]
@@ -140,6 +158,11 @@ pub struct Counters {
     subnet_failed_accounts: FxHashMap<u64, WindowedSketch>,
     ip_colleagues: FxHashMap<IpAddr, WindowedSketch>,
     wave: Wave,
+    /// Per pair: fingerprints of its recent wrong passwords, with when each
+    /// was last seen.
+    wrong_passwords: FxHashMap<u64, Vec<(PasswordFingerprint, i64)>>,
+    /// Per pair: times of failures that repeated a known wrong password.
+    pair_repeats: FxHashMap<u64, Recent>,
 }
 
 fn user_key(user: &str) -> u64 {
@@ -183,6 +206,10 @@ impl Counters {
             .get(&subnet_key(ip))
             .map_or(0, |s| s.count(t));
         let ip_colleagues = self.ip_colleagues.get(&ip).map_or(0, |s| s.count(t));
+        let repeated_failures = self
+            .pair_repeats
+            .get(&pair_key(user, ip))
+            .map_or(0, |r| r.count_since(t - a.ip_lockout_window_secs));
         let window_minutes = (a.wave_window_secs / 60).max(1);
         let minute = t.div_euclid(60);
         let recent = self.wave.failures_since(minute - window_minutes);
@@ -197,7 +224,24 @@ impl Counters {
             subnet_failed_accounts,
             ip_colleagues,
             wave_failures,
+            repeated_failures,
         }
+    }
+
+    /// True when `fingerprint` is a wrong password that already failed for
+    /// `user` from `ip` within the lockout window: the attempt repeats it.
+    pub fn is_repeat(
+        &self,
+        user: &str,
+        ip: IpAddr,
+        fingerprint: PasswordFingerprint,
+        now: Timestamp,
+        a: &Attacks,
+    ) -> bool {
+        let since = now.secs() - a.ip_lockout_window_secs;
+        self.wrong_passwords
+            .get(&pair_key(user, ip))
+            .is_some_and(|l| l.iter().any(|&(f, last)| f == fingerprint && last > since))
     }
 
     /// Records the outcome of an attempt.
@@ -209,12 +253,47 @@ impl Counters {
         now: Timestamp,
         a: &Attacks,
     ) {
+        self.record_with(user, ip, outcome, None, now, a);
+    }
+
+    /// Records the outcome of an attempt whose wrong password, on failure,
+    /// has `fingerprint`. A failure repeating a wrong password already seen
+    /// from this (user, address) within the lockout window is counted only
+    /// as a repeat.
+    pub fn record_with(
+        &mut self,
+        user: &str,
+        ip: IpAddr,
+        outcome: Outcome,
+        fingerprint: Option<PasswordFingerprint>,
+        now: Timestamp,
+        a: &Attacks,
+    ) {
         let t = now.secs();
         let pk = pair_key(user, ip);
         let uk = user_key(user);
+        if let (Outcome::Failure(_), Some(fp)) = (outcome, fingerprint) {
+            let since = t - a.ip_lockout_window_secs;
+            let seen = self.wrong_passwords.entry(pk).or_default();
+            if let Some(entry) = seen.iter_mut().find(|(f, last)| *f == fp && *last > since) {
+                entry.1 = t;
+                self.pair_repeats
+                    .entry(pk)
+                    .or_default()
+                    .push(t, REPEATS_PER_PAIR);
+                return;
+            }
+            seen.retain(|&(_, last)| last > since);
+            if seen.len() >= FINGERPRINTS_PER_PAIR {
+                seen.remove(0);
+            }
+            seen.push((fp, t));
+        }
         match outcome {
             Outcome::Success => {
                 self.pair_failures.remove(&pk);
+                self.wrong_passwords.remove(&pk);
+                self.pair_repeats.remove(&pk);
                 self.ip_colleagues
                     .entry(ip)
                     .or_insert_with(|| {
@@ -272,6 +351,12 @@ impl Counters {
         self.ip_failed_accounts.retain(|_, s| !s.is_stale(t));
         self.subnet_failed_accounts.retain(|_, s| !s.is_stale(t));
         self.ip_colleagues.retain(|_, s| !s.is_stale(t));
+        self.wrong_passwords.retain(|_, l| {
+            l.retain(|&(_, last)| last > t - pair_window);
+            !l.is_empty()
+        });
+        self.pair_repeats
+            .retain(|_, r| r.newest() > t - pair_window);
         // Give memory back after an attack wave, without rehashing on
         // every prune.
         shrink_if_sparse(&mut self.pair_failures);
@@ -279,6 +364,8 @@ impl Counters {
         shrink_if_sparse(&mut self.ip_failed_accounts);
         shrink_if_sparse(&mut self.subnet_failed_accounts);
         shrink_if_sparse(&mut self.ip_colleagues);
+        shrink_if_sparse(&mut self.wrong_passwords);
+        shrink_if_sparse(&mut self.pair_repeats);
     }
 
     /// Number of tracked keys, for metrics.
@@ -289,6 +376,8 @@ impl Counters {
             + self.ip_failed_accounts.len()
             + self.subnet_failed_accounts.len()
             + self.ip_colleagues.len()
+            + self.wrong_passwords.len()
+            + self.pair_repeats.len()
     }
 
     /// Lifts every lockout of `user` and forgets the failures counted
@@ -404,6 +493,76 @@ mod tests {
         }
         let s = c.signals("x", "2.2.2.2".parse().unwrap(), Timestamp(t1 + 200), &a);
         assert!(s.wave_failures.unwrap() >= 150, "{s:?}");
+    }
+
+    fn fail_with(c: &mut Counters, user: &str, ip: &str, fp: u64, t: i64) {
+        c.record_with(
+            user,
+            ip.parse().unwrap(),
+            Outcome::Failure(FailureReason::WrongPassword),
+            Some(fp),
+            Timestamp(t),
+            &Attacks::default(),
+        );
+    }
+
+    #[test]
+    fn the_same_wrong_password_again_is_a_repeat_not_a_guess() {
+        let mut c = Counters::default();
+        let a = Attacks::default();
+        let t0 = 1_700_000_000;
+        let ip: IpAddr = "1.2.3.4".parse().unwrap();
+        // A phone with a stale password retries it every 20 seconds.
+        for i in 0..12 {
+            fail_with(&mut c, "alice", "1.2.3.4", 0xabc, t0 + i * 20);
+        }
+        let s = sig(&c, "alice", "1.2.3.4", t0 + 230);
+        assert!(s.lockout.is_none(), "{s:?}");
+        assert_eq!(s.account_failures, 1);
+        assert_eq!(s.repeated_failures, 11);
+        assert_eq!(s.ip_failed_accounts, 1);
+        assert!(c.is_repeat("alice", ip, 0xabc, Timestamp(t0 + 230), &a));
+        assert!(!c.is_repeat("alice", ip, 0xdef, Timestamp(t0 + 230), &a));
+        assert!(!c.is_repeat("bob", ip, 0xabc, Timestamp(t0 + 230), &a));
+        // Long after the window, it is a new failure again.
+        assert!(!c.is_repeat("alice", ip, 0xabc, Timestamp(t0 + 220 + 901), &a));
+        // Different wrong passwords are guesses: five lock the pair.
+        for i in 0..4u64 {
+            fail_with(&mut c, "alice", "1.2.3.4", 0x100 + i, t0 + 800 + i as i64);
+        }
+        let s = sig(&c, "alice", "1.2.3.4", t0 + 810);
+        assert_eq!(s.lockout.map(|l| l.0), Some(5), "{s:?}");
+        // A success forgets the pair's wrong passwords.
+        c.record("alice", ip, Outcome::Success, Timestamp(t0 + 2_000), &a);
+        assert!(!c.is_repeat("alice", ip, 0xabc, Timestamp(t0 + 2_001), &a));
+        assert_eq!(sig(&c, "alice", "1.2.3.4", t0 + 2_001).repeated_failures, 0);
+    }
+
+    #[test]
+    fn fingerprints_are_per_pair_and_bounded() {
+        let mut c = Counters::default();
+        let t0 = 1_700_000_000;
+        fail_with(&mut c, "alice", "1.2.3.4", 7, t0);
+        // The same fingerprint from another address is another client.
+        fail_with(&mut c, "alice", "5.6.7.8", 7, t0 + 1);
+        assert_eq!(sig(&c, "alice", "1.2.3.4", t0 + 2).account_failures, 2);
+        // Only the newest few fingerprints are remembered.
+        for fp in 0..20 {
+            fail_with(
+                &mut c,
+                "carol",
+                "9.9.9.9",
+                1_000 + fp,
+                t0 + 10 + fp as i64 * 10,
+            );
+        }
+        let a = Attacks::default();
+        let ip: IpAddr = "9.9.9.9".parse().unwrap();
+        let now = Timestamp(t0 + 300);
+        assert!(!c.is_repeat("carol", ip, 1_000, now, &a));
+        assert!(c.is_repeat("carol", ip, 1_019, now, &a));
+        c.prune(Timestamp(t0 + 10 * 86_400), &a);
+        assert_eq!(c.tracked(), 0);
     }
 
     #[test]

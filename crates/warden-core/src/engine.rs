@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use rustc_hash::FxHashMap;
 
 use crate::assess::{assess, Assessment};
-use crate::counters::{Counters, Signals};
+use crate::counters::{Counters, PasswordFingerprint, Signals};
 use crate::detect::Input;
 use crate::domain::{IpInfo, LoginAttempt, Name, Outcome};
 use crate::policy::{InvalidPolicy, Policy};
@@ -56,6 +56,23 @@ impl Engine {
         self.counters.signals(user, ip, now, &self.policy.attacks)
     }
 
+    /// True when the attempt presents a wrong password (by fingerprint) that
+    /// already failed for this user from this address within the lockout
+    /// window.
+    pub fn repeats_wrong_password(
+        &self,
+        attempt: &LoginAttempt,
+        fingerprint: PasswordFingerprint,
+    ) -> bool {
+        self.counters.is_repeat(
+            &attempt.user,
+            attempt.ip,
+            fingerprint,
+            attempt.ts,
+            &self.policy.attacks,
+        )
+    }
+
     /// Scores an attempt before the password is checked. Changes nothing.
     pub fn evaluate(&self, attempt: &LoginAttempt, ip: &IpInfo) -> Assessment {
         let signals = self.signals(&attempt.user, attempt.ip, attempt.ts);
@@ -77,10 +94,24 @@ impl Engine {
         ip: &IpInfo,
         outcome: Outcome,
     ) -> Option<&Profile> {
-        self.counters.record(
+        self.record_with(attempt, ip, outcome, None)
+    }
+
+    /// [`Engine::record`] for a failure whose wrong password has a known
+    /// fingerprint: repeating a wrong password already counted from the same
+    /// address is not another guess (see [`crate::counters`]).
+    pub fn record_with(
+        &mut self,
+        attempt: &LoginAttempt,
+        ip: &IpInfo,
+        outcome: Outcome,
+        fingerprint: Option<PasswordFingerprint>,
+    ) -> Option<&Profile> {
+        self.counters.record_with(
             &attempt.user,
             attempt.ip,
             outcome,
+            fingerprint,
             attempt.ts,
             &self.policy.attacks,
         );
