@@ -45,6 +45,7 @@ pub fn assess(i: &Input<'_>) -> Assessment {
     detect::unusual_location(i, &mut profile_reasons);
     detect::new_device_or_client(i, &mut profile_reasons);
     detect::unusual_hour(i, &mut profile_reasons);
+    detect::statistical(i, &mut profile_reasons);
     for r in &mut profile_reasons {
         r.weight *= damping;
     }

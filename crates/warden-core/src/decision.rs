@@ -96,10 +96,11 @@ pub enum ReasonCode {
     PasswordSpraying,
     CredentialStuffing,
     LearningPeriod,
+    StatisticalAnomaly,
 }
 
 impl ReasonCode {
-    pub const ALL: [ReasonCode; 16] = [
+    pub const ALL: [ReasonCode; 17] = [
         ReasonCode::UnusualCountry,
         ReasonCode::UnusualRegion,
         ReasonCode::UnusualCity,
@@ -116,6 +117,7 @@ impl ReasonCode {
         ReasonCode::PasswordSpraying,
         ReasonCode::CredentialStuffing,
         ReasonCode::LearningPeriod,
+        ReasonCode::StatisticalAnomaly,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -136,6 +138,7 @@ impl ReasonCode {
             ReasonCode::PasswordSpraying => "password_spraying",
             ReasonCode::CredentialStuffing => "credential_stuffing",
             ReasonCode::LearningPeriod => "learning_period",
+            ReasonCode::StatisticalAnomaly => "statistical_anomaly",
         }
     }
 }

@@ -9,6 +9,7 @@ use crate::domain::{AnonymizerKind, Coords, IpInfo, Location, LoginAttempt};
 use crate::policy::Policy;
 use crate::profile::{keys, known, PlaceCatalog, Profile};
 use crate::reason::{Evidence, Reason, Scope};
+use crate::stats::{log_likelihood_ratio, Feature, LevelCounts, Population};
 use crate::time::Timestamp;
 
 /// Everything a detector may look at.
@@ -19,6 +20,8 @@ pub struct Input<'a> {
     pub catalog: &'a PlaceCatalog,
     pub signals: &'a Signals,
     pub policy: &'a Policy,
+    /// How often everybody uses each place, network and client.
+    pub population: &'a Population,
 }
 
 impl Input<'_> {
@@ -412,4 +415,130 @@ pub fn learning_period(i: &Input<'_>) -> Option<Reason> {
             Evidence::Learning { logins, needed },
         )
     })
+}
+
+/// The population key of a country.
+pub fn country_key(c: crate::domain::Country) -> u64 {
+    keys::text(c.as_str())
+}
+
+/// The statistical model next to the rules: the log-likelihood ratio of the
+/// login's place (country → region → city), network (ASN) and client family
+/// under everybody versus under this user's decayed history
+/// ([`crate::stats`]). Above `statistics.from` it adds `statistical_anomaly`,
+/// at full weight from `statistics.full_at`. It sees what single rules miss:
+/// several features each a little off at once (a new network and a new
+/// client in the user's own city).
+pub fn statistical(i: &Input<'_>, out: &mut Vec<Reason>) {
+    let s = &i.policy.statistics;
+    let Some(p) = i.history() else { return };
+    if s.weight <= 0.0 {
+        return;
+    }
+    let now = i.now();
+    let t = now.secs().clamp(0, u32::MAX as i64) as u32;
+    let hl = i.policy.learning.half_life_days;
+    let pop = i.population;
+    let weight_of = |w: Option<f32>| f64::from(w.unwrap_or(0.0));
+    let user_total: f64 = p
+        .countries
+        .iter()
+        .map(|c| f64::from(c.weight_at(now, hl)))
+        .sum();
+    let pop_total = pop.total(t, hl);
+    let loc = &i.ip.location;
+    let mut place = Vec::with_capacity(3);
+    if let Some(c) = loc.country {
+        let ck = country_key(c);
+        let u_country = weight_of(
+            p.countries
+                .iter()
+                .find(|x| x.key == c)
+                .map(|x| x.weight_at(now, hl)),
+        );
+        place.push(LevelCounts {
+            user: u_country,
+            user_parent: user_total,
+            user_distinct: p.countries.len() as f64,
+            pop: pop.weight(Feature::Country, ck, t, hl),
+            pop_parent: pop_total,
+            pop_distinct: pop.distinct(Feature::Country),
+        });
+        if let Some(rk) = keys::region(loc) {
+            let u_region = weight_of(
+                p.regions
+                    .iter()
+                    .find(|x| x.key == rk)
+                    .map(|x| x.weight_at(now, hl)),
+            );
+            place.push(LevelCounts {
+                user: u_region,
+                user_parent: u_country,
+                user_distinct: p.regions.len() as f64,
+                pop: pop.weight(Feature::Region, rk, t, hl),
+                pop_parent: pop.weight(Feature::Country, ck, t, hl),
+                pop_distinct: pop.distinct(Feature::Region),
+            });
+            if let Some(pk) = keys::place(loc) {
+                let u_city = weight_of(
+                    p.cities
+                        .iter()
+                        .find(|x| x.seen.key == pk)
+                        .map(|x| x.seen.weight_at(now, hl)),
+                );
+                place.push(LevelCounts {
+                    user: u_city,
+                    user_parent: u_region,
+                    user_distinct: p.cities.len() as f64,
+                    pop: pop.weight(Feature::City, pk, t, hl),
+                    pop_parent: pop.weight(Feature::Region, rk, t, hl),
+                    pop_distinct: pop.distinct(Feature::City),
+                });
+            }
+        }
+    }
+    let mut llr = log_likelihood_ratio(&place);
+    if let Some(a) = i.ip.network.asn {
+        let u = weight_of(
+            p.asns
+                .iter()
+                .find(|x| x.key == a)
+                .map(|x| x.weight_at(now, hl)),
+        );
+        llr += log_likelihood_ratio(&[LevelCounts {
+            user: u,
+            user_parent: user_total,
+            user_distinct: p.asns.len() as f64,
+            pop: pop.weight(Feature::Asn, u64::from(a), t, hl),
+            pop_parent: pop_total,
+            pop_distinct: pop.distinct(Feature::Asn),
+        }]);
+    }
+    if let Some(c) = &i.attempt.client {
+        let k = keys::text(&c.name);
+        let u = weight_of(
+            p.clients
+                .iter()
+                .find(|x| x.key == k)
+                .map(|x| x.weight_at(now, hl)),
+        );
+        llr += log_likelihood_ratio(&[LevelCounts {
+            user: u,
+            user_parent: user_total,
+            user_distinct: p.clients.len() as f64,
+            pop: pop.weight(Feature::Client, k, t, hl),
+            pop_parent: pop_total,
+            pop_distinct: pop.distinct(Feature::Client),
+        }]);
+    }
+    let share = ((llr as f32 - s.from) / (s.full_at - s.from)).clamp(0.0, 1.0);
+    if share > 0.0 {
+        out.push(reason(
+            ReasonCode::StatisticalAnomaly,
+            s.weight * share,
+            Evidence::Statistical {
+                ratio: (llr as f32).exp(),
+            },
+        ));
+    }
 }

@@ -9,10 +9,11 @@ use rustc_hash::FxHashMap;
 
 use crate::assess::{assess, Assessment};
 use crate::counters::{Counters, PasswordFingerprint, Signals};
-use crate::detect::Input;
+use crate::detect::{self, Input};
 use crate::domain::{IpInfo, LoginAttempt, Name, Outcome};
 use crate::policy::{InvalidPolicy, Policy};
 use crate::profile::{keys, Observation, PlaceCatalog, Profile, SnapshotError};
+use crate::stats::{Feature, Population};
 use crate::time::Timestamp;
 
 /// Sizes, for metrics and the memory benchmark.
@@ -33,6 +34,7 @@ pub struct Engine {
     profiles: FxHashMap<Name, Profile>,
     catalog: PlaceCatalog,
     counters: Counters,
+    population: Population,
 }
 
 impl Engine {
@@ -44,6 +46,7 @@ impl Engine {
             profiles: FxHashMap::default(),
             catalog: PlaceCatalog::default(),
             counters: Counters::default(),
+            population: Population::default(),
         })
     }
 
@@ -83,6 +86,7 @@ impl Engine {
             catalog: &self.catalog,
             signals: &signals,
             policy: &self.policy,
+            population: &self.population,
         })
     }
 
@@ -126,6 +130,7 @@ impl Engine {
             client: attempt.client.as_ref().map(|c| keys::text(&c.name)),
             ip: keys::ip(attempt.ip),
         };
+        self.learn_population(attempt, ip);
         let ttl = self.policy.travel.session_ttl_secs;
         let profile = self.profiles.entry(attempt.user.clone()).or_default();
         profile.learn(attempt.ts, &obs, &self.policy.learning, ttl);
@@ -173,8 +178,60 @@ impl Engine {
     /// Restores a profile from a stored snapshot.
     pub fn restore(&mut self, user: Name, snapshot: &[u8]) -> Result<(), SnapshotError> {
         let profile = Profile::from_snapshot(snapshot, &mut self.catalog)?;
+        self.absorb_population(&profile);
         self.profiles.insert(user, profile);
         Ok(())
+    }
+
+    /// Counts one successful login in the population.
+    fn learn_population(&mut self, attempt: &LoginAttempt, ip: &IpInfo) {
+        let hl = self.policy.learning.half_life_days;
+        let t = attempt.ts.secs().clamp(0, u32::MAX as i64) as u32;
+        let pop = &mut self.population;
+        let loc = &ip.location;
+        if let Some(c) = loc.country {
+            pop.add(Feature::Country, detect::country_key(c), 1.0, t, hl);
+        }
+        if let Some(r) = keys::region(loc) {
+            pop.add(Feature::Region, r, 1.0, t, hl);
+        }
+        if let Some(p) = keys::place(loc) {
+            pop.add(Feature::City, p, 1.0, t, hl);
+        }
+        if let Some(a) = ip.network.asn {
+            pop.add(Feature::Asn, u64::from(a), 1.0, t, hl);
+        }
+        if let Some(c) = &attempt.client {
+            pop.add(Feature::Client, keys::text(&c.name), 1.0, t, hl);
+        }
+    }
+
+    /// Adds a restored profile's history to the population (start-up: the
+    /// population is the sum of everybody's habits).
+    fn absorb_population(&mut self, p: &Profile) {
+        let hl = self.policy.learning.half_life_days;
+        let pop = &mut self.population;
+        for c in &p.countries {
+            pop.add(
+                Feature::Country,
+                detect::country_key(c.key),
+                c.weight,
+                c.last,
+                hl,
+            );
+        }
+        for r in &p.regions {
+            pop.add(Feature::Region, r.key, r.weight, r.last, hl);
+        }
+        for c in &p.cities {
+            pop.add(Feature::City, c.seen.key, c.seen.weight, c.seen.last, hl);
+        }
+        for a in &p.asns {
+            pop.add(Feature::Asn, u64::from(a.key), a.weight, a.last, hl);
+        }
+        for c in &p.clients {
+            pop.add(Feature::Client, c.key, c.weight, c.last, hl);
+        }
     }
 
     pub fn stats(&self) -> EngineStats {

@@ -232,6 +232,33 @@ pub struct Policy {
     pub learning: Learning,
     pub travel: Travel,
     pub attacks: Attacks,
+    pub statistics: Statistics,
+}
+
+/// The statistical model next to the rules (after Freeman et al., NDSS
+/// 2016): how much likelier the login's place, network and client are for
+/// anybody than for this user, as a natural-log likelihood ratio.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[serde(default, deny_unknown_fields)]
+pub struct Statistics {
+    /// Weight of `statistical_anomaly` at and above `full_at`; 0 turns the
+    /// model off.
+    pub weight: f32,
+    /// Log-likelihood ratio (nats) where the reason starts to count.
+    pub from: f32,
+    /// Log-likelihood ratio where it counts in full.
+    pub full_at: f32,
+}
+
+impl Default for Statistics {
+    fn default() -> Self {
+        Statistics {
+            weight: 0.3,
+            from: 6.0,
+            full_at: 12.0,
+        }
+    }
 }
 
 /// A policy value that makes no sense.
@@ -268,12 +295,18 @@ impl Policy {
             ("account_under_attack", w.account_under_attack),
             ("known_org_ip_trust", w.known_org_ip_trust),
             ("learning.learning_damping", self.learning.learning_damping),
+            ("statistics.weight", self.statistics.weight),
         ] {
             if !(0.0..=1.0).contains(&v) {
                 return Err(InvalidPolicy(format!(
                     "weights.{name} must be within 0..=1, got {v}"
                 )));
             }
+        }
+        if !(self.statistics.from < self.statistics.full_at) {
+            return Err(InvalidPolicy(
+                "statistics.from must be below statistics.full_at".into(),
+            ));
         }
         if self.learning.half_life_days <= 0.0 {
             return Err(InvalidPolicy(

@@ -93,6 +93,11 @@ pub enum Evidence {
         logins: u32,
         needed: u32,
     },
+    /// The login's features are `ratio` times likelier for anybody than for
+    /// this user.
+    Statistical {
+        ratio: f32,
+    },
 }
 
 /// Language of a reason text.
@@ -339,6 +344,17 @@ impl Reason {
                     write!(s, "正在学习该用户的登录习惯（{logins}/{needed} 次登录）")
                 };
             }
+            Evidence::Statistical { ratio } => {
+                let r = km(f64::from(ratio.min(1e9)));
+                let _ = if en {
+                    write!(
+                        s,
+                        "Unlike this user: place, network and client together are {r} times likelier for anyone else"
+                    )
+                } else {
+                    write!(s, "与该用户习惯不符：综合登录地点、网络和客户端，他人登录的可能性是本人的 {r} 倍")
+                };
+            }
         }
         s
     }
@@ -375,7 +391,7 @@ fn join(places: &[Location], f: fn(&Location) -> String, sep: &str) -> String {
     places.iter().map(f).collect::<Vec<_>>().join(sep)
 }
 
-/// Whole kilometres with thousands separators: 9,590.
+/// A whole number with thousands separators (kilometres, ratios): 9,590.
 fn km(v: f64) -> String {
     let n = v.round().max(0.0) as u64;
     let digits = n.to_string();

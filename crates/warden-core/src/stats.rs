@@ -14,8 +14,8 @@
 //!
 //! [`Freeman`] is the plain model of the paper (exact counts, no decay, no
 //! rules), kept as the baseline `warden eval` compares against. The engine's
-//! own use of the same mathematics reads the decayed profile lists instead
-//! (see `detect::statistical`).
+//! own use of the same mathematics reads the decayed profile lists against a
+//! decayed [`Population`] (see `detect::statistical`) and joins the rules.
 
 use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
@@ -173,6 +173,81 @@ impl Freeman {
         }
         self.population.total += 1.0;
         user.total += 1.0;
+    }
+}
+
+/// A level of the engine's feature hierarchies, as a population key tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Feature {
+    Country = 0,
+    Region = 1,
+    City = 2,
+    Asn = 3,
+    Client = 4,
+}
+
+/// How often each place, network and client is used by everybody, with the
+/// same recency decay as the profiles: the population side of the engine's
+/// likelihood ratio. Built from successful logins (and from the profiles
+/// restored at start-up).
+#[derive(Debug, Clone, Default)]
+pub struct Population {
+    counts: FxHashMap<(u8, u64), (f32, u32)>,
+    distinct: [f32; 5],
+    total: (f32, u32),
+}
+
+fn decayed((weight, last): (f32, u32), now: u32, half_life_days: f32) -> f32 {
+    let dt = now.saturating_sub(last) as f32;
+    weight * (-dt / (half_life_days * 86_400.0)).exp2()
+}
+
+impl Population {
+    /// Adds `weight` logins of `key` at level `f`, seen at `at` (Unix
+    /// seconds).
+    pub fn add(&mut self, f: Feature, key: u64, weight: f32, at: u32, half_life_days: f32) {
+        let e = self
+            .counts
+            .entry((f as u8, key))
+            .or_insert_with(|| (0.0, at));
+        if e.0 == 0.0 {
+            self.distinct[f as usize] += 1.0;
+        }
+        let (w, last) = *e;
+        let now = last.max(at);
+        *e = (decayed((w, last), now, half_life_days) + weight, now);
+        if f == Feature::Country {
+            let (tw, tl) = self.total;
+            let now = tl.max(at);
+            self.total = (decayed((tw, tl), now, half_life_days) + weight, now);
+        }
+    }
+
+    /// The decayed count of `key` at level `f` at `now`.
+    pub fn weight(&self, f: Feature, key: u64, now: u32, half_life_days: f32) -> f64 {
+        self.counts
+            .get(&(f as u8, key))
+            .map_or(0.0, |&c| f64::from(decayed(c, now, half_life_days)))
+    }
+
+    /// The decayed number of logins at `now`.
+    pub fn total(&self, now: u32, half_life_days: f32) -> f64 {
+        f64::from(decayed(self.total, now, half_life_days))
+    }
+
+    /// Distinct values ever seen at level `f`.
+    pub fn distinct(&self, f: Feature) -> f64 {
+        f64::from(self.distinct[f as usize])
+    }
+
+    /// Entries held (for memory accounting).
+    pub fn len(&self) -> usize {
+        self.counts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.counts.is_empty()
     }
 }
 

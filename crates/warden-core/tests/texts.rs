@@ -184,7 +184,18 @@ fn every_reason_text() {
                 needed: 5,
             },
         ),
+        (
+            ReasonCode::StatisticalAnomaly,
+            Evidence::Statistical { ratio: 23_456.7 },
+        ),
     ];
+    // Every reason code has a text here.
+    for code in ReasonCode::ALL {
+        assert!(
+            cases.iter().any(|(c, _)| *c == code),
+            "{code:?} has no case"
+        );
+    }
     let mut out = String::new();
     for (code, evidence) in cases {
         let r = Reason {
