@@ -303,7 +303,8 @@ impl Policy {
                 )));
             }
         }
-        if !(self.statistics.from < self.statistics.full_at) {
+        let s = &self.statistics;
+        if s.from.is_nan() || s.full_at.is_nan() || s.from >= s.full_at {
             return Err(InvalidPolicy(
                 "statistics.from must be below statistics.full_at".into(),
             ));
