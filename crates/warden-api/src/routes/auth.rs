@@ -18,7 +18,7 @@ use warden_store::Backend;
 
 use crate::credentials::{self, LoginTicket};
 use crate::error::{ApiError, ApiJson};
-use crate::routes::login::{build_attempt, store_attempt};
+use crate::routes::login::{assess_attempt, build_attempt, store_attempt};
 use crate::state::AppState;
 use crate::types::accounts::{
     LoginRequest, LoginResponse, SessionDto, SessionRequest, VerifyRequest, VerifyResponse,
@@ -165,14 +165,7 @@ pub async fn verify<S: Backend>(
         req.user_agent.as_deref(),
     )?;
     let now = attempt.ts;
-    let info = state.intel.lookup(attempt.ip);
-    let (assessment, offset) = {
-        let engine = state.engine.lock();
-        (
-            engine.evaluate(&attempt, &info),
-            engine.policy().learning.utc_offset_minutes,
-        )
-    };
+    let (info, assessment, offset) = assess_attempt(&state, &attempt);
     let settings = &state.credentials.settings;
     let mut account_known = false;
     let mut used_code = None;
@@ -380,14 +373,7 @@ pub async fn login<S: Backend>(
         req.user_agent.as_deref(),
     )?;
     let now = attempt.ts;
-    let info = state.intel.lookup(attempt.ip);
-    let (assessment, offset) = {
-        let engine = state.engine.lock();
-        (
-            engine.evaluate(&attempt, &info),
-            engine.policy().learning.utc_offset_minutes,
-        )
-    };
+    let (info, assessment, offset) = assess_attempt(&state, &attempt);
     state.credentials.expire_tickets(now);
 
     // Second step: the code for an earlier password step.

@@ -50,6 +50,22 @@ pub fn build_attempt<S: Backend>(
         .map_err(|e| ApiError::bad(e.to_string()))
 }
 
+/// Looks the address up and scores the attempt: what is known of the
+/// address, the assessment, and the organisation's UTC offset for texts.
+pub fn assess_attempt<S: Backend>(
+    state: &AppState<S>,
+    attempt: &LoginAttempt,
+) -> (IpInfo, Assessment, i32) {
+    let info = state.intel.lookup(attempt.ip);
+    let engine = state.engine.lock();
+    let assessment = engine.evaluate(attempt, &info);
+    (
+        info,
+        assessment,
+        engine.policy().learning.utc_offset_minutes,
+    )
+}
+
 fn parse_id(id: &str) -> Result<u128, ApiError> {
     u128::from_str_radix(id, 16)
         .ok()
@@ -90,14 +106,7 @@ pub async fn evaluate<S: Backend>(
         req.device.as_deref(),
         req.user_agent.as_deref(),
     )?;
-    let info = state.intel.lookup(attempt.ip);
-    let (assessment, offset) = {
-        let engine = state.engine.lock();
-        (
-            engine.evaluate(&attempt, &info),
-            engine.policy().learning.utc_offset_minutes,
-        )
-    };
+    let (info, assessment, offset) = assess_attempt(&state, &attempt);
     observe_evaluation(&assessment, started);
     let id = new_id();
     let (decision, risk, level, alert, reasons) = assessment_fields(&assessment, offset);
