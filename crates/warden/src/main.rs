@@ -69,6 +69,22 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Simulate an enterprise tenant's logins, with labelled attacks:
+    /// writes events.jsonl (replay input) and labels.jsonl to --out.
+    Simulate {
+        #[arg(long, default_value_t = 300)]
+        users: usize,
+        #[arg(long, default_value_t = 42)]
+        days: u32,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Output folder (created if needed).
+        #[arg(long)]
+        out: PathBuf,
+        /// Geo data folder (default: the configured one).
+        #[arg(long)]
+        geo_dir: Option<PathBuf>,
+    },
     /// Configuration.
     Config {
         #[command(subcommand)]
@@ -299,6 +315,24 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             out,
         } => {
             warden::synth::run_gen(users, events, seed, &out)?;
+        }
+        Command::Simulate {
+            users,
+            days,
+            seed,
+            out,
+            geo_dir,
+        } => {
+            let geo = geo_dir.unwrap_or_else(|| cfg.geo_dir());
+            let sim = warden_sim::SimConfig {
+                users,
+                days,
+                seed,
+                ..warden_sim::SimConfig::default()
+            };
+            let summary = warden_sim::run(&sim, &geo, &out)?;
+            eprint!("{summary}");
+            eprintln!("wrote {}", out.display());
         }
         Command::Config {
             command: ConfigCommand::Check,
