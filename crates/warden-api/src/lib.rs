@@ -43,7 +43,7 @@ pub fn metrics_handle() -> PrometheusHandle {
 
 /// Builds the router over shared state.
 pub fn router<S: Backend>(state: Arc<AppState<S>>) -> Router {
-    use routes::{accounts, auth as authn, geo, health, login, users};
+    use routes::{accounts, auth as authn, dovecot, geo, health, login, users};
     let limit = state.config.max_body_bytes;
     let v1 = Router::new()
         .route("/evaluate", post(login::evaluate::<S>))
@@ -51,6 +51,7 @@ pub fn router<S: Backend>(state: Arc<AppState<S>>) -> Router {
         .route("/auth/verify", post(authn::verify::<S>))
         .route("/auth/login", post(authn::login::<S>))
         .route("/auth/session", post(authn::session::<S>))
+        .route("/dovecot/policy", post(dovecot::policy::<S>))
         .route(
             "/orgs",
             get(accounts::list_orgs::<S>).post(accounts::put_org::<S>),

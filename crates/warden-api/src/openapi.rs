@@ -8,7 +8,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{ErrorBody, ErrorDetail};
-use crate::routes::{accounts, auth, geo, health, login, users};
+use crate::routes::{accounts, auth, dovecot, geo, health, login, users};
 
 struct Security;
 
@@ -46,6 +46,7 @@ impl Modify for Security {
         auth::verify,
         auth::login,
         auth::session,
+        dovecot::policy,
         accounts::put_org,
         accounts::list_orgs,
         accounts::create_account,
@@ -79,6 +80,7 @@ impl Modify for Security {
         (name = "ops", description = "Health and readiness"),
         (name = "auth", description = "Credential verification for mail servers, web/IM login with a second factor, sessions"),
         (name = "accounts", description = "Organisations, accounts, passwords, authorization codes, TOTP, security events, diagnosis"),
+        (name = "mail servers", description = "Dovecot's auth policy protocol (docs/integrations/dovecot.md)"),
     )
 )]
 pub struct ApiDoc;

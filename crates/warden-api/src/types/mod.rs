@@ -12,6 +12,7 @@ use warden_core::{
 use crate::error::ApiError;
 
 pub mod accounts;
+pub mod dovecot;
 
 /// Protocol of the login.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
