@@ -24,6 +24,8 @@ pub struct Config {
     pub geo: Geo,
     pub policy: Policy,
     pub auth: Auth,
+    pub dovecot: Dovecot,
+    pub postfix: Postfix,
     pub log: Log,
 }
 
@@ -36,6 +38,8 @@ impl Default for Config {
             geo: Geo::default(),
             policy: Policy::default(),
             auth: Auth::default(),
+            dovecot: Dovecot::default(),
+            postfix: Postfix::default(),
             log: Log::default(),
         }
     }
@@ -175,6 +179,63 @@ impl Default for Auth {
     }
 }
 
+/// The Dovecot auth policy endpoint (`/v1/dovecot/policy`, see
+/// docs/integrations/dovecot.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Dovecot {
+    /// Login protection: refuse, after the password check, logins the risk engine challenges (a new country, impossible travel...), telling the user to confirm in webmail. Off: they succeed and raise an alert.
+    pub login_protection: bool,
+    /// Seconds Dovecot holds back a client that repeats a wrong password already refused from its address, per repeat (a tarpit for stale clients, which are not counted as guesses).
+    pub tarpit_secs: u32,
+    /// The longest such delay in seconds; 0 turns the tarpit off.
+    pub tarpit_max_secs: u32,
+    /// Language of the texts mail clients see when Dovecot refuses a login: `en` or `zh`.
+    pub lang: String,
+}
+
+impl Default for Dovecot {
+    fn default() -> Self {
+        Dovecot {
+            login_protection: false,
+            tarpit_secs: 2,
+            tarpit_max_secs: 15,
+            lang: "en".into(),
+        }
+    }
+}
+
+/// The Postfix policy delegation server (see docs/integrations/postfix.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Postfix {
+    /// Address and port for Postfix's `check_policy_service inet:HOST:PORT`; none (the default) leaves the policy server off.
+    pub listen: Option<String>,
+    /// The answer when Warden cannot decide (its storage fails): `defer` (`DEFER_IF_PERMIT`, the mail is retried later) or `dunno` (the mail goes on). When Warden is down, Postfix itself answers with `smtpd_policy_service_default_action`.
+    pub on_error: String,
+    /// Window (seconds) over which an account's recipients are counted for the sending-rate check.
+    pub rate_window_secs: u64,
+    /// Recipients per window an account may always send to, whatever its history.
+    pub rate_min_recipients: u32,
+    /// Beyond the minimum, recipients per window are deferred when they exceed this many times the account's usual count per window.
+    pub rate_factor: f64,
+    /// Half-life (days) of the usual sending rate an account has built up.
+    pub rate_half_life_days: f64,
+}
+
+impl Default for Postfix {
+    fn default() -> Self {
+        Postfix {
+            listen: None,
+            on_error: "defer".into(),
+            rate_window_secs: 3600,
+            rate_min_recipients: 100,
+            rate_factor: 10.0,
+            rate_half_life_days: 7.0,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Log {
@@ -268,6 +329,27 @@ impl Config {
         if self.auth.session_ttl_secs < 60 {
             bail!("auth.session_ttl_secs must be at least 60");
         }
+        parse_lang(&self.dovecot.lang).context("dovecot.lang")?;
+        if self.dovecot.tarpit_max_secs > 300 {
+            bail!("dovecot.tarpit_max_secs must be at most 300 (mail clients give up sooner)");
+        }
+        if let Some(l) = &self.postfix.listen {
+            l.parse::<std::net::SocketAddr>()
+                .with_context(|| format!("postfix.listen: {l:?} is not an address:port"))?;
+        }
+        if !matches!(self.postfix.on_error.as_str(), "defer" | "dunno") {
+            bail!(
+                "postfix.on_error: {:?} must be defer or dunno",
+                self.postfix.on_error
+            );
+        }
+        if self.postfix.rate_window_secs < 60 {
+            bail!("postfix.rate_window_secs must be at least 60");
+        }
+        let (factor, half_life) = (self.postfix.rate_factor, self.postfix.rate_half_life_days);
+        if factor.is_nan() || factor < 1.0 || half_life.is_nan() || half_life <= 0.0 {
+            bail!("postfix.rate_factor must be at least 1 and postfix.rate_half_life_days above 0");
+        }
         for a in &self.geo.anonymizer_lists {
             parse_anonymizer_kind(&a.kind)?;
         }
@@ -298,6 +380,15 @@ impl Config {
             .dir
             .clone()
             .unwrap_or_else(|| self.data_dir.join("geo"))
+    }
+}
+
+/// `en` or `zh`: the language of texts shown to end users.
+pub fn parse_lang(lang: &str) -> anyhow::Result<warden_core::Lang> {
+    match lang {
+        "en" => Ok(warden_core::Lang::En),
+        "zh" => Ok(warden_core::Lang::Zh),
+        other => bail!("{other:?} must be en or zh"),
     }
 }
 

@@ -3,8 +3,10 @@
 //! command line and calls into these modules.
 
 pub mod admin;
+pub mod checkpassword;
 pub mod config;
 pub mod eval;
+pub mod postfix;
 pub mod replay;
 pub mod serve;
 pub mod synth;

@@ -126,6 +126,26 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The qmail checkpassword interface for Dovecot: reads user and
+    /// password on fd 3, asks Warden, then runs the reply program (exit 1:
+    /// refused, 111: Warden unreachable).
+    Checkpassword {
+        /// Service address (default: server.listen).
+        #[arg(long)]
+        server: Option<String>,
+        /// File holding the API key (default: WARDEN_API_KEY, then the configuration).
+        #[arg(long)]
+        key_file: Option<PathBuf>,
+        /// Give up on Warden after this many milliseconds (exit 111).
+        #[arg(long, default_value_t = 5000)]
+        timeout_ms: u64,
+        /// Language of the messages: en or zh.
+        #[arg(long, default_value = "en")]
+        lang: String,
+        /// The program to run on success and its arguments (Dovecot appends checkpassword-reply).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        reply: Vec<std::ffi::OsString>,
+    },
 }
 
 /// How admin commands reach the service.
@@ -253,6 +273,25 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         print!("{}", reference_markdown());
         return Ok(ExitCode::SUCCESS);
     }
+    if let Command::Checkpassword {
+        server,
+        key_file,
+        timeout_ms,
+        lang,
+        reply,
+    } = cli.command
+    {
+        // Errors are exit 111 (temporary), never 1 (wrong password).
+        let opts = warden::checkpassword::Options {
+            server,
+            key_file,
+            timeout: std::time::Duration::from_millis(timeout_ms),
+            lang,
+            reply,
+        };
+        let code = warden::checkpassword::main(cli.config.as_deref(), opts);
+        return Ok(ExitCode::from(code));
+    }
     let cfg = Config::load(cli.config.as_deref(), &serve::environment())?;
     match cli.command {
         Command::Serve => {
@@ -341,7 +380,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Config {
             command: ConfigCommand::Reference,
-        } => unreachable!("handled above"),
+        }
+        | Command::Checkpassword { .. } => unreachable!("handled above"),
         Command::User { remote, command } => {
             let admin = warden::admin::Admin::new(
                 &cfg,

@@ -233,7 +233,30 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
         credentials,
     });
     let upkeep = warden_api::tasks::spawn(state.clone());
-    let app = warden_api::router(state.clone());
+    let dovecot = warden_api::routes::dovecot::DovecotPolicy::new(
+        warden_api::routes::dovecot::DovecotSettings {
+            login_protection: cfg.dovecot.login_protection,
+            tarpit_secs: cfg.dovecot.tarpit_secs,
+            tarpit_max_secs: cfg.dovecot.tarpit_max_secs,
+            lang: crate::config::parse_lang(&cfg.dovecot.lang)?,
+        },
+    );
+    let app = warden_api::router(state.clone()).layer(axum::Extension(Arc::new(dovecot)));
+    let postfix = match &cfg.postfix.listen {
+        Some(listen) => {
+            let l = tokio::net::TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("postfix.listen: listening on {listen}"))?;
+            tracing::info!(addr = %l.local_addr()?, "postfix policy server is listening");
+            let policy = Arc::new(crate::postfix::Policy {
+                state: state.clone(),
+                settings: crate::postfix::PostfixSettings::from(&cfg.postfix),
+                rates: Mutex::new(Default::default()),
+            });
+            Some(tokio::spawn(crate::postfix::serve(l, policy)))
+        }
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(&cfg.server.listen)
         .await
         .with_context(|| format!("listening on {}", cfg.server.listen))?;
@@ -260,6 +283,9 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
             .with_graceful_shutdown(stop)
             .await;
         upkeep.abort();
+        if let Some(p) = postfix {
+            p.abort();
+        }
         // Every acknowledged write is already committed; commit what is queued.
         writer.close().await;
         state.store.close().await;
