@@ -35,10 +35,25 @@ impl Input<'_> {
     }
 
     fn asn_known(&self) -> bool {
-        match (self.history(), self.ip.network.asn) {
+        match (self.history(), self.ip.network.habit_key()) {
             (Some(p), Some(a)) => known(&p.asns, a, self.now(), &self.policy.learning).is_some(),
             _ => false,
         }
+    }
+
+    fn device_known(&self) -> bool {
+        match (self.history(), self.attempt.device.as_deref()) {
+            (Some(p), Some(d)) => {
+                known(&p.devices, keys::text(d), self.now(), &self.policy.learning).is_some()
+            }
+            _ => false,
+        }
+    }
+
+    /// One of the user's own devices on a network the user already uses:
+    /// place novelty within a known country is then mostly geolocation noise.
+    fn own_device_on_known_network(&self) -> bool {
+        self.device_known() && self.asn_known()
     }
 
     fn named(&self, key: u64, coords: Option<Coords>) -> Location {
@@ -89,10 +104,19 @@ pub fn unusual_location(i: &Input<'_>, out: &mut Vec<Reason>) {
     let distance = loc.coords.and_then(|c| p.nearest_km(c, now, l));
     let factor = distance_factor(distance, i.policy);
     // A phone on a carrier the user already uses, geolocated to another city,
-    // is weaker evidence than a new network as well.
-    let network = if i.asn_known() { 0.6 } else { 1.0 };
+    // is weaker evidence than a new network as well; the user's own device
+    // on it is weaker still.
+    let own_device = i.own_device_on_known_network();
+    let network = if own_device {
+        i.policy.travel.own_device_damping as f32
+    } else if i.asn_known() {
+        0.6
+    } else {
+        1.0
+    };
+    let new_country = known(&p.countries, country, now, l).is_none();
 
-    let (code, weight) = if known(&p.countries, country, now, l).is_none() {
+    let (code, weight) = if new_country {
         (
             ReasonCode::UnusualCountry,
             w.unusual_country * (0.5 + 0.5 * factor),
@@ -116,15 +140,20 @@ pub fn unusual_location(i: &Input<'_>, out: &mut Vec<Reason>) {
         .take(2)
         .map(|sp| i.named(sp.seen.key, sp.coords))
         .collect();
-    out.push(alerting(
+    // A new country is always told; a new city or region at home is not
+    // while the habits are still being learned, nor from the user's own
+    // device on a known network.
+    let learning = p.logins < l.learning_logins;
+    out.push(Reason {
         code,
         weight,
-        Evidence::UnusualPlace {
+        alert: new_country || !(learning || own_device),
+        evidence: Evidence::UnusualPlace {
             place: loc.clone(),
             usual,
             distance_km: distance,
         },
-    ));
+    });
 }
 
 fn accuracy(km: Option<u16>, p: &Policy) -> f64 {
@@ -177,11 +206,18 @@ pub fn impossible_travel(i: &Input<'_>, out: &mut Vec<Reason>) -> bool {
     if effective <= 0.0 || speed <= t.travel.max_speed_kmh {
         return false;
     }
-    let (damp, both_known) = between_known_places(p, cur_key, last.place, now, t);
+    let (mut damp, both_known) = between_known_places(p, cur_key, last.place, now, t);
+    // Within one country, the user's own device on a known network: carrier
+    // geolocation noise rather than travel.
+    let same_country = i.catalog.get(last.place).and_then(|l| l.country) == i.ip.location.country;
+    let own_device = same_country && i.own_device_on_known_network();
+    if own_device {
+        damp *= t.travel.own_device_damping;
+    }
     out.push(Reason {
         code: ReasonCode::ImpossibleTravel,
         weight: t.weights.impossible_travel * damp as f32,
-        alert: !both_known,
+        alert: !both_known && !own_device,
         evidence: Evidence::Travel {
             from: i.named(last.place, Some(from)),
             to: i.ip.location.clone(),
@@ -498,7 +534,7 @@ pub fn statistical(i: &Input<'_>, out: &mut Vec<Reason>) {
         }
     }
     let mut llr = log_likelihood_ratio(&place);
-    if let Some(a) = i.ip.network.asn {
+    if let Some(a) = i.ip.network.habit_key() {
         let u = weight_of(
             p.asns
                 .iter()
@@ -529,6 +565,30 @@ pub fn statistical(i: &Input<'_>, out: &mut Vec<Reason>) {
             pop: pop.weight(Feature::Client, k, t, hl),
             pop_parent: pop_total,
             pop_distinct: pop.distinct(Feature::Client),
+        }]);
+    }
+    if let Some(d) = i.attempt.device.as_deref() {
+        // Devices are nearly personal: the population side is small, and a
+        // new device counts about as much as the user's history is long.
+        let k = keys::text(d);
+        let u = weight_of(
+            p.devices
+                .iter()
+                .find(|x| x.key == k)
+                .map(|x| x.weight_at(now, hl)),
+        );
+        let user_devices: f64 = p
+            .devices
+            .iter()
+            .map(|x| f64::from(x.weight_at(now, hl)))
+            .sum();
+        llr += log_likelihood_ratio(&[LevelCounts {
+            user: u,
+            user_parent: user_devices,
+            user_distinct: p.devices.len() as f64,
+            pop: pop.weight(Feature::Device, k, t, hl),
+            pop_parent: pop_total,
+            pop_distinct: pop.distinct(Feature::Device),
         }]);
     }
     let share = ((llr as f32 - s.from) / (s.full_at - s.from)).clamp(0.0, 1.0);

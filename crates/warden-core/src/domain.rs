@@ -392,6 +392,9 @@ impl AnonymizerKind {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Network {
     pub asn: Option<u32>,
+    /// For a carrier that announces many AS numbers (China Mobile's
+    /// provinces...), the group's main AS number.
+    pub group: Option<u32>,
     pub organisation: Option<Name>,
     /// The ASN is a hosting / cloud / datacenter network.
     pub datacenter: bool,
@@ -399,6 +402,13 @@ pub struct Network {
     /// The address is in one of the organisation's configured ranges
     /// (office egress, corporate VPN); the name of the range when set.
     pub org_range: Option<Name>,
+}
+
+impl Network {
+    /// The network as habits count it: the carrier group, else the AS.
+    pub fn habit_key(&self) -> Option<u32> {
+        self.group.or(self.asn)
+    }
 }
 
 /// Everything Warden knows about one IP address at evaluation time.

@@ -125,7 +125,7 @@ impl Engine {
         self.catalog.remember(&ip.location);
         let obs = Observation {
             location: Some(&ip.location),
-            asn: ip.network.asn,
+            asn: ip.network.habit_key(),
             device: attempt.device.as_deref().map(keys::text),
             client: attempt.client.as_ref().map(|c| keys::text(&c.name)),
             ip: keys::ip(attempt.ip),
@@ -198,11 +198,14 @@ impl Engine {
         if let Some(p) = keys::place(loc) {
             pop.add(Feature::City, p, 1.0, t, hl);
         }
-        if let Some(a) = ip.network.asn {
+        if let Some(a) = ip.network.habit_key() {
             pop.add(Feature::Asn, u64::from(a), 1.0, t, hl);
         }
         if let Some(c) = &attempt.client {
             pop.add(Feature::Client, keys::text(&c.name), 1.0, t, hl);
+        }
+        if let Some(d) = attempt.device.as_deref() {
+            pop.add(Feature::Device, keys::text(d), 1.0, t, hl);
         }
     }
 
@@ -231,6 +234,9 @@ impl Engine {
         }
         for c in &p.clients {
             pop.add(Feature::Client, c.key, c.weight, c.last, hl);
+        }
+        for d in &p.devices {
+            pop.add(Feature::Device, d.key, d.weight, d.last, hl);
         }
     }
 

@@ -152,6 +152,12 @@ pub struct Travel {
     /// Factor applied to travel signals between two places the user has
     /// both used (a phone on a carrier hub and a laptop at the office).
     pub known_places_damping: f64,
+    /// Factor applied to a new region or city, and to travel, within a
+    /// country the user knows, when the login comes from one of the user's
+    /// own devices on a network the user already uses (an AS, or a carrier
+    /// group of several): a phone whose carrier addresses geolocate all over
+    /// the country. Not alerted.
+    pub own_device_damping: f64,
 }
 
 impl Default for Travel {
@@ -165,6 +171,7 @@ impl Default for Travel {
             session_ttl_secs: 30 * 60,
             concurrent_min_km: 500.0,
             known_places_damping: 0.25,
+            own_device_damping: 0.3,
         }
     }
 }
@@ -254,9 +261,9 @@ pub struct Statistics {
 impl Default for Statistics {
     fn default() -> Self {
         Statistics {
-            weight: 0.3,
-            from: 6.0,
-            full_at: 12.0,
+            weight: 0.5,
+            from: 5.0,
+            full_at: 11.0,
         }
     }
 }

@@ -185,6 +185,7 @@ pub enum Feature {
     City = 2,
     Asn = 3,
     Client = 4,
+    Device = 5,
 }
 
 /// How often each place, network and client is used by everybody, with the
@@ -194,7 +195,7 @@ pub enum Feature {
 #[derive(Debug, Clone, Default)]
 pub struct Population {
     counts: FxHashMap<(u8, u64), (f32, u32)>,
-    distinct: [f32; 5],
+    distinct: [f32; 6],
     total: (f32, u32),
 }
 

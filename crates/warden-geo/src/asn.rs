@@ -36,6 +36,8 @@ struct Range<T> {
 pub struct AsnInfo {
     pub asn: u32,
     pub organisation: Option<Name>,
+    /// The carrier group's main AS number ([`crate::carriers`]).
+    pub group: Option<u32>,
 }
 
 /// Counts for `describe()`.
@@ -55,6 +57,8 @@ pub struct AsnTable {
     v4: Ranges<u32>,
     v6: Ranges<u128>,
     orgs: Vec<Option<Name>>,
+    /// The carrier group of each organisation, by organisation id.
+    groups: Vec<Option<u32>>,
     stats: AsnStats,
 }
 
@@ -206,10 +210,17 @@ impl AsnTable {
             organisations: loader.orgs.iter().filter(|o| o.is_some()).count(),
             overlaps_resolved: loader.overlaps,
         };
+        let carriers = crate::carriers::CarrierGroups::builtin();
+        let groups = loader
+            .orgs
+            .iter()
+            .map(|o| o.as_deref().and_then(|o| carriers.group_of(o)))
+            .collect();
         AsnTable {
             v4: Ranges::new(&v4),
             v6: Ranges::new(&v6),
             orgs: loader.orgs,
+            groups,
             stats,
         }
     }
@@ -227,6 +238,7 @@ impl AsnTable {
         Some(AsnInfo {
             asn,
             organisation: self.orgs.get(org as usize).cloned().flatten(),
+            group: self.groups.get(org as usize).copied().flatten(),
         })
     }
 }

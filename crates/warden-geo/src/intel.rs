@@ -291,6 +291,7 @@ impl IpIntel {
         if let Some(a) = self.asn.as_ref().and_then(|t| t.lookup(ip)) {
             info.network.datacenter = self.datacenter.contains(a.asn);
             info.network.asn = Some(a.asn);
+            info.network.group = a.group;
             info.network.organisation = a.organisation;
         }
         info.network.anonymizer = self.anonymizers.lookup(ip);

@@ -24,6 +24,7 @@
 
 pub mod anonymizer;
 pub mod asn;
+pub mod carriers;
 pub mod city;
 pub mod corrections;
 pub mod datacenter;

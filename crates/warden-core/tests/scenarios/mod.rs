@@ -36,6 +36,9 @@ struct Place {
     lon: Option<f32>,
     accuracy_km: Option<u16>,
     asn: Option<u32>,
+    /// The carrier group's main AS number (what warden-geo derives from
+    /// the organisation name).
+    group: Option<u32>,
     organisation: Option<String>,
     #[serde(default)]
     datacenter: bool,
@@ -137,6 +140,7 @@ fn ip_info(place: &Place, ip: &str) -> IpInfo {
         location,
         network: Network {
             asn: place.asn,
+            group: place.group,
             organisation: place.organisation.as_deref().map(Into::into),
             datacenter: place.datacenter,
             anonymizer,
