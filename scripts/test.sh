@@ -6,6 +6,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 command -v npm >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; }
+# The end-to-end tests run the real Debian mail daemons (Dovecot with the Lua
+# passdb, Postfix) and Python's mail clients (docs/integrations/).
+missing=()
+for p in dovecot-imapd dovecot-pop3d dovecot-auth-lua postfix swaks python3 openssl; do
+	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi
 scripts/fetch-geo.sh data/geo
 export WARDEN_GEO_DIR="$PWD/data/geo"
 

@@ -1,5 +1,6 @@
 //! The binary's integration tests (one test binary for link time).
 mod docs;
+mod e2e;
 mod eval;
 mod replay;
 mod service;

@@ -1,0 +1,22 @@
+//! End to end with the real Debian daemons and real clients: Dovecot (IMAP,
+//! POP3) and Postfix (SMTP AUTH through Dovecot SASL) wired to the real
+//! `warden serve` exactly as docs/integrations/ say, from the same
+//! templates, and Python's imaplib/poplib/smtplib logging in. Each test
+//! prints the replies the clients saw, which it asserts on.
+//!
+//! - `dovecot_policy`: Dovecot keeps its passwords, Warden is its auth
+//!   policy server (alerts, login protection, lockout, stale clients, TLS,
+//!   Warden down);
+//! - `dovecot_verify`: Warden verifies the passwords through the Lua passdb
+//!   and `warden checkpassword`, with Postfix SMTP AUTH through Dovecot;
+//! - `postfix_policy`: Warden's Postfix policy server;
+//! - `docs`: the snippets in the docs are the templates the tests use.
+//!
+//! The daemons need the Debian packages `scripts/test.sh` installs; a
+//! missing one fails the test with what to install.
+
+mod docs;
+mod dovecot_policy;
+mod dovecot_verify;
+mod harness;
+mod postfix_policy;

@@ -1,0 +1,300 @@
+-- Warden passdb for Dovecot 2.3 (Debian package dovecot-auth-lua): Dovecot
+-- hands each plaintext login to Warden's POST /v1/auth/verify and turns the
+-- answer into a passdb result.
+--
+--   Warden                                  Dovecot result            the IMAP client sees
+--   ok                                      PASSDB_RESULT_OK          logged in
+--   wrong_password, deny_risk               PASSWORD_MISMATCH         NO [AUTHENTICATIONFAILED] Authentication failed.
+--   password_expired                        PASS_EXPIRED              NO [EXPIRED] Authentication failed.
+--   app_password_required,                  OK + nologin reason=TEXT  NO [CONTACTADMIN] TEXT (Warden's message)
+--   locked_by_risk_control,
+--   verification_required, tls_required,
+--   protocol_not_allowed, account_disabled,
+--   account_locked
+--   Warden unreachable, an error            INTERNAL_FAILURE          NO [UNAVAILABLE] Temporary authentication failure. [host:time]
+--
+-- nologin is honoured by Dovecot's own IMAP and POP3 logins only: SASL
+-- clients such as Postfix take the OK as a success. For every other
+-- service these refusals are PASSWORD_MISMATCH, which cannot carry a text
+-- (Postfix: 535 5.7.8 Error: authentication failed: (reason unavailable));
+-- Warden's history and `warden diagnose` keep the reason.
+--
+-- Settings come from the environment, which Dovecot passes on when they are
+-- listed in import_environment (see docs/integrations/dovecot.md):
+--   WARDEN_URL           default http://127.0.0.1:8080
+--   WARDEN_API_KEY_FILE  a file holding the API key (or WARDEN_API_KEY)
+--   WARDEN_TIMEOUT_MS    default 3000
+--   WARDEN_LANG          en (default) or zh
+--
+-- passdb { driver = lua  args = file=/etc/dovecot/warden-passdb.lua blocking=yes }
+
+local url, key, lang, client
+
+local function read_file(path)
+  local f = io.open(path, "r")
+  if f == nil then
+    return nil
+  end
+  local text = f:read("*a")
+  f:close()
+  return text
+end
+
+local function trim(s)
+  return (string.gsub(s or "", "^%s*(.-)%s*$", "%1"))
+end
+
+-- JSON -------------------------------------------------------------------
+
+local function encode_string(s)
+  s = string.gsub(s, '[%c"\\]', function(c)
+    if c == '"' then return '\\"' end
+    if c == "\\" then return "\\\\" end
+    return string.format("\\u%04x", string.byte(c))
+  end)
+  return '"' .. s .. '"'
+end
+
+local function encode(fields)
+  local parts = {}
+  for k, v in pairs(fields) do
+    local value
+    if type(v) == "boolean" then
+      value = v and "true" or "false"
+    else
+      value = encode_string(tostring(v))
+    end
+    parts[#parts + 1] = encode_string(k) .. ":" .. value
+  end
+  return "{" .. table.concat(parts, ",") .. "}"
+end
+
+local function utf8_char(cp)
+  if cp < 0x80 then
+    return string.char(cp)
+  elseif cp < 0x800 then
+    return string.char(0xC0 + math.floor(cp / 0x40), 0x80 + cp % 0x40)
+  elseif cp < 0x10000 then
+    return string.char(0xE0 + math.floor(cp / 0x1000), 0x80 + math.floor(cp / 0x40) % 0x40, 0x80 + cp % 0x40)
+  end
+  return string.char(0xF0 + math.floor(cp / 0x40000), 0x80 + math.floor(cp / 0x1000) % 0x40,
+    0x80 + math.floor(cp / 0x40) % 0x40, 0x80 + cp % 0x40)
+end
+
+-- A small JSON reader: returns the value, or nil and an error.
+local function decode(text)
+  local pos = 1
+  local value
+
+  local function fail(what)
+    error({ json = what .. " at byte " .. pos })
+  end
+
+  local function skip()
+    pos = string.find(text, "[^ \t\r\n]", pos) or (#text + 1)
+  end
+
+  local function read_string()
+    pos = pos + 1
+    local out = {}
+    while true do
+      local c = string.sub(text, pos, pos)
+      if c == "" then fail("unterminated string") end
+      if c == '"' then
+        pos = pos + 1
+        return table.concat(out)
+      elseif c == "\\" then
+        local e = string.sub(text, pos + 1, pos + 1)
+        local simple = { ['"'] = '"', ["\\"] = "\\", ["/"] = "/", b = "\b", f = "\f", n = "\n", r = "\r", t = "\t" }
+        if simple[e] then
+          out[#out + 1] = simple[e]
+          pos = pos + 2
+        elseif e == "u" then
+          local cp = tonumber(string.sub(text, pos + 2, pos + 5), 16)
+          if cp == nil then fail("bad \\u escape") end
+          pos = pos + 6
+          if cp >= 0xD800 and cp <= 0xDBFF and string.sub(text, pos, pos + 1) == "\\u" then
+            local lo = tonumber(string.sub(text, pos + 2, pos + 5), 16)
+            if lo and lo >= 0xDC00 and lo <= 0xDFFF then
+              cp = 0x10000 + (cp - 0xD800) * 0x400 + (lo - 0xDC00)
+              pos = pos + 6
+            end
+          end
+          out[#out + 1] = utf8_char(cp)
+        else
+          fail("bad escape")
+        end
+      else
+        local stop = string.find(text, '["\\]', pos) or (#text + 1)
+        out[#out + 1] = string.sub(text, pos, stop - 1)
+        pos = stop
+      end
+    end
+  end
+
+  value = function()
+    skip()
+    local c = string.sub(text, pos, pos)
+    if c == "{" then
+      local obj = {}
+      pos = pos + 1
+      skip()
+      if string.sub(text, pos, pos) == "}" then
+        pos = pos + 1
+        return obj
+      end
+      while true do
+        skip()
+        if string.sub(text, pos, pos) ~= '"' then fail("expected a key") end
+        local k = read_string()
+        skip()
+        if string.sub(text, pos, pos) ~= ":" then fail("expected :") end
+        pos = pos + 1
+        obj[k] = value()
+        skip()
+        local d = string.sub(text, pos, pos)
+        pos = pos + 1
+        if d == "}" then return obj end
+        if d ~= "," then fail("expected , or }") end
+      end
+    elseif c == "[" then
+      local arr = {}
+      pos = pos + 1
+      skip()
+      if string.sub(text, pos, pos) == "]" then
+        pos = pos + 1
+        return arr
+      end
+      while true do
+        arr[#arr + 1] = value()
+        skip()
+        local d = string.sub(text, pos, pos)
+        pos = pos + 1
+        if d == "]" then return arr end
+        if d ~= "," then fail("expected , or ]") end
+      end
+    elseif c == '"' then
+      return read_string()
+    elseif string.sub(text, pos, pos + 3) == "true" then
+      pos = pos + 4
+      return true
+    elseif string.sub(text, pos, pos + 4) == "false" then
+      pos = pos + 5
+      return false
+    elseif string.sub(text, pos, pos + 3) == "null" then
+      pos = pos + 4
+      return nil
+    else
+      local num = string.match(text, "^-?%d+%.?%d*[eE]?[-+]?%d*", pos)
+      if num == nil or num == "" then fail("unexpected character") end
+      pos = pos + #num
+      return tonumber(num)
+    end
+  end
+
+  local ok, result = pcall(value)
+  if not ok then
+    if type(result) == "table" then return nil, result.json end
+    return nil, tostring(result)
+  end
+  return result
+end
+
+-- Dovecot ----------------------------------------------------------------
+
+local function protocol_of(service)
+  service = string.lower(service or "")
+  if service == "imap" or service == "pop3" then return service end
+  if service == "smtp" or service == "submission" or service == "lmtp" then return "smtp" end
+  return "api"
+end
+
+-- Dovecot's own logins say "TLS"; SASL clients such as Postfix say only
+-- "secured", and only over TLS.
+local function is_tls(service, secured)
+  if secured == "TLS" then return true end
+  local p = protocol_of(service)
+  return secured == "secured" and p ~= "imap" and p ~= "pop3"
+end
+
+function script_init()
+  url = trim(os.getenv("WARDEN_URL"))
+  if url == "" then url = "http://127.0.0.1:8080" end
+  url = string.gsub(url, "/+$", "") .. "/v1/auth/verify"
+  key = trim(os.getenv("WARDEN_API_KEY"))
+  local key_file = trim(os.getenv("WARDEN_API_KEY_FILE"))
+  if key_file ~= "" then
+    key = trim(read_file(key_file))
+    if key == "" then
+      dovecot.i_error("warden-passdb: cannot read the API key from " .. key_file)
+      return 1
+    end
+  end
+  if key == "" then
+    dovecot.i_error("warden-passdb: set WARDEN_API_KEY_FILE (or WARDEN_API_KEY) in import_environment")
+    return 1
+  end
+  lang = trim(os.getenv("WARDEN_LANG"))
+  if lang == "" then lang = "en" end
+  local timeout = tonumber(os.getenv("WARDEN_TIMEOUT_MS") or "") or 3000
+  client = dovecot.http.client({
+    request_absolute_timeout_msecs = timeout,
+    max_attempts = 1,
+    max_connect_attempts = 1,
+    user_agent = "dovecot/warden-passdb",
+  })
+  return 0
+end
+
+function script_deinit()
+end
+
+function auth_password_verify(req, password)
+  local fields = {
+    user = req.user,
+    password = password,
+    protocol = protocol_of(req.service),
+    ip = req.remote_ip,
+    tls = is_tls(req.service, req.secured),
+    lang = lang,
+  }
+  if req.client_id ~= nil and req.client_id ~= "" then
+    fields.user_agent = req.client_id
+  end
+  local http = client:request({ url = url, method = "POST" })
+  http:add_header("Content-Type", "application/json")
+  http:add_header("X-API-Key", key)
+  http:set_payload(encode(fields))
+  local resp = http:submit()
+  local status = resp:status()
+  if status ~= 200 then
+    return dovecot.auth.PASSDB_RESULT_INTERNAL_FAILURE,
+      "Warden answered " .. tostring(status) .. " " .. tostring(resp:reason()) .. ": " .. tostring(resp:payload())
+  end
+  local answer, err = decode(resp:payload())
+  if type(answer) ~= "table" then
+    return dovecot.auth.PASSDB_RESULT_INTERNAL_FAILURE, "unreadable answer from Warden: " .. tostring(err)
+  end
+  if answer.result == "ok" then
+    if answer.warning ~= nil then
+      req:log_info("warden: " .. tostring(answer.warning) .. " until " .. tostring(answer["until"]))
+    end
+    return dovecot.auth.PASSDB_RESULT_OK, {}
+  end
+  local reason = answer.reason or ""
+  req:log_info("warden refused the login: " .. reason)
+  if reason == "wrong_password" or reason == "deny_risk" then
+    return dovecot.auth.PASSDB_RESULT_PASSWORD_MISMATCH, "warden: " .. reason
+  elseif reason == "password_expired" then
+    return dovecot.auth.PASSDB_RESULT_PASS_EXPIRED, "warden: " .. reason
+  end
+  local service = string.lower(req.service or "")
+  if service ~= "imap" and service ~= "pop3" then
+    -- A SASL client (Postfix) would take OK + nologin as a success.
+    return dovecot.auth.PASSDB_RESULT_PASSWORD_MISMATCH, "warden: " .. reason
+  end
+  -- Only a successful passdb result can carry a text to the client;
+  -- nologin refuses the login anyway, with Warden's message.
+  local text = string.gsub(answer.message or "Login refused.", "%c", " ")
+  return dovecot.auth.PASSDB_RESULT_OK, { nologin = "y", reason = text }
+end
