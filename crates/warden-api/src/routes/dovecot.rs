@@ -43,7 +43,7 @@ use warden_core::{
 use warden_store::{Backend, LoginEvent, ProfileSnapshot};
 
 use crate::error::{ApiError, ApiJson, ApiQuery};
-use crate::routes::login::build_attempt;
+use crate::routes::login::{assess_attempt, build_attempt};
 use crate::state::AppState;
 use crate::types::dovecot::{DovecotPolicyParams, DovecotPolicyRequest, DovecotPolicyResponse};
 
@@ -404,8 +404,7 @@ async fn record_report<S: Backend>(
     let (attempt, info, assessment, refused) = match session {
         Some(s) => (s.attempt, s.info, s.assessment, s.refused),
         None => {
-            let info = state.intel.lookup(attempt.ip);
-            let a = state.engine.lock().evaluate(&attempt, &info);
+            let (info, a, _) = assess_attempt(state, &attempt);
             (attempt, info, a, None)
         }
     };

@@ -10,6 +10,8 @@
 //! - `dovecot_verify`: Warden verifies the passwords through the Lua passdb
 //!   and `warden checkpassword`, with Postfix SMTP AUTH through Dovecot;
 //! - `postfix_policy`: Warden's Postfix policy server;
+//! - `policy_http`: the policy endpoint spoken to as Dovecot does, for SMTP's
+//!   empty session ids, the tarpit status and `passdb=warden`;
 //! - `docs`: the snippets in the docs are the templates the tests use.
 //!
 //! The daemons need the Debian packages `scripts/test.sh` installs; a
@@ -19,4 +21,5 @@ mod docs;
 mod dovecot_policy;
 mod dovecot_verify;
 mod harness;
+mod policy_http;
 mod postfix_policy;

@@ -1,0 +1,115 @@
+//! The Dovecot policy endpoint spoken to directly, as Dovecot would, for
+//! what the daemons' tests do not reach: SMTP AUTH's empty session id (the
+//! two `allow` calls told apart by their identical bodies), the tarpit's
+//! status, `passdb=warden`, the API key and bad requests.
+
+use serde_json::{json, Value};
+
+use super::harness::{temp_dir, Warden, KEY};
+
+fn policy(w: &Warden, query: &str, key: &str, body: Value) -> (u16, Value) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let r = reqwest::Client::new()
+            .post(format!("{}/v1/dovecot/policy?{query}", w.url()))
+            .header("X-API-Key", format!(" {key}"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    })
+}
+
+fn smtp_body(user: &str, ip: &str, pwhash: &str) -> Value {
+    json!({"login": user, "pwhash": pwhash, "remote": ip, "real_remote": "127.0.0.1",
+           "device_id": "", "protocol": "smtp", "session_id": "", "tls": true})
+}
+
+fn report(body: &Value, success: bool, policy_reject: bool) -> Value {
+    let mut b = body.clone();
+    b["success"] = json!(success);
+    b["policy_reject"] = json!(policy_reject);
+    b
+}
+
+#[test]
+fn smtp_without_session_ids_stale_passwords_and_passdb_warden() {
+    let dir = temp_dir();
+    let w = Warden::start(dir.path(), &[("WARDEN_DOVECOT__LOGIN_PROTECTION", "true")]);
+    w.history_at_home("jack@example.com", "113.88.1.10");
+
+    // Jack's SMTP client abroad: the first allow (before the password)
+    // goes on, the identical second one (after it) is refused.
+    let abroad = smtp_body("jack@example.com", "105.112.1.1", "0a1");
+    let (code, before) = policy(&w, "command=allow", KEY, abroad.clone());
+    assert_eq!((code, &before["status"]), (200, &json!(0)), "{before}");
+    let (_, after) = policy(&w, "command=allow", KEY, abroad.clone());
+    println!("after-auth allow for SMTP from Lagos: {after}");
+    assert_eq!(after["status"], -1);
+    assert_eq!(
+        after["msg"],
+        "Unusual login (from Lagos, NG): sign in to webmail and confirm it was you, then try again."
+    );
+    let (code, _) = policy(&w, "command=report", KEY, report(&abroad, false, true));
+    assert_eq!(code, 200);
+    let event = w.last_event("jack@example.com");
+    assert_eq!(event["failure_reason"], "challenge_failed", "{event}");
+    assert_eq!(event["protocol"], "smtp");
+
+    // A stale password over SMTP: the second attempt with the same hash is
+    // held back (status = seconds), a new hash is not.
+    let stale = smtp_body("jack@example.com", "113.88.1.10", "5f3");
+    policy(&w, "command=allow", KEY, stale.clone());
+    policy(&w, "command=report", KEY, report(&stale, false, false));
+    let (_, again) = policy(&w, "command=allow", KEY, stale.clone());
+    println!("allow for a repeated wrong password: {again}");
+    assert_eq!(again["status"], 1, "tarpit_secs is 1 in the tests: {again}");
+    policy(&w, "command=report", KEY, report(&stale, false, false));
+    let (_, other) = policy(
+        &w,
+        "command=allow",
+        KEY,
+        smtp_body("jack@example.com", "113.88.1.10", "123"),
+    );
+    assert_eq!(other["status"], 0);
+
+    // With passdb=warden, Warden's verification recorded the attempt: the
+    // report is acknowledged, not recorded again.
+    let before = w.get("/v1/users/kim@example.com/history")["events"]
+        .as_array()
+        .unwrap()
+        .len();
+    let kim = smtp_body("kim@example.com", "113.88.1.10", "777");
+    policy(&w, "passdb=warden&command=allow", KEY, kim.clone());
+    let (code, ack) = policy(
+        &w,
+        "passdb=warden&command=report",
+        KEY,
+        report(&kim, true, false),
+    );
+    assert_eq!((code, &ack["status"]), (200, &json!(0)));
+    let after = w.get("/v1/users/kim@example.com/history")["events"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(before, after);
+
+    // Dovecot's header value keeps the space after the colon; a wrong key,
+    // an unknown command or a malformed address are errors Dovecot logs.
+    assert_eq!(
+        policy(&w, "command=allow", "wrong-key-0123456789", kim.clone()).0,
+        401
+    );
+    assert_eq!(policy(&w, "command=maybe", KEY, kim.clone()).0, 400);
+    let mut bad = kim.clone();
+    bad["remote"] = json!("not an address");
+    bad["real_remote"] = json!("");
+    let (code, err) = policy(&w, "command=allow", KEY, bad);
+    println!("a malformed address: {code} {err}");
+    assert_eq!(code, 400);
+}
