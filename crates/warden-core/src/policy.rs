@@ -263,7 +263,7 @@ impl Default for Statistics {
         Statistics {
             weight: 0.5,
             from: 5.0,
-            full_at: 11.0,
+            full_at: 9.0,
         }
     }
 }

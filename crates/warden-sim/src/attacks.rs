@@ -103,10 +103,11 @@ pub(crate) fn generate(
     tenant: &Tenant,
     pools: &Pools,
     seed: u64,
+    attack_scale: f64,
     legit: &[SimEvent],
     out: &mut Vec<SimEvent>,
 ) -> Vec<CampaignInfo> {
-    let scale = tenant.users.len() as f64 * f64::from(tenant.days) / (300.0 * 42.0);
+    let scale = attack_scale * tenant.users.len() as f64 * f64::from(tenant.days) / (300.0 * 42.0);
     let mut infos = Vec::new();
     let mut g = Gen {
         tenant,

@@ -78,6 +78,10 @@ enum Command {
         days: u32,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Attack campaigns relative to the default mix (more campaigns, more
+        /// precise catch rates).
+        #[arg(long, default_value_t = 1.0)]
+        attack_scale: f64,
         /// Output folder (created if needed).
         #[arg(long)]
         out: PathBuf,
@@ -359,6 +363,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             users,
             days,
             seed,
+            attack_scale,
             out,
             geo_dir,
         } => {
@@ -367,6 +372,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 users,
                 days,
                 seed,
+                attack_scale,
                 ..warden_sim::SimConfig::default()
             };
             let summary = warden_sim::run(&sim, &geo, &out)?;
