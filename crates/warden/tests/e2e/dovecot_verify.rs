@@ -4,6 +4,7 @@
 //! Dovecot, so SMTP AUTH gets the same checks.
 
 use std::path::Path;
+use std::process::Command;
 
 use super::harness::{
     client, login, render, repo, seen, temp_dir, template, Dovecot, Postfix, Warden, KEY,
@@ -47,37 +48,53 @@ pub fn stack(name: &str, passdb: Passdb, env: &[(&str, &str)], with_postfix: boo
     }
 }
 
+/// The `warden` binary as Dovecot's auth process (user `dovecot`) can run
+/// it: in place when it may, else a copy in `dir` (a checkout under a
+/// private home folder).
+fn warden_binary_for_dovecot(dir: &Path) -> String {
+    let built = env!("CARGO_BIN_EXE_warden");
+    let reachable = Command::new("runuser")
+        .args(["-u", "dovecot", "--", "test", "-x", built])
+        .status()
+        .is_ok_and(|s| s.success());
+    if reachable {
+        return built.to_string();
+    }
+    let copy = dir.join("warden");
+    std::fs::copy(built, &copy).unwrap();
+    copy.display().to_string()
+}
+
 fn passdb_conf(passdb: Passdb, warden: &Warden, key_file: &Path) -> String {
+    let dir = key_file.parent().unwrap();
+    let key_file = key_file.display().to_string();
     match passdb {
-        Passdb::Lua => render(
-            &template("dovecot/warden-passdb.conf"),
-            &[
-                ("http://127.0.0.1:8080", warden.url()),
-                (
-                    "/etc/dovecot/warden-api-key",
-                    key_file.display().to_string(),
-                ),
-                (
-                    "/etc/dovecot/warden-passdb.lua",
-                    repo()
-                        .join("integrations/dovecot/warden-passdb.lua")
-                        .display()
-                        .to_string(),
-                ),
-            ],
-        ),
+        Passdb::Lua => {
+            // Installed as the docs say, readable by Dovecot's auth workers.
+            let script = dir.join("warden-passdb.lua");
+            std::fs::copy(
+                repo().join("integrations/dovecot/warden-passdb.lua"),
+                &script,
+            )
+            .unwrap();
+            render(
+                &template("dovecot/warden-passdb.conf"),
+                &[
+                    ("http://127.0.0.1:8080", warden.url()),
+                    ("/etc/dovecot/warden-api-key", key_file),
+                    (
+                        "/etc/dovecot/warden-passdb.lua",
+                        script.display().to_string(),
+                    ),
+                ],
+            )
+        }
         Passdb::Checkpassword => render(
             &template("dovecot/warden-checkpassword.conf"),
             &[
-                (
-                    "/usr/local/bin/warden",
-                    env!("CARGO_BIN_EXE_warden").to_string(),
-                ),
+                ("/usr/local/bin/warden", warden_binary_for_dovecot(dir)),
                 ("127.0.0.1:8080", format!("127.0.0.1:{}", warden.port)),
-                (
-                    "/etc/dovecot/warden-api-key",
-                    key_file.display().to_string(),
-                ),
+                ("/etc/dovecot/warden-api-key", key_file),
             ],
         ),
     }
