@@ -259,7 +259,8 @@ function auth_password_verify(req, password)
     lang = lang,
   }
   if req.client_id ~= nil and req.client_id ~= "" then
-    fields.user_agent = req.client_id
+    -- Dovecot's client_id is the IMAP ID list without its parentheses.
+    fields.user_agent = "(" .. req.client_id .. ")"
   end
   local http = client:request({ url = url, method = "POST" })
   http:add_header("Content-Type", "application/json")

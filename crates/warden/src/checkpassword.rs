@@ -118,8 +118,14 @@ pub fn verify_body(login: &Login, lang: &str) -> Value {
         "tls": is_tls(&login.service, &login.secured),
         "lang": lang,
     });
-    if !login.client_id.trim().is_empty() {
-        body["user_agent"] = json!(login.client_id);
+    // Dovecot's client_id is the IMAP ID list without its parentheses.
+    let id = login.client_id.trim();
+    if !id.is_empty() {
+        body["user_agent"] = json!(if id.starts_with('"') {
+            format!("({id})")
+        } else {
+            id.to_string()
+        });
     }
     body
 }

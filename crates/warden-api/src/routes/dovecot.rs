@@ -181,6 +181,27 @@ pub fn fingerprint(pwhash: &str) -> Option<PasswordFingerprint> {
     Some(stable_hash(&[h.as_bytes()]))
 }
 
+/// The client's IMAP `ID` as Warden's client classifier reads it: Dovecot's
+/// `%{client_id}` is the parameter list without its parentheses.
+pub fn imap_id(client_id: &str) -> Option<String> {
+    let id = client_id.trim();
+    if id.is_empty() {
+        None
+    } else if id.starts_with('"') {
+        Some(format!("({id})"))
+    } else {
+        Some(id.to_string())
+    }
+}
+
+/// Whether the connection is encrypted: Dovecot's `tls`, or `secured` from
+/// a SASL client (Dovecot's own logins say `secured` for a trusted network,
+/// which is no encryption).
+pub fn is_tls(protocol: Protocol, tls: bool, secured: &str) -> bool {
+    tls || secured.eq_ignore_ascii_case("tls")
+        || (secured == "secured" && !matches!(protocol, Protocol::Imap | Protocol::Pop3))
+}
+
 /// The text a refused client sees: for IMAP with the response code first,
 /// which Dovecot then sends unchanged (`NO [CONTACTADMIN] ...`); for POP3
 /// and SMTP the plain text (`-ERR [AUTH] ...`, `535 5.7.8 ...`).
@@ -280,8 +301,16 @@ pub async fn policy<S: Backend>(
     })?;
     let protocol = protocol_of(&req.protocol);
     let key = session_key(&req, ip, protocol);
-    let user_agent = Some(req.device_id.as_str()).filter(|d| !d.trim().is_empty());
-    let attempt = build_attempt(&state, &req.login, remote, protocol, None, None, user_agent)?;
+    let user_agent = imap_id(&req.device_id);
+    let attempt = build_attempt(
+        &state,
+        &req.login,
+        remote,
+        protocol,
+        None,
+        None,
+        user_agent.as_deref(),
+    )?;
     let fp = fingerprint(&req.pwhash);
     if report {
         let skip = params.passdb.as_deref() == Some("warden");
@@ -290,7 +319,8 @@ pub async fn policy<S: Backend>(
             .increment(1);
         return Ok(answer(0, String::new()));
     }
-    let (status, msg, phase) = allow(&state, &policy, key, attempt, fp, req.tls);
+    let tls = is_tls(protocol, req.tls, &req.secured);
+    let (status, msg, phase) = allow(&state, &policy, key, attempt, fp, tls);
     let result = match (status, phase) {
         (s, _) if s < 0 => "reject",
         (s, _) if s > 0 => "tarpit",
@@ -471,6 +501,20 @@ mod tests {
         assert_eq!(protocol_of("smtp"), Protocol::Smtp);
         assert_eq!(protocol_of("submission"), Protocol::Smtp);
         assert_eq!(protocol_of("sieve"), Protocol::Api);
+    }
+
+    #[test]
+    fn client_ids_and_tls() {
+        assert_eq!(
+            imap_id(r#""name" "Thunderbird" "version" "115.3""#).as_deref(),
+            Some(r#"("name" "Thunderbird" "version" "115.3")"#)
+        );
+        assert_eq!(imap_id(" "), None);
+        assert!(is_tls(Protocol::Imap, true, ""));
+        assert!(!is_tls(Protocol::Imap, false, "secured"));
+        assert!(is_tls(Protocol::Smtp, false, "secured"));
+        assert!(is_tls(Protocol::Smtp, false, "TLS"));
+        assert!(!is_tls(Protocol::Smtp, false, ""));
     }
 
     #[test]

@@ -45,6 +45,11 @@ pub struct DovecotPolicyRequest {
     /// The connection is TLS (Dovecot adds it by itself).
     #[serde(default, deserialize_with = "lenient_bool")]
     pub tls: bool,
+    /// `%{secured}`: `TLS`, `secured` or empty. A SASL client such as
+    /// Postfix only says `secured`, and only for a TLS session, which `tls`
+    /// does not show.
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub secured: String,
     /// Report only: the authentication succeeded.
     #[serde(default, deserialize_with = "lenient_opt_bool")]
     pub success: Option<bool>,

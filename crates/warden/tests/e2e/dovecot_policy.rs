@@ -6,16 +6,28 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
-use super::harness::{login, render, seen, temp_dir, template, Dovecot, Warden, KEY};
+use super::dovecot_verify::smtp;
+use super::harness::{login, render, seen, temp_dir, template, Dovecot, Postfix, Warden, KEY};
 
-/// Warden, then Dovecot with a passwd-file of `users` and the policy snippet.
+/// Warden, then Dovecot with a passwd-file of `users` and the policy snippet
+/// (and the auth listener for Postfix), and optionally Postfix.
 struct Stack {
+    postfix: Option<Postfix>,
     dovecot: Dovecot,
     warden: Warden,
     _dir: tempfile::TempDir,
 }
 
 fn stack(name: &str, env: &[(&str, &str)], users: &[(&str, &str)]) -> Stack {
+    stack_with(name, env, users, false)
+}
+
+fn stack_with(
+    name: &str,
+    env: &[(&str, &str)],
+    users: &[(&str, &str)],
+    with_postfix: bool,
+) -> Stack {
     let dir = temp_dir();
     let warden = Warden::start(dir.path(), env);
     let users_file = dir.path().join("users");
@@ -24,8 +36,17 @@ fn stack(name: &str, env: &[(&str, &str)], users: &[(&str, &str)]) -> Stack {
         .map(|(u, p)| format!("{u}:{{PLAIN}}{p}\n"))
         .collect();
     std::fs::write(&users_file, lines).unwrap();
-    let dovecot = Dovecot::start(dir.path(), name, |_| policy_conf(&warden, &users_file));
+    let dovecot = Dovecot::start(dir.path(), name, |sasl| {
+        let sasl_conf = render(
+            &template("dovecot/postfix-sasl.conf"),
+            &[("port = 12345", format!("port = {sasl}"))],
+        );
+        format!("{}\n{sasl_conf}", policy_conf(&warden, &users_file))
+    });
+    let postfix =
+        with_postfix.then(|| Postfix::start(dir.path(), dovecot.sasl, warden.postfix_port));
     Stack {
+        postfix,
         dovecot,
         warden,
         _dir: dir,
@@ -260,7 +281,7 @@ fn a_stale_client_is_tarpitted_but_not_counted_as_an_attack() {
 
 #[test]
 fn plaintext_is_refused_when_tls_is_required_while_starttls_and_imaps_log_in() {
-    let s = stack("tls", &[], &[("gina@example.com", "gina-password-1")]);
+    let s = stack_with("tls", &[], &[("gina@example.com", "gina-password-1")], true);
     let d = &s.dovecot;
     let plain = login(
         "imap",
@@ -313,6 +334,28 @@ fn plaintext_is_refused_when_tls_is_required_while_starttls_and_imaps_log_in() {
         "ssl",
     );
     assert_eq!(seen("POP3S", &pop3s), "+OK Logged in.");
+    // Postfix asks Dovecot, Dovecot asks Warden: the STARTTLS session is
+    // `secured`, so SMTP AUTH passes the TLS check.
+    let port = s.postfix.as_ref().unwrap().port;
+    let sent = smtp(
+        port,
+        "gina@example.com",
+        "gina-password-1",
+        &["x@elsewhere.test"],
+    );
+    assert_eq!(
+        seen("SMTP AUTH after STARTTLS", &sent[0]),
+        "235 2.7.0 Authentication successful"
+    );
+    assert_eq!(seen("RCPT", &sent[2]), "250 2.1.5 Ok");
+    let wrong = smtp(port, "gina@example.com", "not-it", &[]);
+    assert!(seen("SMTP AUTH with a wrong password", &wrong[0])
+        .starts_with("535 5.7.8 Error: authentication failed"));
+    let event = s.warden.last_event("gina@example.com");
+    assert_eq!(
+        (&event["protocol"], &event["outcome"]),
+        (&json!("smtp"), &json!("failure"))
+    );
 }
 
 #[test]

@@ -78,6 +78,23 @@ fn smtp_without_session_ids_stale_passwords_and_passdb_warden() {
     );
     assert_eq!(other["status"], 0);
 
+    // TLS: Dovecot's `tls` is false for SASL clients; Postfix says
+    // `secured` for an encrypted session only.
+    let mut sasl = smtp_body("jack@example.com", "113.88.1.10", "");
+    sasl["tls"] = json!(false);
+    sasl["secured"] = json!("secured");
+    let (_, over_tls) = policy(&w, "command=allow", KEY, sasl.clone());
+    assert_eq!(over_tls["status"], 0, "{over_tls}");
+    sasl["secured"] = json!("");
+    sasl["login"] = json!("lee@example.com");
+    let (_, plain) = policy(&w, "command=allow", KEY, sasl);
+    println!("SMTP AUTH without TLS: {plain}");
+    assert_eq!(plain["status"], -1);
+    assert!(plain["msg"]
+        .as_str()
+        .unwrap()
+        .starts_with("Plaintext connections are refused"));
+
     // With passdb=warden, Warden's verification recorded the attempt: the
     // report is acknowledged, not recorded again.
     let before = w.get("/v1/users/kim@example.com/history")["events"]
