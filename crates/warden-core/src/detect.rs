@@ -534,7 +534,27 @@ pub fn statistical(i: &Input<'_>, out: &mut Vec<Reason>) {
         }
     }
     let mut llr = log_likelihood_ratio(&place);
+    // One-level features: the value's decayed weight in the user's list
+    // against the list's total (or all logins), and the population's.
+    let single = |list: &[crate::profile::Seen<u64>], key: u64, f: Feature, parent: Option<f64>| {
+        let user = weight_of(
+            list.iter()
+                .find(|x| x.key == key)
+                .map(|x| x.weight_at(now, hl)),
+        );
+        let user_parent =
+            parent.unwrap_or_else(|| list.iter().map(|x| f64::from(x.weight_at(now, hl))).sum());
+        log_likelihood_ratio(&[LevelCounts {
+            user,
+            user_parent,
+            user_distinct: list.len() as f64,
+            pop: pop.weight(f, key, t, hl),
+            pop_parent: pop_total,
+            pop_distinct: pop.distinct(f),
+        }])
+    };
     if let Some(a) = i.ip.network.habit_key() {
+        // The AS list holds u32 keys.
         let u = weight_of(
             p.asns
                 .iter()
@@ -551,45 +571,17 @@ pub fn statistical(i: &Input<'_>, out: &mut Vec<Reason>) {
         }]);
     }
     if let Some(c) = &i.attempt.client {
-        let k = keys::text(&c.name);
-        let u = weight_of(
-            p.clients
-                .iter()
-                .find(|x| x.key == k)
-                .map(|x| x.weight_at(now, hl)),
+        llr += single(
+            &p.clients,
+            keys::text(&c.name),
+            Feature::Client,
+            Some(user_total),
         );
-        llr += log_likelihood_ratio(&[LevelCounts {
-            user: u,
-            user_parent: user_total,
-            user_distinct: p.clients.len() as f64,
-            pop: pop.weight(Feature::Client, k, t, hl),
-            pop_parent: pop_total,
-            pop_distinct: pop.distinct(Feature::Client),
-        }]);
     }
     if let Some(d) = i.attempt.device.as_deref() {
         // Devices are nearly personal: the population side is small, and a
         // new device counts about as much as the user's history is long.
-        let k = keys::text(d);
-        let u = weight_of(
-            p.devices
-                .iter()
-                .find(|x| x.key == k)
-                .map(|x| x.weight_at(now, hl)),
-        );
-        let user_devices: f64 = p
-            .devices
-            .iter()
-            .map(|x| f64::from(x.weight_at(now, hl)))
-            .sum();
-        llr += log_likelihood_ratio(&[LevelCounts {
-            user: u,
-            user_parent: user_devices,
-            user_distinct: p.devices.len() as f64,
-            pop: pop.weight(Feature::Device, k, t, hl),
-            pop_parent: pop_total,
-            pop_distinct: pop.distinct(Feature::Device),
-        }]);
+        llr += single(&p.devices, keys::text(d), Feature::Device, None);
     }
     let share = ((llr as f32 - s.from) / (s.full_at - s.from)).clamp(0.0, 1.0);
     if share > 0.0 {

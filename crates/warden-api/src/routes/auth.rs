@@ -18,7 +18,7 @@ use warden_store::Backend;
 
 use crate::credentials::{self, LoginTicket};
 use crate::error::{ApiError, ApiJson};
-use crate::routes::login::{assess_attempt, build_attempt, store_attempt};
+use crate::routes::login::{assess_attempt, build_attempt, store_attempt, Recording};
 use crate::state::AppState;
 use crate::types::accounts::{
     LoginRequest, LoginResponse, SessionDto, SessionRequest, VerifyRequest, VerifyResponse,
@@ -122,16 +122,13 @@ async fn conclude<S: Backend>(
             Outcome::Failure(r.history_reason(account_known)),
         ),
     };
-    store_attempt(
-        state,
-        attempt,
-        info,
-        assessment,
+    let r = Recording {
         counted,
         history,
-        verdict.reason,
-    )
-    .await
+        auth_reason: verdict.reason,
+        fingerprint: None,
+    };
+    store_attempt(state, attempt, info, assessment, r).await
 }
 
 /// Checks a mail client's credential: the login password or an
@@ -398,16 +395,11 @@ pub async fn login<S: Backend>(
             Outcome::Failure(FailureReason::ChallengeFailed)
         };
         let reason = (!passed).then_some(VerifyReason::VerificationRequired);
-        store_attempt(
-            &state,
-            attempt.clone(),
-            info,
-            assessment,
-            Some(outcome),
-            outcome,
-            reason,
-        )
-        .await?;
+        let r = Recording {
+            auth_reason: reason,
+            ..Recording::reported(outcome)
+        };
+        store_attempt(&state, attempt.clone(), info, assessment, r).await?;
         if passed {
             open_session(&state, &attempt, &mut answer).await?;
             answer.challenge = Some(if ticket.risk_challenge {

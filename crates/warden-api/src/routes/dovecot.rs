@@ -40,10 +40,10 @@ use warden_core::{
     Assessment, Decision, Evidence, FailureReason, IpInfo, Lang, LoginAttempt, Outcome, Protocol,
     Timestamp, Verdict, VerifyReason,
 };
-use warden_store::{Backend, LoginEvent, ProfileSnapshot};
+use warden_store::Backend;
 
 use crate::error::{ApiError, ApiJson, ApiQuery};
-use crate::routes::login::{assess_attempt, build_attempt};
+use crate::routes::login::{assess_attempt, build_attempt, store_attempt, Recording};
 use crate::state::AppState;
 use crate::types::dovecot::{DovecotPolicyParams, DovecotPolicyRequest, DovecotPolicyResponse};
 
@@ -464,29 +464,13 @@ async fn record_report<S: Backend>(
         metrics::counter!("warden_alerts_total").increment(1);
         tracing::info!(user = %attempt.user, ip = %attempt.ip, "login with an alert");
     }
-    let fp = fp.filter(|_| !success && !rejected);
-    let ack = {
-        let mut engine = state.engine.lock();
-        if let Some(outcome) = counted {
-            engine.record_with(&attempt, &info, outcome, fp);
-        }
-        let snapshot = if counted.is_some_and(Outcome::is_success) {
-            engine.snapshot(&attempt.user).map(|blob| ProfileSnapshot {
-                user: attempt.user.to_string(),
-                blob,
-                updated_at: attempt.ts,
-            })
-        } else {
-            None
-        };
-        let mut event = LoginEvent::of(&attempt, &info, &assessment, history);
-        event.auth_reason = reason;
-        // Under the engine lock, like every other writer of snapshots.
-        state
-            .writer
-            .submit(vec![event], snapshot.into_iter().collect())
+    let r = Recording {
+        counted,
+        history,
+        auth_reason: reason,
+        fingerprint: fp.filter(|_| !success && !rejected),
     };
-    ack?.await?;
+    store_attempt(state, attempt, info, assessment, r).await?;
     Ok(label)
 }
 

@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use axum::extract::State;
 use axum::Json;
+use warden_core::counters::PasswordFingerprint;
 use warden_core::{Assessment, IpInfo, LoginAttempt, Outcome, Protocol, VerifyReason};
 use warden_store::{Backend, LoginEvent, ProfileSnapshot};
 
@@ -226,9 +227,7 @@ pub async fn record<S: Backend>(
         attempt,
         info,
         assessment,
-        Some(outcome),
-        outcome,
-        None,
+        Recording::reported(outcome),
     )
     .await?;
     metrics::counter!("warden_reports_total", "outcome" => if outcome.is_success() { "success" } else { "failure" })
@@ -249,25 +248,48 @@ pub async fn record<S: Backend>(
     }))
 }
 
-/// Feeds `counted` to the engine (a success teaches the profile; `None`
-/// teaches nothing), appends the attempt to the history with `history` as
-/// its outcome and `auth_reason` (the verify reason, if any), and waits
-/// until both event and profile snapshot are committed.
+/// What an attempt teaches the engine and how the history keeps it.
+#[derive(Debug, Clone, Copy)]
+pub struct Recording {
+    /// Fed to the engine (a success teaches the profile); `None` teaches
+    /// nothing.
+    pub counted: Option<Outcome>,
+    /// The outcome the history shows.
+    pub history: Outcome,
+    /// Why a credential check by Warden refused the login.
+    pub auth_reason: Option<VerifyReason>,
+    /// The wrong password's fingerprint, so repeats of one stale password
+    /// count once.
+    pub fingerprint: Option<PasswordFingerprint>,
+}
+
+impl Recording {
+    /// An outcome as the mail server reported it.
+    pub fn reported(outcome: Outcome) -> Self {
+        Recording {
+            counted: Some(outcome),
+            history: outcome,
+            auth_reason: None,
+            fingerprint: None,
+        }
+    }
+}
+
+/// Records the attempt as `r` says and waits until both the event and the
+/// profile snapshot are committed.
 pub async fn store_attempt<S: Backend>(
     state: &AppState<S>,
     attempt: LoginAttempt,
     info: IpInfo,
     assessment: Assessment,
-    counted: Option<Outcome>,
-    history: Outcome,
-    auth_reason: Option<VerifyReason>,
+    r: Recording,
 ) -> Result<(), ApiError> {
     let ack = {
         let mut engine = state.engine.lock();
-        if let Some(outcome) = counted {
-            engine.record(&attempt, &info, outcome);
+        if let Some(outcome) = r.counted {
+            engine.record_with(&attempt, &info, outcome, r.fingerprint);
         }
-        let snapshot = if counted.is_some_and(Outcome::is_success) {
+        let snapshot = if r.counted.is_some_and(Outcome::is_success) {
             engine.snapshot(&attempt.user).map(|blob| ProfileSnapshot {
                 user: attempt.user.to_string(),
                 blob,
@@ -276,8 +298,8 @@ pub async fn store_attempt<S: Backend>(
         } else {
             None
         };
-        let mut event = LoginEvent::of(&attempt, &info, &assessment, history);
-        event.auth_reason = auth_reason;
+        let mut event = LoginEvent::of(&attempt, &info, &assessment, r.history);
+        event.auth_reason = r.auth_reason;
         // Queued under the engine lock so snapshots reach the database in
         // the order they were taken.
         state
