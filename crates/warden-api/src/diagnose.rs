@@ -358,6 +358,12 @@ fn finding(r: &Records<'_>, key: &ClientKey, t: &Trouble<'_>) -> Option<Finding>
             "Sign in to webmail from this place and confirm it was you; the place then becomes known.",
             "请在该地点登录网页邮箱并完成身份验证，之后该地点将被记为常用地点。",
         ),
+        VerifyReason::AccessDenied => base(
+            format!("{client} is refused by the organisation's access rules (blocklist, allowlist, allowed countries or protocols): {times} since {since}."),
+            format!("{client_zh} 因组织的访问策略（黑名单、白名单、允许的国家或协议）被拒绝：自 {since} 起 {n} 次。"),
+            "If this access is needed, an administrator can change policy.access.",
+            "如确需此访问，请管理员调整访问策略（policy.access）。",
+        ),
         VerifyReason::DenyRisk => base(
             format!("{client} was refused by risk control {times} since {since}."),
             format!("{client_zh} 自 {since} 起被风控拒绝 {n} 次。"),

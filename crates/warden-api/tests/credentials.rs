@@ -852,3 +852,45 @@ async fn a_hash_made_with_old_parameters_is_replaced_after_a_login() {
         "ok"
     );
 }
+
+#[tokio::test]
+async fn access_rules_refuse_before_the_password_is_checked() {
+    let h = Harness::start().await;
+    let mut policy = warden_core::Policy::default();
+    policy.access.countries = vec!["CN".into()];
+    policy.access.blocklist = vec!["120.230.66.0/24".into()];
+    *h.state.engine.lock() = warden_core::Engine::new(policy).unwrap();
+    h.create(json!({"user": "bob@acme.test", "password": PW}))
+        .await;
+    let b = h.verify("bob@acme.test", PW, "imap", LAGOS, true).await;
+    assert_eq!(b["reason"], "access_denied", "{b}");
+    assert_eq!(b["imap_code"], "AUTHORIZATIONFAILED");
+    assert!(
+        b["message_en"]
+            .as_str()
+            .unwrap()
+            .contains("logins from Nigeria are not allowed"),
+        "{b}"
+    );
+    assert!(
+        b["message_zh"].as_str().unwrap().contains("尼日利亚"),
+        "{b}"
+    );
+    // A wrong password gets the same answer: nothing is learned about it.
+    let w = h
+        .verify("bob@acme.test", "not it", "imap", LAGOS, true)
+        .await;
+    assert_eq!(w["reason"], "access_denied", "{w}");
+    let b = h
+        .verify("bob@acme.test", PW, "imap", "120.230.66.7", true)
+        .await;
+    assert_eq!(b["reason"], "access_denied", "{b}");
+    assert!(
+        b["message_en"].as_str().unwrap().contains("blocklist"),
+        "{b}"
+    );
+    assert_eq!(
+        h.verify("bob@acme.test", PW, "imap", SHENZHEN, true).await["result"],
+        "ok"
+    );
+}

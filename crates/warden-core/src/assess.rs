@@ -23,6 +23,7 @@ fn is_attack(code: ReasonCode) -> bool {
     matches!(
         code,
         ReasonCode::BruteForceLockout
+            | ReasonCode::AccessDenied
             | ReasonCode::AccountUnderAttack
             | ReasonCode::PasswordSpraying
             | ReasonCode::CredentialStuffing
@@ -55,6 +56,7 @@ pub fn assess(i: &Input<'_>) -> Assessment {
     detect::network(i, &mut reasons);
     let org = detect::known_org_ip(i);
     detect::attacks(i, org.is_some(), &mut reasons);
+    reasons.extend(detect::access(i));
 
     // Independent evidence: 1 - Π(1 - w). Trust in an organisation address
     // removes part of the habit/network risk, never the attack risk.
@@ -81,10 +83,12 @@ pub fn assess(i: &Input<'_>) -> Assessment {
         Level::Medium => Decision::Challenge,
         Level::High => Decision::Deny,
     };
-    if reasons
-        .iter()
-        .any(|r| r.code == ReasonCode::BruteForceLockout)
-    {
+    if reasons.iter().any(|r| {
+        matches!(
+            r.code,
+            ReasonCode::BruteForceLockout | ReasonCode::AccessDenied
+        )
+    }) {
         decision = Decision::Deny;
         level = Level::High;
     } else if reasons

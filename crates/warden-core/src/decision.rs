@@ -97,10 +97,11 @@ pub enum ReasonCode {
     CredentialStuffing,
     LearningPeriod,
     StatisticalAnomaly,
+    AccessDenied,
 }
 
 impl ReasonCode {
-    pub const ALL: [ReasonCode; 17] = [
+    pub const ALL: [ReasonCode; 18] = [
         ReasonCode::UnusualCountry,
         ReasonCode::UnusualRegion,
         ReasonCode::UnusualCity,
@@ -118,6 +119,7 @@ impl ReasonCode {
         ReasonCode::CredentialStuffing,
         ReasonCode::LearningPeriod,
         ReasonCode::StatisticalAnomaly,
+        ReasonCode::AccessDenied,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -139,6 +141,7 @@ impl ReasonCode {
             ReasonCode::CredentialStuffing => "credential_stuffing",
             ReasonCode::LearningPeriod => "learning_period",
             ReasonCode::StatisticalAnomaly => "statistical_anomaly",
+            ReasonCode::AccessDenied => "access_denied",
         }
     }
 }

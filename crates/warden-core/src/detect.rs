@@ -22,6 +22,8 @@ pub struct Input<'a> {
     pub policy: &'a Policy,
     /// How often everybody uses each place, network and client.
     pub population: &'a Population,
+    /// The policy's access rules, parsed.
+    pub access: &'a crate::access::AccessRules,
 }
 
 impl Input<'_> {
@@ -593,4 +595,15 @@ pub fn statistical(i: &Input<'_>, out: &mut Vec<Reason>) {
             },
         ));
     }
+}
+
+/// An access rule of the policy (blocklist, allowlist, geo-fence, protocols)
+/// refuses the login outright.
+pub fn access(i: &Input<'_>) -> Option<Reason> {
+    let rule = i.access.check(i.ip, i.attempt.protocol)?;
+    Some(reason(
+        ReasonCode::AccessDenied,
+        1.0,
+        Evidence::Access { rule },
+    ))
 }

@@ -7,6 +7,7 @@ use std::net::IpAddr;
 
 use rustc_hash::FxHashMap;
 
+use crate::access::AccessRules;
 use crate::assess::{assess, Assessment};
 use crate::counters::{Counters, PasswordFingerprint, Signals};
 use crate::detect::{self, Input};
@@ -35,18 +36,21 @@ pub struct Engine {
     catalog: PlaceCatalog,
     counters: Counters,
     population: Population,
+    access: AccessRules,
 }
 
 impl Engine {
     /// An engine with no history under a validated policy.
     pub fn new(policy: Policy) -> Result<Self, InvalidPolicy> {
         policy.validate()?;
+        let access = AccessRules::new(&policy.access)?;
         Ok(Engine {
             policy,
             profiles: FxHashMap::default(),
             catalog: PlaceCatalog::default(),
             counters: Counters::default(),
             population: Population::default(),
+            access,
         })
     }
 
@@ -87,6 +91,7 @@ impl Engine {
             signals: &signals,
             policy: &self.policy,
             population: &self.population,
+            access: &self.access,
         })
     }
 

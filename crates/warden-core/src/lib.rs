@@ -6,6 +6,7 @@
 //! [`Engine`] holds profiles and counters in memory and is driven by the
 //! edges (HTTP service, replay). There is no IO, no async and no JSON here.
 
+pub mod access;
 pub mod account;
 pub mod assess;
 pub mod client;

@@ -240,6 +240,25 @@ pub struct Policy {
     pub travel: Travel,
     pub attacks: Attacks,
     pub statistics: Statistics,
+    pub access: Access,
+}
+
+/// Access rules that refuse a login whatever its risk (`access_denied`),
+/// checked before any password. Empty lists apply no rule.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[serde(default, deny_unknown_fields)]
+pub struct Access {
+    /// Addresses or CIDRs whose logins are always refused.
+    pub blocklist: Vec<String>,
+    /// When set, only logins from these addresses or CIDRs are allowed.
+    pub allowlist: Vec<String>,
+    /// Geo-fence: when set, only logins from these countries (ISO 3166-1
+    /// alpha-2) are allowed; the organisation's own ranges always pass.
+    pub countries: Vec<String>,
+    /// When set, only these protocols may log in (imap, pop3, smtp, web, im,
+    /// api, dav).
+    pub protocols: Vec<String>,
 }
 
 /// The statistical model next to the rules (after Freeman et al., NDSS
@@ -316,6 +335,7 @@ impl Policy {
                 "statistics.from must be below statistics.full_at".into(),
             ));
         }
+        crate::access::AccessRules::new(&self.access)?;
         if self.learning.half_life_days <= 0.0 {
             return Err(InvalidPolicy(
                 "learning.half_life_days must be positive".into(),

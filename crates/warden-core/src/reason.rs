@@ -98,6 +98,10 @@ pub enum Evidence {
     Statistical {
         ratio: f32,
     },
+    /// An access rule of the policy refuses the login.
+    Access {
+        rule: crate::access::AccessRule,
+    },
 }
 
 /// Language of a reason text.
@@ -342,6 +346,39 @@ impl Reason {
                     )
                 } else {
                     write!(s, "正在学习该用户的登录习惯（{logins}/{needed} 次登录）")
+                };
+            }
+            Evidence::Access { rule } => {
+                use crate::access::AccessRule as A;
+                let _ = match (rule, en) {
+                    (A::Blocked(n), true) => write!(s, "Access refused: {n} is on the blocklist"),
+                    (A::Blocked(n), false) => write!(s, "禁止访问：{n} 在黑名单中"),
+                    (A::NotAllowlisted, true) => {
+                        s.write_str("Access refused: the address is not on the allowlist")
+                    }
+                    (A::NotAllowlisted, false) => s.write_str("禁止访问：该地址不在白名单中"),
+                    (A::Country(Some(c)), true) => write!(
+                        s,
+                        "Access refused: logins from {} are not allowed",
+                        crate::countries::name_en(*c)
+                    ),
+                    (A::Country(Some(c)), false) => {
+                        write!(s, "禁止访问：不允许从{}登录", crate::countries::name_zh(*c))
+                    }
+                    (A::Country(None), true) => s.write_str(
+                        "Access refused: logins from an unknown country are not allowed",
+                    ),
+                    (A::Country(None), false) => {
+                        s.write_str("禁止访问：不允许从未知国家或地区登录")
+                    }
+                    (A::Protocol(p), true) => write!(
+                        s,
+                        "Access refused: {} logins are not allowed",
+                        p.as_str().to_uppercase()
+                    ),
+                    (A::Protocol(p), false) => {
+                        write!(s, "禁止访问：不允许使用 {} 登录", p.as_str().to_uppercase())
+                    }
                 };
             }
             Evidence::Statistical { ratio } => {

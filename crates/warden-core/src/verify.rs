@@ -47,10 +47,12 @@ pub enum VerifyReason {
     VerificationRequired,
     /// The risk engine denies the login.
     DenyRisk,
+    /// An access rule (blocklist, allowlist, geo-fence, protocol) refuses it.
+    AccessDenied,
 }
 
 impl VerifyReason {
-    pub const ALL: [VerifyReason; 10] = [
+    pub const ALL: [VerifyReason; 11] = [
         VerifyReason::WrongPassword,
         VerifyReason::AppPasswordRequired,
         VerifyReason::ProtocolNotAllowed,
@@ -61,6 +63,7 @@ impl VerifyReason {
         VerifyReason::AccountLocked,
         VerifyReason::VerificationRequired,
         VerifyReason::DenyRisk,
+        VerifyReason::AccessDenied,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -75,6 +78,7 @@ impl VerifyReason {
             VerifyReason::AccountLocked => "account_locked",
             VerifyReason::VerificationRequired => "verification_required",
             VerifyReason::DenyRisk => "deny_risk",
+            VerifyReason::AccessDenied => "access_denied",
         }
     }
 
@@ -84,7 +88,7 @@ impl VerifyReason {
         match self {
             VerifyReason::WrongPassword | VerifyReason::DenyRisk => "AUTHENTICATIONFAILED",
             VerifyReason::AppPasswordRequired => "ALERT",
-            VerifyReason::ProtocolNotAllowed => "AUTHORIZATIONFAILED",
+            VerifyReason::ProtocolNotAllowed | VerifyReason::AccessDenied => "AUTHORIZATIONFAILED",
             VerifyReason::TlsRequired => "PRIVACYREQUIRED",
             VerifyReason::LockedByRiskControl
             | VerifyReason::AccountDisabled
@@ -106,6 +110,7 @@ impl VerifyReason {
             })),
             VerifyReason::TlsRequired
             | VerifyReason::LockedByRiskControl
+            | VerifyReason::AccessDenied
             | VerifyReason::DenyRisk => Some(Outcome::Failure(FailureReason::Blocked)),
             _ => None,
         }
@@ -202,6 +207,8 @@ pub struct Detail {
     pub code: bool,
     /// An admin demanded a change (not an expiry).
     pub must_change: bool,
+    /// The access rule's own text, English and Chinese.
+    pub rule: Option<(String, String)>,
 }
 
 impl Verdict {
@@ -231,7 +238,8 @@ impl Verdict {
 }
 
 /// Checks made before any password is verified: plaintext mail protocols
-/// (when `require_tls`), a risk-control lockout of this IP, a risk denial.
+/// (when `require_tls`), the policy's access rules, a risk-control lockout
+/// of this IP, a risk denial.
 /// `None`: go on and verify the password.
 pub fn precheck(
     protocol: Protocol,
@@ -245,6 +253,20 @@ pub fn precheck(
             VerifyReason::TlsRequired,
             Detail {
                 protocol: Some(protocol),
+                ..Detail::default()
+            },
+        ));
+    }
+    let access = assessment
+        .reasons
+        .iter()
+        .find(|r| r.code == ReasonCode::AccessDenied)
+        .map(|r| (r.text(Lang::En, 0), r.text(Lang::Zh, 0)));
+    if let Some(rule) = access {
+        return Some(Verdict::refuse(
+            VerifyReason::AccessDenied,
+            Detail {
+                rule: Some(rule),
                 ..Detail::default()
             },
         ));
@@ -430,6 +452,12 @@ fn message(r: VerifyReason, d: &Detail, lang: Lang, offset: i32) -> String {
             (Some((_, p)), false) => write!(s, "本次登录存在异常（{p}）：请先登录网页邮箱完成身份验证，然后重试。"),
             (None, true) => s.write_str("This login needs verification: sign in to webmail and confirm it was you, then try again."),
             (None, false) => s.write_str("本次登录需要验证：请先登录网页邮箱完成身份验证，然后重试。"),
+        },
+        VerifyReason::AccessDenied => match (&d.rule, en) {
+            (Some((t, _)), true) => write!(s, "{t}. Contact your administrator if you need access from here."),
+            (Some((_, t)), false) => write!(s, "{t}。如需从此处访问，请联系管理员。"),
+            (None, true) => s.write_str("Access refused by your organisation's policy. Contact your administrator."),
+            (None, false) => s.write_str("根据组织的访问策略，拒绝访问。请联系管理员。"),
         },
         VerifyReason::DenyRisk => s.write_str(if en {
             "Login refused by risk control. If this was you, contact your administrator."

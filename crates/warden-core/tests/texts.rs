@@ -1,8 +1,11 @@
 //! Snapshot of every reason's English and Chinese text, so wording changes
 //! are reviewed.
 
+use warden_core::access::AccessRule;
 use warden_core::reason::{Evidence, Scope};
-use warden_core::{AnonymizerKind, Coords, Country, Location, Reason, ReasonCode, Timestamp};
+use warden_core::{
+    AnonymizerKind, Coords, Country, Location, Protocol, Reason, ReasonCode, Timestamp,
+};
 
 fn city(c: &str, name: &str, zh: Option<&str>, lat: f32, lon: f32) -> Location {
     Location {
@@ -187,6 +190,36 @@ fn every_reason_text() {
         (
             ReasonCode::StatisticalAnomaly,
             Evidence::Statistical { ratio: 23_456.7 },
+        ),
+        (
+            ReasonCode::AccessDenied,
+            Evidence::Access {
+                rule: AccessRule::Blocked("203.0.113.0/24".parse().unwrap()),
+            },
+        ),
+        (
+            ReasonCode::AccessDenied,
+            Evidence::Access {
+                rule: AccessRule::NotAllowlisted,
+            },
+        ),
+        (
+            ReasonCode::AccessDenied,
+            Evidence::Access {
+                rule: AccessRule::Country(Country::new("NG").ok()),
+            },
+        ),
+        (
+            ReasonCode::AccessDenied,
+            Evidence::Access {
+                rule: AccessRule::Country(None),
+            },
+        ),
+        (
+            ReasonCode::AccessDenied,
+            Evidence::Access {
+                rule: AccessRule::Protocol(Protocol::Pop3),
+            },
         ),
     ];
     // Every reason code has a text here.

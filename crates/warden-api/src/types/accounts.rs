@@ -289,7 +289,7 @@ pub struct VerifyResponse {
     /// Why it failed: `wrong_password`, `app_password_required`,
     /// `protocol_not_allowed`, `tls_required`, `locked_by_risk_control`,
     /// `password_expired`, `account_disabled`, `account_locked`,
-    /// `verification_required`, `deny_risk`.
+    /// `verification_required`, `deny_risk`, `access_denied`.
     pub reason: Option<&'static str>,
     /// For the end user, in the requested language.
     pub message: Option<String>,

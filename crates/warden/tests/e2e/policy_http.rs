@@ -130,3 +130,38 @@ fn smtp_without_session_ids_stale_passwords_and_passdb_warden() {
     println!("a malformed address: {code} {err}");
     assert_eq!(code, 400);
 }
+
+#[test]
+fn access_rules_refuse_before_the_password() {
+    let dir = temp_dir();
+    let w = Warden::start(
+        dir.path(),
+        &[
+            ("WARDEN_POLICY__ACCESS__COUNTRIES", "CN"),
+            ("WARDEN_POLICY__ACCESS__BLOCKLIST", "113.88.200.0/24"),
+        ],
+    );
+    let body = |ip: &str| {
+        json!({"login": "lin@example.com", "pwhash": "0b2", "remote": ip, "real_remote": "127.0.0.1",
+               "device_id": "", "protocol": "imap", "session_id": format!("s-{ip}"), "tls": true})
+    };
+    let (_, lagos) = policy(&w, "command=allow", KEY, body("105.112.1.1"));
+    println!("IMAP allow from Lagos outside the geo-fence: {lagos}");
+    assert_eq!(lagos["status"], -1);
+    assert_eq!(
+        lagos["msg"],
+        "[AUTHORIZATIONFAILED] Access refused: logins from Nigeria are not allowed. Contact your administrator if you need access from here."
+    );
+    let (_, blocked) = policy(&w, "command=allow", KEY, body("113.88.200.9"));
+    println!("IMAP allow from a blocklisted network: {blocked}");
+    assert_eq!(blocked["status"], -1);
+    assert!(
+        blocked["msg"]
+            .as_str()
+            .unwrap()
+            .contains("113.88.200.0/24 is on the blocklist"),
+        "{blocked}"
+    );
+    let (_, home) = policy(&w, "command=allow", KEY, body("113.88.1.10"));
+    assert_eq!(home["status"], 0, "{home}");
+}
