@@ -24,6 +24,10 @@ pub struct Input<'a> {
     pub population: &'a Population,
     /// The policy's access rules, parsed.
     pub access: &'a crate::access::AccessRules,
+    /// `keys::region` and `keys::place` of the address's location, computed
+    /// once for every detector.
+    pub region_key: Option<u64>,
+    pub place_key: Option<u64>,
 }
 
 impl Input<'_> {
@@ -123,12 +127,15 @@ pub fn unusual_location(i: &Input<'_>, out: &mut Vec<Reason>) {
             ReasonCode::UnusualCountry,
             w.unusual_country * (0.5 + 0.5 * factor),
         )
-    } else if keys::region(loc).is_some_and(|r| known(&p.regions, r, now, l).is_none()) {
+    } else if i
+        .region_key
+        .is_some_and(|r| known(&p.regions, r, now, l).is_none())
+    {
         (
             ReasonCode::UnusualRegion,
             w.unusual_region * factor * network,
         )
-    } else if keys::place(loc).is_some_and(|k| p.place(k, now, l).is_none()) && loc.city.is_some() {
+    } else if i.place_key.is_some_and(|k| p.place(k, now, l).is_none()) && loc.city.is_some() {
         (ReasonCode::UnusualCity, w.unusual_city * factor * network)
     } else {
         return;
@@ -192,7 +199,7 @@ pub fn impossible_travel(i: &Input<'_>, out: &mut Vec<Reason>) -> bool {
     };
     let t = i.policy;
     let now = i.now();
-    let cur_key = keys::place(&i.ip.location).unwrap_or(0);
+    let cur_key = i.place_key.unwrap_or(0);
     let dt = now.secs() - last.ts as i64;
     if cur_key == last.place || dt < 0 {
         return false;
@@ -240,7 +247,7 @@ pub fn concurrent_sessions(i: &Input<'_>, travel_fired: bool, out: &mut Vec<Reas
     let t = i.policy;
     let now = i.now();
     let ip = keys::ip(i.ip.ip);
-    let cur_key = keys::place(&i.ip.location).unwrap_or(0);
+    let cur_key = i.place_key.unwrap_or(0);
     let last_place = p.last_success.map(|l| l.place);
     let far = p
         .sessions
@@ -474,16 +481,29 @@ pub fn statistical(i: &Input<'_>, out: &mut Vec<Reason>) {
         return;
     }
     let now = i.now();
+    let l = &i.policy.learning;
+    // A login whose place, network, client and device the user all knows
+    // scores at or below zero: skip the arithmetic (most logins).
+    let place_known = i.place_key.is_some_and(|k| p.place(k, now, l).is_some());
+    let client_known = i
+        .attempt
+        .client
+        .as_ref()
+        .is_none_or(|c| known(&p.clients, keys::text(&c.name), now, l).is_some());
+    let device_known = i.attempt.device.is_none() || i.device_known();
+    if place_known && client_known && device_known && i.asn_known() {
+        return;
+    }
     let t = now.secs().clamp(0, u32::MAX as i64) as u32;
-    let hl = i.policy.learning.half_life_days;
-    let pop = i.population;
+    let hl = l.half_life_days;
+    let pop = i.population.at(t, hl);
     let weight_of = |w: Option<f32>| f64::from(w.unwrap_or(0.0));
     let user_total: f64 = p
         .countries
         .iter()
         .map(|c| f64::from(c.weight_at(now, hl)))
         .sum();
-    let pop_total = pop.total(t, hl);
+    let pop_total = pop.total();
     let loc = &i.ip.location;
     let mut place = Vec::with_capacity(3);
     if let Some(c) = loc.country {
@@ -498,11 +518,11 @@ pub fn statistical(i: &Input<'_>, out: &mut Vec<Reason>) {
             user: u_country,
             user_parent: user_total,
             user_distinct: p.countries.len() as f64,
-            pop: pop.weight(Feature::Country, ck, t, hl),
+            pop: pop.weight(Feature::Country, ck),
             pop_parent: pop_total,
             pop_distinct: pop.distinct(Feature::Country),
         });
-        if let Some(rk) = keys::region(loc) {
+        if let Some(rk) = i.region_key {
             let u_region = weight_of(
                 p.regions
                     .iter()
@@ -513,11 +533,11 @@ pub fn statistical(i: &Input<'_>, out: &mut Vec<Reason>) {
                 user: u_region,
                 user_parent: u_country,
                 user_distinct: p.regions.len() as f64,
-                pop: pop.weight(Feature::Region, rk, t, hl),
-                pop_parent: pop.weight(Feature::Country, ck, t, hl),
+                pop: pop.weight(Feature::Region, rk),
+                pop_parent: pop.weight(Feature::Country, ck),
                 pop_distinct: pop.distinct(Feature::Region),
             });
-            if let Some(pk) = keys::place(loc) {
+            if let Some(pk) = i.place_key {
                 let u_city = weight_of(
                     p.cities
                         .iter()
@@ -528,8 +548,8 @@ pub fn statistical(i: &Input<'_>, out: &mut Vec<Reason>) {
                     user: u_city,
                     user_parent: u_region,
                     user_distinct: p.cities.len() as f64,
-                    pop: pop.weight(Feature::City, pk, t, hl),
-                    pop_parent: pop.weight(Feature::Region, rk, t, hl),
+                    pop: pop.weight(Feature::City, pk),
+                    pop_parent: pop.weight(Feature::Region, rk),
                     pop_distinct: pop.distinct(Feature::City),
                 });
             }
@@ -550,7 +570,7 @@ pub fn statistical(i: &Input<'_>, out: &mut Vec<Reason>) {
             user,
             user_parent,
             user_distinct: list.len() as f64,
-            pop: pop.weight(f, key, t, hl),
+            pop: pop.weight(f, key),
             pop_parent: pop_total,
             pop_distinct: pop.distinct(f),
         }])
@@ -567,7 +587,7 @@ pub fn statistical(i: &Input<'_>, out: &mut Vec<Reason>) {
             user: u,
             user_parent: user_total,
             user_distinct: p.asns.len() as f64,
-            pop: pop.weight(Feature::Asn, u64::from(a), t, hl),
+            pop: pop.weight(Feature::Asn, u64::from(a)),
             pop_parent: pop_total,
             pop_distinct: pop.distinct(Feature::Asn),
         }]);

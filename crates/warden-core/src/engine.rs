@@ -92,6 +92,8 @@ impl Engine {
             policy: &self.policy,
             population: &self.population,
             access: &self.access,
+            region_key: keys::region(&ip.location),
+            place_key: keys::place(&ip.location),
         })
     }
 
@@ -127,15 +129,21 @@ impl Engine {
         if !outcome.is_success() {
             return None;
         }
-        self.catalog.remember(&ip.location);
+        let region_key = keys::region(&ip.location);
+        let place_key = keys::place(&ip.location);
+        if let Some(k) = place_key {
+            self.catalog.remember_as(k, &ip.location);
+        }
         let obs = Observation {
             location: Some(&ip.location),
+            region_key,
+            place_key,
             asn: ip.network.habit_key(),
             device: attempt.device.as_deref().map(keys::text),
             client: attempt.client.as_ref().map(|c| keys::text(&c.name)),
             ip: keys::ip(attempt.ip),
         };
-        self.learn_population(attempt, ip);
+        self.learn_population(attempt, ip, region_key, place_key);
         let ttl = self.policy.travel.session_ttl_secs;
         let profile = self.profiles.entry(attempt.user.clone()).or_default();
         profile.learn(attempt.ts, &obs, &self.policy.learning, ttl);
@@ -189,7 +197,13 @@ impl Engine {
     }
 
     /// Counts one successful login in the population.
-    fn learn_population(&mut self, attempt: &LoginAttempt, ip: &IpInfo) {
+    fn learn_population(
+        &mut self,
+        attempt: &LoginAttempt,
+        ip: &IpInfo,
+        region_key: Option<u64>,
+        place_key: Option<u64>,
+    ) {
         let hl = self.policy.learning.half_life_days;
         let t = attempt.ts.secs().clamp(0, u32::MAX as i64) as u32;
         let pop = &mut self.population;
@@ -197,10 +211,10 @@ impl Engine {
         if let Some(c) = loc.country {
             pop.add(Feature::Country, detect::country_key(c), 1.0, t, hl);
         }
-        if let Some(r) = keys::region(loc) {
+        if let Some(r) = region_key {
             pop.add(Feature::Region, r, 1.0, t, hl);
         }
-        if let Some(p) = keys::place(loc) {
+        if let Some(p) = place_key {
             pop.add(Feature::City, p, 1.0, t, hl);
         }
         if let Some(a) = ip.network.habit_key() {

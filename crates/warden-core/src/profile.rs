@@ -223,6 +223,9 @@ pub mod keys {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Observation<'a> {
     pub location: Option<&'a Location>,
+    /// `keys::region` and `keys::place` of the location, computed once.
+    pub region_key: Option<u64>,
+    pub place_key: Option<u64>,
     pub asn: Option<u32>,
     pub device: Option<u64>,
     pub client: Option<u64>,
@@ -245,10 +248,10 @@ impl Profile {
             if let Some(c) = loc.country {
                 bump(&mut self.countries, c, now, MAX_COUNTRIES, l, |s| s);
             }
-            if let Some(r) = keys::region(loc) {
+            if let Some(r) = obs.region_key {
                 bump(&mut self.regions, r, now, MAX_REGIONS, l, |s| s);
             }
-            if let Some(p) = keys::place(loc) {
+            if let Some(p) = obs.place_key {
                 place_key = p;
                 coords = loc.coords;
                 accuracy = loc.accuracy_km.unwrap_or(0);
@@ -397,12 +400,17 @@ impl PlaceCatalog {
     /// key never change).
     pub fn remember(&mut self, loc: &Location) -> Option<u64> {
         let key = keys::place(loc)?;
+        self.remember_as(key, loc);
+        Some(key)
+    }
+
+    /// [`remember`](Self::remember) with the key already computed.
+    pub fn remember_as(&mut self, key: u64, loc: &Location) {
         self.places.entry(key).or_insert_with(|| Location {
             // Sessions and travel need only names and coordinates.
             time_zone: None,
             ..loc.clone()
         });
-        Some(key)
     }
 
     pub fn get(&self, key: u64) -> Option<&Location> {
@@ -571,6 +579,8 @@ mod tests {
             now,
             &Observation {
                 location: Some(&sz),
+                region_key: keys::region(&sz),
+                place_key: keys::place(&sz),
                 asn: Some(4134),
                 device: Some(1),
                 client: Some(2),

@@ -192,54 +192,72 @@ pub enum Feature {
 /// same recency decay as the profiles: the population side of the engine's
 /// likelihood ratio. Built from successful logins (and from the profiles
 /// restored at start-up).
+///
+/// Counts are kept scaled by `2^((t − reference) / half-life)` at the time
+/// they were added, so adding and reading need one `exp2` per login rather
+/// than one per entry; [`Population::at`] turns them into counts at a time.
 #[derive(Debug, Clone, Default)]
 pub struct Population {
-    counts: FxHashMap<(u8, u64), (f32, u32)>,
+    counts: FxHashMap<(u8, u64), f64>,
     distinct: [f32; 6],
-    total: (f32, u32),
+    total: f64,
+    /// Unix seconds the scale is relative to (the first login added).
+    reference: Option<u32>,
+    /// The scale of the last `add` time, reused for the same time.
+    last: (u32, f64),
 }
 
-fn decayed((weight, last): (f32, u32), now: u32, half_life_days: f32) -> f32 {
-    let dt = now.saturating_sub(last) as f32;
-    weight * (-dt / (half_life_days * 86_400.0)).exp2()
-}
+/// Rebase the scale before it can overflow an `f64` (2^1000).
+const MAX_EXPONENT: f64 = 900.0;
 
 impl Population {
+    fn exponent(&self, at: u32, half_life_days: f32) -> f64 {
+        let reference = self.reference.unwrap_or(at);
+        (f64::from(at) - f64::from(reference)) / (f64::from(half_life_days) * 86_400.0)
+    }
+
+    /// The scale for a login at `at`.
+    fn scale(&mut self, at: u32, half_life_days: f32) -> f64 {
+        if self.reference.is_none() {
+            self.reference = Some(at);
+        }
+        if self.last.0 == at && self.last.1 > 0.0 {
+            return self.last.1;
+        }
+        let mut e = self.exponent(at, half_life_days);
+        if e > MAX_EXPONENT {
+            // Express everything relative to `at` instead.
+            let down = (-e).exp2();
+            self.counts.values_mut().for_each(|v| *v *= down);
+            self.total *= down;
+            self.reference = Some(at);
+            e = 0.0;
+        }
+        let s = e.exp2();
+        self.last = (at, s);
+        s
+    }
+
     /// Adds `weight` logins of `key` at level `f`, seen at `at` (Unix
     /// seconds).
     pub fn add(&mut self, f: Feature, key: u64, weight: f32, at: u32, half_life_days: f32) {
-        let e = self
-            .counts
-            .entry((f as u8, key))
-            .or_insert_with(|| (0.0, at));
-        if e.0 == 0.0 {
+        let w = f64::from(weight) * self.scale(at, half_life_days);
+        let e = self.counts.entry((f as u8, key)).or_insert(0.0);
+        if *e == 0.0 {
             self.distinct[f as usize] += 1.0;
         }
-        let (w, last) = *e;
-        let now = last.max(at);
-        *e = (decayed((w, last), now, half_life_days) + weight, now);
+        *e += w;
         if f == Feature::Country {
-            let (tw, tl) = self.total;
-            let now = tl.max(at);
-            self.total = (decayed((tw, tl), now, half_life_days) + weight, now);
+            self.total += w;
         }
     }
 
-    /// The decayed count of `key` at level `f` at `now`.
-    pub fn weight(&self, f: Feature, key: u64, now: u32, half_life_days: f32) -> f64 {
-        self.counts
-            .get(&(f as u8, key))
-            .map_or(0.0, |&c| f64::from(decayed(c, now, half_life_days)))
-    }
-
-    /// The decayed number of logins at `now`.
-    pub fn total(&self, now: u32, half_life_days: f32) -> f64 {
-        f64::from(decayed(self.total, now, half_life_days))
-    }
-
-    /// Distinct values ever seen at level `f`.
-    pub fn distinct(&self, f: Feature) -> f64 {
-        f64::from(self.distinct[f as usize])
+    /// The counts as of `now`.
+    pub fn at(&self, now: u32, half_life_days: f32) -> PopulationAt<'_> {
+        PopulationAt {
+            pop: self,
+            factor: (-self.exponent(now, half_life_days)).exp2(),
+        }
     }
 
     /// Entries held (for memory accounting).
@@ -249,6 +267,33 @@ impl Population {
 
     pub fn is_empty(&self) -> bool {
         self.counts.is_empty()
+    }
+}
+
+/// A [`Population`]'s decayed counts at one time.
+#[derive(Debug, Clone, Copy)]
+pub struct PopulationAt<'a> {
+    pop: &'a Population,
+    factor: f64,
+}
+
+impl PopulationAt<'_> {
+    /// The decayed count of `key` at level `f`.
+    pub fn weight(&self, f: Feature, key: u64) -> f64 {
+        self.pop
+            .counts
+            .get(&(f as u8, key))
+            .map_or(0.0, |c| c * self.factor)
+    }
+
+    /// The decayed number of logins.
+    pub fn total(&self) -> f64 {
+        self.pop.total * self.factor
+    }
+
+    /// Distinct values ever seen at level `f`.
+    pub fn distinct(&self, f: Feature) -> f64 {
+        f64::from(self.pop.distinct[f as usize])
     }
 }
 
@@ -294,5 +339,31 @@ mod tests {
     fn a_user_without_history_gives_no_evidence() {
         let llr = log_likelihood_ratio(&[level(0.0, 0.0, 3.0, 10_000.0)]);
         assert!(llr.abs() < 1e-12, "{llr}");
+    }
+}
+
+#[cfg(test)]
+mod population_tests {
+    use super::*;
+
+    #[test]
+    fn counts_decay_with_the_half_life_and_survive_a_rebase() {
+        let mut p = Population::default();
+        let day = 86_400u32;
+        p.add(Feature::Country, 1, 1.0, 1_000_000, 1.0);
+        p.add(Feature::Country, 1, 1.0, 1_000_000 + day, 1.0);
+        let at = p.at(1_000_000 + day, 1.0);
+        // 0.5 (a day old) + 1.
+        assert!((at.weight(Feature::Country, 1) - 1.5).abs() < 1e-9);
+        assert!((at.total() - 1.5).abs() < 1e-9);
+        assert_eq!(at.distinct(Feature::Country), 1.0);
+        assert_eq!(at.weight(Feature::City, 1), 0.0);
+        // Far beyond the rebase point, with a tiny half-life.
+        let later = 1_000_000 + 2_000 * 60;
+        p.add(Feature::Country, 2, 1.0, later, 0.0007);
+        let at = p.at(later, 0.0007);
+        assert!((at.weight(Feature::Country, 2) - 1.0).abs() < 1e-9);
+        assert!(at.weight(Feature::Country, 1) < 1e-9);
+        assert!(at.weight(Feature::Country, 2).is_finite());
     }
 }

@@ -31,12 +31,20 @@ impl CarrierGroups {
         CarrierGroups { patterns }
     }
 
-    /// The group of an organisation, if it belongs to one.
+    /// The group of an organisation, if it belongs to one (ASCII
+    /// case-insensitive, without allocating: it runs for every organisation
+    /// of the ASN table at load).
     pub fn group_of(&self, organisation: &str) -> Option<u32> {
-        let org = organisation.to_lowercase();
+        let org = organisation.as_bytes();
         self.patterns
             .iter()
-            .find(|(p, _)| org.contains(p.as_str()))
+            .find(|(p, _)| {
+                let p = p.as_bytes();
+                p.len() <= org.len()
+                    && org
+                        .windows(p.len())
+                        .any(|w| w[0].eq_ignore_ascii_case(&p[0]) && w.eq_ignore_ascii_case(p))
+            })
             .map(|(_, asn)| *asn)
     }
 }
