@@ -539,7 +539,17 @@ mod tests {
             .filter(|l| l.scalar_list)
             .map(|l| l.key)
             .collect();
-        assert_eq!(lists, ["geo.extra_datacenter_asns", "server.api_keys"]);
+        assert_eq!(
+            lists,
+            [
+                "geo.extra_datacenter_asns",
+                "policy.access.allowlist",
+                "policy.access.blocklist",
+                "policy.access.countries",
+                "policy.access.protocols",
+                "server.api_keys",
+            ]
+        );
     }
 
     #[test]
