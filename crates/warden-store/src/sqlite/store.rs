@@ -30,58 +30,62 @@ fn last_per_user(profiles: &[ProfileSnapshot]) -> impl Iterator<Item = &ProfileS
         .map(|(_, p)| p)
 }
 
-impl Store for SqliteStore {
-    async fn migrate(&self) -> Result<(), StoreError> {
-        schema::migrator().run(&self.writer).await?;
-        Ok(())
-    }
+/// Batches up to this many events and snapshots go to SQLite as one
+/// multi-statement script (one round trip to sqlx's worker thread; the few
+/// distinct scripts stay in the statement cache). Larger batches, which
+/// come under heavy load, use the cached chunk statements one by one: their
+/// round trips are shared by many rows, while parsing a large script anew
+/// for every batch would cost more than it saves.
+const SCRIPT_MAX_ROWS: usize = 8;
 
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query(sql::PING)
-            .execute(&self.reader)
-            .await
-            .map_err(StoreError::query("ping"))?;
-        Ok(())
-    }
+fn bind_event<'q>(
+    q: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
+    e: &'q LoginEvent,
+) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
+    q.bind(e.ts.secs())
+        .bind(e.user.as_str())
+        .bind(e.ip.to_string())
+        .bind(e.protocol.as_str())
+        .bind(outcome_as_str(e.outcome))
+        .bind(e.device.as_deref())
+        .bind(e.user_agent.as_deref())
+        .bind(e.country.as_ref().map(|c| c.as_str().to_string()))
+        .bind(e.region.as_deref())
+        .bind(e.city.as_deref())
+        .bind(e.asn.map(i64::from))
+        .bind(e.decision.as_str())
+        .bind(f64::from(e.risk))
+        .bind(e.level.as_str())
+        .bind(e.alert)
+        .bind(reasons_to_text(&e.reasons))
+        .bind(e.auth_reason.map(|r| r.as_str()))
+}
 
-    async fn append(&self, batch: &WriteBatch) -> Result<(), StoreError> {
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let profiles: Vec<&ProfileSnapshot> = last_per_user(&batch.profiles).collect();
-        // The whole transaction is one multi-statement query: SQLite runs on
-        // sqlx's worker thread, and every statement sent separately is a
-        // round trip to it, which under load costs more than the statement.
-        let script = sql::append_script(batch.events.len(), profiles.len());
+fn bind_profile<'q>(
+    q: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
+    p: &'q ProfileSnapshot,
+) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
+    q.bind(p.user.as_str())
+        .bind(p.blob.as_slice())
+        .bind(p.updated_at.secs())
+}
+
+impl SqliteStore {
+    /// A small batch as one script: `BEGIN IMMEDIATE; inserts; upserts;
+    /// COMMIT`, rolled back when a statement fails.
+    async fn append_script(
+        &self,
+        events: &[LoginEvent],
+        profiles: &[&ProfileSnapshot],
+    ) -> Result<(), StoreError> {
+        let script = sql::append_script(events.len(), profiles.len());
         // Built only from this crate's constant statements.
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(script))
-            // Few distinct small scripts recur; large ones are rarely alike.
-            .persistent(batch.events.len() <= 8 && profiles.len() <= 8);
-        for e in &batch.events {
-            q = q
-                .bind(e.ts.secs())
-                .bind(e.user.as_str())
-                .bind(e.ip.to_string())
-                .bind(e.protocol.as_str())
-                .bind(outcome_as_str(e.outcome))
-                .bind(e.device.as_deref())
-                .bind(e.user_agent.as_deref())
-                .bind(e.country.as_ref().map(|c| c.as_str().to_string()))
-                .bind(e.region.as_deref())
-                .bind(e.city.as_deref())
-                .bind(e.asn.map(i64::from))
-                .bind(e.decision.as_str())
-                .bind(f64::from(e.risk))
-                .bind(e.level.as_str())
-                .bind(e.alert)
-                .bind(reasons_to_text(&e.reasons))
-                .bind(e.auth_reason.map(|r| r.as_str()));
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(script));
+        for e in events {
+            q = bind_event(q, e);
         }
-        for p in &profiles {
-            q = q
-                .bind(p.user.as_str())
-                .bind(p.blob.as_slice())
-                .bind(p.updated_at.secs());
+        for p in profiles {
+            q = bind_profile(q, p);
         }
         let mut conn = self
             .writer
@@ -101,6 +105,72 @@ impl Store for SqliteStore {
             return Err(StoreError::query("append")(error));
         }
         Ok(())
+    }
+
+    /// A large batch in one transaction of cached multi-row statements.
+    async fn append_chunked(
+        &self,
+        events: &[LoginEvent],
+        profiles: &[&ProfileSnapshot],
+    ) -> Result<(), StoreError> {
+        let mut tx = self
+            .writer
+            .begin()
+            .await
+            .map_err(StoreError::query("append"))?;
+        let mut rest = events;
+        for size in sql::chunk_sizes(rest.len()) {
+            let (chunk, tail) = rest.split_at(size);
+            rest = tail;
+            let mut q = sqlx::query(sql::insert_events(sql::Placeholders::Positional, size));
+            for e in chunk {
+                q = bind_event(q, e);
+            }
+            q.execute(&mut *tx)
+                .await
+                .map_err(StoreError::query("append"))?;
+        }
+        let mut rest = profiles;
+        for size in sql::chunk_sizes(rest.len()) {
+            let (chunk, tail) = rest.split_at(size);
+            rest = tail;
+            let mut q = sqlx::query(sql::upsert_profiles(sql::Placeholders::Positional, size));
+            for p in chunk {
+                q = bind_profile(q, p);
+            }
+            q.execute(&mut *tx)
+                .await
+                .map_err(StoreError::query("append"))?;
+        }
+        tx.commit().await.map_err(StoreError::query("append"))?;
+        Ok(())
+    }
+}
+
+impl Store for SqliteStore {
+    async fn migrate(&self) -> Result<(), StoreError> {
+        schema::migrator().run(&self.writer).await?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query(sql::PING)
+            .execute(&self.reader)
+            .await
+            .map_err(StoreError::query("ping"))?;
+        Ok(())
+    }
+
+    async fn append(&self, batch: &WriteBatch) -> Result<(), StoreError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let profiles: Vec<&ProfileSnapshot> = last_per_user(&batch.profiles).collect();
+        if batch.events.len() <= SCRIPT_MAX_ROWS && profiles.len() <= SCRIPT_MAX_ROWS {
+            self.append_script(&batch.events, &profiles).await
+        } else {
+            self.append_chunked(&batch.events, &profiles).await
+        }
     }
 
     async fn history(
