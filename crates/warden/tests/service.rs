@@ -293,28 +293,7 @@ fn cli_migrate_geo_lookup_and_config_errors() {
 
 /// Runs a `warden` CLI command against the service; returns stdout.
 fn cli(dir: &Path, port: u16, key: &str, args: &[&str], stdin: Option<&str>) -> String {
-    use std::io::Write;
-    let mut child = warden(dir)
-        .env("WARDEN_API_KEY", key)
-        .args(args)
-        .args(["--server", &format!("127.0.0.1:{port}")])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    if let Some(s) = stdin {
-        writeln!(input, "{s}").unwrap();
-    }
-    drop(input);
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "warden {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    super::run_cli(warden(dir), port, key, args, stdin)
 }
 
 #[test]

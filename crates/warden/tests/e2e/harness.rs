@@ -6,7 +6,7 @@
 //! handle is dropped, also when a test fails; a failing test prints the
 //! daemons' logs.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -324,29 +324,10 @@ impl Warden {
 
     /// Runs the `warden` CLI against this service.
     pub fn cli(&self, args: &[&str], stdin: Option<&str>) -> String {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("WARDEN_API_KEY", KEY)
-            .args(args)
-            .args(["--server", &format!("127.0.0.1:{}", self.port)])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut input = child.stdin.take().unwrap();
-        if let Some(s) = stdin {
-            writeln!(input, "{s}").unwrap();
-        }
-        drop(input);
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "warden {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        let mut base = Command::new(env!("CARGO_BIN_EXE_warden"));
+        base.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default());
+        crate::run_cli(base, self.port, KEY, args, stdin)
     }
 
     /// Seven days of successful logins of `user` from `ip` (a history at home).
