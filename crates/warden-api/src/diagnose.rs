@@ -24,7 +24,6 @@ pub struct Records<'a> {
     pub codes_required: bool,
     /// Lockout until, per IP, as the engine sees it now.
     pub lockouts: &'a [(std::net::IpAddr, u32, Timestamp)],
-    pub now: Timestamp,
     pub utc_offset_minutes: i32,
 }
 

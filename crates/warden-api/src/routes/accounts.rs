@@ -1221,7 +1221,6 @@ pub async fn diagnose<S: Backend>(
         security: &security,
         codes_required,
         lockouts: &lockouts,
-        now,
         utc_offset_minutes: offset,
     });
     let account = match &account {
