@@ -674,13 +674,7 @@ pub async fn set_password<S: Backend>(
     a.updated_at = now;
     let revoke = !req.keep_app_passwords;
     let live = if revoke {
-        state
-            .store
-            .app_passwords(&user)
-            .await?
-            .iter()
-            .filter(|c| c.is_live(now))
-            .count() as u32
+        live_codes(&state, &user, now).await?
     } else {
         0
     };
@@ -732,6 +726,17 @@ pub async fn set_password<S: Backend>(
 }
 
 // --------------------------------------------------- authorization codes
+
+/// How many of the account's authorization codes are usable at `now` (what
+/// a revoke-all revokes).
+async fn live_codes<S: Backend>(
+    state: &AppState<S>,
+    user: &str,
+    now: Timestamp,
+) -> Result<u32, ApiError> {
+    let codes = state.store.app_passwords(user).await?;
+    Ok(codes.iter().filter(|c| c.is_live(now)).count() as u32)
+}
 
 fn app_password_dto(c: &AppPassword, now: Timestamp) -> AppPasswordDto {
     AppPasswordDto {
@@ -868,13 +873,7 @@ pub async fn revoke_all_app_passwords<S: Backend>(
     let user = user_of(&user)?;
     credentials::account(&state, &user).await?;
     let now = state.now();
-    let live = state
-        .store
-        .app_passwords(&user)
-        .await?
-        .iter()
-        .filter(|c| c.is_live(now))
-        .count() as u32;
+    let live = live_codes(&state, &user, now).await?;
     credentials::commit(
         &state,
         AccountWrite {
