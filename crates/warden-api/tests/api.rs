@@ -157,7 +157,7 @@ impl Harness {
                 .unwrap(),
         );
         store.migrate().await.unwrap();
-        let writer = BatchWriter::spawn(store.clone(), BatchConfig::default());
+        let writer = BatchWriter::spawn(store.clone(), BatchConfig::default()).expect("writer");
         let clock = Arc::new(TestClock(AtomicI64::new(T0)));
         let state = Arc::new(AppState {
             engine: Mutex::new(Engine::new(Policy::default()).unwrap()),

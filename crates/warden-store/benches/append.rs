@@ -88,7 +88,7 @@ fn bench_append(c: &mut Criterion) {
             .await
             .expect("open");
         store.migrate().await.expect("migrate");
-        BatchWriter::spawn(Arc::new(store), BatchConfig::default())
+        BatchWriter::spawn(Arc::new(store), BatchConfig::default()).expect("writer")
     });
 
     let mut group = c.benchmark_group("batch_writer");

@@ -43,6 +43,15 @@ pub enum StoreError {
         source: sqlx::Error,
     },
 
+    /// A statement on the group-commit thread's own SQLite connection
+    /// failed; `op` names the store operation.
+    #[error("database error during {op}: {source}")]
+    Sqlite {
+        op: &'static str,
+        #[source]
+        source: rusqlite::Error,
+    },
+
     /// A stored row cannot be turned back into a value: an unknown enum name,
     /// an unparsable address, a number out of range, a wrong column type.
     #[error("corrupt data in {table} row {key}, column {column}: {source}")]
@@ -67,6 +76,10 @@ pub enum StoreError {
     /// accepted.
     #[error("the batch writer is closed; the write was not accepted")]
     WriterClosed,
+
+    /// The group-commit thread could not be started.
+    #[error("cannot start the batch writer thread: {0}")]
+    WriterThread(#[source] std::io::Error),
 
     /// The writer's queue is full (storage cannot keep up); nothing of the
     /// write was accepted.

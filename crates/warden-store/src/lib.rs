@@ -6,7 +6,7 @@
 //!   portable SQL).
 //! - [`AccountStore`] holds organisations, accounts, authorization codes,
 //!   TOTP, recovery codes, sessions and security events.
-//! - [`BatchWriter`] serialises writes through one task and commits them in
+//! - [`BatchWriter`] serialises writes through one thread and commits them in
 //!   groups, acknowledging each caller only once its rows are durable.
 //!
 //! Enumerations are stored by their wire names, times as Unix seconds. A row
@@ -28,5 +28,5 @@ pub use codec::BadValue;
 pub use error::{CorruptionSource, StoreError};
 pub use model::{Cursor, HistoryQuery, LoginEvent, ProfileSnapshot, WriteBatch, MAX_HISTORY_LIMIT};
 pub use sqlite::SqliteStore;
-pub use store::Store;
+pub use store::{Store, SyncAppend};
 pub use writer::{BatchConfig, BatchWriter, WriterHandle, WriterStats};

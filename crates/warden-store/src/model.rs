@@ -1,6 +1,7 @@
 //! The values the store reads and writes: login events, profile snapshots,
 //! write batches and history queries.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 use warden_core::{
@@ -93,6 +94,19 @@ impl WriteBatch {
     /// True when there is nothing to write.
     pub fn is_empty(&self) -> bool {
         self.events.is_empty() && self.profiles.is_empty()
+    }
+
+    /// The snapshots to write: the last one per user, in batch order.
+    pub fn last_profiles(&self) -> impl Iterator<Item = &ProfileSnapshot> {
+        let mut last: HashMap<&str, usize> = HashMap::with_capacity(self.profiles.len());
+        for (i, p) in self.profiles.iter().enumerate() {
+            last.insert(p.user.as_str(), i);
+        }
+        self.profiles
+            .iter()
+            .enumerate()
+            .filter(move |(i, p)| last.get(p.user.as_str()) == Some(i))
+            .map(|(_, p)| p)
     }
 }
 

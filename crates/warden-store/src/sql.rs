@@ -186,26 +186,10 @@ pub(crate) fn upsert_profiles(style: Placeholders, rows: usize) -> &'static str 
     })
 }
 
+/// SQLite only: take the write lock at the start, not at the first write.
+pub(crate) const BEGIN_IMMEDIATE: &str = "BEGIN IMMEDIATE";
+pub(crate) const COMMIT: &str = "COMMIT";
 pub(crate) const ROLLBACK: &str = "ROLLBACK";
-
-/// SQLite only (`BEGIN IMMEDIATE`, `?`): one transaction that appends
-/// `events` events and upserts `profiles` snapshots, as one multi-statement
-/// script whose positional placeholders take the events' columns in turn,
-/// then the snapshots' (user, snapshot, updated_at). Rows are cut into
-/// [`INSERT_CHUNKS`].
-pub(crate) fn append_script(events: usize, profiles: usize) -> String {
-    let mut script = String::from("BEGIN IMMEDIATE;");
-    for size in chunk_sizes(events) {
-        script.push_str(insert_events(Placeholders::Positional, size));
-        script.push(';');
-    }
-    for size in chunk_sizes(profiles) {
-        script.push_str(upsert_profiles(Placeholders::Positional, size));
-        script.push(';');
-    }
-    script.push_str("COMMIT;");
-    script
-}
 
 #[cfg(test)]
 mod tests {

@@ -9,6 +9,14 @@ use warden_core::{GeoCorrection, Timestamp};
 use crate::error::StoreError;
 use crate::model::{HistoryQuery, LoginEvent, ProfileSnapshot, WriteBatch};
 
+/// A blocking committer for the group-commit thread of
+/// [`BatchWriter`](crate::BatchWriter): the same contract as
+/// [`Store::append`], without a runtime.
+pub trait SyncAppend: Send + 'static {
+    /// Writes all of `batch` in one transaction, or nothing of it.
+    fn append(&mut self, batch: &WriteBatch) -> Result<(), StoreError>;
+}
+
 /// Persistence for login events, profile snapshots and geo corrections.
 ///
 /// Every method returns a `Send` future so that servers can be generic over
@@ -26,6 +34,14 @@ pub trait Store: Send + Sync + 'static {
     /// database (`LoginEvent::id` is ignored). A snapshot replaces the stored
     /// one of the same user; within the batch the later snapshot wins.
     fn append(&self, batch: &WriteBatch) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// A synchronous committer for the group-commit thread, when the
+    /// backend has one cheaper than [`append`](Store::append) (SQLite: a
+    /// connection of the thread's own, no hop to an async driver). `None`,
+    /// the default, makes the thread run `append` on the runtime.
+    fn sync_appender(&self) -> Result<Option<Box<dyn SyncAppend>>, StoreError> {
+        Ok(None)
+    }
 
     /// A user's events, newest first (equal timestamps: higher id first),
     /// after `query.after` in that order when set (else strictly before

@@ -1,22 +1,26 @@
-//! Group commit: one Tokio task owns all event and profile writes and
-//! commits whatever callers queued in one transaction.
+//! Group commit: one thread owns all event and profile writes and commits
+//! whatever callers queued in one transaction.
 //!
 //! A caller's [`WriterHandle::write`] resolves only after the transaction
 //! holding its rows has committed, or with the error that made that
 //! transaction fail (then none of the batch is stored). Under load many
 //! callers share one commit, which is what makes SQLite keep up: the cost
 //! of a commit is paid per batch, not per login.
+//!
+//! The loop runs on a thread of its own, not as an async task: with the
+//! backend's synchronous committer ([`Store::sync_appender`]) a commit is
+//! plain CPU work on that thread, and the only wake-ups per batch are the
+//! thread's and its callers'.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use tokio::sync::{mpsc, oneshot, watch};
-use tokio::time::Instant;
+use tokio::sync::{oneshot, watch};
 
 use crate::error::StoreError;
 use crate::model::{LoginEvent, ProfileSnapshot, WriteBatch};
-use crate::store::Store;
+use crate::store::{Store, SyncAppend};
 
 /// When the writer closes a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,45 +109,70 @@ enum Command {
     Close,
 }
 
-/// Spawns the group-commit task: one task owns all writes and commits what
-/// callers queued in one transaction; each [`WriterHandle::write`] resolves
-/// once its batch has committed, or with the error that made it fail.
+/// Starts the group-commit thread: one thread owns all writes and commits
+/// what callers queued in one transaction; each [`WriterHandle::write`]
+/// resolves once its batch has committed, or with the error that made it
+/// fail.
 pub struct BatchWriter;
 
 impl BatchWriter {
-    /// Starts the writer task on the current Tokio runtime (calling this
-    /// outside a runtime panics, like `tokio::spawn`). The task ends when
-    /// [`WriterHandle::close`] is called or every handle is dropped, in both
-    /// cases after committing what was queued.
-    pub fn spawn<S: Store>(store: Arc<S>, config: BatchConfig) -> WriterHandle {
+    /// Starts the writer thread with the store's synchronous committer, or,
+    /// when it has none, running [`Store::append`] on the current Tokio
+    /// runtime (calling this outside a runtime then panics, like
+    /// `tokio::spawn`). The thread ends when [`WriterHandle::close`] is
+    /// called or every handle is dropped, in both cases after committing
+    /// what was queued. Fails when the committer cannot be opened.
+    pub fn spawn<S: Store>(store: Arc<S>, config: BatchConfig) -> Result<WriterHandle, StoreError> {
         let config = BatchConfig {
             max_batch: config.max_batch.max(1),
             ..config
         };
+        let committer: Box<dyn SyncAppend> = match store.sync_appender()? {
+            Some(sync) => sync,
+            None => Box::new(AsyncAppend {
+                store,
+                runtime: tokio::runtime::Handle::current(),
+            }),
+        };
         // Room for a few batches of single-row writes; senders wait beyond.
-        let (tx, rx) = mpsc::channel(config.max_batch.saturating_mul(4).min(1 << 16));
+        let (tx, rx) = flume::bounded(config.max_batch.saturating_mul(4).min(1 << 16));
         let (done_tx, done_rx) = watch::channel(());
         let counters = Arc::new(Counters::default());
         let task = Task {
-            store,
+            committer,
             config,
             rx,
             counters: Arc::clone(&counters),
             _done: done_tx,
         };
-        tokio::spawn(task.run());
-        WriterHandle {
+        std::thread::Builder::new()
+            .name("warden-writer".into())
+            .spawn(move || task.run())
+            .map_err(StoreError::WriterThread)?;
+        Ok(WriterHandle {
             tx,
             counters,
             done: done_rx,
-        }
+        })
     }
 }
 
-/// A cheap, cloneable handle to the writer task.
+/// [`Store::append`] run to completion from the writer thread.
+struct AsyncAppend<S> {
+    store: Arc<S>,
+    runtime: tokio::runtime::Handle,
+}
+
+impl<S: Store> SyncAppend for AsyncAppend<S> {
+    fn append(&mut self, batch: &WriteBatch) -> Result<(), StoreError> {
+        self.runtime.block_on(self.store.append(batch))
+    }
+}
+
+/// A cheap, cloneable handle to the writer thread.
 #[derive(Debug, Clone)]
 pub struct WriterHandle {
-    tx: mpsc::Sender<Command>,
+    tx: flume::Sender<Command>,
     counters: Arc<Counters>,
     /// Its sender lives in the task: `changed()` fails once the task ended.
     done: watch::Receiver<()>,
@@ -176,7 +205,7 @@ impl WriterHandle {
     ) -> Result<(), StoreError> {
         let (command, committed) = Pending::command(events, profiles);
         self.tx
-            .send(command)
+            .send_async(command)
             .await
             .map_err(|_| StoreError::WriterClosed)?;
         committed.await
@@ -197,8 +226,8 @@ impl WriterHandle {
     > {
         let (command, committed) = Pending::command(events, profiles);
         self.tx.try_send(command).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => StoreError::QueueFull,
-            mpsc::error::TrySendError::Closed(_) => StoreError::WriterClosed,
+            flume::TrySendError::Full(_) => StoreError::QueueFull,
+            flume::TrySendError::Disconnected(_) => StoreError::WriterClosed,
         })?;
         Ok(committed)
     }
@@ -208,7 +237,7 @@ impl WriterHandle {
     pub async fn flush(&self) -> Result<(), StoreError> {
         let (ack, done) = oneshot::channel();
         self.tx
-            .send(Command::Flush(ack))
+            .send_async(Command::Flush(ack))
             .await
             .map_err(|_| StoreError::WriterClosed)?;
         done.await.map_err(|_| StoreError::WriterClosed)
@@ -218,15 +247,15 @@ impl WriterHandle {
     /// for the task to end. Later writes on any clone fail with
     /// [`StoreError::WriterClosed`]. Calling it again is harmless.
     pub async fn close(&self) {
-        // Fails only when the task is already closing or gone.
-        let _ = self.tx.send(Command::Close).await;
+        // Fails only when the thread is gone.
+        let _ = self.tx.send_async(Command::Close).await;
         let mut done = self.done.clone();
         while done.changed().await.is_ok() {}
     }
 
     /// True once the writer no longer accepts writes.
     pub fn is_closed(&self) -> bool {
-        self.tx.is_closed()
+        self.tx.is_disconnected()
     }
 
     /// The counters right now.
@@ -238,7 +267,7 @@ impl WriterHandle {
             events: c.events.load(Ordering::Relaxed),
             profiles: c.profiles.load(Ordering::Relaxed),
             last_batch_rows: c.last_batch_rows.load(Ordering::Relaxed),
-            queued: (self.tx.max_capacity() - self.tx.capacity()) as u64,
+            queued: self.tx.len() as u64,
             in_batch: c.in_batch.load(Ordering::Relaxed),
         }
     }
@@ -252,39 +281,40 @@ struct Round {
     flushes: Vec<oneshot::Sender<()>>,
 }
 
-struct Task<S> {
-    store: Arc<S>,
+struct Task {
+    /// The backend's blocking path, or [`AsyncAppend`].
+    committer: Box<dyn SyncAppend>,
     config: BatchConfig,
-    rx: mpsc::Receiver<Command>,
+    rx: flume::Receiver<Command>,
     counters: Arc<Counters>,
-    /// Dropped when the task ends (normally or by panic).
+    /// Dropped when the thread ends (normally or by panic).
     _done: watch::Sender<()>,
 }
 
-impl<S: Store> Task<S> {
-    async fn run(mut self) {
+impl Task {
+    fn run(mut self) {
         let mut round = Round::default();
         let mut closing = false;
-        while let Some(command) = self.rx.recv().await {
+        while let Ok(command) = self.rx.recv() {
             closing |= self.take(&mut round, command);
             if !closing && !self.ready(&round) {
-                self.linger(&mut round, &mut closing).await;
+                self.linger(&mut round, &mut closing);
             }
-            self.commit(&mut round).await;
+            self.commit(&mut round);
             if closing {
                 break;
             }
         }
-        // Closing, or every handle is gone: refuse new commands, then
-        // commit what was queued before.
-        self.rx.close();
-        while let Some(command) = self.rx.recv().await {
+        // Closing, or every handle is gone: commit what was queued before.
+        // A write queued after this drain is dropped unanswered, which its
+        // caller sees as `WriterClosed` (never as stored).
+        while let Ok(command) = self.rx.try_recv() {
             self.take(&mut round, command);
             if round.rows >= self.config.max_batch {
-                self.commit(&mut round).await;
+                self.commit(&mut round);
             }
         }
-        self.commit(&mut round).await;
+        self.commit(&mut round);
         tracing::debug!("batch writer stopped");
     }
 
@@ -303,11 +333,14 @@ impl<S: Store> Task<S> {
 
     /// Collects more commands until the batch is full, a flush or close
     /// arrives, or `max_delay` has passed since the round started.
-    async fn linger(&mut self, round: &mut Round, closing: &mut bool) {
+    fn linger(&mut self, round: &mut Round, closing: &mut bool) {
         let deadline = Instant::now() + self.config.max_delay;
-        // `timeout_at` polls the receiver before the deadline, so commands
-        // already queued are taken even when the delay is zero.
-        while let Ok(Some(command)) = tokio::time::timeout_at(deadline, self.rx.recv()).await {
+        // Commands already queued are taken even when the delay is zero.
+        while let Ok(command) = self
+            .rx
+            .try_recv()
+            .or_else(|_| self.rx.recv_deadline(deadline).map_err(drop))
+        {
             *closing |= self.take(round, command);
             if *closing || self.ready(round) {
                 return;
@@ -317,7 +350,7 @@ impl<S: Store> Task<S> {
 
     /// Commits the round's writes in one transaction, answers their callers
     /// and then the flushes waiting behind them.
-    async fn commit(&self, round: &mut Round) {
+    fn commit(&mut self, round: &mut Round) {
         let writes = std::mem::take(&mut round.writes);
         round.rows = 0;
         if !writes.is_empty() {
@@ -329,7 +362,7 @@ impl<S: Store> Task<S> {
                 acks.push(w.ack);
             }
             let rows = batch.len();
-            let result = self.store.append(&batch).await;
+            let result = self.committer.append(&batch);
             self.counters
                 .in_batch
                 .fetch_sub(acks.len() as u64, Ordering::Relaxed);

@@ -671,7 +671,7 @@ async fn corrupt_correction_and_profile_rows_are_typed_errors() {
 async fn batch_writer_acknowledges_concurrent_writes_and_groups_them() {
     let (_dir, store) = fresh().await;
     let store = Arc::new(store);
-    let writer = BatchWriter::spawn(Arc::clone(&store), BatchConfig::default());
+    let writer = BatchWriter::spawn(Arc::clone(&store), BatchConfig::default()).unwrap();
 
     const TASKS: usize = 50;
     const PER_TASK: usize = 40;
@@ -714,6 +714,39 @@ async fn batch_writer_acknowledges_concurrent_writes_and_groups_them() {
     assert!(writer.is_closed());
 }
 
+/// A store without a synchronous committer (in memory): the writer thread
+/// runs `append` on the runtime, here a single-threaded one.
+#[tokio::test]
+async fn batch_writer_drives_an_async_only_store_from_its_thread() {
+    let store = Arc::new(SqliteStore::open_memory().await.unwrap());
+    store.migrate().await.unwrap();
+    assert!(store.sync_appender().unwrap().is_none());
+    let writer = BatchWriter::spawn(Arc::clone(&store), BatchConfig::default()).unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let writer = writer.clone();
+        tasks.push(tokio::spawn(async move {
+            writer
+                .write(vec![event("mem", i)], vec![profile("mem", &[i as u8], i)])
+                .await
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    assert_eq!(
+        store
+            .history("mem", history(None, 100))
+            .await
+            .unwrap()
+            .len(),
+        20
+    );
+    assert!(store.load_profile("mem").await.unwrap().is_some());
+    writer.close().await;
+    assert!(writer.is_closed());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn close_drains_queued_writes_and_refuses_new_ones() {
     let (_dir, store) = fresh().await;
@@ -723,7 +756,7 @@ async fn close_drains_queued_writes_and_refuses_new_ones() {
         max_batch: 100_000,
         max_delay: Duration::from_secs(60),
     };
-    let writer = BatchWriter::spawn(Arc::clone(&store), config);
+    let writer = BatchWriter::spawn(Arc::clone(&store), config).unwrap();
     let started = Instant::now();
     let mut tasks = Vec::new();
     for i in 0..200 {
@@ -774,7 +807,7 @@ async fn flush_waits_for_earlier_writes() {
         max_batch: 1_000,
         max_delay: Duration::from_secs(60),
     };
-    let writer = BatchWriter::spawn(Arc::clone(&store), config);
+    let writer = BatchWriter::spawn(Arc::clone(&store), config).unwrap();
     let w = writer.clone();
     let pending = tokio::spawn(async move { w.write(vec![event("f", 1)], Vec::new()).await });
     // On this single-threaded runtime the sleep lets the write reach the
@@ -807,7 +840,7 @@ async fn a_failed_batch_reports_the_error_to_every_caller() {
         max_batch: 10_000,
         max_delay: Duration::from_millis(200),
     };
-    let writer = BatchWriter::spawn(Arc::clone(&store), config);
+    let writer = BatchWriter::spawn(Arc::clone(&store), config).unwrap();
 
     // Make every insert fail: the table is gone.
     exec(&path, "DROP TABLE login_events").await;
@@ -830,7 +863,7 @@ async fn a_failed_batch_reports_the_error_to_every_caller() {
             StoreError::BatchFailed { rows, source } => {
                 assert!(rows >= 2);
                 assert!(
-                    matches!(*source, StoreError::Query { op: "append", .. }),
+                    matches!(*source, StoreError::Sqlite { op: "append", .. }),
                     "{source:?}"
                 );
             }

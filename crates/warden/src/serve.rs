@@ -215,7 +215,8 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
             max_batch: cfg.storage.batch_max_rows,
             max_delay: Duration::from_millis(cfg.storage.batch_max_delay_ms),
         },
-    );
+    )
+    .context("starting the storage writer")?;
     let state = Arc::new(AppState {
         engine: Mutex::new(engine),
         intel: Arc::new(intel),

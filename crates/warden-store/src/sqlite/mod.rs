@@ -1,7 +1,10 @@
-//! The SQLite backend: one file in WAL mode, a single writer connection (all
-//! writes are serialised through it) and a small pool of readers.
+//! The SQLite backend: one file in WAL mode, a single writer connection for
+//! account changes, migrations and pruning, the group-commit thread's own
+//! connection for events and profiles (`appender`), and a small pool of
+//! readers.
 
 mod accounts;
+mod appender;
 mod rows;
 mod schema;
 mod store;

@@ -1,42 +1,20 @@
 //! [`Store`] for [`SqliteStore`]: writes on the single writer connection,
 //! reads on the reader pool.
 
-use std::collections::HashMap;
-
 use ipnet::IpNet;
 use warden_core::{GeoCorrection, Timestamp};
 
+use super::appender::SqliteAppender;
 use super::{rows, schema, SqliteStore};
 use crate::codec::{outcome_as_str, reasons_to_text};
 use crate::error::StoreError;
 use crate::model::{HistoryQuery, LoginEvent, ProfileSnapshot, WriteBatch};
 use crate::sql;
-use crate::store::Store;
+use crate::store::{Store, SyncAppend};
 
 /// Events deleted per statement by `prune_events`: small enough that the
 /// write lock is released often, large enough to keep the overhead low.
 const PRUNE_CHUNK_ROWS: i64 = 5_000;
-
-/// The snapshots to write: the last one per user, in batch order.
-fn last_per_user(profiles: &[ProfileSnapshot]) -> impl Iterator<Item = &ProfileSnapshot> {
-    let mut last: HashMap<&str, usize> = HashMap::with_capacity(profiles.len());
-    for (i, p) in profiles.iter().enumerate() {
-        last.insert(p.user.as_str(), i);
-    }
-    profiles
-        .iter()
-        .enumerate()
-        .filter(move |(i, p)| last.get(p.user.as_str()) == Some(i))
-        .map(|(_, p)| p)
-}
-
-/// Batches up to this many events and snapshots go to SQLite as one
-/// multi-statement script (one round trip to sqlx's worker thread; the few
-/// distinct scripts stay in the statement cache). Larger batches, which
-/// come under heavy load, use the cached chunk statements one by one: their
-/// round trips are shared by many rows, while parsing a large script anew
-/// for every batch would cost more than it saves.
-const SCRIPT_MAX_ROWS: usize = 8;
 
 fn bind_event<'q>(
     q: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
@@ -71,43 +49,7 @@ fn bind_profile<'q>(
 }
 
 impl SqliteStore {
-    /// A small batch as one script: `BEGIN IMMEDIATE; inserts; upserts;
-    /// COMMIT`, rolled back when a statement fails.
-    async fn append_script(
-        &self,
-        events: &[LoginEvent],
-        profiles: &[&ProfileSnapshot],
-    ) -> Result<(), StoreError> {
-        let script = sql::append_script(events.len(), profiles.len());
-        // Built only from this crate's constant statements.
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(script));
-        for e in events {
-            q = bind_event(q, e);
-        }
-        for p in profiles {
-            q = bind_profile(q, p);
-        }
-        let mut conn = self
-            .writer
-            .acquire()
-            .await
-            .map_err(StoreError::query("append"))?;
-        if let Err(error) = q.execute(&mut *conn).await {
-            // A statement failed inside the script's transaction: undo it.
-            // "No transaction is active" (it failed at BEGIN) is fine; any
-            // other failure leaves the connection suspect, so drop it.
-            if let Err(rollback) = sqlx::query(sql::ROLLBACK).execute(&mut *conn).await {
-                if !rollback.to_string().contains("no transaction is active") {
-                    tracing::warn!(%rollback, "rollback after a failed append failed");
-                    conn.close_on_drop();
-                }
-            }
-            return Err(StoreError::query("append")(error));
-        }
-        Ok(())
-    }
-
-    /// A large batch in one transaction of cached multi-row statements.
+    /// A batch in one transaction of cached multi-row statements.
     async fn append_chunked(
         &self,
         events: &[LoginEvent],
@@ -165,11 +107,15 @@ impl Store for SqliteStore {
         if batch.is_empty() {
             return Ok(());
         }
-        let profiles: Vec<&ProfileSnapshot> = last_per_user(&batch.profiles).collect();
-        if batch.events.len() <= SCRIPT_MAX_ROWS && profiles.len() <= SCRIPT_MAX_ROWS {
-            self.append_script(&batch.events, &profiles).await
-        } else {
-            self.append_chunked(&batch.events, &profiles).await
+        let profiles: Vec<&ProfileSnapshot> = batch.last_profiles().collect();
+        self.append_chunked(&batch.events, &profiles).await
+    }
+
+    fn sync_appender(&self) -> Result<Option<Box<dyn SyncAppend>>, StoreError> {
+        match &self.path {
+            Some(path) => Ok(Some(Box::new(SqliteAppender::open(path)?))),
+            // In memory the database lives in the one pooled connection.
+            None => Ok(None),
         }
     }
 
