@@ -9,6 +9,9 @@
 #
 # Usage: bench/http-open-loop.sh [RATE] [DURATION]   (defaults 20000, 20s)
 # BENCH_TMP=/dev/shm puts the database on tmpfs (to separate disk stalls).
+# It also prints the service's own CPU time per request (user + system, from
+# /proc), a figure that depends far less on what else the machine is doing
+# than the latency percentiles do.
 # oha comes from crates.io (`cargo install oha`, about 5 minutes the first time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +29,8 @@ WARDEN_DATA_DIR="$work" WARDEN_GEO__DIR="$PWD/data/geo" WARDEN_SERVER__LISTEN="1
 pid=$!
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+before=$(cpu_ticks)
 half=$((rate / 2))
 common=(--no-tui -z "$duration" -c 32 -q "$half" --latency-correction -m POST -H "Authorization: Bearer $key" -T application/json)
 "$oha" "${common[@]}" -d '{"user":"alice@example.com","ip":"113.88.1.10","protocol":"imap","user_agent":"Foxmail 7.2"}' \
@@ -34,7 +39,12 @@ evaluating=$!
 "$oha" "${common[@]}" -d '{"user":"bob@example.com","ip":"183.6.14.2","protocol":"imap","outcome":"success"}' \
 	"http://127.0.0.1:$port/v1/report" >"$work/report.txt" 2>&1
 wait "$evaluating"
+after=$(cpu_ticks)
 for part in evaluate report; do
 	echo "== $part"
 	grep -E "Success rate|Requests/sec|50.00%|99.00%|99.90%" "$work/$part.txt"
 done
+requests=$(awk '/Requests\/sec/{r+=$2} END{print r}' "$work/evaluate.txt" "$work/report.txt")
+secs=${duration%s}
+awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$requests" -v s="$secs" \
+	'BEGIN { printf "== service CPU: %.0f µs per request (user + system)\n", t / hz * 1e6 / (n * s) }'
