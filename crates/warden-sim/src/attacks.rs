@@ -5,10 +5,15 @@
 //! | `stuffing` | a botnet of hundreds of consumer addresses in many countries | a leaked list (half of the staff, plus as many addresses that do not exist) tried once or twice each, one to three tries per bot, over a few hours; a few leaked passwords still work, and the attacker then logs in and reads mail |
 //! | `spraying` | three to five addresses of one hosting provider | one password tried on every account (and on `admin@`, `info@`...) at a steady pace; some weak passwords succeed |
 //! | `phishing_abroad` | a consumer or hosting address abroad | a phished password: webmail login from a new browser, then mail reading |
-//! | `domestic_city` | a Chinese carrier address in a city far from the victim's | the same with a stolen password at home |
-//! | `impossible_travel` | an address abroad, thousands of km away | a login minutes after the victim's own |
+//! | `domestic_city` | a Chinese carrier address in a city far from the victim's | the same with a stolen password at home, from a client or browser as common in China as the victim's |
+//! | `impossible_travel` | an address abroad, thousands of km away, or (half the campaigns) a Chinese carrier address over 1,000 km away with a common client | a login minutes after the victim's own |
 //! | `residential_proxy` | a carrier address in the victim's own city | a login from a mail client the victim does not use |
 //! | `brute_force` | one address | tens to hundreds of guesses at one account, a few seconds apart; a third of them end with the right password |
+//!
+//! Clients: a thief abroad brings his own tools (`ATTACKER_CLIENTS`,
+//! `ATTACKER_BROWSERS`); a thief inside China uses what everybody there
+//! uses, drawn with the tenant's own popularity (`LAPTOP_CLIENTS`,
+//! `BROWSERS`), so the client alone often tells nothing.
 //!
 //! Phases: the tries are `guess` (whatever their outcome); the attacker's
 //! first login with a known password (after guessing, or phished) is
@@ -20,12 +25,13 @@ use std::sync::Arc;
 
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
+use warden_core::client::classify;
 use warden_core::{FailureReason, Outcome, Protocol};
 
 use crate::output::{Campaign, Event, Kind, Label, Phase, SimEvent};
-use crate::pools::{NetClass, PlaceId, Pools};
+use crate::pools::{NetClass, Place, PlaceId, Pools};
 use crate::rng::{self, Rand};
-use crate::tenant::{Addr, Tenant, User};
+use crate::tenant::{Addr, Tenant, User, BROWSERS, LAPTOP_CLIENTS};
 use crate::time::{DAY, HOUR, MINUTE};
 
 /// Campaigns of each kind for the default tenant (300 users, 42 days);
@@ -83,6 +89,15 @@ const ATTACKER_CLIENTS: &[&str] = &[
     "Python imaplib",
     "eM Client 9.2",
 ];
+
+/// What an attacker logs in with: webmail in a browser first (then mail
+/// reading moves to the client), or the mail client from the start.
+#[derive(Debug, Clone, Copy)]
+struct Kit {
+    web: bool,
+    browser: &'static str,
+    client: &'static str,
+}
 
 /// What a campaign did, for reports and tests.
 #[derive(Debug, Clone, PartialEq)]
@@ -270,47 +285,51 @@ impl Gen<'_> {
         None
     }
 
-    fn browser(&mut self) -> &'static str {
-        self.rng.choose(ATTACKER_BROWSERS).expect("non-empty")
-    }
-
     fn device_id(&mut self) -> Arc<str> {
         format!("dev-{:08x}", self.rng.random::<u32>()).into()
     }
 
+    /// A thief abroad: his own browser and mail client.
+    fn foreign_kit(&mut self, web: bool) -> Kit {
+        Kit {
+            web,
+            browser: self.rng.choose(ATTACKER_BROWSERS).expect("non-empty"),
+            client: self.rng.choose(ATTACKER_CLIENTS).expect("non-empty"),
+        }
+    }
+
+    /// A thief in China: a browser and mail client drawn with the tenant's
+    /// own popularity (the victim may well use the same ones).
+    fn domestic_kit(&mut self, web: bool) -> Kit {
+        let clients: Vec<(&'static str, f64)> =
+            LAPTOP_CLIENTS.iter().map(|&(ua, _, w)| (ua, w)).collect();
+        let browser: &&'static str = self.rng.weighted(BROWSERS);
+        let client: &&'static str = self.rng.weighted(&clients);
+        Kit {
+            web,
+            browser,
+            client,
+        }
+    }
+
     /// The attacker's login with the found password, then mail reading for
-    /// a day or three, from `sources`.
-    /// `client`: the mail client to use instead of a random one.
-    fn follow_up(
-        &mut self,
-        c: Campaign,
-        user: &Arc<str>,
-        t0: i64,
-        sources: &[Addr],
-        web: bool,
-        client: Option<&'static str>,
-    ) {
-        let ua = if web {
-            self.browser()
-        } else if let Some(ua) = client {
-            ua
-        } else {
-            self.rng.choose(ATTACKER_CLIENTS).expect("non-empty")
-        };
+    /// a day or three, from `sources`, with `kit`.
+    fn follow_up(&mut self, c: Campaign, user: &Arc<str>, t0: i64, sources: &[Addr], kit: Kit) {
+        let ua = if kit.web { kit.browser } else { kit.client };
         let device = self.device_id();
-        let protocol = if web { Protocol::Web } else { Protocol::Imap };
+        let protocol = if kit.web {
+            Protocol::Web
+        } else {
+            Protocol::Imap
+        };
         let mut t = t0;
         let sessions = self.rng.random_range(2..9);
         for i in 0..=sessions {
             let addr = *self.rng.choose(sources).expect("non-empty");
             let phase = if i == 0 { Phase::Login } else { Phase::Use };
             // Mail reading moves to IMAP after a webmail login.
-            let (protocol, ua, device) = if i > 0 && web && self.rng.chance(0.6) {
-                let ua = match client {
-                    Some(ua) => ua,
-                    None => self.rng.choose(ATTACKER_CLIENTS).expect("non-empty"),
-                };
-                (Protocol::Imap, ua, None)
+            let (protocol, ua, device) = if i > 0 && kit.web && self.rng.chance(0.6) {
+                (Protocol::Imap, kit.client, None)
             } else {
                 (protocol, ua, Some(device.clone()))
             };
@@ -416,7 +435,8 @@ impl Gen<'_> {
                 (Protocol::Smtp, 0.2),
                 (Protocol::Web, 0.1),
             ]);
-            let ua = (protocol == Protocol::Web).then(|| self.browser());
+            let ua = (protocol == Protocol::Web)
+                .then(|| *self.rng.choose(ATTACKER_BROWSERS).expect("non-empty"));
             let outcome = if hit {
                 Outcome::Success
             } else if exists {
@@ -447,7 +467,8 @@ impl Gen<'_> {
             let src = self.datacenter_abroad(THIEF_COUNTRIES);
             let t0 = t + self.rng.secs(5 * MINUTE, 6 * HOUR);
             let web = self.rng.chance(0.3);
-            self.follow_up(c, &user, t0, &[src], web, None);
+            let kit = self.foreign_kit(web);
+            self.follow_up(c, &user, t0, &[src], kit);
         }
         victims
     }
@@ -497,7 +518,8 @@ impl Gen<'_> {
             (Protocol::Imap, 0.4),
             (Protocol::Web, 0.2),
         ]);
-        let ua = (protocol == Protocol::Web).then(|| self.browser());
+        let kit = self.foreign_kit(protocol == Protocol::Web);
+        let ua = kit.web.then_some(kit.browser);
         let mut t = self.attack_time();
         let pace = self.rng.secs(30, 120);
         let mut victims = Vec::new();
@@ -530,7 +552,7 @@ impl Gen<'_> {
         let end = t;
         for user in victims.clone() {
             let t0 = end + self.rng.secs(10 * MINUTE, 12 * HOUR);
-            self.follow_up(c, &user, t0, &ips, protocol == Protocol::Web, None);
+            self.follow_up(c, &user, t0, &ips, kit);
         }
         victims
     }
@@ -573,16 +595,20 @@ impl Gen<'_> {
         }
         if success {
             let t0 = t + self.rng.secs(2 * MINUTE, 2 * HOUR);
-            self.follow_up(c, &victim, t0, &[addr], false, None);
+            let kit = self.foreign_kit(false);
+            self.follow_up(c, &victim, t0, &[addr], kit);
         }
         vec![victim]
     }
 
+    /// A login minutes after the victim's own, from abroad (thousands of km
+    /// away) or, for half the campaigns, from a Chinese carrier over
+    /// 1,000 km from where the victim just logged in, with a common client.
     fn impossible_travel(&mut self, c: Campaign, legit: &[SimEvent]) -> Vec<Arc<str>> {
         let earliest = self.tenant.start + i64::from(7.min(self.tenant.days / 3)) * DAY;
         for _ in 0..20 {
             let victim = self.victim().name.clone();
-            let own: Vec<i64> = legit
+            let own: Vec<(i64, PlaceId)> = legit
                 .iter()
                 .filter(|e| {
                     e.event.user == victim
@@ -590,32 +616,60 @@ impl Gen<'_> {
                         && e.event.ts >= earliest
                         && matches!(e.label.kind, Kind::Office | Kind::Home)
                 })
-                .map(|e| e.event.ts)
+                .map(|e| (e.event.ts, e.place))
                 .collect();
-            let Some(&t_own) = self.rng.choose(&own) else {
+            let Some(&(t_own, place_own)) = self.rng.choose(&own) else {
                 continue;
             };
-            let home = self
-                .pools
-                .place(self.tenant.user(&victim).expect("user").home)
-                .clone();
-            let mut addr = self.residential_abroad(THIEF_COUNTRIES);
-            for _ in 0..8 {
-                if self.pools.place(addr.place).distance_km(&home) >= 4000.0 {
-                    break;
-                }
-                addr = if self.rng.chance(0.5) {
-                    self.residential_abroad(THIEF_COUNTRIES)
-                } else {
-                    self.datacenter_abroad(THIEF_COUNTRIES)
-                };
-            }
-            let t0 = t_own + self.rng.secs(2 * MINUTE, 30 * MINUTE);
+            let there = self.pools.place(place_own).clone();
             let web = self.rng.chance(0.5);
-            self.follow_up(c, &victim, t0, &[addr], web, None);
+            let domestic = if self.rng.chance(0.5) {
+                self.far_cn_addr(&there, 1000.0, &[])
+            } else {
+                None
+            };
+            let (addr, kit) = match domestic {
+                Some(addr) => (addr, self.domestic_kit(web)),
+                None => {
+                    let mut addr = self.residential_abroad(THIEF_COUNTRIES);
+                    for _ in 0..8 {
+                        if self.pools.place(addr.place).distance_km(&there) >= 4000.0 {
+                            break;
+                        }
+                        addr = if self.rng.chance(0.5) {
+                            self.residential_abroad(THIEF_COUNTRIES)
+                        } else {
+                            self.datacenter_abroad(THIEF_COUNTRIES)
+                        };
+                    }
+                    (addr, self.foreign_kit(web))
+                }
+            };
+            let t0 = t_own + self.rng.secs(2 * MINUTE, 30 * MINUTE);
+            self.follow_up(c, &victim, t0, &[addr], kit);
             return vec![victim];
         }
         Vec::new()
+    }
+
+    /// A Chinese carrier address in one of the larger cities at least
+    /// `min_km` from `from`, outside its region and not in `except`.
+    fn far_cn_addr(&mut self, from: &Place, min_km: f64, except: &[PlaceId]) -> Option<Addr> {
+        let pools = self.pools;
+        let far: Vec<PlaceId> = self
+            .cn
+            .iter()
+            .copied()
+            .take(60)
+            .filter(|&p| {
+                let place = pools.place(p);
+                !except.contains(&p)
+                    && place.distance_km(from) >= min_km
+                    && place.region != from.region
+            })
+            .collect();
+        let &p = self.rng.choose(&far)?;
+        self.cn_addr(p, &[])
     }
 
     /// Phishing abroad, another Chinese city, or a residential proxy in
@@ -643,28 +697,15 @@ impl Gen<'_> {
                 vec![a]
             }
             Kind::DomesticCity => {
-                let pools = self.pools;
-                let here = pools.place(home).clone();
-                let far: Vec<PlaceId> = self
-                    .cn
-                    .iter()
-                    .copied()
-                    .take(60)
-                    .filter(|&p| {
-                        Some(p) != office_city
-                            && pools.place(p).distance_km(&here) > 500.0
-                            && pools.place(p).region != here.region
-                    })
-                    .collect();
-                let far = if far.is_empty() {
-                    self.cn.iter().copied().filter(|&p| p != home).collect()
-                } else {
-                    far
-                };
-                let Some(&p) = self.rng.choose(&far) else {
-                    return Vec::new();
-                };
-                let Some(a) = self.cn_addr(p, &[]) else {
+                let here = self.pools.place(home).clone();
+                let except: Vec<PlaceId> = office_city.into_iter().collect();
+                let far = self.far_cn_addr(&here, 500.0, &except);
+                // Small test data may have no city that far: any other one.
+                let any: Vec<PlaceId> = self.cn.iter().copied().filter(|&p| p != home).collect();
+                let Some(a) = far.or_else(|| {
+                    let &p = self.rng.choose(&any)?;
+                    self.cn_addr(p, &[])
+                }) else {
                     return Vec::new();
                 };
                 vec![a]
@@ -696,21 +737,28 @@ impl Gen<'_> {
             Kind::ResidentialProxy => false,
             _ => self.rng.chance(0.5),
         };
-        // A residential proxy comes with a client the victim does not use.
-        let own: Vec<&str> = [Some(&v.laptop), v.phone.as_ref(), v.extra.as_ref()]
-            .into_iter()
-            .flatten()
-            .map(|d| &*d.user_agent)
-            .collect();
-        let new_clients: Vec<&'static str> = ATTACKER_CLIENTS
-            .iter()
-            .copied()
-            .filter(|ua| !own.contains(ua))
-            .collect();
-        let client = (c.kind == Kind::ResidentialProxy)
-            .then(|| self.rng.choose(&new_clients).copied())
-            .flatten();
-        self.follow_up(c, &v.name, t0, &sources, web, client);
+        let mut kit = match c.kind {
+            Kind::DomesticCity => self.domestic_kit(web),
+            _ => self.foreign_kit(web),
+        };
+        if c.kind == Kind::ResidentialProxy {
+            // A residential proxy comes with a client the victim does not
+            // use: another program, not another version of the same one.
+            let own: Vec<String> = [Some(&v.laptop), v.phone.as_ref(), v.extra.as_ref()]
+                .into_iter()
+                .flatten()
+                .map(|d| classify(&d.user_agent).name)
+                .collect();
+            let new_clients: Vec<&'static str> = ATTACKER_CLIENTS
+                .iter()
+                .copied()
+                .filter(|ua| !own.contains(&classify(ua).name))
+                .collect();
+            if let Some(&client) = self.rng.choose(&new_clients) {
+                kit.client = client;
+            }
+        }
+        self.follow_up(c, &v.name, t0, &sources, kit);
         vec![v.name]
     }
 }

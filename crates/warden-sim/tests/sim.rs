@@ -10,9 +10,11 @@ use std::str::FromStr;
 use std::sync::OnceLock;
 
 use serde_json::Value;
+use warden_core::client::classify;
 use warden_core::{FailureReason, Protocol};
 use warden_geo::mmdb_writer::DbipFixture;
 use warden_geo::IpIntel;
+use warden_sim::tenant::{BROWSERS, LAPTOP_CLIENTS};
 use warden_sim::{Kind, Phase, Pools, SimConfig, SimError, Simulation};
 
 /// Chinese cities of the fixture: region, city, latitude, longitude.
@@ -852,6 +854,7 @@ fn stolen_password_logins_come_from_where_the_kind_says() {
         .filter(|e| !e.label.is_attack())
         .collect();
     let mut seen = BTreeSet::new();
+    let (mut domestic_travel, mut foreign_travel) = (false, false);
     for e in w
         .sim
         .events
@@ -868,6 +871,12 @@ fn stolen_password_logins_come_from_where_the_kind_says() {
             Kind::DomesticCity => {
                 assert_eq!(cc, "CN");
                 assert!(km > 500.0, "{km}");
+                // A thief in China uses what the tenant's people use.
+                let ua = e.event.user_agent.as_deref().unwrap();
+                assert!(
+                    LAPTOP_CLIENTS.iter().any(|c| c.0 == ua) || BROWSERS.iter().any(|b| b.0 == ua),
+                    "{ua}"
+                );
             }
             Kind::ResidentialProxy => {
                 assert_eq!(
@@ -875,24 +884,41 @@ fn stolen_password_logins_come_from_where_the_kind_says() {
                     (home.country.as_str(), home.city.as_str())
                 );
                 assert!(!info.network.datacenter);
+                // Another program, not another version of one she uses.
                 let own: BTreeSet<_> = legit
                     .iter()
                     .filter(|l| l.event.user == e.event.user)
-                    .filter_map(|l| l.event.user_agent.clone())
+                    .filter_map(|l| l.event.user_agent.as_deref().map(|u| classify(u).name))
                     .collect();
                 let ua = e.event.user_agent.clone().unwrap();
-                assert!(!own.contains(&ua), "the victim uses {ua} too");
+                assert!(
+                    !own.contains(&classify(&ua).name),
+                    "the victim uses {ua} too"
+                );
             }
             Kind::ImpossibleTravel => {
-                assert!(km >= 4000.0, "{km}");
-                // Minutes after the victim's own login.
-                let own = legit.iter().any(|l| {
-                    l.event.user == e.event.user
-                        && l.event.outcome.is_success()
-                        && l.event.ts < e.event.ts
-                        && e.event.ts - l.event.ts <= 30 * 60
-                });
-                assert!(own, "{e:?}");
+                // Minutes after the victim's own login, and far from it:
+                // abroad thousands of km, in China over 1,000 km.
+                let own = legit
+                    .iter()
+                    .filter(|l| {
+                        l.event.user == e.event.user
+                            && l.event.outcome.is_success()
+                            && l.event.ts < e.event.ts
+                            && e.event.ts - l.event.ts <= 30 * 60
+                    })
+                    .max_by_key(|l| l.event.ts)
+                    .unwrap_or_else(|| panic!("no own login before {e:?}"));
+                let there = w.intel.lookup(IpAddr::V4(own.event.ip));
+                let apart = info
+                    .location
+                    .coords
+                    .unwrap()
+                    .distance_km(there.location.coords.unwrap());
+                let min = if cc == "CN" { 1000.0 } else { 4000.0 };
+                assert!(apart >= min, "{cc} {apart} km");
+                domestic_travel |= cc == "CN";
+                foreign_travel |= cc != "CN";
             }
             _ => {}
         }
@@ -906,6 +932,10 @@ fn stolen_password_logins_come_from_where_the_kind_says() {
     ] {
         assert!(seen.contains(&k), "no {k} login");
     }
+    assert!(
+        domestic_travel && foreign_travel,
+        "both kinds of impossible travel"
+    );
 }
 
 #[test]
