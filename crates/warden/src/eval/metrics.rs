@@ -88,6 +88,9 @@ pub struct AttackStats {
     /// Brute force only: attempts after the tenth of a campaign denied.
     pub after_tenth_denied: Share,
     pub campaigns: u64,
+    /// First logins the baseline flags at the friction of Warden's own
+    /// decisions (only with a baseline).
+    pub baseline_first_login_caught: Option<Share>,
 }
 
 /// Per legit behaviour.
@@ -191,7 +194,7 @@ pub fn report(scored: &[Scored]) -> Report {
                         first_seen.insert(campaign, true);
                         a.first_login_caught.add(s.caught());
                         r.first_login_caught.add(s.caught());
-                        first_scores.push((s.risk, s.baseline));
+                        first_scores.push((s.risk, s.baseline, s.label.kind.as_str()));
                     }
                 }
             }
@@ -210,9 +213,26 @@ pub fn report(scored: &[Scored]) -> Report {
     if scored.iter().any(|s| s.baseline.is_some()) {
         let b_legit: Vec<f64> = legit_scores.iter().filter_map(|s| s.1).collect();
         let b_first: Vec<f64> = first_scores.iter().filter_map(|s| s.1).collect();
+        let flagged = flagged_within(&b_legit, own_friction);
+        for &(_, b, kind) in &first_scores {
+            let a = r.attacks.entry(kind.to_string()).or_default();
+            a.baseline_first_login_caught
+                .get_or_insert_with(Share::default)
+                .add(b.is_some_and(&flagged));
+        }
         r.baseline = Some(roc(&b_legit, &b_first, own_friction));
     }
     r
+}
+
+/// Which scores the best threshold flags while flagging at most `friction`
+/// of `negatives`: those above the highest negative score it must let pass.
+fn flagged_within(negatives: &[f64], friction: f64) -> impl Fn(f64) -> bool {
+    let mut sorted = negatives.to_vec();
+    sorted.sort_by(|a, b| b.total_cmp(a));
+    let allowed = (friction * sorted.len() as f64 + 1e-9).floor() as usize;
+    let pass = sorted.get(allowed).copied().unwrap_or(f64::NEG_INFINITY);
+    move |score| score > pass
 }
 
 /// The ROC curve of `positives` against `negatives` (higher score =

@@ -102,12 +102,27 @@ pub fn table(r: &Report) -> String {
         "{} events, {} legit successful logins, {} attack events\n",
         r.events, r.legit_logins, r.attack_events
     );
-    let _ = writeln!(t, "| attack | campaigns | first login caught | successes caught | guesses denied | brute force after 10th denied |");
-    let _ = writeln!(t, "|---|---|---|---|---|---|");
+    let baseline = r.baseline.is_some();
+    let _ = writeln!(
+        t,
+        "| attack | campaigns | first login caught |{} successes caught | guesses denied | brute force after 10th denied |",
+        if baseline { " Freeman, same friction |" } else { "" }
+    );
+    let _ = writeln!(
+        t,
+        "|---|---|---|{}---|---|---|",
+        if baseline { "---|" } else { "" }
+    );
     for (kind, a) in &r.attacks {
+        let b = if baseline {
+            let s = a.baseline_first_login_caught.unwrap_or_default();
+            format!(" {} |", share(&s))
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             t,
-            "| {kind} | {} | {} | {} | {} | {} |",
+            "| {kind} | {} | {} |{b} {} | {} | {} |",
             a.campaigns,
             share(&a.first_login_caught),
             share(&a.successes_caught),
@@ -117,8 +132,22 @@ pub fn table(r: &Report) -> String {
     }
     let _ = writeln!(
         t,
-        "| **all** | | {} | {} | {} | |\n",
+        "| **all** | | {} |{} {} | {} | |\n",
         share(&r.first_login_caught),
+        if baseline {
+            let mut all = metrics::Share::default();
+            for s in r
+                .attacks
+                .values()
+                .filter_map(|a| a.baseline_first_login_caught.as_ref())
+            {
+                all.hits += s.hits;
+                all.of += s.of;
+            }
+            format!(" {} |", share(&all))
+        } else {
+            String::new()
+        },
         share(&r.successes_caught),
         share(&r.guesses_denied)
     );
