@@ -605,6 +605,18 @@ pub fn statistical(i: &Input<'_>, out: &mut Vec<Reason>) {
         // new device counts about as much as the user's history is long.
         llr += single(&p.devices, keys::text(d), Feature::Device, None);
     }
+    // The IP level under the network: on a network the user knows, a
+    // prefix never logged in from, weighed by how often the user's logins
+    // bring new prefixes (a home line whose address changes every few days
+    // says little). Under a new network the network level has already
+    // counted the novelty; the level below adds no evidence (as in the
+    // hierarchy's smoothing, where an unseen parent backs off entirely).
+    if i.asn_known() {
+        llr += p
+            .addresses
+            .novelty(keys::prefix(i.attempt.ip))
+            .unwrap_or(0.0);
+    }
     let share = ((llr as f32 - s.from) / (s.full_at - s.from)).clamp(0.0, 1.0);
     if share > 0.0 {
         out.push(reason(

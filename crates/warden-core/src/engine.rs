@@ -142,6 +142,7 @@ impl Engine {
             device: attempt.device.as_deref().map(keys::text),
             client: attempt.client.as_ref().map(|c| keys::text(&c.name)),
             ip: keys::ip(attempt.ip),
+            prefix: keys::prefix(attempt.ip),
         };
         self.learn_population(attempt, ip, region_key, place_key);
         let ttl = self.policy.travel.session_ttl_secs;

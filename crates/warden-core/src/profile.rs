@@ -80,6 +80,9 @@ pub struct Profile {
     pub hours_last: u32,
     pub last_success: Option<LastLogin>,
     pub sessions: Vec<Session>,
+    /// Kept in the snapshot next to the profile (added in version 2).
+    #[serde(skip)]
+    pub addresses: AddressSet,
 }
 
 /// Decay factor for `dt` seconds at the given half-life.
@@ -217,6 +220,74 @@ pub mod keys {
             std::net::IpAddr::V6(v6) => stable_hash(&[&v6.octets()]),
         }
     }
+
+    /// The address's network: IPv4 /24, IPv6 /48 (a household's or an
+    /// office's dynamic addresses mostly stay inside one).
+    pub fn prefix(ip: std::net::IpAddr) -> u64 {
+        match ip {
+            std::net::IpAddr::V4(v4) => stable_hash(&[b"4", &v4.octets()[..3]]),
+            std::net::IpAddr::V6(v6) => stable_hash(&[b"6", &v6.octets()[..6]]),
+        }
+    }
+}
+
+/// Prefixes in an [`AddressSet`] before it is cleared: beyond this, its
+/// 128 bits would let too many new prefixes pass for known ones (about one
+/// in five at 40).
+const MAX_PREFIXES: u16 = 40;
+
+/// The address prefixes (`keys::prefix`) of a user's successful logins:
+/// the IP level of the statistical model's network hierarchy, in 24 bytes.
+/// A 128-bit Bloom filter with two probes, the number of distinct prefixes
+/// and of logins since it was last cleared (it is cleared when full, which
+/// is how it forgets).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddressSet {
+    bits: [u64; 2],
+    distinct: u16,
+    logins: u32,
+}
+
+impl AddressSet {
+    fn probes(prefix: u64) -> [u32; 2] {
+        [(prefix & 127) as u32, ((prefix >> 32) & 127) as u32]
+    }
+
+    fn has_bit(&self, b: u32) -> bool {
+        self.bits[(b / 64) as usize] & (1 << (b % 64)) != 0
+    }
+
+    /// True when the prefix was (probably) used before.
+    pub fn contains(&self, prefix: u64) -> bool {
+        Self::probes(prefix).iter().all(|&b| self.has_bit(b))
+    }
+
+    /// Records a successful login from `prefix`.
+    pub fn insert(&mut self, prefix: u64) {
+        if !self.contains(prefix) {
+            if self.distinct >= MAX_PREFIXES {
+                *self = AddressSet::default();
+            }
+            for b in Self::probes(prefix) {
+                self.bits[(b / 64) as usize] |= 1 << (b % 64);
+            }
+            self.distinct += 1;
+        }
+        self.logins = self.logins.saturating_add(1);
+    }
+
+    /// How much a login from `prefix` speaks against the user, as a log
+    /// likelihood ratio: for a prefix never used, Witten–Bell's share of
+    /// logins from new prefixes, `d / (n + d)`, inverted and logged (the
+    /// population's share of the prefix cancels out). `None` for a known
+    /// prefix or no history.
+    pub fn novelty(&self, prefix: u64) -> Option<f64> {
+        if self.logins == 0 || self.contains(prefix) {
+            return None;
+        }
+        let d = f64::from(self.distinct.max(1));
+        Some(((f64::from(self.logins) + d) / d).ln())
+    }
 }
 
 /// What a successful login teaches the profile.
@@ -230,6 +301,8 @@ pub struct Observation<'a> {
     pub device: Option<u64>,
     pub client: Option<u64>,
     pub ip: u64,
+    /// `keys::prefix` of the address.
+    pub prefix: u64,
 }
 
 impl Profile {
@@ -267,6 +340,7 @@ impl Profile {
         if let Some(c) = obs.client {
             bump(&mut self.clients, c, now, MAX_CLIENTS, l, |s| s);
         }
+        self.addresses.insert(obs.prefix);
         self.learn_hour(now, l);
         self.last_success = Some(LastLogin {
             ts: t,
@@ -437,7 +511,9 @@ pub enum SnapshotError {
     Corrupt(String),
 }
 
-const SNAPSHOT_VERSION: u8 = 1;
+/// Version 2 added the address prefixes; version 1 snapshots still load
+/// (with none).
+const SNAPSHOT_VERSION: u8 = 2;
 
 /// Place names stored inside a snapshot so a restarted engine can name the
 /// places again.
@@ -455,6 +531,14 @@ struct PlaceRecord {
 
 #[derive(Serialize, Deserialize)]
 struct Snapshot {
+    profile: Profile,
+    places: Vec<PlaceRecord>,
+    addresses: AddressSet,
+}
+
+/// Version 1: no address prefixes.
+#[derive(Deserialize)]
+struct SnapshotV1 {
     profile: Profile,
     places: Vec<PlaceRecord>,
 }
@@ -485,6 +569,7 @@ impl Profile {
         let snap = Snapshot {
             profile: self.clone(),
             places,
+            addresses: self.addresses,
         };
         let mut out = vec![SNAPSHOT_VERSION];
         // Serialising plain data into a Vec cannot fail.
@@ -498,11 +583,19 @@ impl Profile {
         catalog: &mut PlaceCatalog,
     ) -> Result<Profile, SnapshotError> {
         let (&version, body) = bytes.split_first().ok_or(SnapshotError::Empty)?;
-        if version != SNAPSHOT_VERSION {
-            return Err(SnapshotError::Version(version));
-        }
-        let snap: Snapshot =
-            postcard::from_bytes(body).map_err(|e| SnapshotError::Corrupt(e.to_string()))?;
+        let corrupt = |e: postcard::Error| SnapshotError::Corrupt(e.to_string());
+        let snap: Snapshot = match version {
+            1 => {
+                let v1: SnapshotV1 = postcard::from_bytes(body).map_err(corrupt)?;
+                Snapshot {
+                    profile: v1.profile,
+                    places: v1.places,
+                    addresses: AddressSet::default(),
+                }
+            }
+            SNAPSHOT_VERSION => postcard::from_bytes(body).map_err(corrupt)?,
+            other => return Err(SnapshotError::Version(other)),
+        };
         for p in snap.places {
             catalog.places.entry(p.key).or_insert_with(|| Location {
                 country: p.country,
@@ -516,6 +609,7 @@ impl Profile {
             });
         }
         let mut profile = snap.profile;
+        profile.addresses = snap.addresses;
         profile.shrink();
         Ok(profile)
     }
@@ -537,6 +631,40 @@ mod tests {
             coords: Some(Coords { lat, lon }),
             ..Location::default()
         }
+    }
+
+    #[test]
+    fn address_prefixes_are_remembered_and_new_ones_weigh_by_the_users_habit() {
+        let mut a = AddressSet::default();
+        let home = keys::prefix("113.88.1.10".parse().unwrap());
+        assert_eq!(
+            home,
+            keys::prefix("113.88.1.200".parse().unwrap()),
+            "one /24"
+        );
+        assert_eq!(a.novelty(home), None, "no history, no evidence");
+        for _ in 0..99 {
+            a.insert(home);
+        }
+        a.insert(keys::prefix("113.88.2.1".parse().unwrap()));
+        assert_eq!(a.novelty(home), None);
+        let new = keys::prefix("203.0.113.9".parse().unwrap());
+        // 100 logins from 2 prefixes: a new one is 51 times less likely.
+        let n = a.novelty(new).unwrap();
+        assert!((n - 51f64.ln()).abs() < 1e-9, "{n}");
+        // A user whose address changes every login: new ones say little.
+        let mut roaming = AddressSet::default();
+        for i in 0..30u8 {
+            roaming.insert(keys::prefix(std::net::IpAddr::from([10, i, 0, 1])));
+        }
+        assert!(roaming.novelty(new).unwrap() < 1.0);
+        // Full: it starts over rather than answer "known" for everything.
+        for i in 0..200u8 {
+            roaming.insert(keys::prefix(std::net::IpAddr::from([10, 100, i, 1])));
+        }
+        assert!(roaming.distinct <= MAX_PREFIXES);
+        assert!(roaming.contains(keys::prefix("10.100.199.1".parse().unwrap())));
+        assert!(!roaming.contains(keys::prefix("10.0.0.1".parse().unwrap())));
     }
 
     #[test]
@@ -585,14 +713,35 @@ mod tests {
                 device: Some(1),
                 client: Some(2),
                 ip: 3,
+                prefix: 4,
             },
             &l(),
             1800,
         );
+        assert!(p.addresses.contains(4));
         let bytes = p.to_snapshot(&cat);
         let mut fresh = PlaceCatalog::default();
         let back = Profile::from_snapshot(&bytes, &mut fresh).unwrap();
         assert_eq!(back, p);
+        assert_eq!(back.addresses, p.addresses);
+
+        // A version-1 snapshot (before address prefixes) still loads.
+        #[derive(Serialize)]
+        struct V1<'a> {
+            profile: &'a Profile,
+            places: Vec<PlaceRecord>,
+        }
+        let mut v1 = vec![1];
+        v1.extend(
+            postcard::to_allocvec(&V1 {
+                profile: &p,
+                places: Vec::new(),
+            })
+            .unwrap(),
+        );
+        let old = Profile::from_snapshot(&v1, &mut fresh).unwrap();
+        assert_eq!(old.logins, 1);
+        assert_eq!(old.addresses, AddressSet::default());
         assert_eq!(
             fresh
                 .get(keys::place(&sz).unwrap())
