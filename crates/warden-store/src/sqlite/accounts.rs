@@ -1,4 +1,4 @@
-//! [`AccountStore`] for [`SqliteStore`]: every write on the single writer
+//! [`AccountStore`] for [`SqliteStore`]: every write on the writer
 //! connection, those touching several rows or tables in one `BEGIN
 //! IMMEDIATE` transaction (so it waits for other processes' write locks up
 //! front instead of failing when it upgrades); reads on the reader pool.

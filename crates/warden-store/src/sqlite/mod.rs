@@ -46,8 +46,10 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 /// Cloning is cheap and shares the pools.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    /// One connection: every write goes through it, so writers never fight
-    /// over SQLite's single write lock inside this process.
+    /// One connection for account changes, migrations, corrections and
+    /// pruning. Events and profiles go through the group-commit thread's
+    /// own connection (`appender`); the two meet at SQLite's write lock,
+    /// which the busy timeout waits for (account writes are rare and short).
     writer: SqlitePool,
     /// Readers; WAL lets them run while the writer commits.
     reader: SqlitePool,

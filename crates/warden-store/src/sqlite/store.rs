@@ -1,4 +1,5 @@
-//! [`Store`] for [`SqliteStore`]: writes on the single writer connection,
+//! [`Store`] for [`SqliteStore`]: writes on the writer connection (the
+//! group-commit thread uses its own, see `appender`),
 //! reads on the reader pool.
 
 use ipnet::IpNet;
