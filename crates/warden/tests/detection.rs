@@ -87,15 +87,23 @@ fn detection_stays_above_the_bar_on_a_small_simulated_tenant() {
         );
     }
     // The issue asks for 1.3x the plain Freeman model's catch rate at the
-    // same friction; that is not reached yet (see the README's detection
-    // table: the two are close on the simulator). The bar keeps Warden from
-    // falling clearly behind it.
+    // same friction; that is not reached (docs/detection.md: both catch what
+    // comes from abroad, Warden wins on domestic cities). The bar keeps
+    // Warden's score and its own decisions from falling behind it by more
+    // than one campaign in twenty.
     let own = r.warden.catch_at.last().unwrap();
     let base = r.baseline.as_ref().unwrap().catch_at.last().unwrap();
     assert!(
-        own.1 >= base.1 - 0.10,
-        "Warden {} vs Freeman {} at friction {}\n{table}",
+        own.1 >= base.1 - 0.05,
+        "Warden's score {} vs Freeman {} at friction {}\n{table}",
         own.1,
+        base.1,
+        own.0
+    );
+    assert!(
+        r.first_login_caught.rate() >= base.1 - 0.05,
+        "Warden's decisions {} vs Freeman {} at friction {}\n{table}",
+        r.first_login_caught.rate(),
         base.1,
         own.0
     );
