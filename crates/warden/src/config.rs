@@ -86,11 +86,13 @@ pub struct Storage {
     /// Group commit: commit once this many rows are waiting.
     pub batch_max_rows: usize,
     /// Group commit: after the first row of a batch, wait at most this many
-    /// milliseconds for more. 0 commits at once (rows arriving during a
-    /// commit still share the next one). The default 1 caps commits at about
-    /// a thousand a second: at 10,000 reports/s it cut the service's CPU by
-    /// a fifth and lowered the report p99, for at most 1 ms more per report.
-    pub batch_max_delay_ms: u64,
+    /// microseconds for more. 0 commits at once (rows arriving during a
+    /// commit still share the next one). The default 1000 caps commits at
+    /// about a thousand a second: at 10,000 reports/s it cut the service's
+    /// CPU by a fifth and lowered the report p99, for at most 1 ms more per
+    /// report; a closed loop with few connections gets more throughput
+    /// from less.
+    pub batch_max_delay_us: u64,
 }
 
 impl Default for Storage {
@@ -100,7 +102,7 @@ impl Default for Storage {
             retention_days: 180,
             prune_interval_secs: 3600,
             batch_max_rows: 512,
-            batch_max_delay_ms: 1,
+            batch_max_delay_us: 1000,
         }
     }
 }

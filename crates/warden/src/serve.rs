@@ -213,7 +213,7 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
         store.clone(),
         BatchConfig {
             max_batch: cfg.storage.batch_max_rows,
-            max_delay: Duration::from_millis(cfg.storage.batch_max_delay_ms),
+            max_delay: Duration::from_micros(cfg.storage.batch_max_delay_us),
         },
     )
     .context("starting the storage writer")?;
