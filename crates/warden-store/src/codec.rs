@@ -2,7 +2,12 @@
 //! reason lists as comma-separated text, outcomes as one word. Decoding is
 //! strict: anything unexpected is an error, never a default.
 
+use std::borrow::Cow;
+
 use warden_core::{FailureReason, Outcome, ReasonCode};
+
+use crate::model::LoginEvent;
+use crate::sql::EVENT_INSERT_COLUMNS;
 
 /// A stored value that is not one of the accepted forms.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -10,6 +15,42 @@ use warden_core::{FailureReason, Outcome, ReasonCode};
 pub struct BadValue {
     pub expected: &'static str,
     pub found: String,
+}
+
+/// A value bound to a statement, whatever the driver.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum SqlValue<'a> {
+    Int(Option<i64>),
+    Real(f64),
+    Bool(bool),
+    Text(Option<Cow<'a, str>>),
+}
+
+/// An event's values in the column order of `sql::insert_events`: the one
+/// list every driver's binding reads, so the order cannot drift between
+/// them.
+pub(crate) fn event_values(e: &LoginEvent) -> [SqlValue<'_>; EVENT_INSERT_COLUMNS] {
+    use SqlValue::{Bool, Int, Real, Text};
+    let text = |s: &'static str| Text(Some(Cow::Borrowed(s)));
+    [
+        Int(Some(e.ts.secs())),
+        Text(Some(Cow::Borrowed(e.user.as_str()))),
+        Text(Some(Cow::Owned(e.ip.to_string()))),
+        text(e.protocol.as_str()),
+        text(outcome_as_str(e.outcome)),
+        Text(e.device.as_deref().map(Cow::Borrowed)),
+        Text(e.user_agent.as_deref().map(Cow::Borrowed)),
+        Text(e.country.as_ref().map(|c| Cow::Borrowed(c.as_str()))),
+        Text(e.region.as_deref().map(Cow::Borrowed)),
+        Text(e.city.as_deref().map(Cow::Borrowed)),
+        Int(e.asn.map(i64::from)),
+        text(e.decision.as_str()),
+        Real(f64::from(e.risk)),
+        text(e.level.as_str()),
+        Bool(e.alert),
+        Text(Some(Cow::Owned(reasons_to_text(&e.reasons)))),
+        Text(e.auth_reason.map(|r| Cow::Borrowed(r.as_str()))),
+    ]
 }
 
 /// Stored word for a successful login.

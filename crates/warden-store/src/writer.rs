@@ -105,7 +105,7 @@ enum Command {
     /// Answered once everything queued before it has been committed (or
     /// has failed).
     Flush(oneshot::Sender<()>),
-    /// Stop accepting writes, commit what is queued, end the task.
+    /// Stop accepting writes, commit what is queued, end the thread.
     Close,
 }
 
@@ -174,7 +174,7 @@ impl<S: Store> SyncAppend for AsyncAppend<S> {
 pub struct WriterHandle {
     tx: flume::Sender<Command>,
     counters: Arc<Counters>,
-    /// Its sender lives in the task: `changed()` fails once the task ended.
+    /// Its sender lives in the thread: `changed()` fails once the thread ended.
     done: watch::Receiver<()>,
 }
 
@@ -244,7 +244,7 @@ impl WriterHandle {
     }
 
     /// Stops accepting writes, commits everything already queued and waits
-    /// for the task to end. Later writes on any clone fail with
+    /// for the thread to end. Later writes on any clone fail with
     /// [`StoreError::WriterClosed`]. Calling it again is harmless.
     pub async fn close(&self) {
         // Fails only when the thread is gone.

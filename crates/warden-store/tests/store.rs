@@ -323,20 +323,35 @@ async fn every_field_round_trips() {
             auth_reason: full.then_some(VerifyReason::ALL[i % VerifyReason::ALL.len()]),
         });
     }
+    // Both ways in: the async driver's and the group-commit thread's own.
+    let mut sync = store
+        .sync_appender()
+        .unwrap()
+        .expect("a file store has one");
+    let again: Vec<LoginEvent> = written
+        .iter()
+        .map(|e| LoginEvent {
+            user: "zoë2@example.com".to_string(),
+            ..e.clone()
+        })
+        .collect();
     store.append(&events_batch(written.clone())).await.unwrap();
-    let mut read = store
-        .history("zoë@example.com", history(None, 100))
-        .await
-        .unwrap();
-    read.reverse();
-    assert_eq!(read.len(), written.len());
-    for (w, r) in written.iter().zip(&read) {
-        assert!(r.id.is_some());
-        let r = LoginEvent {
-            id: None,
-            ..r.clone()
-        };
-        assert_eq!(&r, w);
+    sync.append(&events_batch(again.clone())).unwrap();
+    for written in [written, again] {
+        let mut read = store
+            .history(&written[0].user, history(None, 100))
+            .await
+            .unwrap();
+        read.reverse();
+        assert_eq!(read.len(), written.len());
+        for (w, r) in written.iter().zip(&read) {
+            assert!(r.id.is_some());
+            let r = LoginEvent {
+                id: None,
+                ..r.clone()
+            };
+            assert_eq!(&r, w);
+        }
     }
 }
 

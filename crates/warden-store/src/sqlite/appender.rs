@@ -12,10 +12,11 @@
 
 use std::path::Path;
 
-use rusqlite::{params, Connection, OpenFlags};
+use rusqlite::types::{ToSql, ToSqlOutput, Value};
+use rusqlite::{params, params_from_iter, Connection, OpenFlags};
 
 use super::{BUSY_TIMEOUT, CACHE_SIZE};
-use crate::codec::{outcome_as_str, reasons_to_text};
+use crate::codec::{event_values, SqlValue};
 use crate::error::StoreError;
 use crate::model::WriteBatch;
 use crate::sql::{self, Placeholders};
@@ -52,25 +53,7 @@ impl SqliteAppender {
                 .conn
                 .prepare_cached(sql::insert_events(Placeholders::Positional, 1))?;
             for e in &batch.events {
-                insert.execute(params![
-                    e.ts.secs(),
-                    e.user,
-                    e.ip.to_string(),
-                    e.protocol.as_str(),
-                    outcome_as_str(e.outcome),
-                    e.device,
-                    e.user_agent,
-                    e.country.as_ref().map(|c| c.as_str()),
-                    e.region,
-                    e.city,
-                    e.asn.map(i64::from),
-                    e.decision.as_str(),
-                    f64::from(e.risk),
-                    e.level.as_str(),
-                    e.alert,
-                    reasons_to_text(&e.reasons),
-                    e.auth_reason.map(|r| r.as_str()),
-                ])?;
+                insert.execute(params_from_iter(event_values(e)))?;
             }
         }
         {
@@ -98,5 +81,17 @@ impl SyncAppend for SqliteAppender {
             }
         }
         result.map_err(error("append"))
+    }
+}
+
+impl ToSql for SqlValue<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            SqlValue::Int(v) => v.map_or(ToSqlOutput::Owned(Value::Null), |v| v.into()),
+            SqlValue::Real(v) => (*v).into(),
+            SqlValue::Bool(v) => (*v).into(),
+            SqlValue::Text(Some(v)) => ToSqlOutput::from(v.as_ref()),
+            SqlValue::Text(None) => ToSqlOutput::Owned(Value::Null),
+        })
     }
 }

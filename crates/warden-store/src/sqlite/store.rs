@@ -7,7 +7,7 @@ use warden_core::{GeoCorrection, Timestamp};
 
 use super::appender::SqliteAppender;
 use super::{rows, schema, SqliteStore};
-use crate::codec::{outcome_as_str, reasons_to_text};
+use crate::codec::{event_values, SqlValue};
 use crate::error::StoreError;
 use crate::model::{HistoryQuery, LoginEvent, ProfileSnapshot, WriteBatch};
 use crate::sql;
@@ -18,26 +18,18 @@ use crate::store::{Store, SyncAppend};
 const PRUNE_CHUNK_ROWS: i64 = 5_000;
 
 fn bind_event<'q>(
-    q: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
+    mut q: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
     e: &'q LoginEvent,
 ) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
-    q.bind(e.ts.secs())
-        .bind(e.user.as_str())
-        .bind(e.ip.to_string())
-        .bind(e.protocol.as_str())
-        .bind(outcome_as_str(e.outcome))
-        .bind(e.device.as_deref())
-        .bind(e.user_agent.as_deref())
-        .bind(e.country.as_ref().map(|c| c.as_str().to_string()))
-        .bind(e.region.as_deref())
-        .bind(e.city.as_deref())
-        .bind(e.asn.map(i64::from))
-        .bind(e.decision.as_str())
-        .bind(f64::from(e.risk))
-        .bind(e.level.as_str())
-        .bind(e.alert)
-        .bind(reasons_to_text(&e.reasons))
-        .bind(e.auth_reason.map(|r| r.as_str()))
+    for v in event_values(e) {
+        q = match v {
+            SqlValue::Int(v) => q.bind(v),
+            SqlValue::Real(v) => q.bind(v),
+            SqlValue::Bool(v) => q.bind(v),
+            SqlValue::Text(v) => q.bind(v),
+        };
+    }
+    q
 }
 
 fn bind_profile<'q>(
