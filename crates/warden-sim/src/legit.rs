@@ -17,6 +17,11 @@
 //!   Nothing logs in during a flight.
 //! - A **tablet or home PC** is used some evenings and weekends at home.
 //! - **Webmail** from the browser some workdays.
+//! - **Elsewhere in town**: some users spend part of some workdays at a
+//!   client's office, a café or a co-working space with the laptop, and
+//!   some weekend outings put the phone on a restaurant's or a mall's
+//!   Wi-Fi: a third-party network (any carrier's business line) in the
+//!   user's own city, a new address each time.
 //! - The home broadband address changes every two to seven days.
 //! - **Typos**: one to three `wrong_password` failures seconds before a
 //!   success, on some webmail logins, when a new phone is set up and on
@@ -28,7 +33,7 @@
 //! Labels: `stale_client`, `typo`, `new_phone` (the new phone's first 24
 //! hours), `travel` (from leaving for the airport to an hour after landing
 //! back home), `night_owl` (a night owl's logins between 23:00 and 05:00),
-//! else by network: `vpn`, `office`, `home`, `mobile`.
+//! else by network: `vpn`, `office`, `home`, `mobile`, `elsewhere`.
 
 use std::sync::Arc;
 
@@ -53,6 +58,9 @@ enum At {
     Transit(usize),
     /// At trip `.0`'s destination; `.1`: at the destination office.
     Away(usize, bool),
+    /// On a third-party network in the user's own city (a client's
+    /// office, a café, a mall).
+    Elsewhere(Addr),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -90,6 +98,9 @@ struct Gen<'a> {
     windows: Vec<Window>,
     /// Devices that still have to log in once after the password change.
     first_after_change: Vec<Arc<str>>,
+    /// Draws for the time spent elsewhere in town, apart from `rng` so the
+    /// rest of the user's life does not depend on them.
+    side: ChaCha8Rng,
     out: Vec<SimEvent>,
 }
 
@@ -114,6 +125,7 @@ impl<'a> Gen<'a> {
             mobile: None,
             windows: Vec::new(),
             first_after_change: Vec::new(),
+            side: rng::derive(seed, "elsewhere", user.index as u64),
             out: Vec::new(),
         }
     }
@@ -126,6 +138,7 @@ impl<'a> Gen<'a> {
             self.plan_trip(t);
         }
         self.windows.sort_by_key(|w| w.from);
+        self.plan_elsewhere();
         if let Some(pc) = &self.user.password_change {
             let new_phone = self.user.new_phone.as_ref().map(|n| &n.device);
             self.first_after_change =
@@ -276,6 +289,67 @@ impl<'a> Gen<'a> {
         for w in ws {
             self.push_window(w);
         }
+    }
+
+    /// Cuts time elsewhere in town out of the day's windows: a part of some
+    /// workdays with the laptop at a client's office, a café or a
+    /// co-working space (field staff more often), and an hour or two of
+    /// some weekend outings on a venue's Wi-Fi.
+    fn plan_elsewhere(&mut self) {
+        let r = &mut self.side;
+        let field = *r.weighted(&[(0.0, 0.55), (0.08, 0.3), (0.25, 0.15)]);
+        let venue = *r.weighted(&[(0.0, 0.5), (0.3, 0.5)]);
+        let mut out = Vec::with_capacity(self.windows.len());
+        for w in std::mem::take(&mut self.windows) {
+            let len = w.to - w.from;
+            let (p, span) = match w.at {
+                At::Office(_) | At::Home if w.laptop && !w.vpn && len > 3 * HOUR => {
+                    (field, (90 * MINUTE, 4 * HOUR))
+                }
+                At::Out if len > 2 * HOUR => (venue, (40 * MINUTE, 2 * HOUR)),
+                _ => (0.0, (0, 0)),
+            };
+            let Some(addr) = self.side.chance(p).then(|| self.town_addr()).flatten() else {
+                out.push(w);
+                continue;
+            };
+            let r = &mut self.side;
+            let d = r.secs(span.0, span.1).min(len - 10 * MINUTE);
+            let from = r.secs(w.from, w.to - d);
+            let to = from + d;
+            out.push(Window { to: from, ..w });
+            out.push(Window {
+                from,
+                to,
+                at: At::Elsewhere(addr),
+                ..w
+            });
+            out.push(Window { from: to, ..w });
+        }
+        out.retain(|w| w.to > w.from);
+        self.windows = out;
+    }
+
+    /// A third-party address in the user's own city: a business line of one
+    /// of the carriers.
+    fn town_addr(&mut self) -> Option<Addr> {
+        let pools = self.pools;
+        let place = self.user.home;
+        let class = *self.side.weighted(&[
+            (NetClass::Telecom, 0.45),
+            (NetClass::Unicom, 0.3),
+            (NetClass::Mobile, 0.25),
+        ]);
+        let blocks = Some(pools.blocks_in(place, class))
+            .filter(|b| !b.is_empty())
+            .or_else(|| {
+                NetClass::CN_CARRIERS
+                    .iter()
+                    .map(|c| pools.blocks_in(place, *c))
+                    .find(|b| !b.is_empty())
+            })?;
+        let (ip, place) = pools.pick_in(blocks, &mut self.side)?;
+        Some(Addr { ip, place })
     }
 
     fn plan_trip(&mut self, t: usize) {
@@ -431,6 +505,7 @@ impl<'a> Gen<'a> {
                 (self.office_addr(o), Kind::Travel)
             }
             At::Away(t, false) => (self.user.trips[t].hotel, Kind::Travel),
+            At::Elsewhere(a) => (a, Kind::Elsewhere),
             At::Home | At::Out | At::Transit(_) => (self.home_addr(t), Kind::Home),
         }
     }
@@ -455,7 +530,10 @@ impl<'a> Gen<'a> {
                 }
             }
             At::Transit(_) => (self.mobile_addr(t), Kind::Travel),
-            At::Office(_) | At::Home | At::Out => (self.mobile_addr(t), Kind::Mobile),
+            At::Elsewhere(a) if self.side.chance(0.6) => (a, Kind::Elsewhere),
+            At::Office(_) | At::Home | At::Out | At::Elsewhere(_) => {
+                (self.mobile_addr(t), Kind::Mobile)
+            }
         }
     }
 

@@ -40,6 +40,7 @@ pub enum Kind {
     StaleClient,
     Typo,
     NightOwl,
+    Elsewhere,
     // Attacks.
     Stuffing,
     Spraying,
@@ -51,7 +52,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const LEGIT: [Kind; 9] = [
+    pub const LEGIT: [Kind; 10] = [
         Kind::Office,
         Kind::Home,
         Kind::Mobile,
@@ -61,6 +62,7 @@ impl Kind {
         Kind::StaleClient,
         Kind::Typo,
         Kind::NightOwl,
+        Kind::Elsewhere,
     ];
     pub const ATTACKS: [Kind; 7] = [
         Kind::Stuffing,
@@ -83,6 +85,7 @@ impl Kind {
             Kind::StaleClient => "stale_client",
             Kind::Typo => "typo",
             Kind::NightOwl => "night_owl",
+            Kind::Elsewhere => "elsewhere",
             Kind::Stuffing => "stuffing",
             Kind::Spraying => "spraying",
             Kind::PhishingAbroad => "phishing_abroad",

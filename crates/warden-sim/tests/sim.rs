@@ -986,6 +986,50 @@ fn vpn_is_a_shared_datacenter_abroad_and_phones_roam_on_home_carriers() {
 }
 
 #[test]
+fn time_elsewhere_in_town_is_on_third_party_networks_of_the_own_city() {
+    let w = world();
+    let egress: BTreeSet<Ipv4Addr> = w
+        .sim
+        .tenant
+        .offices
+        .iter()
+        .flat_map(|o| o.egress.iter().map(|a| a.ip))
+        .collect();
+    let mut addrs = BTreeSet::new();
+    let mut users = BTreeSet::new();
+    let mut logins = 0;
+    for e in w
+        .sim
+        .events
+        .iter()
+        .filter(|e| e.label.kind == Kind::Elsewhere)
+    {
+        let u = w.sim.tenant.user(&e.event.user).unwrap();
+        assert_eq!(e.place, u.home, "{e:?}");
+        assert!(w.pools.block_of(e.event.ip).unwrap().class.is_cn_carrier());
+        assert!(!egress.contains(&e.event.ip), "{e:?}");
+        assert_eq!(e.event.outcome, warden_core::Outcome::Success, "{e:?}");
+        addrs.insert(e.event.ip);
+        users.insert(e.event.user.clone());
+        logins += 1;
+    }
+    say(format_args!(
+        "elsewhere in town: {logins} logins of {} users from {} addresses",
+        users.len(),
+        addrs.len()
+    ));
+    // Some users, not all; a new address for most visits.
+    let n = w.sim.tenant.users.len();
+    assert!(
+        users.len() * 10 >= n && users.len() < n,
+        "{} of {n}",
+        users.len()
+    );
+    assert!(addrs.len() > users.len(), "{} addresses", addrs.len());
+    assert!(logins < w.events.len() / 20, "{logins}");
+}
+
+#[test]
 fn every_address_is_where_the_simulator_meant_it() {
     let w = world();
     check_places(&w.sim, &w.pools, &w.intel);
