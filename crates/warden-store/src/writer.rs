@@ -11,6 +11,13 @@
 //! backend's synchronous committer ([`Store::sync_appender`]) a commit is
 //! plain CPU work on that thread, and the only wake-ups per batch are the
 //! thread's and its callers'.
+//!
+//! While a batch lingers the thread does not wait on the queue: a waiting
+//! receiver is woken by every write (a futex wake and two context switches
+//! each, on a machine whose cores are busy serving requests). It waits on a
+//! second, "urgent" channel instead, which only flushes, close and a queue
+//! that has reached `max_batch` ring, and takes the queue's content when
+//! the delay is over.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -25,8 +32,9 @@ use crate::store::{Store, SyncAppend};
 /// When the writer closes a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BatchConfig {
-    /// Commit as soon as this many rows (events plus snapshots) are waiting.
-    /// One write is never split, so a batch can exceed this by one write.
+    /// Commit as soon as this many rows (events plus snapshots) are taken,
+    /// or this many writes are waiting. One write is never split, so a
+    /// batch can exceed this by one write.
     pub max_batch: usize,
     /// After the first write of a batch arrives, wait at most this long for
     /// more before committing. Zero commits whatever is queued at once.
@@ -136,12 +144,14 @@ impl BatchWriter {
         };
         // Room for a few batches of single-row writes; senders wait beyond.
         let (tx, rx) = flume::bounded(config.max_batch.saturating_mul(4).min(1 << 16));
+        let (urgent_tx, urgent) = flume::bounded(1);
         let (done_tx, done_rx) = watch::channel(());
         let counters = Arc::new(Counters::default());
         let task = Task {
             committer,
             config,
             rx,
+            urgent,
             counters: Arc::clone(&counters),
             _done: done_tx,
         };
@@ -151,6 +161,8 @@ impl BatchWriter {
             .map_err(StoreError::WriterThread)?;
         Ok(WriterHandle {
             tx,
+            urgent: urgent_tx,
+            max_batch: config.max_batch,
             counters,
             done: done_rx,
         })
@@ -173,6 +185,9 @@ impl<S: Store> SyncAppend for AsyncAppend<S> {
 #[derive(Debug, Clone)]
 pub struct WriterHandle {
     tx: flume::Sender<Command>,
+    /// Ends a lingering batch's wait early (see the module docs).
+    urgent: flume::Sender<()>,
+    max_batch: usize,
     counters: Arc<Counters>,
     /// Its sender lives in the thread: `changed()` fails once the thread ended.
     done: watch::Receiver<()>,
@@ -208,7 +223,22 @@ impl WriterHandle {
             .send_async(command)
             .await
             .map_err(|_| StoreError::WriterClosed)?;
+        self.ring_when_full();
         committed.await
+    }
+
+    /// Rings the urgent channel once `max_batch` writes are waiting.
+    fn ring_when_full(&self) {
+        if self.tx.len() >= self.max_batch {
+            self.ring();
+        }
+    }
+
+    /// Ends the writer's linger now. A ring while nothing lingers ends the
+    /// next linger early, which only commits sooner.
+    fn ring(&self) {
+        // Full: a ring is already pending, which is as good.
+        let _ = self.urgent.try_send(());
     }
 
     /// Queues the rows without waiting and returns what to await for the
@@ -229,6 +259,7 @@ impl WriterHandle {
             flume::TrySendError::Full(_) => StoreError::QueueFull,
             flume::TrySendError::Disconnected(_) => StoreError::WriterClosed,
         })?;
+        self.ring_when_full();
         Ok(committed)
     }
 
@@ -240,6 +271,7 @@ impl WriterHandle {
             .send_async(Command::Flush(ack))
             .await
             .map_err(|_| StoreError::WriterClosed)?;
+        self.ring();
         done.await.map_err(|_| StoreError::WriterClosed)
     }
 
@@ -249,6 +281,7 @@ impl WriterHandle {
     pub async fn close(&self) {
         // Fails only when the thread is gone.
         let _ = self.tx.send_async(Command::Close).await;
+        self.ring();
         let mut done = self.done.clone();
         while done.changed().await.is_ok() {}
     }
@@ -286,6 +319,8 @@ struct Task {
     committer: Box<dyn SyncAppend>,
     config: BatchConfig,
     rx: flume::Receiver<Command>,
+    /// Rung by flushes, close and a full queue while a batch lingers.
+    urgent: flume::Receiver<()>,
     counters: Arc<Counters>,
     /// Dropped when the thread ends (normally or by panic).
     _done: watch::Sender<()>,
@@ -332,20 +367,39 @@ impl Task {
     }
 
     /// Collects more commands until the batch is full, a flush or close
-    /// arrives, or `max_delay` has passed since the round started.
+    /// arrives, or `max_delay` has passed since the round started. Waits
+    /// on the urgent channel, not on the queue (see the module docs).
     fn linger(&mut self, round: &mut Round, closing: &mut bool) {
         let deadline = Instant::now() + self.config.max_delay;
-        // Commands already queued are taken even when the delay is zero.
-        while let Ok(command) = self
-            .rx
-            .try_recv()
-            .or_else(|_| self.rx.recv_deadline(deadline).map_err(drop))
-        {
-            *closing |= self.take(round, command);
-            if *closing || self.ready(round) {
+        loop {
+            // Commands already queued are taken even when the delay is zero.
+            if self.take_queued(round, closing) {
                 return;
             }
+            match self.urgent.recv_deadline(deadline) {
+                // Take what rang (a flush, close or a full queue).
+                Ok(()) => {}
+                Err(flume::RecvTimeoutError::Timeout) => {
+                    // What arrived during the delay joins this batch.
+                    self.take_queued(round, closing);
+                    return;
+                }
+                // Every handle is gone: `run` takes what is left.
+                Err(flume::RecvTimeoutError::Disconnected) => return,
+            }
         }
+    }
+
+    /// Takes queued commands until none is left, or until the round must be
+    /// committed at once (then `true`).
+    fn take_queued(&self, round: &mut Round, closing: &mut bool) -> bool {
+        while let Ok(command) = self.rx.try_recv() {
+            *closing |= self.take(round, command);
+            if *closing || self.ready(round) {
+                return true;
+            }
+        }
+        false
     }
 
     /// Commits the round's writes in one transaction, answers their callers

@@ -780,8 +780,10 @@ async fn close_drains_queued_writes_and_refuses_new_ones() {
             writer.write(vec![event("drain", i)], Vec::new()).await
         }));
     }
-    // Wait until the writer holds all 200 writes in its lingering batch.
-    while writer.stats().in_batch < 200 {
+    // Wait until all 200 writes are with the writer: in its lingering batch
+    // or queued behind it (a lingering writer does not take new writes
+    // before the delay ends).
+    while writer.stats().in_batch + writer.stats().queued < 200 {
         assert!(
             started.elapsed() < Duration::from_secs(30),
             "{:?}",
@@ -789,8 +791,7 @@ async fn close_drains_queued_writes_and_refuses_new_ones() {
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let stats = writer.stats();
-    assert_eq!((stats.batches, stats.queued), (0, 0), "still lingering");
+    assert_eq!(writer.stats().batches, 0, "still lingering");
 
     writer.close().await;
     for t in tasks {
@@ -812,6 +813,51 @@ async fn close_drains_queued_writes_and_refuses_new_ones() {
         Err(StoreError::WriterClosed)
     ));
     writer.close().await; // harmless twice
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_queue_ends_the_linger() {
+    let (_dir, store) = fresh().await;
+    let store = Arc::new(store);
+    // A minute's delay, but batches of at most 10 rows.
+    let config = BatchConfig {
+        max_batch: 10,
+        max_delay: Duration::from_secs(60),
+    };
+    let writer = BatchWriter::spawn(Arc::clone(&store), config).unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..25 {
+        let writer = writer.clone();
+        tasks.push(tokio::spawn(async move {
+            writer.write(vec![event("full", i)], Vec::new()).await
+        }));
+    }
+    // The first write lingers alone until the queue behind it holds ten;
+    // at least two full batches commit long before the minute is over.
+    let started = Instant::now();
+    while writer.stats().events < 20 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "waited out the delay: {:?}",
+            writer.stats()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let stats = writer.stats();
+    assert!(stats.batches >= 2, "{stats:?}");
+    assert!(stats.last_batch_rows <= 11, "{stats:?}");
+    writer.close().await;
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    assert_eq!(
+        store
+            .history("full", history(None, 100))
+            .await
+            .unwrap()
+            .len(),
+        25
+    );
 }
 
 #[tokio::test]
