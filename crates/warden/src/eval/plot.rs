@@ -26,17 +26,43 @@ fn y(tpr: f64) -> f64 {
     TOP + (1.0 - tpr) * (H - TOP - BOTTOM)
 }
 
+/// The step curve's vertices in tenths of a pixel, without the points a
+/// plot cannot show: a vertex on the previous one, or inside a horizontal
+/// or vertical run (a curve over 200,000 legit logins has as many points,
+/// almost all of them on such runs).
+fn vertices(points: &[RocPoint]) -> Vec<(i64, i64)> {
+    fn push(v: &mut Vec<(i64, i64)>, p: (i64, i64)) {
+        if v.last() == Some(&p) {
+            return;
+        }
+        if let [.., a, b] = v[..] {
+            if (a.0 == b.0 && b.0 == p.0) || (a.1 == b.1 && b.1 == p.1) {
+                // Extend the run instead of adding a vertex to it.
+                *v.last_mut().expect("two vertices") = p;
+                return;
+            }
+        }
+        v.push(p);
+    }
+    let tenths = |a: f64| (a * 10.0).round() as i64;
+    let mut v = Vec::new();
+    let mut last_tpr = None;
+    for p in points {
+        // A step curve: the catch rate holds until friction grows.
+        if let Some(t) = last_tpr {
+            push(&mut v, (tenths(x(p.fpr)), tenths(y(t))));
+        }
+        push(&mut v, (tenths(x(p.fpr)), tenths(y(p.tpr))));
+        last_tpr = Some(p.tpr);
+    }
+    v
+}
+
 fn path(points: &[RocPoint]) -> String {
     let mut d = String::new();
-    let mut last_tpr = 0.0;
-    for (i, p) in points.iter().enumerate() {
-        // A step curve: the catch rate holds until friction grows.
+    for (i, (px, py)) in vertices(points).into_iter().enumerate() {
         let cmd = if i == 0 { 'M' } else { 'L' };
-        if i > 0 {
-            let _ = write!(d, "L{:.1},{:.1} ", x(p.fpr), y(last_tpr));
-        }
-        let _ = write!(d, "{cmd}{:.1},{:.1} ", x(p.fpr), y(p.tpr));
-        last_tpr = p.tpr;
+        let _ = write!(d, "{cmd}{:.1},{:.1} ", px as f64 / 10.0, py as f64 / 10.0);
     }
     d
 }
@@ -141,5 +167,24 @@ mod tests {
         assert_eq!(svg.matches("<path").count(), 2);
         assert!(svg.contains("Warden (AUC 1.000)"), "{svg}");
         assert!(svg.contains("Freeman baseline (AUC 0.500)"), "{svg}");
+    }
+
+    #[test]
+    fn a_long_curve_keeps_only_the_vertices_a_plot_shows() {
+        // 100,000 legit scores under 10 attacks: the curve is mostly flat runs.
+        let legit: Vec<f64> = (0..100_000).map(|i| f64::from(i) / 100_000.0).collect();
+        let attacks: Vec<f64> = (0..10).map(|i| 0.5 + f64::from(i) / 20.0).collect();
+        let r = roc(&legit, &attacks, 0.0);
+        assert!(r.points.len() > 10_000, "{}", r.points.len());
+        let v = vertices(&r.points);
+        assert!(v.len() < 100, "{} vertices", v.len());
+        // The curve still starts and ends where the points do, and steps up.
+        let first = r.points.first().unwrap();
+        let last = r.points.last().unwrap();
+        let t = |a: f64| (a * 10.0).round() as i64;
+        assert_eq!(v[0], (t(x(first.fpr)), t(y(first.tpr))));
+        assert_eq!(*v.last().unwrap(), (t(x(last.fpr)), t(y(last.tpr))));
+        assert!(v.windows(2).all(|w| w[1].0 >= w[0].0 && w[1].1 <= w[0].1));
+        assert!(v.windows(2).all(|w| w[0].0 == w[1].0 || w[0].1 == w[1].1));
     }
 }
