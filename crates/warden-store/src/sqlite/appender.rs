@@ -15,7 +15,7 @@ use std::path::Path;
 use rusqlite::types::{ToSql, ToSqlOutput, Value};
 use rusqlite::{params, params_from_iter, Connection, OpenFlags};
 
-use super::{BUSY_TIMEOUT, CACHE_SIZE};
+use super::{BUSY_TIMEOUT, CACHE_SIZE, WAL_SIZE_LIMIT};
 use crate::codec::{event_values, SqlValue};
 use crate::error::StoreError;
 use crate::model::WriteBatch;
@@ -40,7 +40,8 @@ impl SqliteAppender {
             .map_err(error("open appender"))?;
         conn.execute_batch(&format!(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-             PRAGMA cache_size = {CACHE_SIZE}; PRAGMA wal_autocheckpoint = 0;"
+             PRAGMA cache_size = {CACHE_SIZE}; PRAGMA wal_autocheckpoint = 0; \
+             PRAGMA journal_size_limit = {WAL_SIZE_LIMIT};"
         ))
         .map_err(error("open appender"))?;
         Ok(SqliteAppender { conn })

@@ -29,6 +29,12 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// keeping them cached roughly halves commit time once the table is large.
 /// The cache only grows as far as it is used.
 const CACHE_SIZE: &str = "-65536";
+/// The size the WAL file is cut back to when it starts over (bytes). Under
+/// steady heavy load the WAL grows past it (the background checkpoint
+/// cannot finish while the writer commits, see `CHECKPOINT_EVERY`); once
+/// the load pauses and a checkpoint completes, the next commit starts the
+/// WAL over and truncates the file to this.
+const WAL_SIZE_LIMIT: &str = "67108864";
 /// How long a caller waits for a free pooled connection.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Checkpoint statements: PASSIVE never blocks the writer; TRUNCATE (at
@@ -81,7 +87,8 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true)
-            .pragma("cache_size", CACHE_SIZE);
+            .pragma("cache_size", CACHE_SIZE)
+            .pragma("journal_size_limit", WAL_SIZE_LIMIT);
         let open_error = |source| StoreError::Open {
             path: path.clone(),
             source,
