@@ -2,14 +2,18 @@
 # HTTP load benchmark: builds the release binary, starts Warden on a fresh
 # data folder (real geo data from data/geo, SQLite), and drives evaluate +
 # report with wrk over loopback. Prints wrk's summary with latency
-# percentiles.
+# percentiles, then what each request cost: the service's CPU time and
+# context switches and wrk's CPU time (from /proc and time(1)). These depend
+# far less on what else the machine is doing than the percentiles do.
 #
 # Usage: bench/http.sh [DURATION] [CONNECTIONS]   (defaults 30s, 64)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-30s}
 conns=${2:-64}
-command -v wrk >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
+if ! command -v wrk >/dev/null 2>&1 || ! [ -x /usr/bin/time ]; then
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk time
+fi
 scripts/fetch-geo.sh data/geo >/dev/null
 cargo build --release --locked -p warden 2>&1 | tail -1
 work=$(mktemp -d)
@@ -19,5 +23,16 @@ WARDEN_DATA_DIR="$work" WARDEN_GEO__DIR="$PWD/data/geo" WARDEN_SERVER__LISTEN="1
 	WARDEN_SERVER__API_KEYS=bench-key-0123456789 WARDEN_LOG__FILTER=warn target/release/warden serve &
 pid=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
-WARDEN_KEY=bench-key-0123456789 wrk -t"${WRK_THREADS:-2}" -c"$conns" -d"$duration" --latency -s bench/evaluate_report.lua "http://127.0.0.1:$port"
+# CPU ticks, and voluntary plus involuntary context switches over all threads.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+switches() { cat /proc/"$pid"/task/*/status | awk '/ctxt_switches/ {s += $2} END {print s}'; }
+ticks0=$(cpu_ticks) cs0=$(switches)
+WARDEN_KEY=bench-key-0123456789 /usr/bin/time -o "$work/wrk.time" -f "%U %S" \
+	wrk -t"${WRK_THREADS:-2}" -c"$conns" -d"$duration" --latency -s bench/evaluate_report.lua "http://127.0.0.1:$port" | tee "$work/wrk.txt"
+ticks1=$(cpu_ticks) cs1=$(switches)
+requests=$(awk '/requests in/ {print $1}' "$work/wrk.txt")
+read -r wrk_user wrk_sys <"$work/wrk.time"
+awk -v t=$((ticks1 - ticks0)) -v hz="$(getconf CLK_TCK)" -v c=$((cs1 - cs0)) -v n="$requests" \
+	-v w="$(awk -v a="$wrk_user" -v b="$wrk_sys" 'BEGIN {print a + b}')" \
+	'BEGIN { printf "per request: service %.0f µs CPU, %.2f context switches; wrk %.0f µs CPU\n", t / hz * 1e6 / n, c / n, w * 1e6 / n }'
 echo "events stored: $(curl -s "http://127.0.0.1:$port/metrics" | grep '^warden_store_events_written' | awk '{print $2}')"
