@@ -201,7 +201,16 @@ impl Harness {
             .await
             .unwrap();
         let status = r.status();
-        (status, r.json().await.unwrap_or(Value::Null))
+        let content_type = r
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap().to_string());
+        let body = r.json().await.unwrap_or(Value::Null);
+        if !body.is_null() {
+            // Answers and errors alike are labelled JSON.
+            assert_eq!(content_type.as_deref(), Some("application/json"), "{path}");
+        }
+        (status, body)
     }
 
     /// The body of an open (no key) GET as text.

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::State;
-use axum::Json;
 use warden_core::counters::PasswordFingerprint;
 use warden_core::{Assessment, IpInfo, LoginAttempt, Outcome, Protocol, VerifyReason};
 use warden_store::{Backend, LoginEvent, ProfileSnapshot};
@@ -96,7 +95,7 @@ fn observe_evaluation(a: &Assessment, started: Instant) {
 pub async fn evaluate<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
     ApiJson(req): ApiJson<EvaluateRequest>,
-) -> Result<Json<EvaluateResponse>, ApiError> {
+) -> Result<ApiJson<EvaluateResponse>, ApiError> {
     let started = Instant::now();
     let attempt = build_attempt(
         &state,
@@ -123,7 +122,7 @@ pub async fn evaluate<S: Backend>(
         },
         now,
     );
-    Ok(Json(EvaluateResponse {
+    Ok(ApiJson(EvaluateResponse {
         evaluation_id: format!("{id:032x}"),
         decision,
         risk,
@@ -152,7 +151,7 @@ pub async fn evaluate<S: Backend>(
 pub async fn report<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
     ApiJson(req): ApiJson<ReportRequest>,
-) -> Result<Json<ReportResponse>, ApiError> {
+) -> Result<ApiJson<ReportResponse>, ApiError> {
     let outcome = outcome(req.outcome, req.failure_reason)?;
     // Resolve the attempt first: nothing changes until the request is valid.
     let known = match &req.evaluation_id {
@@ -208,7 +207,7 @@ pub async fn record<S: Backend>(
     info: IpInfo,
     prior: Option<Assessment>,
     outcome: Outcome,
-) -> Result<Json<ReportResponse>, ApiError> {
+) -> Result<ApiJson<ReportResponse>, ApiError> {
     let started = Instant::now();
     let (assessment, offset) = {
         let engine = state.engine.lock();
@@ -236,7 +235,7 @@ pub async fn record<S: Backend>(
         metrics::counter!("warden_alerts_total").increment(1);
     }
     metrics::histogram!("warden_report_seconds").record(started.elapsed().as_secs_f64());
-    Ok(Json(ReportResponse {
+    Ok(ApiJson(ReportResponse {
         recorded: true,
         user,
         ts: rfc3339(ts),
