@@ -1,7 +1,7 @@
 //! Reasons: a machine-readable code, the weight it added to the score, the
 //! evidence behind it, and the human text in English and Chinese.
 
-use std::fmt::Write;
+use std::fmt::{self, Write};
 
 use crate::countries;
 use crate::decision::ReasonCode;
@@ -141,7 +141,7 @@ impl Reason {
                         let _ = write!(s, ", {} km from the usual places", km(*d));
                     }
                     if !usual.is_empty() {
-                        let _ = write!(s, "; usual places: {}", join(usual, place_en, " / "));
+                        let _ = write!(s, "; usual places: {}", join(usual, Lang::En, " / "));
                     }
                 } else {
                     let _ = write!(s, "异地登录：{}", place_zh(place));
@@ -149,7 +149,7 @@ impl Reason {
                         let _ = write!(s, "，距常用登录地 {} 公里", km(*d));
                     }
                     if !usual.is_empty() {
-                        let _ = write!(s, "，常用登录地：{}", join(usual, place_zh, "、"));
+                        let _ = write!(s, "，常用登录地：{}", join(usual, Lang::Zh, "、"));
                     }
                 }
             }
@@ -397,49 +397,98 @@ impl Reason {
     }
 }
 
-/// "Lagos, NG", "Guangdong, CN", "NG" or "an unknown place".
-pub fn place_en(l: &Location) -> String {
-    let name = l.city.as_deref().or(l.region.as_deref());
-    match (name, l.country) {
-        (Some(n), Some(c)) => format!("{n}, {c}"),
-        (Some(n), None) => n.to_string(),
-        (None, Some(c)) => countries::name_en(c).to_string(),
-        (None, None) => "an unknown place".to_string(),
-    }
+/// "Lagos, NG", "Guangdong, CN", "NG" or "an unknown place". Like the other
+/// pieces of a text, a `Display` written where it is used: no string of its
+/// own.
+pub fn place_en(l: &Location) -> impl fmt::Display + '_ {
+    PlaceText(l, Lang::En)
 }
 
 /// "尼日利亚 拉各斯", "中国 广东", "尼日利亚" or "未知地点".
-pub fn place_zh(l: &Location) -> String {
-    let name = l
-        .city_zh
-        .as_deref()
-        .or(l.city.as_deref())
-        .or(l.region_zh.as_deref())
-        .or(l.region.as_deref());
-    match (l.country, name) {
-        (Some(c), Some(n)) => format!("{} {n}", countries::name_zh(c)),
-        (Some(c), None) => countries::name_zh(c).to_string(),
-        (None, Some(n)) => n.to_string(),
-        (None, None) => "未知地点".to_string(),
+pub fn place_zh(l: &Location) -> impl fmt::Display + '_ {
+    PlaceText(l, Lang::Zh)
+}
+
+struct PlaceText<'a>(&'a Location, Lang);
+
+impl fmt::Display for PlaceText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let l = self.0;
+        match self.1 {
+            Lang::En => match (l.city.as_deref().or(l.region.as_deref()), l.country) {
+                (Some(n), Some(c)) => write!(f, "{n}, {c}"),
+                (Some(n), None) => f.write_str(n),
+                (None, Some(c)) => f.write_str(countries::name_en(c)),
+                (None, None) => f.write_str("an unknown place"),
+            },
+            Lang::Zh => {
+                let name = l
+                    .city_zh
+                    .as_deref()
+                    .or(l.city.as_deref())
+                    .or(l.region_zh.as_deref())
+                    .or(l.region.as_deref());
+                match (l.country, name) {
+                    (Some(c), Some(n)) => write!(f, "{} {n}", countries::name_zh(c)),
+                    (Some(c), None) => f.write_str(countries::name_zh(c)),
+                    (None, Some(n)) => f.write_str(n),
+                    (None, None) => f.write_str("未知地点"),
+                }
+            }
+        }
     }
 }
 
-fn join(places: &[Location], f: fn(&Location) -> String, sep: &str) -> String {
-    places.iter().map(f).collect::<Vec<_>>().join(sep)
+/// The places in `lang`, separated by `sep`.
+fn join<'a>(places: &'a [Location], lang: Lang, sep: &'a str) -> impl fmt::Display + 'a {
+    Joined { places, lang, sep }
+}
+
+struct Joined<'a> {
+    places: &'a [Location],
+    lang: Lang,
+    sep: &'a str,
+}
+
+impl fmt::Display for Joined<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.places.iter().enumerate() {
+            if i > 0 {
+                f.write_str(self.sep)?;
+            }
+            PlaceText(p, self.lang).fmt(f)?;
+        }
+        Ok(())
+    }
 }
 
 /// A whole number with thousands separators (kilometres, ratios): 9,590.
-fn km(v: f64) -> String {
-    let n = v.round().max(0.0) as u64;
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
+fn km(v: f64) -> impl fmt::Display {
+    Thousands(v.round().max(0.0) as u64)
+}
+
+struct Thousands(u64);
+
+impl fmt::Display for Thousands {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // 20 digits and 6 separators at most, written from the right.
+        let mut buf = [0u8; 26];
+        let (mut n, mut i, mut digits) = (self.0, buf.len(), 0);
+        loop {
+            if digits > 0 && digits % 3 == 0 {
+                i -= 1;
+                buf[i] = b',';
+            }
+            i -= 1;
+            buf[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            digits += 1;
+            if n == 0 {
+                break;
+            }
         }
-        out.push(ch);
+        f.write_str(std::str::from_utf8(&buf[i..]).map_err(|_| fmt::Error)?)
     }
-    out
 }
 
 fn duration_en(minutes: f64) -> String {
@@ -509,9 +558,14 @@ mod tests {
 
     #[test]
     fn numbers_and_times_are_readable() {
-        assert_eq!(km(9590.4), "9,590");
-        assert_eq!(km(1_234_567.0), "1,234,567");
-        assert_eq!(km(12.0), "12");
+        assert_eq!(km(9590.4).to_string(), "9,590");
+        assert_eq!(km(1_234_567.0).to_string(), "1,234,567");
+        assert_eq!(km(12.0).to_string(), "12");
+        assert_eq!(km(0.0).to_string(), "0");
+        assert_eq!(km(-3.0).to_string(), "0");
+        assert_eq!(km(999.4).to_string(), "999");
+        assert_eq!(km(1000.0).to_string(), "1,000");
+        assert_eq!(km(f64::MAX).to_string(), "18,446,744,073,709,551,615");
         assert_eq!(tz_label(480), "UTC+8");
         assert_eq!(tz_label(-330), "UTC-5:30");
         let r = Reason {

@@ -346,11 +346,7 @@ pub fn decide(f: &Facts<'_>, assessment: &Assessment) -> Verdict {
         }
     }
     if assessment.decision == Decision::Challenge {
-        let place = assessment.reasons.iter().find_map(|r| match &r.evidence {
-            Evidence::UnusualPlace { place, .. } => Some((place_en(place), place_zh(place))),
-            Evidence::Travel { to, .. } => Some((place_en(to), place_zh(to))),
-            _ => None,
-        });
+        let place = named_place(assessment);
         return Verdict::refuse(
             VerifyReason::VerificationRequired,
             Detail {
@@ -466,4 +462,15 @@ fn message(r: VerifyReason, d: &Detail, lang: Lang, offset: i32) -> String {
         }),
     };
     s
+}
+
+/// The place a challenge names, in English and Chinese: where the login
+/// came from, or where an impossible trip ended.
+pub fn named_place(a: &Assessment) -> Option<(String, String)> {
+    a.reasons.iter().find_map(|r| match &r.evidence {
+        Evidence::UnusualPlace { place: p, .. } | Evidence::Travel { to: p, .. } => {
+            Some((place_en(p).to_string(), place_zh(p).to_string()))
+        }
+        _ => None,
+    })
 }

@@ -34,11 +34,10 @@ use parking_lot::Mutex;
 use rustc_hash::FxHashMap;
 use warden_core::counters::PasswordFingerprint;
 use warden_core::hash::stable_hash;
-use warden_core::reason::{place_en, place_zh};
 use warden_core::verify::{precheck, Detail};
 use warden_core::{
-    Assessment, Decision, Evidence, FailureReason, IpInfo, Lang, LoginAttempt, Outcome, Protocol,
-    Timestamp, Verdict, VerifyReason,
+    Assessment, Decision, FailureReason, IpInfo, Lang, LoginAttempt, Outcome, Protocol, Timestamp,
+    Verdict, VerifyReason,
 };
 use warden_store::Backend;
 
@@ -215,11 +214,7 @@ fn client_message(protocol: Protocol, verdict: &Verdict, lang: Lang, offset: i32
 
 /// The login protection refusal, naming the place when the engine knows it.
 fn verification_required(protocol: Protocol, a: &Assessment) -> Verdict {
-    let place = a.reasons.iter().find_map(|r| match &r.evidence {
-        Evidence::UnusualPlace { place, .. } => Some((place_en(place), place_zh(place))),
-        Evidence::Travel { to, .. } => Some((place_en(to), place_zh(to))),
-        _ => None,
-    });
+    let place = warden_core::verify::named_place(a);
     Verdict {
         reason: Some(VerifyReason::VerificationRequired),
         detail: Detail {
