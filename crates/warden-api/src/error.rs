@@ -153,9 +153,11 @@ where
     }
 }
 
-/// As a response, `application/json` serialised into a buffer sized for a
-/// typical answer: axum's `Json` starts at 128 bytes and grows it three
-/// times for an evaluation's kilobyte.
+/// As a response (every route's JSON answer), `application/json` serialised
+/// into a buffer sized for a typical answer: axum's `Json` starts at 128
+/// bytes and grows it three times for an evaluation's kilobyte. Error bodies
+/// keep axum's `Json`: they are small, and this one's own failure is an
+/// error.
 impl<T: serde::Serialize> axum::response::IntoResponse for ApiJson<T> {
     fn into_response(self) -> axum::response::Response {
         let mut body = Vec::with_capacity(1024);

@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::Json;
 use warden_auth::codes;
 use warden_auth::{Totp, TotpSecret};
 use warden_core::{
@@ -127,7 +126,7 @@ fn violation_code(v: &warden_auth::PolicyViolation) -> &'static str {
 pub async fn put_org<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
     ApiJson(req): ApiJson<OrgRequest>,
-) -> Result<Json<OrgDto>, ApiError> {
+) -> Result<ApiJson<OrgDto>, ApiError> {
     let name = req.name.trim().to_lowercase();
     if name.is_empty() || name.len() > 64 || name.chars().any(|c| c.is_whitespace() || c == '/') {
         return Err(ApiError::bad(
@@ -149,7 +148,7 @@ pub async fn put_org<S: Backend>(
         updated_at: now,
     };
     state.store.upsert_org(&org).await?;
-    Ok(Json(org_dto(&org)))
+    Ok(ApiJson(org_dto(&org)))
 }
 
 /// Every organisation.
@@ -157,8 +156,8 @@ pub async fn put_org<S: Backend>(
     responses((status = 200, body = Vec<OrgDto>)), security(("api_key" = [])))]
 pub async fn list_orgs<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
-) -> Result<Json<Vec<OrgDto>>, ApiError> {
-    Ok(Json(
+) -> Result<ApiJson<Vec<OrgDto>>, ApiError> {
+    Ok(ApiJson(
         state.store.orgs().await?.iter().map(org_dto).collect(),
     ))
 }
@@ -241,7 +240,7 @@ pub async fn create_account<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
     RequestIp(ip): RequestIp,
     ApiJson(req): ApiJson<CreateAccountRequest>,
-) -> Result<(StatusCode, Json<AccountDto>), ApiError> {
+) -> Result<(StatusCode, ApiJson<AccountDto>), ApiError> {
     let now = state.now();
     let mut account = new_account(&req, now)?;
     let org = ensure_org(&state, &account.org, now).await?;
@@ -272,7 +271,7 @@ pub async fn create_account<S: Backend>(
         },
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(account_dto(&account, false))))
+    Ok((StatusCode::CREATED, ApiJson(account_dto(&account, false))))
 }
 
 /// One account.
@@ -283,9 +282,9 @@ pub async fn create_account<S: Backend>(
 pub async fn get_account<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
     Path(user): Path<String>,
-) -> Result<Json<AccountDto>, ApiError> {
+) -> Result<ApiJson<AccountDto>, ApiError> {
     let a = credentials::account(&state, &user_of(&user)?).await?;
-    Ok(Json(account_view(&state, &a).await?))
+    Ok(ApiJson(account_view(&state, &a).await?))
 }
 
 /// Accounts, by user name, a page at a time.
@@ -294,7 +293,7 @@ pub async fn get_account<S: Backend>(
 pub async fn list_accounts<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
     ApiQuery(q): ApiQuery<AccountListQuery>,
-) -> Result<Json<AccountListDto>, ApiError> {
+) -> Result<ApiJson<AccountListDto>, ApiError> {
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let list = state
         .store
@@ -307,7 +306,7 @@ pub async fn list_accounts<S: Backend>(
     for a in &list {
         accounts.push(account_view(&state, a).await?);
     }
-    Ok(Json(AccountListDto {
+    Ok(ApiJson(AccountListDto {
         accounts,
         next_after,
     }))
@@ -321,7 +320,7 @@ async fn set_status<S: Backend>(
     reason: Option<String>,
     kind: Kind,
     ip: Option<std::net::IpAddr>,
-) -> Result<Json<AccountDto>, ApiError> {
+) -> Result<ApiJson<AccountDto>, ApiError> {
     let user = user_of(user)?;
     let mut a = credentials::account(state, &user).await?;
     let now = state.now();
@@ -343,7 +342,7 @@ async fn set_status<S: Backend>(
     if kind == Kind::AccountUnlocked {
         state.engine.lock().lift_lockouts(&user);
     }
-    Ok(Json(account_view(state, &a).await?))
+    Ok(ApiJson(account_view(state, &a).await?))
 }
 
 macro_rules! status_route {
@@ -358,7 +357,7 @@ macro_rules! status_route {
             Path(user): Path<String>,
             RequestIp(ip): RequestIp,
             OptionalJson(body): OptionalJson<StatusRequest>,
-        ) -> Result<Json<AccountDto>, ApiError> {
+        ) -> Result<ApiJson<AccountDto>, ApiError> {
             let reason = body.reason;
             set_status(&state, &user, $status, reason, $kind, ip).await
         }
@@ -531,7 +530,7 @@ pub async fn import_accounts<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
     RequestIp(ip): RequestIp,
     body: String,
-) -> Result<Json<ImportResponse>, ApiError> {
+) -> Result<ApiJson<ImportResponse>, ApiError> {
     let requests = parse_import(&body)?;
     let now = state.now();
     let mut accounts = Vec::with_capacity(requests.len());
@@ -571,7 +570,7 @@ pub async fn import_accounts<S: Backend>(
         accounts.push(account);
     }
     state.store.create_accounts(&accounts, &events).await?;
-    Ok(Json(ImportResponse {
+    Ok(ApiJson(ImportResponse {
         created: accounts.len(),
     }))
 }
@@ -588,12 +587,12 @@ pub async fn check_password<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
     Path(user): Path<String>,
     ApiJson(req): ApiJson<PasswordCheckRequest>,
-) -> Result<Json<PasswordCheckResponse>, ApiError> {
+) -> Result<ApiJson<PasswordCheckResponse>, ApiError> {
     let a = credentials::account(&state, &user_of(&user)?).await?;
     let org = credentials::org_of(&state, &a).await?;
     let words = credentials::context_words(&a, &org);
     let words: Vec<&str> = words.iter().map(String::as_str).collect();
-    Ok(Json(
+    Ok(ApiJson(
         match state
             .credentials
             .settings
@@ -632,7 +631,7 @@ pub async fn set_password<S: Backend>(
     RequestIp(ip): RequestIp,
     Path(user): Path<String>,
     ApiJson(req): ApiJson<PasswordRequest>,
-) -> Result<Json<PasswordSetResponse>, ApiError> {
+) -> Result<ApiJson<PasswordSetResponse>, ApiError> {
     let user = user_of(&user)?;
     let mut a = credentials::account(&state, &user).await?;
     let org = credentials::org_of(&state, &a).await?;
@@ -718,7 +717,7 @@ pub async fn set_password<S: Backend>(
         },
     )
     .await?;
-    Ok(Json(PasswordSetResponse {
+    Ok(ApiJson(PasswordSetResponse {
         user: user.to_string(),
         strength: strength_dto(&strength),
         app_passwords_revoked: live,
@@ -763,7 +762,7 @@ pub async fn create_app_password<S: Backend>(
     RequestIp(ip): RequestIp,
     Path(user): Path<String>,
     ApiJson(req): ApiJson<AppPasswordRequest>,
-) -> Result<(StatusCode, Json<AppPasswordCreated>), ApiError> {
+) -> Result<(StatusCode, ApiJson<AppPasswordCreated>), ApiError> {
     let user = user_of(&user)?;
     let account = credentials::account(&state, &user).await?;
     let name = req.name.trim();
@@ -805,7 +804,7 @@ pub async fn create_app_password<S: Backend>(
     record.id = state.store.insert_app_password(&record, &ev).await?;
     Ok((
         StatusCode::CREATED,
-        Json(AppPasswordCreated {
+        ApiJson(AppPasswordCreated {
             info: app_password_dto(&record, now),
             code: secret.display().to_string(),
         }),
@@ -820,12 +819,12 @@ pub async fn create_app_password<S: Backend>(
 pub async fn list_app_passwords<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
     Path(user): Path<String>,
-) -> Result<Json<AppPasswordList>, ApiError> {
+) -> Result<ApiJson<AppPasswordList>, ApiError> {
     let user = user_of(&user)?;
     credentials::account(&state, &user).await?;
     let now = state.now();
     let list = state.store.app_passwords(&user).await?;
-    Ok(Json(AppPasswordList {
+    Ok(ApiJson(AppPasswordList {
         app_passwords: list.iter().map(|c| app_password_dto(c, now)).collect(),
     }))
 }
@@ -839,7 +838,7 @@ pub async fn revoke_app_password<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
     RequestIp(ip): RequestIp,
     Path((user, id)): Path<(String, String)>,
-) -> Result<Json<RevokedResponse>, ApiError> {
+) -> Result<ApiJson<RevokedResponse>, ApiError> {
     let user = user_of(&user)?;
     let id: i64 = parse("id", &id)?;
     let now = state.now();
@@ -852,7 +851,7 @@ pub async fn revoke_app_password<S: Backend>(
         format!("code {id}"),
     );
     if state.store.revoke_app_password(&user, id, now, &ev).await? {
-        Ok(Json(RevokedResponse { revoked: 1 }))
+        Ok(ApiJson(RevokedResponse { revoked: 1 }))
     } else {
         Err(ApiError::NotFound(format!(
             "no live authorization code {id} for {user:?}"
@@ -869,7 +868,7 @@ pub async fn revoke_all_app_passwords<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
     RequestIp(ip): RequestIp,
     Path(user): Path<String>,
-) -> Result<Json<RevokedResponse>, ApiError> {
+) -> Result<ApiJson<RevokedResponse>, ApiError> {
     let user = user_of(&user)?;
     credentials::account(&state, &user).await?;
     let now = state.now();
@@ -890,7 +889,7 @@ pub async fn revoke_all_app_passwords<S: Backend>(
         },
     )
     .await?;
-    Ok(Json(RevokedResponse { revoked: live }))
+    Ok(ApiJson(RevokedResponse { revoked: live }))
 }
 
 // ------------------------------------------------------------------ TOTP
@@ -926,7 +925,7 @@ pub fn totp_of<S: Backend>(
 pub async fn enrol_totp<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
     Path(user): Path<String>,
-) -> Result<Json<TotpEnrolmentDto>, ApiError> {
+) -> Result<ApiJson<TotpEnrolmentDto>, ApiError> {
     let user = user_of(&user)?;
     let account = credentials::account(&state, &user).await?;
     if state
@@ -958,7 +957,7 @@ pub async fn enrol_totp<S: Backend>(
     let png = warden_auth::qr_png(&uri).map_err(|e| ApiError::Internal(e.to_string()))?;
     let svg = warden_auth::qr_svg(&uri).map_err(|e| ApiError::Internal(e.to_string()))?;
     use base64::Engine as _;
-    Ok(Json(TotpEnrolmentDto {
+    Ok(ApiJson(TotpEnrolmentDto {
         secret: base32,
         otpauth_uri: uri,
         qr_png_base64: base64::engine::general_purpose::STANDARD.encode(png),
@@ -992,7 +991,7 @@ pub async fn confirm_totp<S: Backend>(
     RequestIp(ip): RequestIp,
     Path(user): Path<String>,
     ApiJson(req): ApiJson<CodeRequest>,
-) -> Result<Json<RecoveryCodesDto>, ApiError> {
+) -> Result<ApiJson<RecoveryCodesDto>, ApiError> {
     let user = user_of(&user)?;
     let mut account = credentials::account(&state, &user).await?;
     let enrolment = state
@@ -1044,7 +1043,7 @@ pub async fn confirm_totp<S: Backend>(
         },
     )
     .await?;
-    Ok(Json(RecoveryCodesDto {
+    Ok(ApiJson(RecoveryCodesDto {
         recovery_codes: shown,
     }))
 }
@@ -1124,7 +1123,7 @@ pub async fn regenerate_recovery_codes<S: Backend>(
     RequestIp(ip): RequestIp,
     Path(user): Path<String>,
     ApiJson(req): ApiJson<CodeRequest>,
-) -> Result<Json<RecoveryCodesDto>, ApiError> {
+) -> Result<ApiJson<RecoveryCodesDto>, ApiError> {
     let user = user_of(&user)?;
     let account = credentials::account(&state, &user).await?;
     require_code(&state, &user, req.code.as_deref()).await?;
@@ -1141,7 +1140,7 @@ pub async fn regenerate_recovery_codes<S: Backend>(
         .store
         .replace_recovery_codes(&user, &stored, &ev)
         .await?;
-    Ok(Json(RecoveryCodesDto {
+    Ok(ApiJson(RecoveryCodesDto {
         recovery_codes: shown,
     }))
 }
@@ -1153,10 +1152,10 @@ pub async fn regenerate_recovery_codes<S: Backend>(
 pub async fn security_events<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
     Path(user): Path<String>,
-) -> Result<Json<SecurityEventList>, ApiError> {
+) -> Result<ApiJson<SecurityEventList>, ApiError> {
     let user = user_of(&user)?;
     let list = state.store.security_events(&user, 200).await?;
-    Ok(Json(SecurityEventList {
+    Ok(ApiJson(SecurityEventList {
         events: list
             .iter()
             .map(|e| SecurityEventDto {
@@ -1180,7 +1179,7 @@ const DIAGNOSE_DAYS: i64 = 30;
 pub async fn diagnose<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
     Path(user): Path<String>,
-) -> Result<Json<DiagnosisDto>, ApiError> {
+) -> Result<ApiJson<DiagnosisDto>, ApiError> {
     let user = user_of(&user)?;
     let now = state.now();
     let account = state.store.account(&user).await?;
@@ -1226,7 +1225,7 @@ pub async fn diagnose<S: Backend>(
         Some(a) => Some(account_view(&state, a).await?),
         None => None,
     };
-    Ok(Json(DiagnosisDto {
+    Ok(ApiJson(DiagnosisDto {
         user: user.to_string(),
         account,
         findings: findings

@@ -7,7 +7,6 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::Json;
 use warden_auth::codes;
 use warden_core::verify::{decide, precheck, Credential, Facts, PasswordAge};
 use warden_core::{
@@ -149,7 +148,7 @@ async fn conclude<S: Backend>(
 pub async fn verify<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
     ApiJson(req): ApiJson<VerifyRequest>,
-) -> Result<Json<VerifyResponse>, ApiError> {
+) -> Result<ApiJson<VerifyResponse>, ApiError> {
     let lang = parse_lang(req.lang.as_deref())?;
     let protocol: Protocol = req.protocol.into();
     let attempt = build_attempt(
@@ -229,7 +228,7 @@ pub async fn verify<S: Backend>(
         state.store.touch_app_password(code.id, now, ip).await?;
     }
     metrics::counter!("warden_verifications_total", "result" => verdict.reason.map_or("ok", VerifyReason::as_str)).increment(1);
-    Ok(Json(VerifyResponse {
+    Ok(ApiJson(VerifyResponse {
         result: if verdict.is_ok() { "ok" } else { "fail" },
         reason: verdict.reason.map(VerifyReason::as_str),
         message: verdict.message(lang, offset),
@@ -352,7 +351,7 @@ async fn second_factor<S: Backend>(
 pub async fn login<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
     ApiJson(req): ApiJson<LoginRequest>,
-) -> Result<Json<LoginResponse>, ApiError> {
+) -> Result<ApiJson<LoginResponse>, ApiError> {
     let lang = parse_lang(req.lang.as_deref())?;
     let protocol = req.protocol.map_or(Protocol::Web, Protocol::from);
     if protocol.is_mail_client() {
@@ -415,7 +414,7 @@ pub async fn login<S: Backend>(
                 Lang::Zh => "验证码错误或已被使用，请重新登录。".into(),
             });
         }
-        return Ok(Json(answer));
+        return Ok(ApiJson(answer));
     }
 
     // First step: the password.
@@ -464,7 +463,7 @@ pub async fn login<S: Backend>(
         conclude(&state, attempt, info, assessment, &verdict, known).await?;
         answer.reason = verdict.reason.map(VerifyReason::as_str);
         answer.message = verdict.message(lang, offset);
-        return Ok(Json(answer));
+        return Ok(ApiJson(answer));
     };
     let (enrolled, required, _) = two_factor_state(&state, a).await?;
     let risk_challenge = verdict.reason == Some(VerifyReason::VerificationRequired);
@@ -485,14 +484,14 @@ pub async fn login<S: Backend>(
         answer.status = "totp_required";
         answer.login_token = Some(token);
         answer.challenge = Some(if risk_challenge { "risk" } else { "two_factor" });
-        return Ok(Json(answer));
+        return Ok(ApiJson(answer));
     }
     if risk_challenge {
         // No second factor to ask for: refuse, as verify would.
         conclude(&state, attempt, info, assessment, &verdict, known).await?;
         answer.reason = verdict.reason.map(VerifyReason::as_str);
         answer.message = verdict.message(lang, offset);
-        return Ok(Json(answer));
+        return Ok(ApiJson(answer));
     }
     answer.alert = assessment.alert;
     let accepted = Verdict {
@@ -502,7 +501,7 @@ pub async fn login<S: Backend>(
     conclude(&state, attempt.clone(), info, assessment, &accepted, known).await?;
     answer.status = "ok";
     open_session(&state, &attempt, &mut answer).await?;
-    Ok(Json(answer))
+    Ok(ApiJson(answer))
 }
 
 /// Looks up a session token: who it belongs to and until when.
@@ -520,7 +519,7 @@ pub async fn login<S: Backend>(
 pub async fn session<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
     ApiJson(req): ApiJson<SessionRequest>,
-) -> Result<Json<SessionDto>, ApiError> {
+) -> Result<ApiJson<SessionDto>, ApiError> {
     let now = state.now();
     let s = state
         .store
@@ -528,7 +527,7 @@ pub async fn session<S: Backend>(
         .await?
         .filter(|s| s.revoked_at.is_none() && now < s.expires_at)
         .ok_or_else(|| ApiError::NotFound("unknown, expired or revoked session".into()))?;
-    Ok(Json(SessionDto {
+    Ok(ApiJson(SessionDto {
         user: s.user.to_string(),
         created_at: rfc3339(s.created_at),
         expires_at: rfc3339(s.expires_at),

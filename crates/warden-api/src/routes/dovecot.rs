@@ -29,7 +29,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
 
 use axum::extract::State;
-use axum::{Extension, Json};
+use axum::Extension;
 use parking_lot::Mutex;
 use rustc_hash::FxHashMap;
 use warden_core::counters::PasswordFingerprint;
@@ -248,8 +248,8 @@ fn session_key(req: &DovecotPolicyRequest, ip: IpAddr, protocol: Protocol) -> St
     }
 }
 
-fn answer(status: i32, msg: String) -> Json<DovecotPolicyResponse> {
-    Json(DovecotPolicyResponse { status, msg })
+fn answer(status: i32, msg: String) -> ApiJson<DovecotPolicyResponse> {
+    ApiJson(DovecotPolicyResponse { status, msg })
 }
 
 /// Dovecot's auth policy requests: `command=allow` before and after the
@@ -273,7 +273,7 @@ pub async fn policy<S: Backend>(
     policy: Option<Extension<Arc<DovecotPolicy>>>,
     ApiQuery(params): ApiQuery<DovecotPolicyParams>,
     ApiJson(req): ApiJson<DovecotPolicyRequest>,
-) -> Result<Json<DovecotPolicyResponse>, ApiError> {
+) -> Result<ApiJson<DovecotPolicyResponse>, ApiError> {
     let policy = policy.map_or_else(DovecotPolicy::fallback, |Extension(p)| p);
     let report = match params.command.as_str() {
         "allow" => false,

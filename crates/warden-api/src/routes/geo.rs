@@ -5,7 +5,6 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::Json;
 use ipnet::IpNet;
 use warden_core::{Coords, Country, GeoCorrection, Location};
 use warden_store::Backend;
@@ -32,11 +31,11 @@ use crate::types::{
 pub async fn lookup<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
     Path(ip): Path<String>,
-) -> Result<Json<IpInfoDto>, ApiError> {
+) -> Result<ApiJson<IpInfoDto>, ApiError> {
     let ip: IpAddr = ip
         .parse()
         .map_err(|_| ApiError::bad(format!("{ip:?} is not an IPv4 or IPv6 address")))?;
-    Ok(Json(IpInfoDto::from(&state.intel.lookup(ip))))
+    Ok(ApiJson(IpInfoDto::from(&state.intel.lookup(ip))))
 }
 
 fn to_dto(c: &GeoCorrection) -> CorrectionDto {
@@ -125,9 +124,9 @@ async fn reload<S: Backend>(state: &AppState<S>) -> Result<Vec<GeoCorrection>, A
 )]
 pub async fn list_corrections<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
-) -> Result<Json<CorrectionsResponse>, ApiError> {
+) -> Result<ApiJson<CorrectionsResponse>, ApiError> {
     let all = state.store.list_corrections().await?;
-    Ok(Json(CorrectionsResponse {
+    Ok(ApiJson(CorrectionsResponse {
         corrections: all.iter().map(to_dto).collect(),
     }))
 }
@@ -148,11 +147,11 @@ pub async fn list_corrections<S: Backend>(
 pub async fn put_correction<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
     ApiJson(dto): ApiJson<CorrectionDto>,
-) -> Result<Json<CorrectionDto>, ApiError> {
+) -> Result<ApiJson<CorrectionDto>, ApiError> {
     let c = from_dto(dto, state.now())?;
     state.store.upsert_correction(&c).await?;
     reload(&state).await?;
-    Ok(Json(to_dto(&c)))
+    Ok(ApiJson(to_dto(&c)))
 }
 
 /// Deletes the correction for a network.
@@ -171,13 +170,13 @@ pub async fn put_correction<S: Backend>(
 pub async fn delete_correction<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
     ApiQuery(p): ApiQuery<DeleteCorrectionParams>,
-) -> Result<Json<CorrectionsResponse>, ApiError> {
+) -> Result<ApiJson<CorrectionsResponse>, ApiError> {
     let net = parse_net(&p.network)?;
     if !state.store.delete_correction(&net).await? {
         return Err(ApiError::NotFound(format!("no correction for {net}")));
     }
     let all = reload(&state).await?;
-    Ok(Json(CorrectionsResponse {
+    Ok(ApiJson(CorrectionsResponse {
         corrections: all.iter().map(to_dto).collect(),
     }))
 }

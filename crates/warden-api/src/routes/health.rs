@@ -6,16 +6,16 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
-use axum::Json;
 use warden_store::Backend;
 
+use crate::error::ApiJson;
 use crate::state::AppState;
 use crate::types::{HealthResponse, ReadyResponse};
 
 /// The process is up.
 #[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, body = HealthResponse)))]
-pub async fn healthz() -> Json<HealthResponse> {
-    Json(HealthResponse { status: "ok" })
+pub async fn healthz() -> ApiJson<HealthResponse> {
+    ApiJson(HealthResponse { status: "ok" })
 }
 
 /// The service can answer: storage reachable, geo data loaded.
@@ -44,7 +44,7 @@ pub async fn readyz<S: Backend>(State(state): State<Arc<AppState<S>>>) -> impl I
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    (code, Json(body))
+    (code, ApiJson(body))
 }
 
 /// Prometheus text exposition.

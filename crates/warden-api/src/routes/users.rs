@@ -4,12 +4,11 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::Json;
 use warden_core::profile::known;
 use warden_core::{countries, Timestamp};
 use warden_store::{Backend, Cursor, HistoryQuery, LoginEvent};
 
-use crate::error::{ApiError, ApiQuery};
+use crate::error::{ApiError, ApiJson, ApiQuery};
 use crate::state::AppState;
 use crate::types::{
     parse_ts, rfc3339, round4, AttributionDto, DecisionDto, EventDto, FailureReasonDto,
@@ -97,7 +96,7 @@ pub async fn history<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
     Path(user): Path<String>,
     ApiQuery(params): ApiQuery<HistoryParams>,
-) -> Result<Json<HistoryResponse>, ApiError> {
+) -> Result<ApiJson<HistoryResponse>, ApiError> {
     let user = normalise_user(&user)?;
     let limit = params.limit.unwrap_or(50);
     if limit == 0 || limit > warden_store::MAX_HISTORY_LIMIT {
@@ -120,7 +119,7 @@ pub async fn history<S: Backend>(
                 .and_then(|e| e.id.map(|id| format!("{}.{id}", e.ts.secs())))
         })
         .flatten();
-    Ok(Json(HistoryResponse {
+    Ok(ApiJson(HistoryResponse {
         user,
         events: events.into_iter().map(event_dto).collect(),
         next_cursor,
@@ -144,7 +143,7 @@ pub async fn history<S: Backend>(
 pub async fn profile<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
     Path(user): Path<String>,
-) -> Result<Json<ProfileResponse>, ApiError> {
+) -> Result<ApiJson<ProfileResponse>, ApiError> {
     let user = normalise_user(&user)?;
     let now = state.now();
     let engine = state.engine.lock();
@@ -196,7 +195,7 @@ pub async fn profile<S: Backend>(
         .map(|h| if total > 0.0 { round4(h / total) } else { 0.0 })
         .collect();
     let ttl = policy.travel.session_ttl_secs;
-    Ok(Json(ProfileResponse {
+    Ok(ApiJson(ProfileResponse {
         user: user.clone(),
         logins: p.logins,
         first_seen: at(p.first_seen),
