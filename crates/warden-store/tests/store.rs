@@ -18,7 +18,7 @@ use warden_core::{
 };
 use warden_store::{
     BatchConfig, BatchWriter, Cursor, HistoryQuery, LoginEvent, ProfileSnapshot, SqliteStore,
-    Store, StoreError, WriteBatch, MAX_HISTORY_LIMIT,
+    Store, StoreError, WriteBatch, WriterHandle, WriterStats, MAX_HISTORY_LIMIT,
 };
 
 // ---------------------------------------------------------------- helpers
@@ -762,6 +762,37 @@ async fn batch_writer_drives_an_async_only_store_from_its_thread() {
     assert!(writer.is_closed());
 }
 
+/// `n` concurrent writes of one event each for `user` (times 0..n).
+fn spawn_event_writes(
+    writer: &WriterHandle,
+    user: &'static str,
+    n: i64,
+) -> Vec<tokio::task::JoinHandle<Result<(), StoreError>>> {
+    (0..n)
+        .map(|i| {
+            let writer = writer.clone();
+            tokio::spawn(async move { writer.write(vec![event(user, i)], Vec::new()).await })
+        })
+        .collect()
+}
+
+/// Polls the writer's counters until `done` holds; fails after `limit`.
+async fn wait_for_stats(
+    writer: &WriterHandle,
+    limit: Duration,
+    done: impl Fn(&WriterStats) -> bool,
+) {
+    let started = Instant::now();
+    while !done(&writer.stats()) {
+        assert!(
+            started.elapsed() < limit,
+            "waited {limit:?}: {:?}",
+            writer.stats()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn close_drains_queued_writes_and_refuses_new_ones() {
     let (_dir, store) = fresh().await;
@@ -773,24 +804,14 @@ async fn close_drains_queued_writes_and_refuses_new_ones() {
     };
     let writer = BatchWriter::spawn(Arc::clone(&store), config).unwrap();
     let started = Instant::now();
-    let mut tasks = Vec::new();
-    for i in 0..200 {
-        let writer = writer.clone();
-        tasks.push(tokio::spawn(async move {
-            writer.write(vec![event("drain", i)], Vec::new()).await
-        }));
-    }
+    let tasks = spawn_event_writes(&writer, "drain", 200);
     // Wait until all 200 writes are with the writer: in its lingering batch
     // or queued behind it (a lingering writer does not take new writes
     // before the delay ends).
-    while writer.stats().in_batch + writer.stats().queued < 200 {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "{:?}",
-            writer.stats()
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    wait_for_stats(&writer, Duration::from_secs(30), |s| {
+        s.in_batch + s.queued >= 200
+    })
+    .await;
     assert_eq!(writer.stats().batches, 0, "still lingering");
 
     writer.close().await;
@@ -825,24 +846,10 @@ async fn a_full_queue_ends_the_linger() {
         max_delay: Duration::from_secs(60),
     };
     let writer = BatchWriter::spawn(Arc::clone(&store), config).unwrap();
-    let mut tasks = Vec::new();
-    for i in 0..25 {
-        let writer = writer.clone();
-        tasks.push(tokio::spawn(async move {
-            writer.write(vec![event("full", i)], Vec::new()).await
-        }));
-    }
+    let tasks = spawn_event_writes(&writer, "full", 25);
     // The first write lingers alone until the queue behind it holds ten;
     // at least two full batches commit long before the minute is over.
-    let started = Instant::now();
-    while writer.stats().events < 20 {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "waited out the delay: {:?}",
-            writer.stats()
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    wait_for_stats(&writer, Duration::from_secs(20), |s| s.events >= 20).await;
     let stats = writer.stats();
     assert!(stats.batches >= 2, "{stats:?}");
     assert!(stats.last_batch_rows <= 11, "{stats:?}");
