@@ -33,6 +33,6 @@ ticks1=$(cpu_ticks) cs1=$(switches)
 requests=$(awk '/requests in/ {print $1}' "$work/wrk.txt")
 read -r wrk_user wrk_sys <"$work/wrk.time"
 awk -v t=$((ticks1 - ticks0)) -v hz="$(getconf CLK_TCK)" -v c=$((cs1 - cs0)) -v n="$requests" \
-	-v w="$(awk -v a="$wrk_user" -v b="$wrk_sys" 'BEGIN {print a + b}')" \
-	'BEGIN { printf "per request: service %.0f µs CPU, %.2f context switches; wrk %.0f µs CPU\n", t / hz * 1e6 / n, c / n, w * 1e6 / n }'
+	-v wu="$wrk_user" -v ws="$wrk_sys" \
+	'BEGIN { printf "per request: service %.0f µs CPU, %.2f context switches; wrk %.0f µs CPU\n", t / hz * 1e6 / n, c / n, (wu + ws) * 1e6 / n }'
 echo "events stored: $(curl -s "http://127.0.0.1:$port/metrics" | grep '^warden_store_events_written' | awk '{print $2}')"
