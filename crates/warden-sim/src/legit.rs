@@ -340,14 +340,7 @@ impl<'a> Gen<'a> {
             (NetClass::Unicom, 0.3),
             (NetClass::Mobile, 0.25),
         ]);
-        let blocks = Some(pools.blocks_in(place, class))
-            .filter(|b| !b.is_empty())
-            .or_else(|| {
-                NetClass::CN_CARRIERS
-                    .iter()
-                    .map(|c| pools.blocks_in(place, *c))
-                    .find(|b| !b.is_empty())
-            })?;
+        let blocks = pools.carrier_blocks(place, class);
         let (ip, place) = pools.pick_in(blocks, &mut self.side)?;
         Some(Addr { ip, place })
     }
@@ -463,14 +456,7 @@ impl<'a> Gen<'a> {
         }
         let place = *self.rng.weighted(&self.mobile_places);
         let pools = self.pools;
-        let mut blocks = pools.blocks_in(place, self.user.carrier);
-        if blocks.is_empty() {
-            blocks = NetClass::CN_CARRIERS
-                .iter()
-                .map(|c| pools.blocks_in(place, *c))
-                .find(|b| !b.is_empty())
-                .unwrap_or(&[]);
-        }
+        let blocks = pools.carrier_blocks(place, self.user.carrier);
         let (ip, place) = pools
             .pick_in(blocks, &mut self.rng)
             .expect("mobile places have carrier blocks");
@@ -794,14 +780,7 @@ fn home_schedule(
     user: &User,
     rng: &mut ChaCha8Rng,
 ) -> Vec<(i64, Addr)> {
-    let mut blocks = pools.blocks_in(user.home, user.isp);
-    if blocks.is_empty() {
-        blocks = NetClass::CN_CARRIERS
-            .iter()
-            .map(|c| pools.blocks_in(user.home, *c))
-            .find(|b| !b.is_empty())
-            .unwrap_or(&[]);
-    }
+    let blocks = pools.carrier_blocks(user.home, user.isp);
     let mut out = Vec::new();
     let mut t = tenant.start - DAY;
     while t < tenant.end() {

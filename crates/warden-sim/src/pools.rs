@@ -387,6 +387,20 @@ impl Pools {
             .map_or(&[][..], Vec::as_slice)
     }
 
+    /// The blocks of carrier `class` in `place`, or, when it has none there,
+    /// of the first Chinese carrier that has (empty when none has).
+    pub fn carrier_blocks(&self, place: PlaceId, class: NetClass) -> &[u32] {
+        Some(self.blocks_in(place, class))
+            .filter(|b| !b.is_empty())
+            .or_else(|| {
+                NetClass::CN_CARRIERS
+                    .iter()
+                    .map(|c| self.blocks_in(place, *c))
+                    .find(|b| !b.is_empty())
+            })
+            .unwrap_or(&[])
+    }
+
     /// Indices of every block of `class`.
     pub fn blocks_of(&self, class: NetClass) -> &[u32] {
         self.by_class.get(&class).map_or(&[][..], Vec::as_slice)
