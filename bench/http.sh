@@ -6,11 +6,12 @@
 # context switches and wrk's CPU time (from /proc and time(1)). These depend
 # far less on what else the machine is doing than the percentiles do.
 #
-# Usage: bench/http.sh [DURATION] [CONNECTIONS]   (defaults 30s, 64)
+# Usage: bench/http.sh [DURATION] [CONNECTIONS]   (defaults 15s, 24: the
+# README's figures)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-duration=${1:-30s}
-conns=${2:-64}
+duration=${1:-15s}
+conns=${2:-24}
 if ! command -v wrk >/dev/null 2>&1 || ! [ -x /usr/bin/time ]; then
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk time
 fi
