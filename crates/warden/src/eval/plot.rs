@@ -26,6 +26,11 @@ fn y(tpr: f64) -> f64 {
     TOP + (1.0 - tpr) * (H - TOP - BOTTOM)
 }
 
+/// A coordinate in tenths of a pixel, the precision the path is written at.
+fn tenths(a: f64) -> i64 {
+    (a * 10.0).round() as i64
+}
+
 /// The step curve's vertices in tenths of a pixel, without the points a
 /// plot cannot show: a vertex on the previous one, or inside a horizontal
 /// or vertical run (a curve over 200,000 legit logins has as many points,
@@ -44,7 +49,6 @@ fn vertices(points: &[RocPoint]) -> Vec<(i64, i64)> {
         }
         v.push(p);
     }
-    let tenths = |a: f64| (a * 10.0).round() as i64;
     let mut v = Vec::new();
     let mut last_tpr = None;
     for p in points {
@@ -181,9 +185,11 @@ mod tests {
         // The curve still starts and ends where the points do, and steps up.
         let first = r.points.first().unwrap();
         let last = r.points.last().unwrap();
-        let t = |a: f64| (a * 10.0).round() as i64;
-        assert_eq!(v[0], (t(x(first.fpr)), t(y(first.tpr))));
-        assert_eq!(*v.last().unwrap(), (t(x(last.fpr)), t(y(last.tpr))));
+        assert_eq!(v[0], (tenths(x(first.fpr)), tenths(y(first.tpr))));
+        assert_eq!(
+            *v.last().unwrap(),
+            (tenths(x(last.fpr)), tenths(y(last.tpr)))
+        );
         assert!(v.windows(2).all(|w| w[1].0 >= w[0].0 && w[1].1 <= w[0].1));
         assert!(v.windows(2).all(|w| w[0].0 == w[1].0 || w[0].1 == w[1].1));
     }
