@@ -104,7 +104,9 @@ fn a_foreign_login_raises_an_alert_and_login_protection_refuses_it() {
         "ssl",
     );
     assert_eq!(seen("alice from Lagos (IMAPS)", &abroad), "OK Logged in");
-    let event = s.warden.last_event("alice@example.com");
+    let event = s
+        .warden
+        .event_once("alice@example.com", 1, |e| e["ip"] == LAGOS);
     println!(
         "alice's history: {} {} from {} alert={} reasons={:?}",
         event["outcome"],
@@ -141,7 +143,9 @@ fn a_foreign_login_raises_an_alert_and_login_protection_refuses_it() {
         seen("dave from Lagos, protection on", &refused),
         "NO [ALERT] Unusual login (from Lagos, NG): sign in to webmail and confirm it was you, then try again."
     );
-    let event = s.warden.last_event("dave@example.com");
+    let event = s
+        .warden
+        .event_once("dave@example.com", 2, |e| e["ip"] == LAGOS);
     assert_eq!(
         (&event["outcome"], &event["failure_reason"]),
         (&json!("failure"), &json!("challenge_failed")),
@@ -351,7 +355,9 @@ fn plaintext_is_refused_when_tls_is_required_while_starttls_and_imaps_log_in() {
     let wrong = smtp(port, "gina@example.com", "not-it", &[]);
     assert!(seen("SMTP AUTH with a wrong password", &wrong[0])
         .starts_with("535 5.7.8 Error: authentication failed"));
-    let event = s.warden.last_event("gina@example.com");
+    let event = s
+        .warden
+        .event_once("gina@example.com", 2, |e| e["protocol"] == "smtp");
     assert_eq!(
         (&event["protocol"], &event["outcome"]),
         (&json!("smtp"), &json!("failure"))

@@ -350,6 +350,26 @@ impl Warden {
         h["events"][0].clone()
     }
 
+    /// The user's newest history event once `n` of the stored events match
+    /// `which`. Dovecot reports a login to Warden while it answers the
+    /// client, so the client can have its reply before the event is stored.
+    /// Panics after 10 s.
+    pub fn event_once(&self, user: &str, n: usize, which: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let h = self.get(&format!("/v1/users/{user}/history?limit=50"));
+            let events = h["events"].as_array().cloned().unwrap_or_default();
+            if events.iter().filter(|e| which(e)).count() >= n {
+                return events[0].clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "fewer than {n} matching events of {user} stored: {h}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Creates an account with a password.
     pub fn create_user(&self, user: &str, password: &str) {
         self.cli(
