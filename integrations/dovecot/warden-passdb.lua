@@ -2,33 +2,46 @@
 -- hands each plaintext login to Warden's POST /v1/auth/verify and turns the
 -- answer into a passdb result.
 --
---   Warden                                  Dovecot result            the IMAP client sees
---   ok                                      PASSDB_RESULT_OK          logged in
---   wrong_password, deny_risk               PASSWORD_MISMATCH         NO [AUTHENTICATIONFAILED] Authentication failed.
---   password_expired                        PASS_EXPIRED              NO [EXPIRED] Authentication failed.
---   app_password_required,                  OK + nologin reason=TEXT  NO [CONTACTADMIN] TEXT (Warden's message)
---   locked_by_risk_control,
---   verification_required, tls_required,
---   protocol_not_allowed, account_disabled,
---   account_locked
---   Warden unreachable, an error            INTERNAL_FAILURE          NO [UNAVAILABLE] Temporary authentication failure. [host:time]
+--   Warden                    this script returns            the client sees
+--   ok                        PASSDB_RESULT_OK               logged in
+--   wrong_password            PASSWORD_MISMATCH              IMAP  NO [AUTHENTICATIONFAILED] Authentication failed.
+--                                                            POP3  -ERR [AUTH] Authentication failed.
+--                                                            SMTP  535 5.7.8 Error: authentication failed: (reason unavailable)
+--   any other reason          OK + noauthenticate            IMAP  NO [<imap_code>] <message>
+--   (app_password_required,     + reason=<text>, then the    POP3  -ERR [AUTH] <message>
+--   locked_by_risk_control,     deny passdb after this one   SMTP  535 5.7.8 Error: authentication failed: <message>
+--   password_expired,           refuses the login with
+--   account_locked...)          that text
+--   no answer, an error       INTERNAL_FAILURE               IMAP  NO [UNAVAILABLE] Temporary authentication failure. [host:time]
+--                                                            POP3  -ERR [SYS/TEMP] Temporary authentication failure. [host:time]
+--                                                            SMTP  535 5.7.8 Error: authentication failed: (reason unavailable)
 --
--- nologin is honoured by Dovecot's own IMAP and POP3 logins only: SASL
--- clients such as Postfix take the OK as a success. For every other
--- service these refusals are PASSWORD_MISMATCH, which cannot carry a text
--- (Postfix: 535 5.7.8 Error: authentication failed: (reason unavailable));
--- Warden's history and `warden diagnose` keep the reason.
+-- <imap_code> and <message> are the verify answer's imap_code and message
+-- (in WARDEN_LANG): for IMAP the reason is "[<imap_code>] <message>", which
+-- Dovecot's imap-login sends unchanged, as Warden's policy server does; POP3
+-- and SMTP get the message alone.
+--
+-- Dovecot 2.3 drops the fields of a failed passdb, so a refusal cannot carry
+-- a text by failing here. Instead the script returns OK with noauthenticate
+-- (Dovecot: "not authenticated, try the next passdb"), whose fields Dovecot
+-- keeps, and the next passdb of warden-passdb.conf (static, deny = yes)
+-- fails every login that reaches it: the failure carries reason= to
+-- imap-login, pop3-login and SASL clients such as Postfix alike. Without that
+-- deny passdb Dovecot fails these logins temporarily ("Last passdb had
+-- noauthenticate field"): never open.
 --
 -- Settings come from the environment, which Dovecot passes on when they are
 -- listed in import_environment (see docs/integrations/dovecot.md):
 --   WARDEN_URL           default http://127.0.0.1:8080
 --   WARDEN_API_KEY_FILE  a file holding the API key (or WARDEN_API_KEY)
---   WARDEN_TIMEOUT_MS    default 3000
+--   WARDEN_TIMEOUT_MS    default 3000: the most a login waits for Warden,
+--                        retries included (then: temporary failure)
 --   WARDEN_LANG          en (default) or zh
 --
--- passdb { driver = lua  args = file=/etc/dovecot/warden-passdb.lua blocking=yes }
+-- The passdb blocks (integrations/dovecot/warden-passdb.conf): the Lua passdb
+-- with blocking=yes, then the static deny passdb.
 
-local url, key, lang, client
+local url, key, lang, timeout
 
 local function read_file(path)
   local f = io.open(path, "r")
@@ -236,14 +249,30 @@ function script_init()
   end
   lang = trim(os.getenv("WARDEN_LANG"))
   if lang == "" then lang = "en" end
-  local timeout = tonumber(os.getenv("WARDEN_TIMEOUT_MS") or "") or 3000
-  client = dovecot.http.client({
+  timeout = tonumber(os.getenv("WARDEN_TIMEOUT_MS") or "") or 3000
+  return 0
+end
+
+-- A new HTTP client per login. Dovecot 2.3 keeps the connect back-off of a
+-- server (100 ms, doubling on every failed connect up to 60 s; the client
+-- settings do not change it) for as long as a client of it lives: one kept
+-- for the worker's lifetime went on refusing logins (9008 "Request queued
+-- ... not yet sent") for up to a minute after Warden was back. Dropped after
+-- each login (Dovecot collects the garbage after every call), a client
+-- starts afresh, and there is no kept-alive connection to a Warden that
+-- restarted meanwhile.
+local function new_client()
+  return dovecot.http.client({
+    -- The whole budget of one login, every attempt included.
     request_absolute_timeout_msecs = timeout,
-    max_attempts = 1,
-    max_connect_attempts = 1,
+    -- Connect up to 5 times (after 0, 0.1, 0.3, 0.7 and 1.5 s): a login
+    -- rides out a Warden restart of about a second and a half, and fails
+    -- (temporarily) after 1.5 s when Warden is down.
+    max_connect_attempts = 5,
+    -- Send the request once more if its connection breaks.
+    max_attempts = 2,
     user_agent = "dovecot/warden-passdb",
   })
-  return 0
 end
 
 function script_deinit()
@@ -262,15 +291,23 @@ function auth_password_verify(req, password)
     -- Dovecot's client_id is the IMAP ID list without its parentheses.
     fields.user_agent = "(" .. req.client_id .. ")"
   end
+  -- Kept in a local until the end: the request needs its client alive.
+  local client = new_client()
   local http = client:request({ url = url, method = "POST" })
   http:add_header("Content-Type", "application/json")
   http:add_header("X-API-Key", key)
   http:set_payload(encode(fields))
   local resp = http:submit()
   local status = resp:status()
+  if status >= 9000 then
+    -- 9000 and up are Dovecot's own HTTP client errors (9003 connect failed,
+    -- 9005 connection lost, 9008 timed out): Warden never answered.
+    return dovecot.auth.PASSDB_RESULT_INTERNAL_FAILURE,
+      "no answer from Warden at " .. url .. ": " .. tostring(status) .. " " .. tostring(resp:reason())
+  end
   if status ~= 200 then
     return dovecot.auth.PASSDB_RESULT_INTERNAL_FAILURE,
-      "Warden answered " .. tostring(status) .. " " .. tostring(resp:reason()) .. ": " .. tostring(resp:payload())
+      "Warden answered HTTP " .. tostring(status) .. " " .. tostring(resp:reason()) .. ": " .. tostring(resp:payload())
   end
   local answer, err = decode(resp:payload())
   if type(answer) ~= "table" then
@@ -284,18 +321,15 @@ function auth_password_verify(req, password)
   end
   local reason = answer.reason or ""
   req:log_info("warden refused the login: " .. reason)
-  if reason == "wrong_password" or reason == "deny_risk" then
-    return dovecot.auth.PASSDB_RESULT_PASSWORD_MISMATCH, "warden: " .. reason
-  elseif reason == "password_expired" then
-    return dovecot.auth.PASSDB_RESULT_PASS_EXPIRED, "warden: " .. reason
-  end
-  local service = string.lower(req.service or "")
-  if service ~= "imap" and service ~= "pop3" then
-    -- A SASL client (Postfix) would take OK + nologin as a success.
+  if reason == "wrong_password" then
     return dovecot.auth.PASSDB_RESULT_PASSWORD_MISMATCH, "warden: " .. reason
   end
-  -- Only a successful passdb result can carry a text to the client;
-  -- nologin refuses the login anyway, with Warden's message.
+  -- A refusal with a text for the user. noauthenticate makes this "not
+  -- authenticated, go on" with the reason kept; the deny passdb that follows
+  -- fails the login with it (see the header).
   local text = string.gsub(answer.message or "Login refused.", "%c", " ")
-  return dovecot.auth.PASSDB_RESULT_OK, { nologin = "y", reason = text }
+  if protocol_of(req.service) == "imap" and answer.imap_code ~= nil and answer.imap_code ~= "" then
+    text = "[" .. answer.imap_code .. "] " .. text
+  end
+  return dovecot.auth.PASSDB_RESULT_OK, { noauthenticate = "y", reason = text }
 end

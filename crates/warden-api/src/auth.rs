@@ -38,7 +38,11 @@ pub async fn require_key<S: Backend>(
     match presented_key(&req) {
         Some(k) if state.key_ok(k) => next.run(req).await,
         _ => {
-            metrics::counter!("warden_unauthorized_total").increment(1);
+            state
+                .events
+                .publish(warden_service::DomainEvent::Unauthorized {
+                    path: req.uri().path(),
+                });
             ApiError::Unauthorized.into_response()
         }
     }

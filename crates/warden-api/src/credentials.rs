@@ -1,182 +1,19 @@
-//! The credential service: what the account and authentication routes do,
-//! between JSON and the store. Password hashing runs on blocking threads,
-//! a few at a time; the verdict itself is the core's (`warden_core::verify`).
+//! The credential service's parts as the account routes use them: the
+//! service's own (`warden_service::credentials`) with API errors, and where
+//! a request came from.
 
 use std::net::IpAddr;
-use std::sync::Arc;
 
-use parking_lot::Mutex;
-use rustc_hash::FxHashMap;
-use tokio::sync::Semaphore;
-use warden_auth::{Argon2Params, PasswordHasher, PasswordPolicy, SecretKey};
-use warden_core::{
-    Account, Org, Protocol, SecurityEvent, SecurityEventKind, Timestamp, TwoFactorPolicy,
-};
+use warden_core::{Account, Org};
 use warden_store::{AccountWrite, Backend};
+
+pub use warden_service::credentials::{
+    context_words, default_code_protocols, event, rehash_in_background, two_factor_required,
+    Actor, AuthSettings, Credentials, DEFAULT_ORG,
+};
 
 use crate::error::ApiError;
 use crate::state::AppState;
-
-/// The organisation accounts join when none is named.
-pub const DEFAULT_ORG: &str = "default";
-
-/// How long the answer to the password step of a web login waits for the
-/// second factor.
-pub const LOGIN_TICKET_SECS: i64 = 300;
-
-/// Settings of the credential service.
-#[derive(Debug, Clone)]
-pub struct AuthSettings {
-    pub argon2: Argon2Params,
-    pub password: PasswordPolicy,
-    /// Refuse IMAP/POP3/SMTP/DAV logins over plaintext connections.
-    pub require_tls: bool,
-    /// Lifetime of a web session.
-    pub session_ttl_secs: i64,
-    /// The issuer shown in authenticator apps.
-    pub totp_issuer: String,
-}
-
-impl Default for AuthSettings {
-    fn default() -> Self {
-        AuthSettings {
-            argon2: Argon2Params::default(),
-            password: PasswordPolicy::default(),
-            require_tls: true,
-            session_ttl_secs: 8 * 3600,
-            totp_issuer: "Warden".into(),
-        }
-    }
-}
-
-/// The password step of a web login passed; the second factor is awaited.
-#[derive(Debug, Clone)]
-pub struct LoginTicket {
-    pub user: warden_core::Name,
-    pub issued: Timestamp,
-    /// Asked because of the risk engine (not only 2FA).
-    pub risk_challenge: bool,
-    /// The password is expired or must be changed.
-    pub password_change: bool,
-}
-
-/// The credential service's shared parts.
-pub struct Credentials {
-    pub settings: AuthSettings,
-    hasher: Arc<PasswordHasher>,
-    /// Seals TOTP secrets at rest.
-    pub key: SecretKey,
-    /// One argon2 computation per core at a time: each takes tens of
-    /// megabytes and a full core, so more at once only adds latency.
-    permits: Semaphore,
-    pub tickets: Mutex<FxHashMap<[u8; 32], LoginTicket>>,
-}
-
-impl Credentials {
-    pub fn new(settings: AuthSettings, key: SecretKey) -> Result<Self, String> {
-        settings.argon2.validate().map_err(|e| e.to_string())?;
-        settings.password.validate().map_err(|e| e.to_string())?;
-        let hasher = PasswordHasher::new(settings.argon2).map_err(|e| e.to_string())?;
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        Ok(Credentials {
-            settings,
-            hasher: Arc::new(hasher),
-            key,
-            permits: Semaphore::new(cores),
-            tickets: Mutex::new(FxHashMap::default()),
-        })
-    }
-
-    /// Runs `f` with the hasher on a blocking thread, one per core at most.
-    async fn with_hasher<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&PasswordHasher) -> T + Send + 'static,
-    ) -> Result<T, ApiError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| ApiError::Internal("hasher closed".into()))?;
-        let hasher = Arc::clone(&self.hasher);
-        tokio::task::spawn_blocking(move || f(&hasher))
-            .await
-            .map_err(|e| ApiError::Internal(format!("password hashing failed: {e}")))
-    }
-
-    /// Hashes a new password.
-    pub async fn hash(&self, password: String) -> Result<String, ApiError> {
-        self.with_hasher(move |h| h.hash(&password))
-            .await?
-            .map_err(|e| ApiError::Internal(e.to_string()))
-    }
-
-    /// Verifies `password` against `phc`; with no hash (unknown user, no
-    /// password set) it spends the same time on a dummy and answers false.
-    pub async fn verify(&self, phc: Option<String>, password: String) -> Result<bool, ApiError> {
-        self.with_hasher(move |h| match phc {
-            Some(phc) => h.verify(&phc, &password),
-            None => {
-                h.verify_dummy(&password);
-                false
-            }
-        })
-        .await
-    }
-
-    /// The stored hash was made with other parameters than the configured
-    /// ones (replace it after a successful login).
-    pub fn needs_rehash(&self, phc: &str) -> bool {
-        self.hasher.needs_rehash(phc)
-    }
-
-    /// Drops login tickets older than [`LOGIN_TICKET_SECS`].
-    pub fn expire_tickets(&self, now: Timestamp) {
-        self.tickets
-            .lock()
-            .retain(|_, t| now.since(t.issued) <= LOGIN_TICKET_SECS);
-    }
-}
-
-/// Who did it, for security events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Actor {
-    /// An operator through the admin API or CLI.
-    Admin,
-    /// The account's owner (self-service through webmail).
-    User,
-    /// Warden itself.
-    System,
-}
-
-impl Actor {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Actor::Admin => "admin",
-            Actor::User => "user",
-            Actor::System => "system",
-        }
-    }
-}
-
-/// A security event for `user` now, from `ip`.
-pub fn event(
-    ip: Option<IpAddr>,
-    now: Timestamp,
-    user: &str,
-    kind: SecurityEventKind,
-    actor: Actor,
-    detail: impl Into<String>,
-) -> SecurityEvent {
-    SecurityEvent {
-        id: 0,
-        ts: now,
-        user: user.into(),
-        kind,
-        actor: actor.as_str().to_string(),
-        ip,
-        detail: detail.into(),
-    }
-}
 
 /// Where a request came from, for security events: the `X-Client-IP` header
 /// when the front end acts for a user (it knows the user's address), else
@@ -196,7 +33,12 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RequestIp {
             return text
                 .parse::<IpAddr>()
                 .map(|ip| RequestIp(Some(warden_core::normalize_ip(ip))))
-                .map_err(|_| ApiError::bad(format!("X-Client-IP: {text:?} is not an IP address")));
+                .map_err(|_| {
+                    ApiError::bad(format!(
+                        "X-Client-IP: {} is not an IP address",
+                        warden_service::error::shown(text)
+                    ))
+                });
         }
         let peer = parts
             .extensions
@@ -208,102 +50,15 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RequestIp {
 
 /// The account, or 404.
 pub async fn account<S: Backend>(state: &AppState<S>, user: &str) -> Result<Account, ApiError> {
-    state
-        .store
-        .account(user)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no account {user:?}")))
+    Ok(state.service.account(user).await?)
 }
 
 /// The account's organisation; a missing one reads as the default policy.
 pub async fn org_of<S: Backend>(state: &AppState<S>, account: &Account) -> Result<Org, ApiError> {
-    Ok(state.store.org(&account.org).await?.unwrap_or_else(|| Org {
-        name: account.org.clone(),
-        display_name: String::new(),
-        two_factor: TwoFactorPolicy::Optional,
-        app_passwords_required: false,
-        created_at: account.created_at,
-        updated_at: account.created_at,
-    }))
+    Ok(state.service.org_of(account).await?)
 }
 
-/// True when the org's policy demands 2FA of this account.
-pub fn two_factor_required(org: &Org, account: &Account) -> bool {
-    match org.two_factor {
-        TwoFactorPolicy::Optional => false,
-        TwoFactorPolicy::Everyone => true,
-        TwoFactorPolicy::Admins => account.role == warden_core::Role::Admin,
-    }
-}
-
-/// Words a password of `account` must not contain (its names, its email,
-/// the company's name).
-pub fn context_words(account: &Account, org: &Org) -> Vec<String> {
-    let company = if org.display_name.is_empty() {
-        org.name.as_ref()
-    } else {
-        org.display_name.as_str()
-    };
-    warden_auth::account_context(account, company)
-}
-
-/// Writes one account change.
+/// Writes one account change (and publishes its security events).
 pub async fn commit<S: Backend>(state: &AppState<S>, write: AccountWrite) -> Result<(), ApiError> {
-    state.store.commit(&write).await?;
-    Ok(())
-}
-
-/// The protocols an authorization code gets when none are named: the mail
-/// clients' ones.
-pub fn default_code_protocols() -> warden_core::ProtocolSet {
-    Protocol::ALL
-        .into_iter()
-        .filter(|p| p.is_mail_client())
-        .collect()
-}
-
-/// After a successful login with the password, re-hashes it when its stored
-/// hash was made with older parameters, so a parameter change reaches every
-/// active account. Runs in the background; a failure is only logged.
-pub fn rehash_in_background<S: Backend>(
-    state: std::sync::Arc<AppState<S>>,
-    user: warden_core::Name,
-    password: String,
-) {
-    tokio::spawn(async move {
-        let result = async {
-            let Some(mut account) = state.store.account(&user).await? else {
-                return Ok(());
-            };
-            if !account
-                .password_hash
-                .as_deref()
-                .is_some_and(|h| state.credentials.needs_rehash(h))
-            {
-                return Ok(());
-            }
-            // The password may have changed meanwhile: only a hash of this
-            // same password replaces the old one.
-            if !state
-                .credentials
-                .verify(account.password_hash.clone(), password.clone())
-                .await?
-            {
-                return Ok(());
-            }
-            account.password_hash = Some(state.credentials.hash(password).await?);
-            commit(
-                &state,
-                AccountWrite {
-                    account: Some(account),
-                    ..AccountWrite::default()
-                },
-            )
-            .await
-        }
-        .await;
-        if let Err(e) = result {
-            tracing::warn!(%user, error = %e, "re-hashing a password with the current parameters failed");
-        }
-    });
+    Ok(state.service.commit(write).await?)
 }

@@ -4,13 +4,17 @@
 //! enter the new password or an authorization code").
 //!
 //! [`explain`] is pure: records in, findings out. The route gathers the
-//! records.
+//! records. Every text exists in English and Chinese; clients are named as
+//! a person reads them (`Thunderbird 115.3`, not the raw IMAP ID), and
+//! times name their zone (the policy's `learning.utc_offset_minutes`).
 
 use std::collections::BTreeMap;
 
+use warden_core::reason::tz_label;
+use warden_core::verify::{protocol_label, SitePart, SiteTexts};
 use warden_core::{
-    Account, AccountStatus, Outcome, Protocol, SecurityEvent, SecurityEventKind, Timestamp,
-    VerifyReason,
+    client, Account, AccountStatus, Lang, Outcome, Protocol, SecurityEvent, SecurityEventKind,
+    Timestamp, VerifyReason,
 };
 use warden_store::LoginEvent;
 
@@ -30,9 +34,18 @@ pub struct Records<'a> {
 /// One explained problem (or the all-clear).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Finding {
-    /// A verify reason, or `ok`, `account`.
+    /// A verify reason, or `ok`, `unknown_user`.
     pub reason: String,
+    /// The client as a person reads it, with its protocol and last address:
+    /// `Thunderbird 115.3 (IMAP, last from 113.88.1.10 in Guangzhou)`;
+    /// `every client` for the account as a whole.
     pub client: String,
+    /// The same in Chinese.
+    pub client_zh: String,
+    /// The user agent or IMAP ID string the client sent on its newest
+    /// failing attempt, unchanged, for admins (`None` for account-wide
+    /// findings and clients that sent none).
+    pub user_agent: Option<String>,
     pub failures: u32,
     pub since: Option<Timestamp>,
     pub last: Option<Timestamp>,
@@ -42,31 +55,42 @@ pub struct Finding {
     pub advice_zh: String,
 }
 
-/// A client as the user would recognise it.
+/// A client as the user would recognise it: its protocol, the program as
+/// a person reads it ([`client::describe`]) and the device.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct ClientKey {
     protocol: Protocol,
-    name: String,
+    program: Option<String>,
+    device: Option<String>,
 }
 
-fn client_name(e: &LoginEvent) -> String {
-    e.device
-        .clone()
-        .or_else(|| e.user_agent.clone())
-        .unwrap_or_else(|| "an unnamed client".to_string())
-}
+impl ClientKey {
+    fn of(e: &LoginEvent) -> Self {
+        let device = e
+            .device
+            .as_deref()
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .map(str::to_string);
+        ClientKey {
+            protocol: e.protocol,
+            program: e.user_agent.as_deref().and_then(client::describe),
+            device,
+        }
+    }
 
-fn protocol_label(p: Protocol) -> &'static str {
-    match p {
-        Protocol::Imap => "IMAP",
-        Protocol::Pop3 => "POP3",
-        Protocol::Smtp => "SMTP",
-        Protocol::Web => "web",
-        Protocol::Im => "IM",
-        Protocol::Api => "API",
-        Protocol::Dav => "CalDAV/CardDAV",
+    /// The client's name in English and Chinese.
+    fn names(&self) -> (String, String) {
+        match (&self.program, &self.device) {
+            (Some(p), Some(d)) => (format!("{p} on {d}"), format!("{d} 上的 {p}")),
+            (Some(n), None) | (None, Some(n)) => (n.clone(), n.clone()),
+            (None, None) => ("An unnamed client".into(), "未命名的客户端".into()),
+        }
     }
 }
+
+/// The account as a whole, in English and Chinese.
+const EVERY_CLIENT: (&str, &str) = ("every client", "所有客户端");
 
 fn secure_port(p: Protocol) -> &'static str {
     match p {
@@ -82,11 +106,18 @@ fn date(t: Timestamp, offset: i32) -> String {
     format!("{}-{:02}-{:02}", c.year, c.month, c.day)
 }
 
+/// A time with its zone, as the end-user messages show it:
+/// `2026-03-01 10:05 (UTC+8)`.
 fn time(t: Timestamp, offset: i32) -> String {
     let c = t.civil(offset);
     format!(
-        "{}-{:02}-{:02} {:02}:{:02}",
-        c.year, c.month, c.day, c.hour, c.minute
+        "{}-{:02}-{:02} {:02}:{:02} ({})",
+        c.year,
+        c.month,
+        c.day,
+        c.hour,
+        c.minute,
+        tz_label(offset)
     )
 }
 
@@ -103,15 +134,51 @@ fn last_change(
         .max()
 }
 
+/// Why a failed attempt failed, by the verify reason's name: the one
+/// Warden's credential check stored, else (a login the mail server checked
+/// and reported) what the reported failure reason and the risk reasons
+/// say, so the history and the diagnosis use the same names. `None` for a
+/// success.
+pub fn verify_reason(e: &LoginEvent) -> Option<VerifyReason> {
+    use warden_core::{FailureReason, ReasonCode};
+    if let Some(r) = e.auth_reason {
+        return Some(r);
+    }
+    let Outcome::Failure(f) = e.outcome else {
+        return None;
+    };
+    Some(match f {
+        FailureReason::ChallengeFailed => VerifyReason::VerificationRequired,
+        FailureReason::Blocked if e.reasons.contains(&ReasonCode::BruteForceLockout) => {
+            VerifyReason::LockedByRiskControl
+        }
+        FailureReason::Blocked if e.reasons.contains(&ReasonCode::AccessDenied) => {
+            VerifyReason::AccessDenied
+        }
+        FailureReason::Blocked => VerifyReason::DenyRisk,
+        FailureReason::WrongPassword | FailureReason::UnknownUser | FailureReason::Other => {
+            VerifyReason::WrongPassword
+        }
+    })
+}
+
 /// Per client: the failures after its last success.
 struct Trouble<'a> {
     failures: Vec<&'a LoginEvent>,
 }
 
 /// Explains each failing client, newest problem first; an all-clear when
-/// there is nothing to explain.
+/// there is nothing to explain. The advice names Warden's own places
+/// ([`SiteTexts::default`]).
 pub fn explain(r: &Records<'_>) -> Vec<Finding> {
+    explain_with(r, &SiteTexts::default())
+}
+
+/// [`explain`], with the advice naming the site's places (where users
+/// create authorization codes, confirm a sign-in, set a password).
+pub fn explain_with(r: &Records<'_>, site: &SiteTexts) -> Vec<Finding> {
     let off = r.utc_offset_minutes;
+    let (every, every_zh) = EVERY_CLIENT;
     let mut out = Vec::new();
     if let Some(a) = r.account {
         let why = a
@@ -119,11 +186,18 @@ pub fn explain(r: &Records<'_>) -> Vec<Finding> {
             .as_deref()
             .map(|s| format!(" ({s})"))
             .unwrap_or_default();
+        let why_zh = a
+            .status_reason
+            .as_deref()
+            .map(|s| format!("（{s}）"))
+            .unwrap_or_default();
         match a.status {
             AccountStatus::Active => {}
             AccountStatus::Disabled => out.push(Finding {
                 reason: "account_disabled".into(),
-                client: "every client".into(),
+                client: every.into(),
+                client_zh: every_zh.into(),
+                user_agent: None,
                 failures: 0,
                 since: Some(a.updated_at),
                 last: None,
@@ -132,7 +206,7 @@ pub fn explain(r: &Records<'_>) -> Vec<Finding> {
                     date(a.updated_at, off)
                 ),
                 explanation_zh: format!(
-                    "该帐号已于 {} 被管理员停用{why}。",
+                    "该帐号已于 {} 被管理员停用{why_zh}。",
                     date(a.updated_at, off)
                 ),
                 advice: "Enable it (warden user enable) if this was a mistake.".into(),
@@ -140,7 +214,9 @@ pub fn explain(r: &Records<'_>) -> Vec<Finding> {
             }),
             AccountStatus::Locked => out.push(Finding {
                 reason: "account_locked".into(),
-                client: "every client".into(),
+                client: every.into(),
+                client_zh: every_zh.into(),
+                user_agent: None,
                 failures: 0,
                 since: Some(a.updated_at),
                 last: None,
@@ -148,7 +224,7 @@ pub fn explain(r: &Records<'_>) -> Vec<Finding> {
                     "The account was locked on {}{why}.",
                     date(a.updated_at, off)
                 ),
-                explanation_zh: format!("该帐号已于 {} 被锁定{why}。", date(a.updated_at, off)),
+                explanation_zh: format!("该帐号已于 {} 被锁定{why_zh}。", date(a.updated_at, off)),
                 advice: "Unlock it once the cause is cleared (warden user unlock).".into(),
                 advice_zh: "排除原因后请管理员解锁该帐号。".into(),
             }),
@@ -156,7 +232,9 @@ pub fn explain(r: &Records<'_>) -> Vec<Finding> {
     } else {
         out.push(Finding {
             reason: "unknown_user".into(),
-            client: "every client".into(),
+            client: every.into(),
+            client_zh: every_zh.into(),
+            user_agent: None,
             failures: r.events.iter().filter(|e| !e.outcome.is_success()).count() as u32,
             since: None,
             last: r.events.first().map(|e| e.ts),
@@ -171,10 +249,7 @@ pub fn explain(r: &Records<'_>) -> Vec<Finding> {
     // trouble is the run of failures before (newer than) its last success.
     let mut troubles: BTreeMap<ClientKey, (Trouble<'_>, bool)> = BTreeMap::new();
     for e in r.events {
-        let key = ClientKey {
-            protocol: e.protocol,
-            name: client_name(e),
-        };
+        let key = ClientKey::of(e);
         let (t, done) = troubles.entry(key).or_insert((
             Trouble {
                 failures: Vec::new(),
@@ -193,7 +268,7 @@ pub fn explain(r: &Records<'_>) -> Vec<Finding> {
     let mut found: Vec<Finding> = troubles
         .into_iter()
         .filter(|(_, (t, _))| !t.failures.is_empty())
-        .filter_map(|(key, (t, _))| finding(r, &key, &t))
+        .filter_map(|(key, (t, _))| finding(r, site, &key, &t))
         .collect();
     // Lockouts hold per address, whatever client last used it.
     for &(ip, failures, until) in r.lockouts {
@@ -206,7 +281,9 @@ pub fn explain(r: &Records<'_>) -> Vec<Finding> {
         let last = r.events.iter().find(|e| e.ip == ip).map(|e| e.ts);
         found.push(Finding {
             reason: VerifyReason::LockedByRiskControl.as_str().to_string(),
-            client: format!("every client at {ip}"),
+            client: format!("{every} at {ip}"),
+            client_zh: format!("{ip} 上的{every_zh}"),
+            user_agent: None,
             failures,
             since: None,
             last,
@@ -221,7 +298,9 @@ pub fn explain(r: &Records<'_>) -> Vec<Finding> {
     if out.is_empty() {
         out.push(Finding {
             reason: "ok".into(),
-            client: "every client".into(),
+            client: every.into(),
+            client_zh: every_zh.into(),
+            user_agent: None,
             failures: 0,
             since: None,
             last: r.events.first().map(|e| e.ts),
@@ -235,12 +314,25 @@ pub fn explain(r: &Records<'_>) -> Vec<Finding> {
 }
 
 /// The finding for one client's run of failures (newest first).
-fn finding(r: &Records<'_>, key: &ClientKey, t: &Trouble<'_>) -> Option<Finding> {
+fn finding(r: &Records<'_>, site: &SiteTexts, key: &ClientKey, t: &Trouble<'_>) -> Option<Finding> {
     let off = r.utc_offset_minutes;
     let newest = t.failures.first()?;
     let oldest = t.failures.last()?;
     let n = t.failures.len() as u32;
-    let proto = protocol_label(key.protocol);
+    let proto = protocol_label(Some(key.protocol), Lang::En);
+    let proto_zh = protocol_label(Some(key.protocol), Lang::Zh);
+    let (codes, codes_zh) = (
+        site.get(SitePart::Codes, Lang::En),
+        site.get(SitePart::Codes, Lang::Zh),
+    );
+    let (password, password_zh) = (
+        site.get(SitePart::Password, Lang::En),
+        site.get(SitePart::Password, Lang::Zh),
+    );
+    let (confirm, confirm_zh) = (
+        site.get(SitePart::Confirm, Lang::En),
+        site.get(SitePart::Confirm, Lang::Zh),
+    );
     let place = newest
         .city
         .as_deref()
@@ -249,14 +341,15 @@ fn finding(r: &Records<'_>, key: &ClientKey, t: &Trouble<'_>) -> Option<Finding>
     let place_zh = newest
         .city
         .as_deref()
-        .map(|c| format!("，{c}"))
+        .map(|c| {
+            let zh = warden_geo::zh::ZhNames::builtin().city(c, newest.region.as_deref());
+            format!("，{}", zh.as_deref().unwrap_or(c))
+        })
         .unwrap_or_default();
-    let client = format!("{} ({proto}, last from {}{place})", key.name, newest.ip);
-    let client_zh = format!("{}（{proto}，最近来自 {}{place_zh}）", key.name, newest.ip);
-    let reason = newest.auth_reason.unwrap_or(match newest.outcome {
-        Outcome::Failure(_) => VerifyReason::WrongPassword,
-        Outcome::Success => return None,
-    });
+    let (name, name_zh) = key.names();
+    let client = format!("{name} ({proto}, last from {}{place})", newest.ip);
+    let client_zh = format!("{name_zh}（{proto_zh}，最近来自 {}{place_zh}）", newest.ip);
+    let reason = verify_reason(newest)?;
     let since = date(oldest.ts, off);
     let times = match n {
         1 => "once".to_string(),
@@ -267,6 +360,8 @@ fn finding(r: &Records<'_>, key: &ClientKey, t: &Trouble<'_>) -> Option<Finding>
         |explanation: String, explanation_zh: String, advice: &str, advice_zh: &str| Finding {
             reason: reason.as_str().to_string(),
             client: client.clone(),
+            client_zh: client_zh.clone(),
+            user_agent: newest.user_agent.clone(),
             failures: n,
             since: Some(oldest.ts),
             last: Some(newest.ts),
@@ -306,13 +401,13 @@ fn finding(r: &Records<'_>, key: &ClientKey, t: &Trouble<'_>) -> Option<Finding>
             base(
                 format!("{client} sends the login password, but {why}: refused {times} since {since}."),
                 format!("{client_zh} 使用的是登录密码，但{why_zh}：自 {since} 起被拒绝 {n} 次。"),
-                "Create an authorization code in webmail (Settings > Security) and enter it in this client instead of the password.",
-                "请在网页邮箱“设置 > 安全”中生成客户端授权码，并在该客户端中用它代替登录密码。",
+                &format!("Create an authorization code in {codes} and enter it in this client instead of the password."),
+                &format!("请在{codes_zh}中生成客户端授权码，并在该客户端中用它代替登录密码。"),
             )
         }
         VerifyReason::TlsRequired => base(
             format!("{client} connects without encryption: plaintext {proto} was refused {times}."),
-            format!("{client_zh} 使用明文连接：{proto} 明文登录被拒绝 {n} 次。"),
+            format!("{client_zh} 使用明文连接：{proto_zh} 明文登录被拒绝 {n} 次。"),
             &format!("Turn on SSL/TLS in the client: use {}.", secure_port(key.protocol)),
             "请在客户端中开启 SSL/TLS（IMAP 993、POP3 995、SMTP 465 或 587+STARTTLS）。",
         ),
@@ -335,15 +430,15 @@ fn finding(r: &Records<'_>, key: &ClientKey, t: &Trouble<'_>) -> Option<Finding>
         }
         VerifyReason::ProtocolNotAllowed => base(
             format!("{client} uses an authorization code that does not allow {proto}: refused {times}."),
-            format!("{client_zh} 使用的授权码不允许 {proto}：被拒绝 {n} 次。"),
-            &format!("Create an authorization code that allows {proto} and enter it in this client."),
-            "请生成允许该协议的授权码并填入该客户端。",
+            format!("{client_zh} 使用的授权码不允许 {proto_zh}：被拒绝 {n} 次。"),
+            &format!("Create an authorization code that allows {proto} in {codes} and enter it in this client."),
+            &format!("请在{codes_zh}中生成允许 {proto_zh} 的授权码，并填入该客户端。"),
         ),
         VerifyReason::PasswordExpired => base(
             format!("{client} is refused because the password (or its code) has expired: {times} since {since}."),
             format!("{client_zh} 因密码（或授权码）过期被拒绝：自 {since} 起 {n} 次。"),
-            "Set a new password in webmail, or create a new authorization code.",
-            "请登录网页邮箱设置新密码，或重新生成授权码。",
+            &format!("Sign in to {password} to set a new password, or create a new authorization code in {codes}."),
+            &format!("请登录{password_zh}设置新密码，或在{codes_zh}中重新生成授权码。"),
         ),
         VerifyReason::AccountDisabled | VerifyReason::AccountLocked => base(
             format!("{client} is refused because the account is {}: {times}.", if reason == VerifyReason::AccountDisabled { "disabled" } else { "locked" }),
@@ -354,8 +449,8 @@ fn finding(r: &Records<'_>, key: &ClientKey, t: &Trouble<'_>) -> Option<Finding>
         VerifyReason::VerificationRequired => base(
             format!("{client}: logins from this place need confirmation; refused {times} since {since}."),
             format!("{client_zh}：该地点的登录需要验证，自 {since} 起被拒绝 {n} 次。"),
-            "Sign in to webmail from this place and confirm it was you; the place then becomes known.",
-            "请在该地点登录网页邮箱并完成身份验证，之后该地点将被记为常用地点。",
+            &format!("Sign in to {confirm} from this place and confirm it was you; the place then becomes known."),
+            &format!("请在该地点登录{confirm_zh}并完成身份验证，之后该地点将被记为常用地点。"),
         ),
         VerifyReason::AccessDenied => base(
             format!("{client} is refused by the organisation's access rules (blocklist, allowlist, allowed countries or protocols): {times} since {since}."),
@@ -370,4 +465,427 @@ fn finding(r: &Records<'_>, key: &ClientKey, t: &Trouble<'_>) -> Option<Finding>
             "如为本人操作，请管理员查看登录历史中的风险原因。",
         ),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+
+    use warden_core::{
+        Country, Decision, FailureReason, Level, ReasonCode, Role, SecurityEventKind,
+    };
+
+    use super::*;
+
+    const T0: i64 = 1_772_330_400; // 2026-03-01 02:00 UTC
+
+    struct Ev {
+        mins: i64,
+        ip: &'static str,
+        protocol: Protocol,
+        device: Option<&'static str>,
+        ua: Option<&'static str>,
+        city: Option<&'static str>,
+        outcome: Outcome,
+        auth: Option<VerifyReason>,
+        reasons: Vec<ReasonCode>,
+    }
+
+    fn ev(mins: i64, ip: &'static str, protocol: Protocol, ua: Option<&'static str>) -> Ev {
+        Ev {
+            mins,
+            ip,
+            protocol,
+            device: None,
+            ua,
+            city: Some("Shenzhen"),
+            outcome: Outcome::Failure(FailureReason::WrongPassword),
+            auth: None,
+            reasons: Vec::new(),
+        }
+    }
+
+    impl Ev {
+        fn auth(mut self, r: VerifyReason) -> Self {
+            self.auth = Some(r);
+            self
+        }
+        fn reported(mut self, f: FailureReason, reasons: &[ReasonCode]) -> Self {
+            self.outcome = Outcome::Failure(f);
+            self.reasons = reasons.to_vec();
+            self
+        }
+        fn event(self) -> LoginEvent {
+            LoginEvent {
+                id: Some(self.mins),
+                ts: Timestamp(T0 + self.mins * 60),
+                user: "bob@acme.test".into(),
+                ip: self.ip.parse().unwrap(),
+                protocol: self.protocol,
+                outcome: self.outcome,
+                device: self.device.map(str::to_string),
+                user_agent: self.ua.map(str::to_string),
+                country: Country::new("CN").ok(),
+                region: Some("Guangdong".into()),
+                city: self.city.map(str::to_string),
+                asn: Some(4134),
+                decision: Decision::Allow,
+                risk: 0.1,
+                level: Level::Low,
+                alert: false,
+                reasons: self.reasons,
+                auth_reason: self.auth,
+            }
+        }
+    }
+
+    fn account(status: AccountStatus, why: Option<&str>) -> Account {
+        Account {
+            user: "bob@acme.test".into(),
+            org: "acme".into(),
+            display_name: "Bob".into(),
+            email: None,
+            phone: None,
+            role: Role::User,
+            status,
+            status_reason: why.map(str::to_string),
+            password_hash: None,
+            password_changed_at: None,
+            must_change_password: false,
+            two_factor_changed_at: None,
+            created_at: Timestamp(T0 - 86_400 * 30),
+            updated_at: Timestamp(T0 + 3600 * 5),
+        }
+    }
+
+    const THUNDERBIRD: &str = r#"("name" "Thunderbird" "version" "115.3")"#;
+    const CHROME: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
+
+    /// A history with every verify reason, reported failures, clients with
+    /// and without names, and a lockout; newest first.
+    fn history() -> Vec<LoginEvent> {
+        use Protocol::*;
+        use VerifyReason as R;
+        let mut iphone = ev(10, "120.230.5.5", Imap, None);
+        iphone.device = Some("iPhone");
+        let mut ipad = ev(12, "120.230.5.6", Imap, Some(THUNDERBIRD)).auth(R::AccountLocked);
+        ipad.device = Some("iPad");
+        let mut unnamed = ev(14, "120.230.5.7", Pop3, None).auth(R::TlsRequired);
+        unnamed.city = None;
+        let mut events: Vec<LoginEvent> = vec![
+            iphone,
+            ev(11, "113.88.1.10", Imap, Some(THUNDERBIRD)).auth(R::AppPasswordRequired),
+            ipad,
+            ev(13, "113.88.1.11", Smtp, Some("Foxmail 7.2.25")).auth(R::ProtocolNotAllowed),
+            unnamed,
+            ev(15, "113.88.1.12", Pop3, Some("Microsoft Outlook 16.0")).auth(R::PasswordExpired),
+            ev(16, "113.88.1.13", Web, Some(CHROME)).auth(R::VerificationRequired),
+            ev(17, "113.88.1.14", Api, Some("curl/8.5.0")).auth(R::AccessDenied),
+            ev(18, "113.88.1.15", Dav, Some("DAVx5/4.3")).auth(R::DenyRisk),
+            ev(19, "113.88.1.16", Im, Some("DingTalk/7.0")).auth(R::AccountDisabled),
+            ev(20, "113.88.1.17", Imap, Some("K-9 Mail/6.4")).auth(R::LockedByRiskControl),
+            ev(21, "113.88.1.18", Imap, Some("Spark 3.1")).auth(R::LockedByRiskControl),
+            // Checked and reported by the mail server.
+            ev(22, "113.88.1.19", Smtp, Some("Evolution 3.50")).reported(
+                FailureReason::ChallengeFailed,
+                &[ReasonCode::UnusualCountry],
+            ),
+            ev(23, "113.88.1.20", Pop3, Some("Mutt/2.2"))
+                .reported(FailureReason::Blocked, &[ReasonCode::BruteForceLockout]),
+            ev(24, "113.88.1.21", Pop3, Some("SomethingElse/1.0"))
+                .reported(FailureReason::Blocked, &[]),
+        ]
+        .into_iter()
+        .map(Ev::event)
+        .collect();
+        // A wrong password with no password change: the other wording.
+        events.push(ev(25, "113.88.1.22", Imap, Some("Evolution 3.50")).event());
+        events.sort_by_key(|e| std::cmp::Reverse(e.ts));
+        events
+    }
+
+    fn security() -> Vec<SecurityEvent> {
+        [
+            (SecurityEventKind::PasswordChanged, 5),
+            (SecurityEventKind::TwoFactorEnabled, 6),
+        ]
+        .into_iter()
+        .map(|(kind, mins)| SecurityEvent {
+            id: 0,
+            ts: Timestamp(T0 + mins * 60),
+            user: "bob@acme.test".into(),
+            kind,
+            actor: "admin".into(),
+            ip: None,
+            detail: String::new(),
+        })
+        .collect()
+    }
+
+    fn lockouts() -> Vec<(IpAddr, u32, Timestamp)> {
+        vec![
+            ("113.88.1.17".parse().unwrap(), 5, Timestamp(T0 + 40 * 60)),
+            ("81.2.69.9".parse().unwrap(), 7, Timestamp(T0 + 45 * 60)),
+        ]
+    }
+
+    /// What may stay in Latin letters in a Chinese text: names (of
+    /// clients, devices, places the data has no Chinese for), protocol and
+    /// standard names, the zone, a configuration key.
+    const NAMES: &[&str] = &[
+        "Thunderbird 115.3",
+        "Foxmail 7.2.25",
+        "Outlook 16.0",
+        "Chrome on Windows",
+        "curl 8.5.0",
+        "DAVx5 4.3",
+        "DingTalk 7.0",
+        "K-9 Mail 6.4",
+        "Spark 3.1",
+        "Evolution 3.50",
+        "Mutt 2.2",
+        "SomethingElse 1.0",
+        "iPhone",
+        "iPad",
+        "CalDAV/CardDAV",
+        "STARTTLS",
+        "SSL/TLS",
+        "IMAP",
+        "POP3",
+        "SMTP",
+        "API",
+        "IM",
+        "UTC",
+        "policy.access",
+    ];
+
+    const LOCK_REASON: &str = "账号疑似被盗";
+
+    fn latin_left(zh: &str) -> String {
+        let mut t = zh.to_string();
+        for n in NAMES {
+            t = t.replace(n, "");
+        }
+        t
+    }
+
+    fn assert_chinese(findings: &[Finding]) {
+        for f in findings {
+            for text in [&f.client_zh, &f.explanation_zh, &f.advice_zh] {
+                let left = latin_left(text);
+                assert!(
+                    !left.chars().any(|c| c.is_ascii_alphabetic()),
+                    "English in a Chinese text ({}): {text:?} leaves {left:?}",
+                    f.reason
+                );
+            }
+            for text in [&f.client, &f.explanation, &f.advice] {
+                // The admin's own words for a lock stay as written.
+                let text = &text.replace(LOCK_REASON, "");
+                assert!(
+                    !text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+                    "Chinese in an English text ({}): {text:?}",
+                    f.reason
+                );
+            }
+        }
+    }
+
+    fn records<'a>(
+        account: Option<&'a Account>,
+        events: &'a [LoginEvent],
+        security: &'a [SecurityEvent],
+        lockouts: &'a [(IpAddr, u32, Timestamp)],
+    ) -> Records<'a> {
+        Records {
+            account,
+            events,
+            security,
+            codes_required: true,
+            lockouts,
+            utc_offset_minutes: 480,
+        }
+    }
+
+    #[test]
+    fn every_finding_exists_in_chinese_without_english_left_over() {
+        let events = history();
+        let security = security();
+        let lockouts = lockouts();
+        for a in [
+            Some(account(AccountStatus::Active, None)),
+            Some(account(AccountStatus::Locked, Some(LOCK_REASON))),
+            Some(account(AccountStatus::Disabled, None)),
+            None,
+        ] {
+            let found = explain(&records(a.as_ref(), &events, &security, &lockouts));
+            assert_chinese(&found);
+            if a.as_ref()
+                .is_some_and(|a| a.status == AccountStatus::Active)
+            {
+                // Every verify reason got its own finding.
+                for r in VerifyReason::ALL {
+                    assert!(
+                        found.iter().any(|f| f.reason == r.as_str()),
+                        "no {r} finding: {found:#?}"
+                    );
+                }
+            }
+        }
+        // The all-clear.
+        let ok = explain(&records(
+            Some(&account(AccountStatus::Active, None)),
+            &[],
+            &[],
+            &[],
+        ));
+        assert_eq!(ok[0].reason, "ok");
+        assert_chinese(&ok);
+    }
+
+    #[test]
+    fn clients_are_named_as_people_read_them_with_the_raw_string_beside() {
+        let events = history();
+        let found = explain(&records(
+            Some(&account(AccountStatus::Active, None)),
+            &events,
+            &[],
+            &[],
+        ));
+        let tb = found
+            .iter()
+            .find(|f| f.reason == "app_password_required")
+            .unwrap();
+        assert_eq!(
+            tb.client,
+            "Thunderbird 115.3 (IMAP, last from 113.88.1.10 in Shenzhen)"
+        );
+        assert_eq!(
+            tb.client_zh,
+            "Thunderbird 115.3（IMAP，最近来自 113.88.1.10，深圳）"
+        );
+        assert_eq!(tb.user_agent.as_deref(), Some(THUNDERBIRD));
+        assert!(
+            tb.explanation.starts_with("Thunderbird 115.3 (IMAP"),
+            "{tb:?}"
+        );
+        let on_ipad = found.iter().find(|f| f.reason == "account_locked").unwrap();
+        assert!(
+            on_ipad.client.starts_with("Thunderbird 115.3 on iPad"),
+            "{on_ipad:?}"
+        );
+        assert!(
+            on_ipad.client_zh.starts_with("iPad 上的 Thunderbird 115.3"),
+            "{on_ipad:?}"
+        );
+        let unnamed = found.iter().find(|f| f.reason == "tls_required").unwrap();
+        assert!(
+            unnamed.client.starts_with("An unnamed client (POP3"),
+            "{unnamed:?}"
+        );
+        assert!(
+            unnamed.client_zh.starts_with("未命名的客户端（POP3"),
+            "{unnamed:?}"
+        );
+        assert_eq!(unnamed.user_agent, None);
+        assert!(found.iter().all(|f| !f.client.contains("\"name\"")));
+    }
+
+    #[test]
+    fn reported_failures_use_the_verify_reasons_names() {
+        let events = history();
+        let by_ua = |ua: &str| {
+            events
+                .iter()
+                .find(|e| e.user_agent.as_deref() == Some(ua))
+                .unwrap()
+        };
+        assert_eq!(
+            verify_reason(by_ua("Mutt/2.2")),
+            Some(VerifyReason::LockedByRiskControl)
+        );
+        assert_eq!(
+            verify_reason(by_ua("SomethingElse/1.0")),
+            Some(VerifyReason::DenyRisk)
+        );
+        // The newest Evolution attempt is a wrong password, the older one
+        // a failed step-up.
+        let evo: Vec<_> = events
+            .iter()
+            .filter(|e| e.user_agent.as_deref() == Some("Evolution 3.50"))
+            .map(verify_reason)
+            .collect();
+        assert_eq!(
+            evo,
+            [
+                Some(VerifyReason::WrongPassword),
+                Some(VerifyReason::VerificationRequired)
+            ]
+        );
+        let mut ok = events[0].clone();
+        ok.outcome = Outcome::Success;
+        ok.auth_reason = None;
+        assert_eq!(verify_reason(&ok), None);
+    }
+
+    #[test]
+    fn times_name_their_zone() {
+        let events = history();
+        let lockouts = lockouts();
+        let found = explain(&records(
+            Some(&account(AccountStatus::Active, None)),
+            &events,
+            &[],
+            &lockouts,
+        ));
+        let locked: Vec<_> = found
+            .iter()
+            .filter(|f| f.reason == "locked_by_risk_control" && f.explanation.contains("until"))
+            .collect();
+        assert_eq!(locked.len(), 2, "{found:#?}");
+        for f in locked {
+            assert!(f.explanation.contains("(UTC+8)"), "{f:?}");
+            assert!(f.explanation_zh.contains("(UTC+8)"), "{f:?}");
+        }
+        let at_utc = explain(&Records {
+            utc_offset_minutes: 0,
+            ..records(None, &events, &[], &lockouts)
+        });
+        assert!(
+            at_utc
+                .iter()
+                .any(|f| f.explanation.contains("until 2026-03-01 02:45 (UTC)")),
+            "{at_utc:#?}"
+        );
+    }
+
+    #[test]
+    fn advice_names_the_sites_places() {
+        let site = SiteTexts::default()
+            .with(SitePart::Codes, Lang::En, "the Acme portal (App passwords)")
+            .and_then(|s| s.with(SitePart::Codes, Lang::Zh, "Acme 门户的“应用密码”"))
+            .and_then(|s| s.with(SitePart::Confirm, Lang::En, "the Acme SSO app"))
+            .and_then(|s| s.with(SitePart::Confirm, Lang::Zh, "Acme 单点登录应用"))
+            .and_then(|s| s.with(SitePart::Password, Lang::En, "id.acme.test"))
+            .and_then(|s| s.with(SitePart::Password, Lang::Zh, "id.acme.test"))
+            .unwrap();
+        let events = history();
+        let found = explain_with(
+            &records(
+                Some(&account(AccountStatus::Active, None)),
+                &events,
+                &[],
+                &[],
+            ),
+            &site,
+        );
+        for f in &found {
+            assert!(!f.advice.contains("webmail"), "{f:?}");
+            assert!(!f.advice_zh.contains("网页邮箱"), "{f:?}");
+        }
+        let advice = |r: &str| found.iter().find(|f| f.reason == r).unwrap().advice.clone();
+        assert!(advice("app_password_required").contains("the Acme portal (App passwords)"));
+        assert!(advice("verification_required").contains("the Acme SSO app"));
+        assert!(advice("password_expired").contains("id.acme.test"));
+    }
 }

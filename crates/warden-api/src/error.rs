@@ -226,3 +226,15 @@ where
             .map_err(|e| ApiError::bad(format!("invalid request: {e}")))
     }
 }
+
+impl From<warden_service::ServiceError> for ApiError {
+    fn from(e: warden_service::ServiceError) -> Self {
+        use warden_service::ServiceError;
+        match e {
+            ServiceError::Invalid(m) => ApiError::BadRequest(m),
+            ServiceError::NotFound(m) => ApiError::NotFound(m),
+            ServiceError::Store(e) => e.into(),
+            ServiceError::Internal(m) => ApiError::Internal(m),
+        }
+    }
+}

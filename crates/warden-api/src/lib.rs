@@ -1,14 +1,17 @@
 //! Warden's HTTP API (axum): JSON under `/v1`, protected by an API key;
 //! `/healthz`, `/readyz`, `/metrics` and `/v1/openapi.json` open.
 //!
-//! The layer translates JSON into the core's types ([`types`]), asks the
-//! engine, and hands events and profile snapshots to the store's
-//! group-commit writer. It owns no risk logic.
+//! The adapters of Warden's one login pipeline (`warden_service`): the HTTP
+//! routes translate JSON into the core's types ([`types`]), call the service
+//! and answer; [`mail`] holds the mail servers' adapters (Dovecot's auth
+//! policy route, the Postfix policy server, the checkpassword protocol).
+//! This crate owns no risk or credential logic.
 
 pub mod auth;
 pub mod credentials;
 pub mod diagnose;
 pub mod error;
+pub mod mail;
 pub mod openapi;
 pub mod routes;
 pub mod state;
@@ -43,7 +46,8 @@ pub fn metrics_handle() -> PrometheusHandle {
 
 /// Builds the router over shared state.
 pub fn router<S: Backend>(state: Arc<AppState<S>>) -> Router {
-    use routes::{accounts, auth as authn, dovecot, geo, health, login, users};
+    use mail::dovecot;
+    use routes::{accounts, auth as authn, geo, health, login, users};
     let limit = state.config.max_body_bytes;
     let v1 = Router::new()
         .route("/evaluate", post(login::evaluate::<S>))

@@ -8,7 +8,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{ErrorBody, ErrorDetail};
-use crate::routes::{accounts, auth, dovecot, geo, health, login, users};
+use crate::mail::dovecot;
+use crate::routes::{accounts, auth, geo, health, login, users};
 
 struct Security;
 

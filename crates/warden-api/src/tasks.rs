@@ -1,5 +1,6 @@
 //! Background upkeep: prune the login history past its retention, forget
-//! expired attack counters and evaluations that never got a report.
+//! expired attack counters and short-lived state (evaluations that never got
+//! a report, mail sessions, login tickets).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +14,7 @@ use crate::state::AppState;
 pub async fn upkeep<S: Backend>(state: &AppState<S>) -> Result<u64, warden_store::StoreError> {
     let now = state.now();
     state.engine.lock().prune(now);
-    state.pending.lock().expire(now);
+    state.short.expire(now).await;
     let cutoff = now.plus_secs(-(state.config.retention_days as i64) * 86_400);
     let pruned = state.store.prune_events(cutoff).await?;
     if pruned > 0 {
@@ -23,7 +24,9 @@ pub async fn upkeep<S: Backend>(state: &AppState<S>) -> Result<u64, warden_store
             "pruned login history"
         );
     }
-    metrics::counter!("warden_history_pruned_total").increment(pruned);
+    state
+        .events
+        .publish(warden_service::DomainEvent::HistoryPruned { rows: pruned });
     Ok(pruned)
 }
 

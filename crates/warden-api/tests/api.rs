@@ -8,7 +8,9 @@ use std::time::Duration;
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use warden_api::credentials::{AuthSettings, Credentials};
-use warden_api::state::{Mutex, PendingEvaluations, PENDING_TTL_SECS};
+use warden_api::state::Mutex;
+use warden_service::shortlived::PENDING_TTL_SECS;
+use warden_service::{Events, LoginSettings, Service, ShortLived};
 use warden_api::{ApiConfig, AppState};
 use warden_auth::{Argon2Params, SecretKey};
 use warden_core::{Clock, Engine, Policy, Timestamp};
@@ -143,7 +145,25 @@ impl Harness {
         Self::start_full(config, Self::test_auth()).await
     }
 
+    /// With login protection on.
+    async fn start_protected() -> Harness {
+        let config = ApiConfig {
+            api_keys: vec![KEY.into()],
+            max_body_bytes: 4096,
+            ..ApiConfig::default()
+        };
+        let login = LoginSettings {
+            protection: true,
+            ..LoginSettings::default()
+        };
+        Self::start_login(config, Self::test_auth(), login).await
+    }
+
     async fn start_full(config: ApiConfig, auth: AuthSettings) -> Harness {
+        Self::start_login(config, auth, LoginSettings::default()).await
+    }
+
+    async fn start_login(config: ApiConfig, auth: AuthSettings, login: LoginSettings) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         write_geo(dir.path());
         let intel = IpIntel::builder()
@@ -159,16 +179,22 @@ impl Harness {
         store.migrate().await.unwrap();
         let writer = BatchWriter::spawn(store.clone(), BatchConfig::default()).expect("writer");
         let clock = Arc::new(TestClock(AtomicI64::new(T0)));
-        let state = Arc::new(AppState {
+        let service = Arc::new(Service {
             engine: Mutex::new(Engine::new(Policy::default()).unwrap()),
             intel: Arc::new(intel),
             store,
             writer,
-            pending: Mutex::new(PendingEvaluations::default()),
+            short: ShortLived::memory(),
             clock: clock.clone(),
+            credentials: Credentials::new(auth, SecretKey::generate()).unwrap(),
+            settings: login,
+            rates: Default::default(),
+            events: Events::standard(),
+        });
+        let state = Arc::new(AppState {
+            service,
             config,
             metrics: warden_api::metrics_handle(),
-            credentials: Credentials::new(auth, SecretKey::generate()).unwrap(),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -284,7 +310,7 @@ impl Harness {
             .get(&format!("/v1/users/{user}/history?limit=1000"))
             .await;
         let (_, p) = self.get(&format!("/v1/users/{user}/profile")).await;
-        (h, p, self.state.pending.lock().len())
+        (h, p, self.state.short.stats().pending)
     }
 }
 

@@ -91,7 +91,7 @@ impl Harness {
 
 #[tokio::test]
 async fn every_verify_reason_reaches_the_client_with_its_imap_code() {
-    let h = Harness::start().await;
+    let h = Harness::start_protected().await;
     h.create(json!({"user": "bob@acme.test", "password": PW}))
         .await;
     h.create(json!({"user": "alice@acme.test", "password": PW}))
@@ -262,6 +262,25 @@ async fn every_verify_reason_reaches_the_client_with_its_imap_code() {
     assert_eq!(b["reason"], "verification_required", "{b}");
     assert_eq!(b["imap_code"], "ALERT");
     assert!(b["message_en"].as_str().unwrap().contains("Lagos"), "{b}");
+}
+
+#[tokio::test]
+async fn without_login_protection_a_challenged_mail_login_succeeds_with_an_alert() {
+    // The same login as above with protection off (the default): the mail
+    // client logs in, and the answer and the history carry the alert.
+    let h = Harness::start().await;
+    h.create(json!({"user": "bob@acme.test", "password": PW}))
+        .await;
+    h.history_at("bob@acme.test", SHENZHEN, 12).await;
+    h.advance(3 * 86_400);
+    let b = h.verify("bob@acme.test", PW, "imap", LAGOS, true).await;
+    assert_eq!(b["decision"], "challenge", "{b}");
+    assert_eq!(b["result"], "ok", "{b}");
+    assert_eq!(b["alert"], true, "{b}");
+    let (_, hist) = h.get("/v1/users/bob@acme.test/history?limit=1").await;
+    let last = &hist["events"][0];
+    assert_eq!(last["outcome"], "success", "{hist}");
+    assert_eq!(last["alert"], true, "{hist}");
 
     // Wrong of a different kind: a datacenter source spraying many accounts
     // is denied before any password is checked.
@@ -281,13 +300,40 @@ async fn every_verify_reason_reaches_the_client_with_its_imap_code() {
 }
 
 #[tokio::test]
+async fn a_client_repeating_one_stale_password_does_not_lock_its_owner_out() {
+    // A phone with an old password retries it every few minutes: one
+    // guess, not five, so the owner's right password still works from
+    // there (as with Dovecot's policy and its pwhash).
+    let h = Harness::start().await;
+    h.create(json!({"user": "bob@acme.test", "password": PW}))
+        .await;
+    for _ in 0..8 {
+        let b = h
+            .verify("bob@acme.test", "the old password", "pop3", SHENZHEN, true)
+            .await;
+        assert_eq!(b["reason"], "wrong_password", "{b}");
+        h.advance(10);
+    }
+    let b = h.verify("bob@acme.test", PW, "pop3", SHENZHEN, true).await;
+    assert_eq!(b["result"], "ok", "{b}");
+    // Different guesses from there still count each.
+    for i in 0..5 {
+        h.verify("bob@acme.test", &format!("guess {i}"), "pop3", SHENZHEN, true)
+            .await;
+        h.advance(10);
+    }
+    let b = h.verify("bob@acme.test", PW, "pop3", SHENZHEN, true).await;
+    assert_eq!(b["reason"], "locked_by_risk_control", "{b}");
+}
+
+#[tokio::test]
 async fn five_failures_from_one_ip_lock_it_out_until_an_admin_unlocks() {
     let h = Harness::start().await;
     h.create(json!({"user": "bob@acme.test", "password": PW}))
         .await;
-    for _ in 0..5 {
+    for i in 0..5 {
         let b = h
-            .verify("bob@acme.test", "not the password", "imap", SHENZHEN, true)
+            .verify("bob@acme.test", &format!("guess {i}"), "imap", SHENZHEN, true)
             .await;
         assert_eq!(b["reason"], "wrong_password", "{b}");
         h.advance(10);

@@ -30,7 +30,7 @@ pub use policy::{
     account_context, context_words, is_common_password, strength, Expiry, Grade, PasswordPolicy,
     PolicyViolation, Strength,
 };
-pub use secretbox::{open, seal, SecretKey};
+pub use secretbox::{fingerprint, open, seal, SecretKey};
 pub use totp::{qr_png, qr_svg, Totp, TotpAlgorithm, TotpSecret};
 
 /// `N` bytes from the operating system's random number generator.

@@ -18,6 +18,23 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::error::AuthError;
 
+/// A keyed 64-bit fingerprint of a secret presented for `user`: the same
+/// secret gives the same fingerprint, nobody without the key can link one to
+/// a password, and other keys (other Warden installations) give unrelated
+/// ones. It lets the attack counters recognise a client repeating one stale
+/// password; it is kept in memory for a lockout window and never stored.
+pub fn fingerprint(key: &SecretKey, user: &str, secret: &str) -> u64 {
+    use hmac::{Hmac, Mac};
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&key.0)
+        .expect("HMAC takes a key of any length");
+    mac.update(b"warden password fingerprint\0");
+    mac.update(user.as_bytes());
+    mac.update(b"\0");
+    mac.update(secret.as_bytes());
+    let out = mac.finalize().into_bytes();
+    u64::from_le_bytes(out[..8].try_into().expect("SHA-256 is 32 bytes"))
+}
+
 /// Bytes of the nonce at the start of sealed bytes.
 pub const NONCE_LEN: usize = 24;
 /// Bytes of the authentication tag at the end of sealed bytes.
@@ -146,6 +163,17 @@ pub fn open(key: &SecretKey, sealed: &[u8], aad: &[u8]) -> Result<Zeroizing<Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fingerprints_are_keyed_and_per_user() {
+        let k = SecretKey::from_bytes([7; 32]);
+        let other = SecretKey::from_bytes([8; 32]);
+        let f = fingerprint(&k, "alice", "hunter2");
+        assert_eq!(f, fingerprint(&k, "alice", "hunter2"));
+        assert_ne!(f, fingerprint(&k, "alice", "hunter3"));
+        assert_ne!(f, fingerprint(&k, "bob", "hunter2"));
+        assert_ne!(f, fingerprint(&other, "alice", "hunter2"));
+    }
 
     #[test]
     fn keys_parse_from_hex_and_base64_alike() {

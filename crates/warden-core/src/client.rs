@@ -120,11 +120,131 @@ pub fn classify(user_agent: &str) -> ClientFamily {
     family(first, ClientKind::Other)
 }
 
+/// The longest version [`describe`] shows; longer ones are cut.
+const MAX_VERSION: usize = 24;
+
+/// The client as a person reads it: the family [`classify`] finds and,
+/// when the client states one, its version: `Thunderbird 115.3` for the
+/// IMAP ID `("name" "Thunderbird" "version" "115.3")`, `Outlook 16.0.17328`,
+/// `Foxmail 7.2`, `curl 8.5.0`. Browsers stay a family and an operating
+/// system (`Chrome on Windows`): their versions change every month. A
+/// client Warden does not know keeps the case of its own name
+/// (`SomethingElse 1.0`). Blank input is `None`.
+///
+/// For display only: profiles learn [`classify`]'s families, so a new
+/// version is never a new client.
+pub fn describe(user_agent: &str) -> Option<String> {
+    let raw = user_agent.trim();
+    if raw.is_empty() {
+        return None;
+    }
+    let lower = raw.to_ascii_lowercase();
+    let id = imap_id_fields(raw);
+    let fam = classify(raw);
+    let name = match fam.kind {
+        ClientKind::Browser => return Some(fam.name),
+        ClientKind::MailApp | ClientKind::Automated => fam.name.clone(),
+        // Unknown: the client's own spelling, not the lower-cased family.
+        ClientKind::Other => match &id {
+            Some(f) => f
+                .name
+                .map(|n| clean(n, 64))
+                .unwrap_or_else(|| fam.name.clone()),
+            None => raw
+                .split(['/', ' ', ';', '('])
+                .find(|s| !s.is_empty())
+                .map(|n| clean(n, 64))
+                .unwrap_or_else(|| fam.name.clone()),
+        },
+    };
+    if name.is_empty() {
+        return None;
+    }
+    let version = match &id {
+        Some(f) => f.version.map(|v| clean(v, MAX_VERSION)),
+        None => version_after_name(raw, &lower, &fam),
+    };
+    Some(match version.filter(|v| !v.is_empty()) {
+        Some(v) => format!("{name} {v}"),
+        None => name,
+    })
+}
+
+/// The version written right after the client's name in a user agent:
+/// `Thunderbird/115.3.1`, `Foxmail 7.2.25`, `Microsoft Outlook 16.0`.
+fn version_after_name(raw: &str, lower: &str, fam: &ClientFamily) -> Option<String> {
+    let table = match fam.kind {
+        ClientKind::MailApp => MAIL_APPS,
+        ClientKind::Automated => AUTOMATED,
+        _ => &[],
+    };
+    // After the family's own name when the agent spells it out ("K-9 Mail/6.4"),
+    // else after the keyword that found it.
+    let family = fam.name.to_ascii_lowercase();
+    let at = match table.iter().find(|(k, _)| lower.contains(k)) {
+        _ if fam.kind != ClientKind::Other && lower.contains(&family) => {
+            lower.find(&family)? + family.len()
+        }
+        Some((k, _)) => lower.find(k)? + k.trim_end_matches('/').len(),
+        // Unknown clients: after their first word.
+        None => lower.find(|c: char| ['/', ' '].contains(&c))?,
+    };
+    // The rest of the word ("-esr", "mail"), then a separator, then digits.
+    let rest = &raw[at..];
+    let rest = rest.trim_start_matches(|c: char| c.is_ascii_alphabetic() || c == '-');
+    let rest = rest.trim_start_matches(['/', ' ', 'v', 'V']);
+    if !rest.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    let end = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '.'))
+        .unwrap_or(rest.len());
+    Some(clean(rest[..end].trim_end_matches('.'), MAX_VERSION))
+}
+
+/// At most `max` characters, without control characters or quotes.
+fn clean(s: &str, max: usize) -> String {
+    s.trim()
+        .chars()
+        .filter(|c| !c.is_control() && *c != '"')
+        .take(max)
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
 fn family(name: &str, kind: ClientKind) -> ClientFamily {
     ClientFamily {
         name: name.to_string(),
         kind,
     }
+}
+
+/// The `name` and `version` of an IMAP ID parameter list, in the client's
+/// own case.
+struct IdFields<'a> {
+    name: Option<&'a str>,
+    version: Option<&'a str>,
+}
+
+fn imap_id_fields(raw: &str) -> Option<IdFields<'_>> {
+    let t = raw.trim();
+    if !t.starts_with('(') {
+        return None;
+    }
+    let mut f = IdFields {
+        name: None,
+        version: None,
+    };
+    let mut parts = t.split('"').skip(1).step_by(2);
+    while let (Some(key), Some(value)) = (parts.next(), parts.next()) {
+        if key.eq_ignore_ascii_case("name") {
+            f.name = f.name.or(Some(value));
+        } else if key.eq_ignore_ascii_case("version") {
+            f.version = f.version.or(Some(value));
+        }
+    }
+    Some(f)
 }
 
 /// Extracts the `"name"` value from an IMAP ID parameter list such as
@@ -175,6 +295,47 @@ mod tests {
             "Mozilla/5.0 (Windows NT 10.0) AppleWebKit/537.36 Chrome/120 Safari/537.36 Edg/120.0",
         );
         assert_eq!(e.name, "Edge on Windows");
+    }
+
+    #[test]
+    fn described_as_a_person_reads_it() {
+        let d = |s: &str| describe(s).unwrap_or_default();
+        assert_eq!(
+            d(r#"("name" "Thunderbird" "version" "115.3")"#),
+            "Thunderbird 115.3"
+        );
+        assert_eq!(d(r#"("name" "Thunderbird")"#), "Thunderbird");
+        assert_eq!(
+            d(r#"("name" "iPhone Mail" "version" "20E252")"#),
+            "iOS Mail 20E252"
+        );
+        assert_eq!(
+            d(r#"("name" "FairEmail" "version" "1.2100" "os" "Android")"#),
+            "FairEmail 1.2100"
+        );
+        assert_eq!(
+            d("Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:115.0) Gecko/20100101 Thunderbird/115.3.1"),
+            "Thunderbird 115.3.1"
+        );
+        assert_eq!(d("Foxmail 7.2.25.228"), "Foxmail 7.2.25.228");
+        assert_eq!(d("Foxmail"), "Foxmail");
+        assert_eq!(d("K-9 Mail/6.4"), "K-9 Mail 6.4");
+        assert_eq!(
+            d("Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17328; Pro)"),
+            "Outlook 16.0.17328"
+        );
+        assert_eq!(d("curl/8.5.0"), "curl 8.5.0");
+        assert_eq!(d("python-requests/2.31.0"), "Python requests 2.31.0");
+        assert_eq!(
+            d("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"),
+            "Chrome on Windows"
+        );
+        assert_eq!(d("SomethingElse/1.0"), "SomethingElse 1.0");
+        assert_eq!(d("SomethingElse"), "SomethingElse");
+        assert_eq!(describe("   "), None);
+        // A version is no place for junk.
+        let long = format!(r#"("name" "Thunderbird" "version" "{}")"#, "9".repeat(100));
+        assert_eq!(d(&long).len(), "Thunderbird ".len() + MAX_VERSION);
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod hash;
 pub mod policy;
 pub mod profile;
 pub mod reason;
+pub mod sending;
 pub mod sketch;
 pub mod stats;
 pub mod time;

@@ -111,6 +111,25 @@ pub enum Lang {
     Zh,
 }
 
+impl Lang {
+    /// Both languages, English first.
+    pub const ALL: [Lang; 2] = [Lang::En, Lang::Zh];
+
+    /// `en` or `zh`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Zh => "zh",
+        }
+    }
+}
+
+impl fmt::Display for Lang {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl Reason {
     /// The English text.
     pub fn text_en(&self, utc_offset_minutes: i32) -> String {
@@ -221,17 +240,20 @@ impl Reason {
                 };
             }
             Evidence::Hour { hour, share } => {
+                // The hour is the organisation's (`learning.utc_offset_minutes`),
+                // which the text is given.
+                let tz = tz_label(utc_offset_minutes);
                 let pct = share * 100.0;
                 let _ = if en {
                     write!(
                         s,
-                        "Unusual hour for this user: {hour:02}:00–{:02}:00 ({pct:.1}% of logins)",
+                        "Unusual hour for this user: {hour:02}:00–{:02}:00 {tz} ({pct:.1}% of logins)",
                         (hour + 1) % 24
                     )
                 } else {
                     write!(
                         s,
-                        "非常用登录时段：{hour:02}:00–{:02}:00（占该用户登录的 {pct:.1}%）",
+                        "非常用登录时段：{hour:02}:00–{:02}:00（{tz}，占该用户登录的 {pct:.1}%）",
                         (hour + 1) % 24
                     )
                 };
@@ -507,7 +529,11 @@ fn duration_zh(minutes: f64) -> String {
     }
 }
 
-pub(crate) fn tz_label(offset_minutes: i32) -> String {
+/// The zone of an offset from UTC as texts name it, never ambiguous:
+/// `UTC`, `UTC+8`, `UTC-5:30`. Texts show times at the policy's
+/// `learning.utc_offset_minutes` (the organisation's time), not at the
+/// server's time zone, so every time they show carries this label.
+pub fn tz_label(offset_minutes: i32) -> String {
     if offset_minutes == 0 {
         return "UTC".to_string();
     }

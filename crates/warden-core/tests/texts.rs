@@ -1,10 +1,13 @@
-//! Snapshot of every reason's English and Chinese text, so wording changes
-//! are reviewed.
+//! Snapshots of every reason's English and Chinese text and of every
+//! end-user message of a credential check (with Warden's own and with a
+//! site's texts), so wording changes are reviewed.
 
 use warden_core::access::AccessRule;
 use warden_core::reason::{Evidence, Scope};
+use warden_core::verify::{Detail, SitePart, SiteTexts};
 use warden_core::{
-    AnonymizerKind, Coords, Country, Location, Protocol, Reason, ReasonCode, Timestamp,
+    AnonymizerKind, Coords, Country, Lang, Location, Protocol, Reason, ReasonCode, Timestamp,
+    Verdict, VerifyReason,
 };
 
 fn city(c: &str, name: &str, zh: Option<&str>, lat: f32, lon: f32) -> Location {
@@ -245,4 +248,160 @@ fn every_reason_text() {
         ));
     }
     insta::assert_snapshot!(out);
+}
+
+/// One verdict per message variant: every reason, and the details that
+/// change the wording.
+fn verdicts() -> Vec<(&'static str, Verdict)> {
+    let refuse = |reason, detail| Verdict {
+        reason: Some(reason),
+        detail,
+    };
+    let imap = Detail {
+        protocol: Some(Protocol::Imap),
+        ..Detail::default()
+    };
+    let code = Detail {
+        code: true,
+        ..imap.clone()
+    };
+    let out = vec![
+        ("", refuse(VerifyReason::WrongPassword, Detail::default())),
+        ("", refuse(VerifyReason::AppPasswordRequired, imap.clone())),
+        (
+            "",
+            refuse(
+                VerifyReason::ProtocolNotAllowed,
+                Detail {
+                    protocol: Some(Protocol::Smtp),
+                    code: true,
+                    ..Detail::default()
+                },
+            ),
+        ),
+        ("", refuse(VerifyReason::TlsRequired, imap.clone())),
+        (
+            "",
+            refuse(
+                VerifyReason::LockedByRiskControl,
+                Detail {
+                    ip: Some("81.2.69.9".parse().unwrap()),
+                    until: Some(Timestamp(1_772_330_700)),
+                    failures: Some(5),
+                    ..Detail::default()
+                },
+            ),
+        ),
+        ("code", refuse(VerifyReason::PasswordExpired, code)),
+        (
+            "must change",
+            refuse(
+                VerifyReason::PasswordExpired,
+                Detail {
+                    must_change: true,
+                    ..imap.clone()
+                },
+            ),
+        ),
+        (
+            "expired",
+            refuse(VerifyReason::PasswordExpired, imap.clone()),
+        ),
+        ("", refuse(VerifyReason::AccountDisabled, Detail::default())),
+        ("", refuse(VerifyReason::AccountLocked, Detail::default())),
+        (
+            "place",
+            refuse(
+                VerifyReason::VerificationRequired,
+                Detail {
+                    place: Some(("Lagos, NG".into(), "尼日利亚 拉各斯".into())),
+                    ..imap.clone()
+                },
+            ),
+        ),
+        ("", refuse(VerifyReason::VerificationRequired, imap)),
+        (
+            "rule",
+            refuse(
+                VerifyReason::AccessDenied,
+                Detail {
+                    rule: Some((
+                        "Access refused: logins from Nigeria are not allowed".into(),
+                        "拒绝访问：不允许从尼日利亚登录".into(),
+                    )),
+                    ..Detail::default()
+                },
+            ),
+        ),
+        ("", refuse(VerifyReason::AccessDenied, Detail::default())),
+        ("", refuse(VerifyReason::DenyRisk, Detail::default())),
+    ];
+    // Every reason has a message here.
+    for r in VerifyReason::ALL {
+        assert!(
+            out.iter().any(|(_, v)| v.reason == Some(r)),
+            "{r} has no case"
+        );
+    }
+    out
+}
+
+fn messages(site: &SiteTexts, utc_offset_minutes: i32) -> String {
+    let mut out = String::new();
+    for (variant, v) in verdicts() {
+        let r = v.reason.unwrap();
+        let name = if variant.is_empty() {
+            r.to_string()
+        } else {
+            format!("{r} ({variant})")
+        };
+        out.push_str(&format!(
+            "{name}\n  en: {}\n  zh: {}\n",
+            v.message_with(Lang::En, utc_offset_minutes, site).unwrap(),
+            v.message_with(Lang::Zh, utc_offset_minutes, site).unwrap()
+        ));
+    }
+    out
+}
+
+#[test]
+fn every_verify_message() {
+    let default = messages(&SiteTexts::default(), 480);
+    // `message` is `message_with` Warden's own texts.
+    for (_, v) in verdicts() {
+        for lang in Lang::ALL {
+            assert_eq!(
+                v.message(lang, 480),
+                v.message_with(lang, 480, &SiteTexts::default())
+            );
+        }
+    }
+    insta::assert_snapshot!(default);
+}
+
+#[test]
+fn every_verify_message_with_site_texts() {
+    let mut site = SiteTexts::default();
+    for (part, lang, text) in [
+        (
+            SitePart::Codes,
+            Lang::En,
+            "the Acme account portal (Devices > App passwords)",
+        ),
+        (
+            SitePart::Codes,
+            Lang::Zh,
+            "Acme 帐号门户的“设备 > 应用密码”",
+        ),
+        (SitePart::Confirm, Lang::En, "the Acme SSO app"),
+        (SitePart::Confirm, Lang::Zh, "Acme 单点登录应用"),
+        (SitePart::Password, Lang::En, "https://id.acme.test"),
+        (SitePart::Password, Lang::Zh, "https://id.acme.test "),
+        (SitePart::Helpdesk, Lang::En, "the IT helpdesk (ext. 8000)"),
+        (SitePart::Helpdesk, Lang::Zh, "IT 服务台（分机 8000）"),
+    ] {
+        site.set(part, lang, text).unwrap();
+    }
+    // A UTC site: the lockout names UTC.
+    insta::assert_snapshot!(messages(&site, 0));
 }

@@ -382,11 +382,50 @@ struct World {
     labels: Vec<Value>,
 }
 
+/// The fixture geo folder, shared by every test process: written into a
+/// private temporary folder, then renamed into place under a name keyed by
+/// its content. A reader only ever sees a complete folder (nextest runs
+/// tests in parallel processes, and a shared fixed path once let one read
+/// another's half-written file), and a changed fixture gets a new folder.
+fn geo_fixture() -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let tmp = tempfile::Builder::new()
+        .prefix(".warden-sim-geo-")
+        .tempdir_in(&root)
+        .unwrap();
+    write_geo(tmp.path());
+    let mut names: Vec<PathBuf> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    names.sort();
+    // FNV-1a over names and contents: stable across runs and processes.
+    let mut key = 0xcbf2_9ce4_8422_2325u64;
+    for p in &names {
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        for b in name.bytes().chain([0]).chain(std::fs::read(p).unwrap()) {
+            key = (key ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    let dest = root.join(format!("warden-sim-geo-{key:016x}"));
+    if !dest.is_dir() {
+        // Renaming onto a folder another process has put there meanwhile
+        // fails (it is not empty) and leaves that complete folder alone.
+        if let Err(e) = std::fs::rename(tmp.path(), &dest) {
+            assert!(
+                dest.is_dir(),
+                "moving the geo fixture to {}: {e}",
+                dest.display()
+            );
+        }
+    }
+    dest
+}
+
 fn world() -> &'static World {
     static W: OnceLock<World> = OnceLock::new();
     W.get_or_init(|| {
-        let geo = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("warden-sim-geo");
-        write_geo(&geo);
+        let geo = geo_fixture();
         let pools = Pools::load(&geo, 1).unwrap();
         let intel = IpIntel::from_dir(&geo).unwrap();
         let sim = warden_sim::simulate(&SimConfig::default(), &pools).unwrap();

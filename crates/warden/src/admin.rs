@@ -153,22 +153,42 @@ pub fn create_body(
     v
 }
 
-/// A diagnosis as text, one block per finding.
+/// An account status as people read it.
+fn status_label(status: &str, zh: bool) -> &str {
+    match (status, zh) {
+        ("active", true) => "正常",
+        ("locked", true) => "已锁定",
+        ("disabled", true) => "已停用",
+        (s, _) => s,
+    }
+}
+
+/// A diagnosis as text in English or Chinese, one block per finding: the
+/// reason code (stable, for searching), the explanation, the advice and,
+/// when the answer carries it, the client's raw user agent.
 pub fn render_diagnosis(v: &Value, zh: bool) -> String {
     let mut out = String::new();
     let user = v.get("user").and_then(Value::as_str).unwrap_or("?");
-    out.push_str(&format!("Diagnosis for {user}\n"));
+    out.push_str(&if zh {
+        format!("{user} 的登录诊断\n")
+    } else {
+        format!("Diagnosis for {user}\n")
+    });
     if let Some(a) = v.get("account").filter(|a| !a.is_null()) {
-        out.push_str(&format!(
-            "  account: {} ({}), 2FA {}\n",
-            a["status"].as_str().unwrap_or("?"),
-            a["org"].as_str().unwrap_or("?"),
-            if a["two_factor"].as_bool() == Some(true) {
-                "on"
-            } else {
-                "off"
-            }
-        ));
+        let status = status_label(a["status"].as_str().unwrap_or("?"), zh);
+        let org = a["org"].as_str().unwrap_or("?");
+        let two_factor = a["two_factor"].as_bool() == Some(true);
+        out.push_str(&if zh {
+            format!(
+                "  帐号：{status}（组织 {org}），两步验证{}\n",
+                if two_factor { "已开启" } else { "未开启" }
+            )
+        } else {
+            format!(
+                "  account: {status} ({org}), 2FA {}\n",
+                if two_factor { "on" } else { "off" }
+            )
+        });
     }
     let (exp, adv) = if zh {
         ("explanation_zh", "advice_zh")
@@ -187,6 +207,141 @@ pub fn render_diagnosis(v: &Value, zh: bool) -> String {
             f[exp].as_str().unwrap_or(""),
             f[adv].as_str().unwrap_or("")
         ));
+        if let Some(ua) = f.get("user_agent").and_then(Value::as_str) {
+            out.push_str(&if zh {
+                format!("  客户端标识：{ua}\n")
+            } else {
+                format!("  user agent: {ua}\n")
+            });
+        }
     }
     out
+}
+
+/// The answer to `warden user passwd` (`PUT /v1/users/{user}/password`) as a
+/// summary in English or Chinese: the strength, the advice of the strength
+/// check, and how many authorization codes the change revoked.
+pub fn render_password_set(v: &Value, zh: bool) -> String {
+    let lang = if zh {
+        warden_core::Lang::Zh
+    } else {
+        warden_core::Lang::En
+    };
+    let user = v.get("user").and_then(Value::as_str).unwrap_or("?");
+    let strength = &v["strength"];
+    let grade = serde_json::from_value::<warden_auth::Grade>(strength["grade"].clone())
+        .map(|g| g.label(lang).to_string())
+        .unwrap_or_else(|_| strength["grade"].as_str().unwrap_or("?").to_string());
+    let score = strength["score"].as_u64();
+    let revoked = v["app_passwords_revoked"].as_u64().unwrap_or(0);
+    let feedback: Vec<&str> = strength[if zh { "feedback_zh" } else { "feedback" }]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let mut out = String::new();
+    if zh {
+        out.push_str(&format!("已为 {user} 设置新密码。\n"));
+        match score {
+            Some(s) => out.push_str(&format!("  强度：{grade}（评分 {s}/4）\n")),
+            None => out.push_str(&format!("  强度：{grade}\n")),
+        }
+        out.push_str(&if revoked == 0 {
+            "  未吊销任何客户端授权码。\n".to_string()
+        } else {
+            format!("  已吊销 {revoked} 个客户端授权码，相关邮件客户端须使用新的授权码。\n")
+        });
+        if !feedback.is_empty() {
+            out.push_str("  建议：\n");
+        }
+    } else {
+        out.push_str(&format!("Password set for {user}.\n"));
+        match score {
+            Some(s) => out.push_str(&format!("  strength: {grade} (score {s} of 4)\n")),
+            None => out.push_str(&format!("  strength: {grade}\n")),
+        }
+        out.push_str(&match revoked {
+            0 => "  no authorization code was revoked.\n".to_string(),
+            1 => "  1 authorization code revoked: its mail clients need a new one.\n".to_string(),
+            n => format!("  {n} authorization codes revoked: their mail clients need new ones.\n"),
+        });
+        if !feedback.is_empty() {
+            out.push_str("  suggestions:\n");
+        }
+    }
+    for f in feedback {
+        out.push_str(&format!("    - {f}\n"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn password_set() -> Value {
+        json!({
+            "user": "bob@example.com",
+            "strength": {
+                "grade": "medium", "colour": "黄", "score": 3,
+                "feedback": ["Add another word or two. Uncommon words are better."],
+                "feedback_zh": ["再加一两个词，不常见的词更好。"]
+            },
+            "app_passwords_revoked": 2
+        })
+    }
+
+    #[test]
+    fn a_password_change_is_a_summary_in_the_chosen_language() {
+        let en = render_password_set(&password_set(), false);
+        assert_eq!(
+            en,
+            "Password set for bob@example.com.\n  strength: medium (score 3 of 4)\n  2 authorization codes revoked: their mail clients need new ones.\n  suggestions:\n    - Add another word or two. Uncommon words are better.\n"
+        );
+        let zh = render_password_set(&password_set(), true);
+        assert_eq!(
+            zh,
+            "已为 bob@example.com 设置新密码。\n  强度：中（评分 3/4）\n  已吊销 2 个客户端授权码，相关邮件客户端须使用新的授权码。\n  建议：\n    - 再加一两个词，不常见的词更好。\n"
+        );
+        for text in [&en, &zh] {
+            assert!(!text.contains('{') && !text.contains("colour") && !text.contains('黄'));
+        }
+        let mut quiet = password_set();
+        quiet["app_passwords_revoked"] = json!(0);
+        quiet["strength"]["feedback"] = json!([]);
+        quiet["strength"]["grade"] = json!("strong");
+        assert_eq!(
+            render_password_set(&quiet, false),
+            "Password set for bob@example.com.\n  strength: strong (score 3 of 4)\n  no authorization code was revoked.\n"
+        );
+    }
+
+    #[test]
+    fn a_chinese_diagnosis_has_no_english_frame() {
+        let v = json!({
+            "user": "bob@example.com",
+            "account": {"status": "locked", "org": "acme", "two_factor": true},
+            "findings": [{
+                "reason": "wrong_password",
+                "client": "Thunderbird 115.3 (IMAP, last from 113.88.1.10)",
+                "user_agent": "(\"name\" \"Thunderbird\" \"version\" \"115.3\")",
+                "explanation": "Thunderbird 115.3 (IMAP, last from 113.88.1.10) has failed twice.",
+                "explanation_zh": "Thunderbird 115.3（IMAP，最近来自 113.88.1.10）自 2026-03-01 起密码错误 2 次。",
+                "advice": "Check the password saved in this client.",
+                "advice_zh": "请检查该客户端中保存的密码。"
+            }]
+        });
+        let zh = render_diagnosis(&v, true);
+        assert_eq!(
+            zh,
+            "bob@example.com 的登录诊断\n  帐号：已锁定（组织 acme），两步验证已开启\n\n- [wrong_password] Thunderbird 115.3（IMAP，最近来自 113.88.1.10）自 2026-03-01 起密码错误 2 次。\n  -> 请检查该客户端中保存的密码。\n  客户端标识：(\"name\" \"Thunderbird\" \"version\" \"115.3\")\n"
+        );
+        let en = render_diagnosis(&v, false);
+        assert!(
+            en.starts_with("Diagnosis for bob@example.com\n  account: locked (acme), 2FA on\n"),
+            "{en}"
+        );
+        assert!(en.contains("  user agent: (\"name\""), "{en}");
+    }
 }

@@ -1,21 +1,11 @@
-//! `warden checkpassword`: the qmail checkpassword interface
-//! (<http://cr.yp.to/checkpwd/interface.html>) for Dovecot sites that cannot
-//! install the Lua passdb. Dovecot runs it per login with `user NUL password
-//! NUL` on file descriptor 3 and `SERVICE`, `TCPREMOTEIP` and `AUTH_*`
-//! variables in the environment; it asks Warden (`POST /v1/auth/verify`)
-//! and answers the only ways the interface has:
-//!
-//! | Warden | checkpassword | the client sees |
-//! |---|---|---|
-//! | `ok` | runs the reply program with `USER` | logged in |
-//! | `wrong_password`, `deny_risk` | exit 1 | `NO [AUTHENTICATIONFAILED] Authentication failed.` |
-//! | any other reason | runs the reply program with the extra fields `nologin` and `reason` | `NO [CONTACTADMIN] <Warden's message>` |
-//! | Warden unreachable or an error | exit 111 | `NO [UNAVAILABLE] Temporary authentication failure.` |
-//!
-//! `nologin` is honoured by Dovecot's own IMAP and POP3 logins only; SASL
-//! clients such as Postfix would take that answer as a success, so for
-//! every other service these refusals exit 1 (Postfix: `535 5.7.8 Error:
-//! authentication failed`; Warden's history keeps the reason).
+//! `warden checkpassword`: the qmail checkpassword interface for Dovecot
+//! sites that cannot install the Lua passdb. Dovecot runs it per login with
+//! `user NUL password NUL` on file descriptor 3 and `SERVICE`,
+//! `TCPREMOTEIP` and `AUTH_*` variables in the environment; it asks Warden
+//! (`POST /v1/auth/verify`) and answers the way the interface can. The
+//! protocol (what is read, what each answer becomes) is the mail adapter
+//! `warden_api::mail::checkpassword`; this module is the process around it:
+//! configuration, the API key, the HTTP call and running the reply program.
 //!
 //! The interface has no "expired" answer, so an expired password also gets
 //! its message through `nologin`. Only password checks are supported:
@@ -27,14 +17,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::config::Config;
 
-/// Exit code for "wrong user name or password".
-pub const EXIT_FAILED: u8 = 1;
-/// Exit code for a temporary failure (Dovecot: internal failure).
-pub const EXIT_TEMPFAIL: u8 = 111;
+pub use warden_api::mail::checkpassword::{
+    answer, carries_text, parse_input, verify_body, Answer, Login, EXIT_FAILED, EXIT_TEMPFAIL,
+};
 
 /// The command line of `warden checkpassword`.
 #[derive(Debug, Clone)]
@@ -50,115 +39,6 @@ pub struct Options {
     /// The program to run on success, with its arguments (Dovecot appends
     /// `checkpassword-reply`).
     pub reply: Vec<OsString>,
-}
-
-/// What the login presents, from fd 3 and the environment.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Login {
-    pub user: String,
-    pub password: String,
-    pub service: String,
-    pub remote_ip: String,
-    /// `AUTH_SECURED`: `TLS`, `secured` or empty.
-    pub secured: String,
-    /// `AUTH_CLIENT_ID`: the IMAP ID, with `imap_id_retain = yes`.
-    pub client_id: String,
-}
-
-impl std::fmt::Debug for Login {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Login")
-            .field("user", &self.user)
-            .field("password", &"<redacted>")
-            .field("service", &self.service)
-            .field("remote_ip", &self.remote_ip)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Splits `user NUL password NUL [timestamp NUL ...]`.
-pub fn parse_input(bytes: &[u8]) -> anyhow::Result<(String, String)> {
-    let mut parts = bytes.split(|&b| b == 0);
-    let (Some(user), Some(password)) = (parts.next(), parts.next()) else {
-        bail!("fd 3 does not hold user NUL password NUL");
-    };
-    if user.is_empty() {
-        bail!("fd 3 holds an empty user name");
-    }
-    Ok((
-        String::from_utf8(user.to_vec()).context("the user name is not UTF-8")?,
-        String::from_utf8(password.to_vec()).context("the password is not UTF-8")?,
-    ))
-}
-
-/// Dovecot's service as Warden's protocol name.
-pub fn protocol_of(service: &str) -> &'static str {
-    match service.to_ascii_lowercase().as_str() {
-        "imap" => "imap",
-        "pop3" => "pop3",
-        "smtp" | "submission" | "lmtp" => "smtp",
-        _ => "api",
-    }
-}
-
-/// Whether the connection is TLS: Dovecot's own logins say `TLS`; SASL
-/// clients such as Postfix only say `secured`, and only over TLS.
-pub fn is_tls(service: &str, secured: &str) -> bool {
-    secured.eq_ignore_ascii_case("tls")
-        || (secured == "secured" && !matches!(protocol_of(service), "imap" | "pop3"))
-}
-
-/// The `/v1/auth/verify` body.
-pub fn verify_body(login: &Login, lang: &str) -> Value {
-    let mut body = json!({
-        "user": login.user,
-        "password": login.password,
-        "protocol": protocol_of(&login.service),
-        "ip": login.remote_ip,
-        "tls": is_tls(&login.service, &login.secured),
-        "lang": lang,
-    });
-    // Dovecot's client_id is the IMAP ID list without its parentheses.
-    let id = login.client_id.trim();
-    if !id.is_empty() {
-        body["user_agent"] = json!(if id.starts_with('"') {
-            format!("({id})")
-        } else {
-            id.to_string()
-        });
-    }
-    body
-}
-
-/// What to answer Dovecot.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Answer {
-    /// Run the reply program: the login succeeded.
-    Accept,
-    /// Exit 1.
-    Refuse,
-    /// Run the reply program with `nologin` and this `reason`.
-    Message(String),
-    /// Exit 111.
-    TempFail,
-}
-
-/// Reads Warden's answer.
-pub fn answer(resp: &Value) -> Answer {
-    match (resp["result"].as_str(), resp["reason"].as_str()) {
-        (Some("ok"), _) => Answer::Accept,
-        (Some("fail"), Some("wrong_password" | "deny_risk")) => Answer::Refuse,
-        (Some("fail"), _) => {
-            let text = resp["message"].as_str().unwrap_or("Login refused.");
-            // The reply goes into a tab-separated line.
-            Answer::Message(
-                text.chars()
-                    .map(|c| if c.is_control() { ' ' } else { c })
-                    .collect(),
-            )
-        }
-        _ => Answer::TempFail,
-    }
 }
 
 fn env(name: &str) -> String {
@@ -229,7 +109,7 @@ fn run(cfg_file: Option<&std::path::Path>, opts: &Options) -> anyhow::Result<u8>
     })?;
     let mut reply = std::process::Command::new(program);
     reply.args(args).env("USER", &login.user);
-    match answer(&resp) {
+    match answer(&resp, &login.service) {
         Answer::Refuse => return Ok(EXIT_FAILED),
         Answer::TempFail => bail!("unexpected answer from Warden: {resp}"),
         Answer::Accept => {}
@@ -243,12 +123,6 @@ fn run(cfg_file: Option<&std::path::Path>, opts: &Options) -> anyhow::Result<u8>
     }
     let e = reply.exec();
     Err(e).with_context(|| format!("running the reply program {}", program.to_string_lossy()))
-}
-
-/// Whether a refusal can carry Warden's text to the client: `nologin` is
-/// read by Dovecot's own IMAP and POP3 logins, not by SASL clients.
-pub fn carries_text(service: &str) -> bool {
-    matches!(service.to_ascii_lowercase().as_str(), "imap" | "pop3")
 }
 
 /// The API key: `--key-file`, else `WARDEN_API_KEY`, else the configuration.
@@ -272,63 +146,4 @@ fn api_key(cfg: &Config, key_file: Option<&std::path::Path>) -> anyhow::Result<S
         .with_context(|| format!("no API key: pass --key-file (reading {})", file.display()))?
         .trim()
         .to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn input_is_user_nul_password_nul() {
-        assert_eq!(
-            parse_input(b"alice@example.com\0s3cret pass\x00123\0").unwrap(),
-            ("alice@example.com".into(), "s3cret pass".into())
-        );
-        assert_eq!(
-            parse_input(b"bob\0\0").unwrap(),
-            ("bob".into(), String::new())
-        );
-        assert!(parse_input(b"nouser").is_err());
-        assert!(parse_input(b"\0pw\0").is_err());
-    }
-
-    #[test]
-    fn tls_and_protocols() {
-        assert!(is_tls("imap", "TLS"));
-        assert!(!is_tls("imap", "secured"));
-        assert!(is_tls("smtp", "secured"));
-        assert!(!is_tls("smtp", ""));
-        assert_eq!(protocol_of("submission"), "smtp");
-        assert!(carries_text("imap") && carries_text("pop3"));
-        assert!(!carries_text("smtp"));
-        let login = Login {
-            user: "a".into(),
-            password: "p".into(),
-            service: "pop3".into(),
-            remote_ip: "1.2.3.4".into(),
-            secured: "TLS".into(),
-            client_id: String::new(),
-        };
-        let b = verify_body(&login, "zh");
-        assert_eq!(b["protocol"], "pop3");
-        assert_eq!(b["tls"], true);
-        assert!(b.get("user_agent").is_none());
-        assert!(!format!("{login:?}").contains("\"p\""));
-    }
-
-    #[test]
-    fn answers() {
-        assert_eq!(answer(&json!({"result": "ok"})), Answer::Accept);
-        assert_eq!(
-            answer(&json!({"result": "fail", "reason": "wrong_password"})),
-            Answer::Refuse
-        );
-        assert_eq!(
-            answer(
-                &json!({"result": "fail", "reason": "app_password_required", "message": "Use a code.\tNow"})
-            ),
-            Answer::Message("Use a code. Now".into())
-        );
-        assert_eq!(answer(&json!({"error": "x"})), Answer::TempFail);
-    }
 }

@@ -13,6 +13,64 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use warden_core::Policy;
 
+/// A configuration value from a closed set of names: an enum that reads and
+/// writes as its lowercase name, with its names in the schema (so in the
+/// reference). A name outside the set is refused with the allowed ones,
+/// which the `config` crate follows with the key (serde's derive would only
+/// say that the variant does not exist).
+macro_rules! closed_set {
+    (
+        $(#[$meta:meta])*
+        $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+        pub enum $name {
+            $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            /// Every allowed name, in order.
+            pub const NAMES: &'static [&'static str] = &[$($text),+];
+
+            /// The name as written in the configuration.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(d)?;
+                match text.as_str() {
+                    $($text => Ok($name::$variant),)+
+                    other => Err(serde::de::Error::custom(format!(
+                        "{other:?} is not a valid value (expected {})",
+                        one_of($name::NAMES)
+                    ))),
+                }
+            }
+        }
+    };
+}
+
+/// "`a`, `b` or `c`".
+fn one_of(names: &[&str]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    match quoted.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => quoted.concat(),
+    }
+}
+
 /// Warden's configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
@@ -24,10 +82,18 @@ pub struct Config {
     pub geo: Geo,
     pub policy: Policy,
     pub auth: Auth,
+    pub login: Login,
     pub dovecot: Dovecot,
     pub postfix: Postfix,
     pub log: Log,
 }
+
+/// Keys that moved, with their new names.
+const MOVED_KEYS: [(&str, &str); 3] = [
+    ("dovecot.login_protection", "login.protection"),
+    ("dovecot.tarpit_secs", "login.tarpit_secs"),
+    ("dovecot.tarpit_max_secs", "login.tarpit_max_secs"),
+];
 
 impl Default for Config {
     fn default() -> Self {
@@ -38,6 +104,7 @@ impl Default for Config {
             geo: Geo::default(),
             policy: Policy::default(),
             auth: Auth::default(),
+            login: Login::default(),
             dovecot: Dovecot::default(),
             postfix: Postfix::default(),
             log: Log::default(),
@@ -119,7 +186,9 @@ pub struct Geo {
     pub maxmind_city: Option<PathBuf>,
     /// ASNs to treat as datacenter networks besides the built-in list.
     pub extra_datacenter_asns: Vec<u32>,
-    /// Files of Tor / VPN / proxy ranges (one CIDR or address per line).
+    /// Files of Tor / VPN / proxy ranges (one CIDR or address per line),
+    /// each a table `{ path = "tor-exits.txt", kind = "tor" }` whose `kind`
+    /// is `tor`, `vpn` or `proxy`.
     pub anonymizer_lists: Vec<AnonymizerList>,
     /// The organisation's own addresses (office egress, corporate VPN):
     /// logins from them are trusted more.
@@ -132,7 +201,29 @@ pub struct Geo {
 pub struct AnonymizerList {
     pub path: PathBuf,
     /// `tor`, `vpn` or `proxy`.
-    pub kind: String,
+    pub kind: AnonymizerKind,
+}
+
+closed_set! {
+    /// What the addresses of an anonymizer list are.
+    AnonymizerKind {
+        /// Tor exit nodes.
+        Tor = "tor",
+        /// VPN endpoints.
+        Vpn = "vpn",
+        /// Proxies.
+        Proxy = "proxy",
+    }
+}
+
+impl From<AnonymizerKind> for warden_core::AnonymizerKind {
+    fn from(k: AnonymizerKind) -> Self {
+        match k {
+            AnonymizerKind::Tor => warden_core::AnonymizerKind::Tor,
+            AnonymizerKind::Vpn => warden_core::AnonymizerKind::Vpn,
+            AnonymizerKind::Proxy => warden_core::AnonymizerKind::Proxy,
+        }
+    }
 }
 
 /// A named set of the organisation's networks.
@@ -145,7 +236,6 @@ pub struct OrgRange {
     pub networks: Vec<String>,
 }
 
-/// Logging.
 /// Credentials: login passwords, authorization codes, TOTP and sessions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
@@ -187,23 +277,53 @@ impl Default for Auth {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Dovecot {
-    /// Login protection: refuse, after the password check, logins the risk engine challenges (a new country, impossible travel...), telling the user to confirm in webmail. Off: they succeed and raise an alert.
-    pub login_protection: bool,
-    /// Seconds Dovecot holds back a client that repeats a wrong password already refused from its address, per repeat (a tarpit for stale clients, which are not counted as guesses).
-    pub tarpit_secs: u32,
-    /// The longest such delay in seconds; 0 turns the tarpit off.
-    pub tarpit_max_secs: u32,
-    /// Language of the texts mail clients see when Dovecot refuses a login: `en` or `zh`.
-    pub lang: String,
+    /// Language of the texts mail clients see when Dovecot's auth policy refuses a login: `en` or `zh`.
+    pub lang: Lang,
 }
 
 impl Default for Dovecot {
     fn default() -> Self {
-        Dovecot {
-            login_protection: false,
+        Dovecot { lang: Lang::En }
+    }
+}
+
+/// How every way in treats a login — `/v1/evaluate` and `/v1/report`, `/v1/auth/verify` (the Lua passdb, `warden checkpassword`), `/v1/auth/login`, Dovecot's auth policy and the Postfix policy server alike.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Login {
+    /// Login protection (异地登录保护): a correct password on a login the risk engine challenges (a new country, impossible travel...) is refused with `verification_required` and a text telling the user to confirm the sign-in; web logins with TOTP are asked for a code instead. Off: such logins succeed and raise an alert.
+    pub protection: bool,
+    /// Seconds Dovecot's auth policy holds back a client that repeats a wrong password already refused from its address, per repeat (a tarpit for stale clients, which are not counted as guesses).
+    pub tarpit_secs: u32,
+    /// The longest such delay in seconds; 0 turns the tarpit off.
+    pub tarpit_max_secs: u32,
+}
+
+impl Default for Login {
+    fn default() -> Self {
+        Login {
+            protection: false,
             tarpit_secs: 2,
             tarpit_max_secs: 15,
-            lang: "en".into(),
+        }
+    }
+}
+
+closed_set! {
+    /// The language of texts shown to end users.
+    Lang {
+        /// English.
+        En = "en",
+        /// Chinese.
+        Zh = "zh",
+    }
+}
+
+impl From<Lang> for warden_core::Lang {
+    fn from(l: Lang) -> Self {
+        match l {
+            Lang::En => warden_core::Lang::En,
+            Lang::Zh => warden_core::Lang::Zh,
         }
     }
 }
@@ -215,7 +335,7 @@ pub struct Postfix {
     /// Address and port for Postfix's `check_policy_service inet:HOST:PORT`; none (the default) leaves the policy server off.
     pub listen: Option<String>,
     /// The answer when Warden cannot decide (its storage fails): `defer` (`DEFER_IF_PERMIT`, the mail is retried later) or `dunno` (the mail goes on). When Warden is down, Postfix itself answers with `smtpd_policy_service_default_action`.
-    pub on_error: String,
+    pub on_error: OnError,
     /// Window (seconds) over which an account's recipients are counted for the sending-rate check.
     pub rate_window_secs: u64,
     /// Recipients per window an account may always send to, whatever its history.
@@ -230,7 +350,7 @@ impl Default for Postfix {
     fn default() -> Self {
         Postfix {
             listen: None,
-            on_error: "defer".into(),
+            on_error: OnError::Defer,
             rate_window_secs: 3600,
             rate_min_recipients: 100,
             rate_factor: 10.0,
@@ -239,6 +359,17 @@ impl Default for Postfix {
     }
 }
 
+closed_set! {
+    /// What the Postfix policy server answers when Warden cannot decide.
+    OnError {
+        /// `DEFER_IF_PERMIT`: the mail is retried later.
+        Defer = "defer",
+        /// `DUNNO`: the mail goes on.
+        Dunno = "dunno",
+    }
+}
+
+/// Logging.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Log {
@@ -296,12 +427,16 @@ impl Config {
         for l in leaves.iter().filter(|l| l.scalar_list) {
             envsrc = envsrc.with_list_parse_key(&l.key);
         }
-        let cfg: Config = b
+        let raw = b
             .add_source(envsrc)
             .build()
-            .context("reading the configuration")?
-            .try_deserialize()
-            .context("invalid configuration")?;
+            .context("reading the configuration")?;
+        for (old, new) in MOVED_KEYS {
+            if raw.get::<config::Value>(old).is_ok() {
+                bail!("invalid configuration: {old} is now {new} (it applies to every way in, not only Dovecot's)");
+            }
+        }
+        let cfg: Config = raw.try_deserialize().context("invalid configuration")?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -332,19 +467,12 @@ impl Config {
         if self.auth.session_ttl_secs < 60 {
             bail!("auth.session_ttl_secs must be at least 60");
         }
-        parse_lang(&self.dovecot.lang).context("dovecot.lang")?;
-        if self.dovecot.tarpit_max_secs > 300 {
-            bail!("dovecot.tarpit_max_secs must be at most 300 (mail clients give up sooner)");
+        if self.login.tarpit_max_secs > 300 {
+            bail!("login.tarpit_max_secs must be at most 300 (mail clients give up sooner)");
         }
         if let Some(l) = &self.postfix.listen {
             l.parse::<std::net::SocketAddr>()
                 .with_context(|| format!("postfix.listen: {l:?} is not an address:port"))?;
-        }
-        if !matches!(self.postfix.on_error.as_str(), "defer" | "dunno") {
-            bail!(
-                "postfix.on_error: {:?} must be defer or dunno",
-                self.postfix.on_error
-            );
         }
         if self.postfix.rate_window_secs < 60 {
             bail!("postfix.rate_window_secs must be at least 60");
@@ -352,9 +480,6 @@ impl Config {
         let (factor, half_life) = (self.postfix.rate_factor, self.postfix.rate_half_life_days);
         if factor.is_nan() || factor < 1.0 || half_life.is_nan() || half_life <= 0.0 {
             bail!("postfix.rate_factor must be at least 1 and postfix.rate_half_life_days above 0");
-        }
-        for a in &self.geo.anonymizer_lists {
-            parse_anonymizer_kind(&a.kind)?;
         }
         for r in &self.geo.org_ranges {
             for n in &r.networks {
@@ -386,26 +511,6 @@ impl Config {
     }
 }
 
-/// `en` or `zh`: the language of texts shown to end users.
-pub fn parse_lang(lang: &str) -> anyhow::Result<warden_core::Lang> {
-    match lang {
-        "en" => Ok(warden_core::Lang::En),
-        "zh" => Ok(warden_core::Lang::Zh),
-        other => bail!("{other:?} must be en or zh"),
-    }
-}
-
-/// `tor`, `vpn` or `proxy`.
-pub fn parse_anonymizer_kind(kind: &str) -> anyhow::Result<warden_core::AnonymizerKind> {
-    use warden_core::AnonymizerKind::*;
-    Ok(match kind {
-        "tor" => Tor,
-        "vpn" => Vpn,
-        "proxy" => Proxy,
-        other => bail!("geo.anonymizer_lists: kind {other:?} must be tor, vpn or proxy"),
-    })
-}
-
 /// One configuration key, read from the schema of [`Config`].
 struct Leaf {
     /// Dotted path, e.g. `server.listen`.
@@ -414,6 +519,8 @@ struct Leaf {
     description: String,
     /// A list of strings or numbers (settable as `a,b,c` from the environment).
     scalar_list: bool,
+    /// The allowed names when the value is one of a closed set.
+    allowed: Vec<String>,
 }
 
 /// Every key of [`Config`] with its default and doc comment.
@@ -439,9 +546,22 @@ pub fn reference_markdown() -> String {
             Value::Number(n) if n.is_f64() => format!("`{}`", n.as_f64().unwrap_or(0.0) as f32),
             v => format!("`{v}`"),
         };
+        // A closed set whose description does not name its values gets
+        // them listed.
+        let mut description = l.description;
+        if !l
+            .allowed
+            .iter()
+            .all(|n| description.contains(&format!("`{n}`")))
+        {
+            let names: Vec<&str> = l.allowed.iter().map(String::as_str).collect();
+            description = format!("{description} One of {}.", one_of(&names))
+                .trim_start()
+                .to_string();
+        }
         out.push_str(&format!(
-            "| `{}` | `{env}` | {shown} | {} |\n",
-            l.key, l.description
+            "| `{}` | `{env}` | {shown} | {description} |\n",
+            l.key
         ));
     }
     out
@@ -455,6 +575,28 @@ fn resolve<'a>(root: &'a Value, v: &'a Value) -> &'a Value {
             .map(|d| resolve(root, d))
             .unwrap_or(v),
         None => v,
+    }
+}
+
+/// The names of an enum schema: `enum` of strings, or `oneOf` of `const`s
+/// (when the variants are documented).
+fn allowed_names(schema: &Value) -> Vec<String> {
+    let strings = |vs: &Vec<Value>, field: Option<&str>| -> Vec<String> {
+        vs.iter()
+            .filter_map(|v| match field {
+                Some(f) => v.get(f),
+                None => Some(v),
+            })
+            .filter_map(Value::as_str)
+            .map(String::from)
+            .collect()
+    };
+    if let Some(vs) = schema.get("enum").and_then(Value::as_array) {
+        return strings(vs, None);
+    }
+    match schema.get("oneOf").and_then(Value::as_array) {
+        Some(vs) => strings(vs, Some("const")),
+        None => Vec::new(),
     }
 }
 
@@ -494,6 +636,7 @@ fn walk(root: &Value, schema: &Value, prefix: &str, defaults: &Value, out: &mut 
             default,
             description,
             scalar_list,
+            allowed: allowed_names(target),
         });
     }
 }
@@ -603,5 +746,112 @@ mod tests {
         for line in r.lines().skip(2) {
             assert!(!line.ends_with("|  |"), "undocumented key: {line}");
         }
+        // Closed sets: their names come from the schema, and the reference
+        // names every one of them (our own descriptions do, with meanings).
+        let closed: Vec<(String, Vec<String>)> = leaves()
+            .into_iter()
+            .filter(|l| !l.allowed.is_empty())
+            .map(|l| {
+                let row = r
+                    .lines()
+                    .find(|row| row.starts_with(&format!("| `{}` |", l.key)))
+                    .unwrap();
+                for name in &l.allowed {
+                    assert!(row.contains(&format!("`{name}`")), "{row}");
+                    if !l.key.starts_with("policy.") {
+                        assert!(l.description.contains(&format!("`{name}`")), "{row}");
+                    }
+                }
+                (l.key, l.allowed)
+            })
+            .filter(|(key, _)| !key.starts_with("policy."))
+            .collect();
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            closed,
+            [
+                ("dovecot.lang".to_string(), names(Lang::NAMES)),
+                ("postfix.on_error".to_string(), names(OnError::NAMES)),
+            ]
+        );
+        assert_eq!(names(Lang::NAMES), ["en", "zh"]);
+        assert_eq!(names(OnError::NAMES), ["defer", "dunno"]);
+        assert_eq!(names(AnonymizerKind::NAMES), ["tor", "vpn", "proxy"]);
+    }
+
+    #[test]
+    fn closed_sets_read_their_names_and_refuse_others_naming_key_and_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("w.toml");
+        std::fs::write(
+            &f,
+            "[dovecot]\nlang = \"zh\"\n[postfix]\non_error = \"dunno\"\n\
+             [[geo.anonymizer_lists]]\npath = \"tor.txt\"\nkind = \"tor\"\n\
+             [[geo.anonymizer_lists]]\npath = \"vpn.txt\"\nkind = \"vpn\"\n",
+        )
+        .unwrap();
+        let c = Config::load(Some(&f), &env(&[])).unwrap();
+        assert_eq!(c.dovecot.lang, Lang::Zh);
+        assert_eq!(
+            warden_core::Lang::from(c.dovecot.lang),
+            warden_core::Lang::Zh
+        );
+        assert_eq!(c.postfix.on_error, OnError::Dunno);
+        let kinds: Vec<warden_core::AnonymizerKind> = c
+            .geo
+            .anonymizer_lists
+            .iter()
+            .map(|a| a.kind.into())
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                warden_core::AnonymizerKind::Tor,
+                warden_core::AnonymizerKind::Vpn
+            ]
+        );
+        // They print as they are written.
+        let shown = serde_json::to_value(&c).unwrap();
+        assert_eq!(shown["dovecot"]["lang"], "zh");
+        assert_eq!(shown["postfix"]["on_error"], "dunno");
+        assert_eq!(shown["geo"]["anonymizer_lists"][1]["kind"], "vpn");
+        // From the environment too.
+        let c = Config::load(None, &env(&[("WARDEN_POSTFIX__ON_ERROR", "defer")])).unwrap();
+        assert_eq!(c.postfix.on_error, OnError::Defer);
+
+        let bad = |file: Option<&str>, vars: &[(&str, &str)]| {
+            if let Some(text) = file {
+                std::fs::write(&f, text).unwrap();
+            }
+            let e = Config::load(file.map(|_| f.as_path()), &env(vars)).unwrap_err();
+            format!("{e:#}")
+        };
+        let e = bad(Some("[postfix]\non_error = \"later\"\n"), &[]);
+        assert!(e.contains("postfix.on_error"), "{e}");
+        assert!(e.contains("\"later\""), "{e}");
+        assert!(e.contains("`defer` or `dunno`"), "{e}");
+        // Names are lowercase, as documented.
+        let e = bad(Some("[postfix]\non_error = \"Dunno\"\n"), &[]);
+        assert!(
+            e.contains("postfix.on_error") && e.contains("`defer` or `dunno`"),
+            "{e}"
+        );
+        let e = bad(None, &[("WARDEN_DOVECOT__LANG", "fr")]);
+        assert!(e.contains("dovecot.lang"), "{e}");
+        assert!(e.contains("\"fr\"") && e.contains("`en` or `zh`"), "{e}");
+        let e = bad(Some("[dovecot]\nlang = 1\n"), &[]);
+        assert!(
+            e.contains("dovecot.lang") && e.contains("`en` or `zh`"),
+            "{e}"
+        );
+        let e = bad(
+            Some("[[geo.anonymizer_lists]]\npath = \"x.txt\"\nkind = \"i2p\"\n"),
+            &[],
+        );
+        assert!(e.contains("anonymizer_lists") && e.contains("kind"), "{e}");
+        assert!(
+            e.contains("\"i2p\"") && e.contains("`tor`, `vpn` or `proxy`"),
+            "{e}"
+        );
     }
 }

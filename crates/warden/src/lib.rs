@@ -6,7 +6,6 @@ pub mod admin;
 pub mod checkpassword;
 pub mod config;
 pub mod eval;
-pub mod postfix;
 pub mod replay;
 pub mod serve;
 pub mod synth;

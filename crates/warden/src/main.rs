@@ -1,6 +1,12 @@
 //! The `warden` command line: `serve`, `migrate`, `replay`, `geo`,
 //! `gen-events` and `config`. Parsing only; the work is in the library.
+//!
+//! Output goes through [`emit`] and [`note`], never `println!`: when the
+//! reader of standard output goes away (`warden geo lookup … | head -1`),
+//! the command ends quietly with status 0 instead of panicking.
 
+use std::fmt::Display;
+use std::io::{self, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -52,6 +58,11 @@ enum Command {
         /// Geo data folder (default: the configured one).
         #[arg(long)]
         geo_dir: Option<PathBuf>,
+        /// Run without geo data (every location and network unknown, so
+        /// nearly every login is allowed). Without this flag, missing geo
+        /// data is an error.
+        #[arg(long, conflicts_with = "geo_dir")]
+        no_geo: bool,
     },
     /// IP intelligence.
     Geo {
@@ -117,6 +128,11 @@ enum Command {
         /// Geo data folder (default: the configured one).
         #[arg(long)]
         geo_dir: Option<PathBuf>,
+        /// Run without geo data (every location and network unknown, so
+        /// nearly every login is allowed). Without this flag, missing geo
+        /// data is an error.
+        #[arg(long, conflicts_with = "geo_dir")]
+        no_geo: bool,
     },
     /// Explain why a user's mail clients fail to log in, and what to do.
     Diagnose {
@@ -215,6 +231,12 @@ enum UserCommand {
         /// The user must change it at the next login.
         #[arg(long)]
         must_change: bool,
+        /// Chinese text.
+        #[arg(long)]
+        zh: bool,
+        /// Print the JSON answer instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Create an authorization code (app password) for mail clients.
     AppPassword {
@@ -262,11 +284,43 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
+        // The reader has all it wanted (`| head`): not an error.
+        Err(e) if e.is::<OutputClosed>() => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            note(format_args!("error: {e:#}\n"));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The reader of the command's output went away (a closed pipe).
+#[derive(Debug, thiserror::Error)]
+#[error("the output was closed")]
+struct OutputClosed;
+
+/// Whether `e` comes from writing into a closed pipe. Only for commands
+/// that use no network, where a broken pipe can only be the output's.
+fn output_closed(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Writes `text` to standard output; a closed pipe is [`OutputClosed`].
+fn emit(text: impl Display) -> anyhow::Result<()> {
+    let mut o = io::stdout().lock();
+    write!(o, "{text}")
+        .and_then(|()| o.flush())
+        .map_err(|e| match e.kind() {
+            io::ErrorKind::BrokenPipe => anyhow::Error::new(OutputClosed),
+            _ => anyhow::Error::new(e).context("writing to standard output"),
+        })
+}
+
+/// Writes `text` to standard error, which may be closed too: then nothing.
+fn note(text: impl Display) {
+    let _ = write!(io::stderr().lock(), "{text}");
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -274,7 +328,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         command: ConfigCommand::Reference,
     } = cli.command
     {
-        print!("{}", reference_markdown());
+        emit(reference_markdown())?;
         return Ok(ExitCode::SUCCESS);
     }
     if let Command::Checkpassword {
@@ -311,7 +365,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let rt = tokio::runtime::Runtime::new()?;
             let path = cfg.database_path();
             rt.block_on(serve::open_store(&cfg))?;
-            println!("database {} is up to date", path.display());
+            emit(format_args!("database {} is up to date\n", path.display()))?;
         }
         Command::Replay {
             input,
@@ -319,12 +373,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             db,
             strict,
             geo_dir,
+            no_geo,
         } => {
             let mut cfg = cfg;
             if let Some(d) = geo_dir {
                 cfg.geo.dir = Some(d);
             }
-            let intel = serve::load_intel(&cfg)?;
+            let (intel, geo) = warden::replay::offline_intel(&cfg, no_geo)?;
+            note(format_args!("replay: {geo}\n"));
             let opts = warden::replay::ReplayOptions {
                 input,
                 output,
@@ -332,8 +388,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 strict,
                 progress: true,
             };
-            let summary = warden::replay::run(&opts, cfg.policy.clone(), &intel)?;
-            eprintln!("{summary}");
+            let summary = warden::replay::run(&opts, cfg.policy.clone(), &intel).map_err(|e| {
+                if output_closed(&e) {
+                    anyhow::Error::new(OutputClosed)
+                } else {
+                    e
+                }
+            })?;
+            note(format_args!("{summary}\n"));
             if strict && summary.errors > 0 {
                 return Ok(ExitCode::from(2));
             }
@@ -346,9 +408,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         .parse()
                         .with_context(|| format!("{ip:?} is not an IP address"))?;
                     let info = warden_api::types::IpInfoDto::from(&intel.lookup(ip));
-                    println!("{}", serde_json::to_string_pretty(&info)?);
+                    emit(format_args!("{}\n", serde_json::to_string_pretty(&info)?))?;
                 }
-                GeoCommand::Info => println!("{:#?}", intel.describe()),
+                GeoCommand::Info => emit(format_args!("{:#?}\n", intel.describe()))?,
             }
         }
         Command::GenEvents {
@@ -357,7 +419,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             seed,
             out,
         } => {
-            warden::synth::run_gen(users, events, seed, &out)?;
+            warden::synth::run_gen(users, events, seed, &out).map_err(|e| {
+                if out == std::path::Path::new("-") && output_closed(&e) {
+                    anyhow::Error::new(OutputClosed)
+                } else {
+                    e
+                }
+            })?;
         }
         Command::Simulate {
             users,
@@ -376,13 +444,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ..warden_sim::SimConfig::default()
             };
             let summary = warden_sim::run(&sim, &geo, &out)?;
-            eprint!("{summary}");
-            eprintln!("wrote {}", out.display());
+            note(format_args!("{summary}wrote {}\n", out.display()));
         }
         Command::Config {
             command: ConfigCommand::Check,
         } => {
-            println!("{}", serde_json::to_string_pretty(&cfg)?);
+            emit(format_args!("{}\n", serde_json::to_string_pretty(&cfg)?))?;
         }
         Command::Config {
             command: ConfigCommand::Reference,
@@ -395,9 +462,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 std::env::var("WARDEN_API_KEY").ok(),
             )?;
             let rt = tokio::runtime::Runtime::new()?;
+            // A password change reads as a summary (strength, advice), not JSON.
+            let summary = match &command {
+                UserCommand::Passwd {
+                    zh, json: false, ..
+                } => Some(*zh),
+                _ => None,
+            };
             let answer = rt.block_on(user_command(&admin, command))?;
-            if !answer.is_null() {
-                println!("{}", serde_json::to_string_pretty(&answer)?);
+            if let Some(zh) = summary {
+                emit(warden::admin::render_password_set(&answer, zh))?;
+            } else if !answer.is_null() {
+                emit(format_args!("{}\n", serde_json::to_string_pretty(&answer)?))?;
             }
         }
         Command::Eval {
@@ -406,6 +482,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             out,
             baseline,
             geo_dir,
+            no_geo,
         } => {
             let baseline = match baseline.as_deref() {
                 None => false,
@@ -416,17 +493,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(d) = geo_dir {
                 cfg.geo.dir = Some(d);
             }
-            let intel = serve::load_intel(&cfg)?;
+            let (intel, geo) = warden::replay::offline_intel(&cfg, no_geo)?;
+            note(format_args!("eval: {geo}\n"));
             let opts = warden::eval::EvalOptions {
                 events,
                 labels,
                 out,
                 baseline,
+                geo,
             };
             let started = std::time::Instant::now();
             let (_, table) = warden::eval::run(&opts, cfg.policy.clone(), &intel)?;
-            print!("{table}");
-            eprintln!("evaluated in {:.1} s", started.elapsed().as_secs_f64());
+            emit(table)?;
+            note(format_args!(
+                "evaluated in {:.1} s\n",
+                started.elapsed().as_secs_f64()
+            ));
         }
         Command::Diagnose {
             user,
@@ -443,9 +525,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let path = format!("/v1/users/{}/diagnose", warden::admin::segment(&user));
             let v = rt.block_on(admin.call(reqwest::Method::GET, &path, None))?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&v)?);
+                emit(format_args!("{}\n", serde_json::to_string_pretty(&v)?))?;
             } else {
-                print!("{}", warden::admin::render_diagnosis(&v, zh));
+                emit(warden::admin::render_diagnosis(&v, zh))?;
             }
         }
     }
@@ -531,6 +613,7 @@ async fn user_command(
             user,
             keep_app_passwords,
             must_change,
+            ..
         } => {
             let password = warden::admin::password_from_stdin()?;
             let body = json!({ "password": password, "keep_app_passwords": keep_app_passwords, "must_change_password": must_change });

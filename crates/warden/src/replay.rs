@@ -44,6 +44,11 @@
 //! profile of every user who logged in successfully is stored. Profiles
 //! already in the database are not loaded first: the replay starts from an
 //! empty engine, and its snapshots replace the stored ones.
+//!
+//! Without geo data every address is unknown, so hardly any detector can
+//! fire and almost every login is allowed: [`offline_intel`] refuses to run
+//! without it unless asked to (`--no-geo`), and [`GeoMode`] says which of
+//! the two ran.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -74,6 +79,91 @@ pub const DB_BATCH: usize = 20_000;
 const IP_CACHE_MAX: usize = 1 << 16;
 /// The progress bar is moved every this many lines.
 const PROGRESS_EVERY: u64 = 4_096;
+
+/// Which IP intelligence an offline run (`warden replay`, `warden eval`)
+/// judged the logins with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GeoMode {
+    /// Geo data was loaded; the text says from where.
+    Loaded(String),
+    /// Asked to run without geo data (`--no-geo`).
+    Without,
+}
+
+impl fmt::Display for GeoMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GeoMode::Loaded(from) => write!(f, "geo data: {from}"),
+            GeoMode::Without => f.write_str(
+                "no geo data (--no-geo): every location and network is unknown, \
+                 so the place, travel and network checks never fire",
+            ),
+        }
+    }
+}
+
+/// The IP intelligence for `warden replay` and `warden eval`: the configured
+/// geo data (as `warden serve` loads it), which must hold a city database;
+/// or, when `no_geo`, none at all (no geo folder, MaxMind file, anonymizer
+/// lists or organisation ranges). Without geo data nearly every login
+/// would be allowed, which must not pass silently for a result.
+pub fn offline_intel(
+    cfg: &crate::config::Config,
+    no_geo: bool,
+) -> anyhow::Result<(IpIntel, GeoMode)> {
+    if no_geo {
+        let intel = IpIntel::builder()
+            .build()
+            .context("building empty IP intelligence")?;
+        return Ok((intel, GeoMode::Without));
+    }
+    let dir = cfg.geo_dir();
+    let missing = |what: &str| {
+        anyhow::anyhow!(
+            "{what}: without geo data every location and network is unknown and nearly \
+             every login is allowed. Fetch the data with `scripts/fetch-geo.sh {dir}` (or \
+             point --geo-dir or geo.dir at it), or pass --no-geo to run without geo data",
+            dir = dir.display()
+        )
+    };
+    if cfg.geo.maxmind_city.is_none() && !dir.is_dir() {
+        return Err(missing(&format!(
+            "the geo data folder {} does not exist",
+            dir.display()
+        )));
+    }
+    let intel = crate::serve::load_intel(cfg)?;
+    let stats = intel.describe();
+    if !stats.has_city() {
+        return Err(missing(&format!(
+            "no city database in the geo data folder {} (looked for {}, {} and {} or {})",
+            dir.display(),
+            warden_geo::files::DBIP_V4,
+            warden_geo::files::DBIP_V6,
+            warden_geo::files::GEOLITE2_CITY,
+            warden_geo::files::GEOIP2_CITY,
+        )));
+    }
+    let paths = |ps: &mut dyn Iterator<Item = &Path>| {
+        ps.map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let city = paths(&mut stats.city_files.iter().map(|f| f.path.as_path()));
+    let asn = match &stats.asn {
+        Some(a) => paths(&mut a.files.iter().map(PathBuf::as_path)),
+        None => "none".to_string(),
+    };
+    let mut from = format!("city {city}; ASN {asn}");
+    if stats.needs_attribution() {
+        from.push_str(&format!(
+            " ({}, {})",
+            warden_geo::ATTRIBUTION,
+            warden_geo::ATTRIBUTION_URL
+        ));
+    }
+    Ok((intel, GeoMode::Loaded(from)))
+}
 
 /// What `warden replay` was asked to do.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -925,13 +1015,11 @@ pub fn run(opts: &ReplayOptions, policy: Policy, intel: &IpIntel) -> anyhow::Res
     if let Some(bar) = &bar {
         replayer = replayer.with_progress(bar.clone());
     }
-    let summary = replayer
-        .run(input, output)
-        .with_context(|| format!("replaying {}", opts.input.display()))?;
+    let summary = replayer.run(input, output);
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    Ok(summary)
+    summary.with_context(|| format!("replaying {}", opts.input.display()))
 }
 
 #[cfg(test)]

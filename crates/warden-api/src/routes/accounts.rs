@@ -894,25 +894,12 @@ pub async fn revoke_all_app_passwords<S: Backend>(
 
 // ------------------------------------------------------------------ TOTP
 
-/// The TOTP generator of an enrolment (its sealed secret opened).
+/// The TOTP generator of an enrolment (its secret unsealed).
 pub fn totp_of<S: Backend>(
     state: &AppState<S>,
     enrolment: &TotpEnrolment,
 ) -> Result<Totp, ApiError> {
-    let bytes = warden_auth::open(
-        &state.credentials.key,
-        &enrolment.sealed_secret,
-        enrolment.user.as_bytes(),
-    )
-    .map_err(|e| {
-        ApiError::Internal(format!(
-            "TOTP secret of {} cannot be opened: {e}",
-            enrolment.user
-        ))
-    })?;
-    TotpSecret::from_bytes(&bytes)
-        .map(Totp::new)
-        .map_err(|e| ApiError::Internal(e.to_string()))
+    Ok(state.service.totp_of(enrolment)?)
 }
 
 /// Starts TOTP enrolment: a new secret, its `otpauth://` URI and QR codes.

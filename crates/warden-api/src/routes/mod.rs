@@ -2,7 +2,6 @@
 
 pub mod accounts;
 pub mod auth;
-pub mod dovecot;
 pub mod geo;
 pub mod health;
 pub mod login;

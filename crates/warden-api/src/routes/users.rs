@@ -35,7 +35,7 @@ fn parse_cursor(c: &str) -> Result<Cursor, ApiError> {
 }
 
 fn event_dto(e: LoginEvent) -> EventDto {
-    use warden_core::{FailureReason, Outcome, Protocol};
+    use warden_core::{Outcome, Protocol};
     let protocol = match e.protocol {
         Protocol::Imap => ProtocolDto::Imap,
         Protocol::Pop3 => ProtocolDto::Pop3,
@@ -47,17 +47,13 @@ fn event_dto(e: LoginEvent) -> EventDto {
     };
     let (outcome, failure_reason) = match e.outcome {
         Outcome::Success => (OutcomeDto::Success, None),
-        Outcome::Failure(r) => (
-            OutcomeDto::Failure,
-            Some(match r {
-                FailureReason::WrongPassword => FailureReasonDto::WrongPassword,
-                FailureReason::UnknownUser => FailureReasonDto::UnknownUser,
-                FailureReason::ChallengeFailed => FailureReasonDto::ChallengeFailed,
-                FailureReason::Blocked => FailureReasonDto::Blocked,
-                FailureReason::Other => FailureReasonDto::Other,
-            }),
-        ),
+        Outcome::Failure(r) => (OutcomeDto::Failure, Some(FailureReasonDto::from(r))),
     };
+    let verify_reason = crate::diagnose::verify_reason(&e).map(|r| r.as_str().to_string());
+    let client = e
+        .user_agent
+        .as_deref()
+        .and_then(warden_core::client::describe);
     EventDto {
         id: e.id,
         ts: rfc3339(e.ts),
@@ -65,7 +61,9 @@ fn event_dto(e: LoginEvent) -> EventDto {
         protocol,
         outcome,
         failure_reason,
+        verify_reason,
         device: e.device,
+        client,
         user_agent: e.user_agent,
         country: e.country.map(|c| c.as_str().to_string()),
         region: e.region,
@@ -225,4 +223,58 @@ pub async fn profile<S: Backend>(
             .count(),
         attribution: AttributionDto::default(),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use warden_core::{Decision, FailureReason, Level, Outcome, Protocol, ReasonCode};
+
+    use super::*;
+
+    fn event(outcome: Outcome, user_agent: Option<&str>) -> LoginEvent {
+        LoginEvent {
+            id: Some(7),
+            ts: Timestamp(1_772_330_400),
+            user: "bob@acme.test".into(),
+            ip: "113.88.1.10".parse().unwrap(),
+            protocol: Protocol::Smtp,
+            outcome,
+            device: None,
+            user_agent: user_agent.map(str::to_string),
+            country: None,
+            region: None,
+            city: None,
+            asn: None,
+            decision: Decision::Challenge,
+            risk: 0.6,
+            level: Level::Medium,
+            alert: true,
+            reasons: vec![ReasonCode::UnusualCountry],
+            auth_reason: None,
+        }
+    }
+
+    #[test]
+    fn history_names_the_client_and_the_failure_as_diagnosis_does() {
+        let ua = r#"("name" "Thunderbird" "version" "115.3")"#;
+        let e = event(Outcome::Failure(FailureReason::ChallengeFailed), Some(ua));
+        let v = serde_json::to_value(event_dto(e)).unwrap();
+        assert_eq!(v["client"], "Thunderbird 115.3", "{v}");
+        assert_eq!(v["user_agent"], ua, "{v}");
+        assert_eq!(v["failure_reason"], "verification_required", "{v}");
+        assert_eq!(v["verify_reason"], "verification_required", "{v}");
+
+        // Warden's own credential check stored the reason: it wins.
+        let mut e = event(Outcome::Failure(FailureReason::Other), None);
+        e.auth_reason = Some(warden_core::VerifyReason::AppPasswordRequired);
+        let v = serde_json::to_value(event_dto(e)).unwrap();
+        assert_eq!(v["failure_reason"], "other", "{v}");
+        assert_eq!(v["verify_reason"], "app_password_required", "{v}");
+        assert_eq!(v["client"], serde_json::Value::Null, "{v}");
+
+        let v =
+            serde_json::to_value(event_dto(event(Outcome::Success, Some("curl/8.5.0")))).unwrap();
+        assert_eq!(v["verify_reason"], serde_json::Value::Null, "{v}");
+        assert_eq!(v["client"], "curl 8.5.0", "{v}");
+    }
 }

@@ -51,15 +51,31 @@ pub enum OutcomeDto {
     Failure,
 }
 
-/// Why the login failed, when known.
+/// Why the login failed, when known. `verification_required`: a step-up
+/// (a confirmation, a second factor) was asked for and not passed; the
+/// name `/v1/auth/verify` and the diagnosis use. Its former name
+/// `challenge_failed` is still accepted in requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FailureReasonDto {
     WrongPassword,
     UnknownUser,
-    ChallengeFailed,
+    #[serde(alias = "challenge_failed")]
+    VerificationRequired,
     Blocked,
     Other,
+}
+
+impl From<FailureReason> for FailureReasonDto {
+    fn from(f: FailureReason) -> Self {
+        match f {
+            FailureReason::WrongPassword => FailureReasonDto::WrongPassword,
+            FailureReason::UnknownUser => FailureReasonDto::UnknownUser,
+            FailureReason::ChallengeFailed => FailureReasonDto::VerificationRequired,
+            FailureReason::Blocked => FailureReasonDto::Blocked,
+            FailureReason::Other => FailureReasonDto::Other,
+        }
+    }
 }
 
 impl From<FailureReasonDto> for FailureReason {
@@ -67,7 +83,7 @@ impl From<FailureReasonDto> for FailureReason {
         match f {
             FailureReasonDto::WrongPassword => FailureReason::WrongPassword,
             FailureReasonDto::UnknownUser => FailureReason::UnknownUser,
-            FailureReasonDto::ChallengeFailed => FailureReason::ChallengeFailed,
+            FailureReasonDto::VerificationRequired => FailureReason::ChallengeFailed,
             FailureReasonDto::Blocked => FailureReason::Blocked,
             FailureReasonDto::Other => FailureReason::Other,
         }
@@ -323,7 +339,8 @@ pub struct ReportRequest {
     pub device: Option<String>,
     pub user_agent: Option<String>,
     pub outcome: OutcomeDto,
-    /// Only with `outcome: failure`; defaults to `wrong_password`.
+    /// Only with `outcome: failure`; defaults to `wrong_password`
+    /// (`challenge_failed` is accepted for `verification_required`).
     pub failure_reason: Option<FailureReasonDto>,
 }
 
@@ -362,8 +379,23 @@ pub struct EventDto {
     pub ip: String,
     pub protocol: ProtocolDto,
     pub outcome: OutcomeDto,
+    /// With `outcome: failure`. `verification_required` was called
+    /// `challenge_failed` in earlier versions.
     pub failure_reason: Option<FailureReasonDto>,
+    /// With `outcome: failure`: why, by the verify reason's name (as
+    /// `/v1/auth/verify` and the diagnosis name it: `wrong_password`,
+    /// `app_password_required`, `verification_required`, ...). Stored by
+    /// Warden's credential check; for a login the mail server checked,
+    /// derived from `failure_reason` and the risk reasons.
+    #[schema(example = "verification_required")]
+    pub verify_reason: Option<String>,
     pub device: Option<String>,
+    /// The client as a person reads it (`Thunderbird 115.3`, `Chrome on
+    /// Windows`), from `user_agent`.
+    #[schema(example = "Thunderbird 115.3")]
+    pub client: Option<String>,
+    /// The user agent or IMAP `ID` string as the client sent it.
+    #[schema(example = "(\"name\" \"Thunderbird\" \"version\" \"115.3\")")]
     pub user_agent: Option<String>,
     pub country: Option<String>,
     pub region: Option<String>,
@@ -520,4 +552,26 @@ pub fn parse_ts(field: &str, v: &str) -> Result<Timestamp, ApiError> {
     v.parse::<jiff::Timestamp>()
         .map(|t| Timestamp(t.as_second()))
         .map_err(|e| ApiError::bad(format!("{field}: invalid RFC 3339 timestamp {v:?}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_step_up_is_verification_required_and_the_old_name_is_still_read() {
+        for name in ["verification_required", "challenge_failed"] {
+            let r: FailureReasonDto = serde_json::from_value(serde_json::json!(name)).unwrap();
+            assert_eq!(r, FailureReasonDto::VerificationRequired);
+            assert_eq!(FailureReason::from(r), FailureReason::ChallengeFailed);
+        }
+        assert_eq!(
+            serde_json::to_value(FailureReasonDto::from(FailureReason::ChallengeFailed)).unwrap(),
+            "verification_required"
+        );
+        // Every core reason survives the round trip.
+        for f in FailureReason::ALL {
+            assert_eq!(FailureReason::from(FailureReasonDto::from(f)), f);
+        }
+    }
 }

@@ -4,7 +4,9 @@
 //! the attacks at what friction for legit users ([`metrics`]). With the
 //! baseline, the plain Freeman model of `warden_core::stats` scores every
 //! event too, so both catch rates are printed side by side at the same
-//! friction. Output: a readable table, `summary.json` and `roc.svg`.
+//! friction. Output: a readable table, `summary.json` and `roc.svg`, each
+//! saying whether geo data was used ([`GeoMode`]: the command refuses to
+//! run without it unless given `--no-geo`).
 
 pub mod metrics;
 pub mod plot;
@@ -21,7 +23,7 @@ use warden_geo::IpIntel;
 
 pub use metrics::{Label, LabelKind, Report, Scored};
 
-use crate::replay::parse_line;
+use crate::replay::{parse_line, GeoMode};
 
 /// What to evaluate and where to write.
 #[derive(Debug, Clone)]
@@ -31,6 +33,16 @@ pub struct EvalOptions {
     pub out: Option<PathBuf>,
     /// Also score with the plain Freeman model.
     pub baseline: bool,
+    /// The geo data the events are judged with (named in the outputs).
+    pub geo: GeoMode,
+}
+
+/// `summary.json`: the report and the geo data it was made with.
+#[derive(serde::Serialize)]
+struct Summary<'a> {
+    geo: String,
+    #[serde(flatten)]
+    report: &'a Report,
 }
 
 /// Scores every event of the stream; errors name the line.
@@ -200,7 +212,8 @@ pub fn table(r: &Report) -> String {
 }
 
 /// Runs the evaluation; writes `summary.json`, `table.md` and `roc.svg`
-/// into `out` when given. Returns the report and its table.
+/// into `out` when given. Returns the report and its table, which starts
+/// with the geo mode.
 pub fn run(
     opts: &EvalOptions,
     policy: Policy,
@@ -219,12 +232,16 @@ pub fn run(
         opts.baseline,
     )?;
     let report = metrics::report(&scored);
-    let text = table(&report);
+    let text = format!("{}\n\n{}", opts.geo, table(&report));
     if let Some(dir) = &opts.out {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let summary = Summary {
+            geo: opts.geo.to_string(),
+            report: &report,
+        };
         std::fs::write(
             dir.join("summary.json"),
-            serde_json::to_string_pretty(&report)?,
+            serde_json::to_string_pretty(&summary)?,
         )?;
         std::fs::write(dir.join("table.md"), &text)?;
         std::fs::write(dir.join("roc.svg"), plot::roc_svg(&report))?;

@@ -124,7 +124,7 @@ fn a_foreign_login_raises_an_alert_and_login_protection_refuses_it() {
     // check, with the text saying what to do; a wrong password learns
     // nothing about it.
     s.warden
-        .restart(&[("WARDEN_DOVECOT__LOGIN_PROTECTION", "true")]);
+        .restart(&[("WARDEN_LOGIN__PROTECTION", "true")]);
     let d = &s.dovecot;
     let wrong = login("imap", d.imaps, "dave@example.com", "not-it", LAGOS, "ssl");
     assert_eq!(
@@ -148,7 +148,7 @@ fn a_foreign_login_raises_an_alert_and_login_protection_refuses_it() {
         .event_once("dave@example.com", 2, |e| e["ip"] == LAGOS);
     assert_eq!(
         (&event["outcome"], &event["failure_reason"]),
-        (&json!("failure"), &json!("challenge_failed")),
+        (&json!("failure"), &json!("verification_required")),
         "{event}"
     );
     let home = login(

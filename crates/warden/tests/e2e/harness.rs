@@ -234,8 +234,8 @@ impl Warden {
             // Cheap hashing: the tests check behaviour, not cost.
             .env("WARDEN_AUTH__ARGON2__MEMORY_KIB", "1024")
             .env("WARDEN_AUTH__ARGON2__ITERATIONS", "1")
-            .env("WARDEN_DOVECOT__TARPIT_SECS", "1")
-            .env("WARDEN_DOVECOT__TARPIT_MAX_SECS", "1");
+            .env("WARDEN_LOGIN__TARPIT_SECS", "1")
+            .env("WARDEN_LOGIN__TARPIT_MAX_SECS", "1");
         for (k, v) in &self.env {
             cmd.env(k, v);
         }

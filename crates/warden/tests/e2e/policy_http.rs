@@ -40,7 +40,7 @@ fn report(body: &Value, success: bool, policy_reject: bool) -> Value {
 #[test]
 fn smtp_without_session_ids_stale_passwords_and_passdb_warden() {
     let dir = temp_dir();
-    let w = Warden::start(dir.path(), &[("WARDEN_DOVECOT__LOGIN_PROTECTION", "true")]);
+    let w = Warden::start(dir.path(), &[("WARDEN_LOGIN__PROTECTION", "true")]);
     w.history_at_home("jack@example.com", "113.88.1.10");
 
     // Jack's SMTP client abroad: the first allow (before the password)
@@ -58,7 +58,8 @@ fn smtp_without_session_ids_stale_passwords_and_passdb_warden() {
     let (code, _) = policy(&w, "command=report", KEY, report(&abroad, false, true));
     assert_eq!(code, 200);
     let event = w.last_event("jack@example.com");
-    assert_eq!(event["failure_reason"], "challenge_failed", "{event}");
+    assert_eq!(event["failure_reason"], "verification_required", "{event}");
+    assert_eq!(event["verify_reason"], "verification_required", "{event}");
     assert_eq!(event["protocol"], "smtp");
 
     // A stale password over SMTP: the second attempt with the same hash is

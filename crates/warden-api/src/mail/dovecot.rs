@@ -1,0 +1,262 @@
+//! `POST /v1/dovecot/policy`: Dovecot 2.3's auth policy server protocol
+//! (`auth_policy_server_url`, the shape PowerDNS wforce also serves).
+//!
+//! Dovecot asks `command=allow` twice per login with the same body: before
+//! the password check and, when the password was right, after it; then it
+//! reports the outcome with `command=report`. The two `allow` calls are told
+//! apart by Dovecot's session id (SMTP has none: then by login, address,
+//! protocol and password hash), and each phase checks what fits it:
+//!
+//! - **before** the password: what needs no password — a plaintext mail
+//!   protocol when TLS is required, a risk-control lockout of the address,
+//!   a risk denial (spraying source, stuffing wave, impossible travel...);
+//!   and a *tarpit* (a positive status: Dovecot waits that many seconds) for
+//!   a client repeating a wrong password that already failed from there.
+//! - **after** it: the same hard refusals, and with login protection on, a
+//!   login the engine challenges (a new country...) is refused with the
+//!   "confirm in webmail" text, shown only to someone who knew the password.
+//!
+//! The report feeds the outcome to the engine with the password hash as a
+//! fingerprint: the same wrong password again from the same address (a
+//! phone with a stale password) counts once toward lockout and spraying,
+//! while different wrong passwords (guesses) count each. With
+//! `passdb=warden` in the URL, Warden also verified the password
+//! (`/v1/auth/verify`, which records the attempt), so a report is recorded
+//! only when this policy refused the login before the password.
+//!
+//! This adapter only parses Dovecot's request and words the answer: the
+//! phases, the tarpit, login protection and the recording are the
+//! pipeline's (`warden_service::pipeline::mail`).
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use axum::extract::State;
+use warden_core::counters::PasswordFingerprint;
+use warden_core::hash::stable_hash;
+use warden_core::{Lang, Protocol, Verdict};
+use warden_service::pipeline::mail::{MailAnswer, MailCheck, MailReport};
+use warden_service::pipeline::AttemptFields;
+use warden_store::Backend;
+
+use crate::error::{ApiError, ApiJson, ApiQuery};
+use crate::state::AppState;
+use crate::types::dovecot::{DovecotPolicyParams, DovecotPolicyRequest, DovecotPolicyResponse};
+
+/// Dovecot's service name as a protocol. Postfix's SASL and Dovecot's
+/// submission service are SMTP; ManageSieve, doveadm and the rest are API
+/// access (no TLS rule, no mail-client rules).
+pub fn protocol_of(service: &str) -> Protocol {
+    match service.trim().to_ascii_lowercase().as_str() {
+        "imap" => Protocol::Imap,
+        "pop3" => Protocol::Pop3,
+        "smtp" | "submission" | "lmtp" => Protocol::Smtp,
+        _ => Protocol::Api,
+    }
+}
+
+/// The fingerprint of a `pwhash` (hex, usually 3 or 4 digits): the number
+/// itself when it fits, else a hash of it.
+pub fn fingerprint(pwhash: &str) -> Option<PasswordFingerprint> {
+    let h = pwhash.trim();
+    if h.is_empty() {
+        return None;
+    }
+    if h.len() <= 16 {
+        if let Ok(v) = u64::from_str_radix(h, 16) {
+            return Some(v);
+        }
+    }
+    Some(stable_hash(&[h.as_bytes()]))
+}
+
+/// The client's IMAP `ID` as Warden's client classifier reads it: Dovecot's
+/// `%{client_id}` is the parameter list without its parentheses.
+pub fn imap_id(client_id: &str) -> Option<String> {
+    let id = client_id.trim();
+    if id.is_empty() {
+        None
+    } else if id.starts_with('"') {
+        Some(format!("({id})"))
+    } else {
+        Some(id.to_string())
+    }
+}
+
+/// Whether the connection is encrypted: Dovecot's `tls`, or `secured` from
+/// a SASL client (Dovecot's own logins say `secured` for a trusted network,
+/// which is no encryption).
+pub fn is_tls(protocol: Protocol, tls: bool, secured: &str) -> bool {
+    tls || secured.eq_ignore_ascii_case("tls")
+        || (secured == "secured" && !matches!(protocol, Protocol::Imap | Protocol::Pop3))
+}
+
+/// The text a refused client sees: for IMAP with the response code first,
+/// which Dovecot then sends unchanged (`NO [CONTACTADMIN] ...`); for POP3
+/// and SMTP the plain text (`-ERR [AUTH] ...`, `535 5.7.8 ...`). One line,
+/// no control characters.
+pub fn client_message(protocol: Protocol, verdict: &Verdict, lang: Lang, offset: i32) -> String {
+    let text: String = verdict
+        .message(lang, offset)
+        .unwrap_or_default()
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    match (protocol, verdict.reason) {
+        (Protocol::Imap, Some(r)) => format!("[{}] {text}", r.imap_code()),
+        _ => text,
+    }
+}
+
+/// The request's address: `remote`, else `real_remote`.
+fn remote_of(req: &DovecotPolicyRequest) -> &str {
+    if req.remote.trim().is_empty() {
+        req.real_remote.trim()
+    } else {
+        req.remote.trim()
+    }
+}
+
+/// The key tying a login's checks and report together.
+fn session_key(req: &DovecotPolicyRequest, ip: IpAddr, protocol: Protocol) -> String {
+    if req.session_id.is_empty() {
+        format!(
+            "k\0{}\0{ip}\0{}\0{}",
+            req.login.trim(),
+            protocol.as_str(),
+            req.pwhash
+        )
+    } else {
+        format!("s\0{}", req.session_id)
+    }
+}
+
+fn answer(status: i32, msg: String) -> ApiJson<DovecotPolicyResponse> {
+    ApiJson(DovecotPolicyResponse { status, msg })
+}
+
+/// Dovecot's auth policy requests: `command=allow` before and after the
+/// password check, `command=report` with the outcome.
+#[utoipa::path(
+    post,
+    path = "/v1/dovecot/policy",
+    tag = "mail servers",
+    params(DovecotPolicyParams),
+    request_body = DovecotPolicyRequest,
+    responses(
+        (status = 200, description = "`status` < 0: refuse with `msg`; 0: go on; > 0: delay that many seconds, then go on. Reports always answer 0.", body = DovecotPolicyResponse),
+        (status = 400, description = "Unknown command, malformed JSON or an address that is not one", body = crate::error::ErrorBody),
+        (status = 401, description = "Missing or wrong API key (`auth_policy_server_api_header = X-API-Key: KEY`)", body = crate::error::ErrorBody),
+        (status = 503, description = "Storage unavailable (report not recorded)", body = crate::error::ErrorBody),
+    ),
+    security(("api_key_header" = []), ("api_key" = []))
+)]
+pub async fn policy<S: Backend>(
+    State(state): State<Arc<AppState<S>>>,
+    ApiQuery(params): ApiQuery<DovecotPolicyParams>,
+    ApiJson(req): ApiJson<DovecotPolicyRequest>,
+) -> Result<ApiJson<DovecotPolicyResponse>, ApiError> {
+    let report = match params.command.as_str() {
+        "allow" => false,
+        "report" => true,
+        other => {
+            return Err(ApiError::bad(format!(
+                "command: {} is not allow or report",
+                warden_service::error::shown(other)
+            )))
+        }
+    };
+    if req.login.trim().is_empty() {
+        // Nothing to judge (a mechanism without a user name).
+        return Ok(answer(0, String::new()));
+    }
+    let remote = remote_of(&req);
+    let ip: IpAddr = remote.parse().map_err(|_| {
+        ApiError::bad(format!(
+            "remote: {} is not an IP address (auth_policy_request_attributes needs remote=%{{rip}})",
+            warden_service::error::shown(remote)
+        ))
+    })?;
+    let protocol = protocol_of(&req.protocol);
+    let key = session_key(&req, ip, protocol);
+    let user_agent = imap_id(&req.device_id);
+    let attempt = state.attempt(AttemptFields {
+        user: &req.login,
+        ip: remote,
+        protocol,
+        ts: None,
+        device: None,
+        user_agent: user_agent.as_deref(),
+    })?;
+    let fingerprint = fingerprint(&req.pwhash);
+    let warden_verifies = params.passdb.as_deref() == Some("warden");
+    if report {
+        state
+            .mail_report(MailReport {
+                key,
+                attempt,
+                fingerprint,
+                success: req.success == Some(true),
+                policy_rejected: req.policy_reject == Some(true),
+                warden_verifies,
+            })
+            .await?;
+        return Ok(answer(0, String::new()));
+    }
+    let checked = state
+        .mail_check(MailCheck {
+            key,
+            attempt,
+            fingerprint,
+            tls: is_tls(protocol, req.tls, &req.secured),
+            warden_verifies,
+        })
+        .await?;
+    Ok(match checked.answer {
+        MailAnswer::Go => answer(0, String::new()),
+        MailAnswer::Tarpit(secs) => answer(i32::try_from(secs).unwrap_or(i32::MAX), String::new()),
+        MailAnswer::Refuse(v) => answer(
+            -1,
+            client_message(protocol, &v, state.config.dovecot_lang, checked.utc_offset),
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn services_map_to_protocols() {
+        assert_eq!(protocol_of("imap"), Protocol::Imap);
+        assert_eq!(protocol_of("POP3"), Protocol::Pop3);
+        assert_eq!(protocol_of("smtp"), Protocol::Smtp);
+        assert_eq!(protocol_of("submission"), Protocol::Smtp);
+        assert_eq!(protocol_of("sieve"), Protocol::Api);
+    }
+
+    #[test]
+    fn client_ids_and_tls() {
+        assert_eq!(
+            imap_id(r#""name" "Thunderbird" "version" "115.3""#).as_deref(),
+            Some(r#"("name" "Thunderbird" "version" "115.3")"#)
+        );
+        assert_eq!(imap_id(" "), None);
+        assert!(is_tls(Protocol::Imap, true, ""));
+        assert!(!is_tls(Protocol::Imap, false, "secured"));
+        assert!(is_tls(Protocol::Smtp, false, "secured"));
+        assert!(is_tls(Protocol::Smtp, false, "TLS"));
+        assert!(!is_tls(Protocol::Smtp, false, ""));
+    }
+
+    #[test]
+    fn pwhash_fingerprints() {
+        assert_eq!(fingerprint(""), None);
+        assert_eq!(fingerprint("0d52"), Some(0x0d52));
+        assert_eq!(fingerprint("0D52"), Some(0x0d52));
+        let long = "0123456789abcdef0123456789abcdef";
+        assert_eq!(fingerprint(long), fingerprint(long));
+        assert_ne!(fingerprint(long), fingerprint("0123456789abcdef"));
+        assert!(fingerprint("not hex").is_some());
+    }
+}

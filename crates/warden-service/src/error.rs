@@ -1,0 +1,40 @@
+//! The service's errors: what went wrong, typed, for the adapters to turn
+//! into their protocol's answer (an HTTP status, a Dovecot temporary
+//! failure, a Postfix `DEFER`).
+
+use warden_store::StoreError;
+
+/// Why a service call did not complete. Nothing was changed unless the
+/// variant says otherwise.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The input is malformed or names something that is not there in a way
+    /// the caller must fix (a bad address, an expired evaluation id...).
+    #[error("{0}")]
+    Invalid(String),
+    /// What the call names does not exist (an account).
+    #[error("{0}")]
+    NotFound(String),
+    /// The store failed; nothing was acknowledged.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A bug or a broken invariant (a hashing thread panicked...).
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl ServiceError {
+    pub fn invalid(msg: impl Into<String>) -> Self {
+        ServiceError::Invalid(msg.into())
+    }
+}
+
+/// A client-controlled string as it may appear in an error or a log:
+/// quoted, escaped, and cut to 64 characters.
+pub fn shown(s: &str) -> String {
+    const MAX: usize = 64;
+    match s.char_indices().nth(MAX) {
+        None => format!("{s:?}"),
+        Some((cut, _)) => format!("{:?}…", &s[..cut]),
+    }
+}

@@ -1,0 +1,187 @@
+//! Typed domain events: one per thing that happened in the pipeline or to
+//! an account, with who did it, when and from where. They are the one spine
+//! that metrics, logs (see [`crate::telemetry`]) and the coming alerts,
+//! audit log and incidents hang on: a feature subscribes here and never adds
+//! a call to an adapter.
+//!
+//! Events borrow what they describe, so publishing one costs no allocation;
+//! a subscriber that keeps an event copies what it needs (and must be quick:
+//! it runs on the request's thread — queue slow work, do not do it inline).
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use warden_core::{Assessment, IpInfo, LoginAttempt, Outcome, SecurityEvent, VerifyReason};
+
+/// Which way a login came in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EntryPoint {
+    /// `POST /v1/evaluate` then `/v1/report`.
+    Evaluate,
+    /// `POST /v1/auth/verify`: Dovecot's Lua passdb, `warden checkpassword`.
+    Verify,
+    /// `POST /v1/auth/login`: webmail and IM.
+    WebLogin,
+    /// Dovecot's auth policy (`/v1/dovecot/policy`).
+    DovecotPolicy,
+    /// The Postfix policy server.
+    Postfix,
+}
+
+impl EntryPoint {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryPoint::Evaluate => "evaluate",
+            EntryPoint::Verify => "verify",
+            EntryPoint::WebLogin => "web_login",
+            EntryPoint::DovecotPolicy => "dovecot_policy",
+            EntryPoint::Postfix => "postfix",
+        }
+    }
+}
+
+/// What the Dovecot policy answered to one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailCheckResult {
+    /// Before the password: go on.
+    Allow,
+    /// After the password: go on.
+    AllowAfterAuth,
+    /// Hold the client back this many seconds, then go on.
+    Tarpit,
+    Reject,
+}
+
+impl MailCheckResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MailCheckResult::Allow => "allow",
+            MailCheckResult::AllowAfterAuth => "allow_after_auth",
+            MailCheckResult::Tarpit => "tarpit",
+            MailCheckResult::Reject => "reject",
+        }
+    }
+}
+
+/// What the Postfix policy did with one request of an authenticated sender.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendingVerdict {
+    /// The account is locked or disabled.
+    AccountRefused,
+    /// The risk engine refuses the sender's address for the account.
+    RiskRefused,
+    /// Far above the account's usual sending rate.
+    RateDeferred,
+    /// Warden could not decide (storage failed).
+    Undecided,
+}
+
+impl SendingVerdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SendingVerdict::AccountRefused => "account_refused",
+            SendingVerdict::RiskRefused => "risk_refused",
+            SendingVerdict::RateDeferred => "rate_deferred",
+            SendingVerdict::Undecided => "undecided",
+        }
+    }
+}
+
+/// One thing that happened.
+#[derive(Debug, Clone, Copy)]
+pub enum DomainEvent<'a> {
+    /// A login was scored before its password check (an evaluation, or the
+    /// first step of a verification or a policy check).
+    LoginDecided {
+        entry: EntryPoint,
+        attempt: &'a LoginAttempt,
+        assessment: &'a Assessment,
+        elapsed: Duration,
+    },
+    /// A login's outcome was committed to the history (and, for a success,
+    /// to the profile): the event a report, a verification, a web login or a
+    /// Dovecot report ends with.
+    LoginRecorded {
+        entry: EntryPoint,
+        attempt: &'a LoginAttempt,
+        ip: &'a IpInfo,
+        assessment: &'a Assessment,
+        /// As the history keeps it.
+        outcome: Outcome,
+        /// Why Warden refused it, when it did.
+        refusal: Option<VerifyReason>,
+        /// A success the user and the admin should be told about.
+        alert: bool,
+        elapsed: Duration,
+    },
+    /// Dovecot reported a login that Warden's own credential check
+    /// (`passdb=warden`) already recorded: nothing more is stored.
+    ReportLeftToVerify { attempt: &'a LoginAttempt },
+    /// A credential check answered (`/v1/auth/verify`).
+    CredentialChecked {
+        entry: EntryPoint,
+        attempt: &'a LoginAttempt,
+        refusal: Option<VerifyReason>,
+    },
+    /// Dovecot's policy answered one `allow` check.
+    MailChecked {
+        attempt: &'a LoginAttempt,
+        result: MailCheckResult,
+        refusal: Option<VerifyReason>,
+    },
+    /// The Postfix policy held back mail of an authenticated sender.
+    SendingHeld {
+        user: &'a str,
+        ip: Option<IpAddr>,
+        verdict: SendingVerdict,
+    },
+    /// An account or credential changed (locked, unlocked, disabled, a new
+    /// password, a code created or revoked, 2FA...), by an admin, the user
+    /// or Warden: the security event as stored.
+    AccountChanged { event: &'a SecurityEvent },
+    /// A request presented no valid API key.
+    Unauthorized { path: &'a str },
+    /// Upkeep pruned the history.
+    HistoryPruned { rows: u64 },
+}
+
+/// Something that reacts to events. Runs synchronously where the event is
+/// published: keep it to counters, a log line or a queue push.
+pub trait Subscriber: Send + Sync {
+    fn on(&self, event: &DomainEvent<'_>);
+}
+
+/// The subscribers, fixed when the service is built.
+#[derive(Clone, Default)]
+pub struct Events {
+    subscribers: Vec<Arc<dyn Subscriber>>,
+}
+
+impl Events {
+    /// The standard set: metrics and structured logs.
+    pub fn standard() -> Self {
+        Events::default().with(Arc::new(crate::telemetry::Telemetry))
+    }
+
+    /// Adds a subscriber.
+    pub fn with(mut self, s: Arc<dyn Subscriber>) -> Self {
+        self.subscribers.push(s);
+        self
+    }
+
+    /// Hands `event` to every subscriber, in the order they were added.
+    pub fn publish(&self, event: DomainEvent<'_>) {
+        for s in &self.subscribers {
+            s.on(&event);
+        }
+    }
+}
+
+impl std::fmt::Debug for Events {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Events")
+            .field("subscribers", &self.subscribers.len())
+            .finish()
+    }
+}

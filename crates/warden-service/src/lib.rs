@@ -1,0 +1,97 @@
+//! Warden's service layer: the **one login pipeline** that every entry
+//! point calls — the HTTP routes (`/v1/evaluate` + `/v1/report`,
+//! `/v1/auth/verify`, `/v1/auth/login`), Dovecot's auth policy, the Lua
+//! passdb and `warden checkpassword` (through verify), and the Postfix
+//! policy server — as a mail server has one `authenticate` for every
+//! protocol. Adapters parse their protocol, call one method of
+//! [`Service`] and format its answer; every business rule is here.
+//!
+//! A login goes through the same steps whatever the way in
+//! ([`pipeline`]): normalisation of the attempt, geo lookup, access rules
+//! and the engine (under its lock, only for the lookup), the credential
+//! check when Warden owns the password, the stale-client and lockout logic,
+//! login protection, recording (history + profile, acknowledged after the
+//! commit), and the answer as typed values (a [`warden_core::Verdict`] with
+//! its reason; the adapter words it).
+//!
+//! Everything that happens is published as a typed [`events::DomainEvent`];
+//! metrics and logs are one subscriber ([`telemetry`]). Short-lived state
+//! sits behind [`shortlived::ShortLived`], the store behind
+//! [`warden_store::Backend`]. No JSON and no HTTP here.
+
+pub mod credentials;
+pub mod error;
+pub mod events;
+pub mod pipeline;
+pub mod shortlived;
+pub mod telemetry;
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use warden_core::sending::RateLimits;
+use warden_core::{Clock, Engine, Lang, Timestamp};
+use warden_geo::IpIntel;
+use warden_store::{Backend, WriterHandle};
+
+pub use credentials::{AuthSettings, Credentials};
+pub use error::ServiceError;
+pub use events::{DomainEvent, EntryPoint, Events, Subscriber};
+pub use pipeline::LoginSettings;
+pub use shortlived::ShortLived;
+
+/// Everything the pipeline reads and changes. One per process, shared by
+/// every adapter (`Arc<Service<_>>`).
+pub struct Service<S: Backend> {
+    /// Profiles and counters. Held only for a lookup or a record, never
+    /// across an await or a CPU-heavy step.
+    pub engine: Mutex<Engine>,
+    pub intel: Arc<IpIntel>,
+    pub store: Arc<S>,
+    /// The store's group-commit writer: history rows and profile snapshots.
+    pub writer: WriterHandle,
+    pub short: ShortLived,
+    pub clock: Arc<dyn Clock + Send + Sync>,
+    /// Password hashing and the sealing key.
+    pub credentials: Credentials,
+    pub settings: LoginSettings,
+    /// The sending-rate limits of the Postfix policy.
+    pub rates: RateLimits,
+    pub events: Events,
+}
+
+impl<S: Backend> Service<S> {
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// The organisation's UTC offset, for times in texts.
+    pub fn utc_offset(&self) -> i32 {
+        self.engine.lock().policy().learning.utc_offset_minutes
+    }
+}
+
+/// The wall clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        Timestamp(secs)
+    }
+}
+
+/// Parses a language name of the API and the configuration.
+pub fn parse_lang(lang: Option<&str>) -> Result<Lang, ServiceError> {
+    match lang.map(str::trim) {
+        None | Some("") | Some("en") => Ok(Lang::En),
+        Some("zh") | Some("zh-CN") | Some("zh-cn") => Ok(Lang::Zh),
+        Some(other) => Err(ServiceError::invalid(format!(
+            "lang: {other:?} is not supported; expected en or zh"
+        ))),
+    }
+}

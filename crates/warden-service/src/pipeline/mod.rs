@@ -1,0 +1,196 @@
+//! The login pipeline: the steps every entry point shares.
+//!
+//! - [`Service::attempt`] validates and normalises the wire fields;
+//! - [`Service::assess`] looks the address up and scores the attempt
+//!   (the engine's lock is held for the lookup only);
+//! - [`Service::record`] feeds the outcome to the engine and waits until the
+//!   history row and the profile snapshot are committed, then publishes
+//!   [`DomainEvent::LoginRecorded`].
+//!
+//! The entries built on them: [`evaluate`] (evaluate and report), [`verify`]
+//! (credential checks for mail clients, and the web/IM login), and [`mail`]
+//! (Dovecot's policy checks and reports, the Postfix policy).
+
+pub mod evaluate;
+pub mod mail;
+pub mod verify;
+
+use std::net::IpAddr;
+use std::time::Instant;
+
+use warden_core::counters::PasswordFingerprint;
+use warden_core::{Assessment, IpInfo, LoginAttempt, Outcome, Protocol, Timestamp, VerifyReason};
+use warden_store::{Backend, LoginEvent, ProfileSnapshot};
+
+use crate::error::{shown, ServiceError};
+use crate::events::{DomainEvent, EntryPoint};
+use crate::Service;
+
+/// Attempts may be stamped at most this far in the future (clock skew).
+pub const MAX_FUTURE_SECS: i64 = 300;
+
+/// How every entry point treats a login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginSettings {
+    /// Login protection: a correct credential on a login the risk engine
+    /// challenges (a new country, impossible travel...) is refused until the
+    /// user confirms it (mail clients cannot answer a challenge; web logins
+    /// without a second factor neither). Off: such logins succeed and raise
+    /// an alert. The same for every entry point.
+    pub protection: bool,
+    /// Tarpit for a client repeating a wrong password already refused from
+    /// its address: this many seconds per repeat...
+    pub tarpit_secs: u32,
+    /// ...up to this many (0: no tarpit).
+    pub tarpit_max_secs: u32,
+}
+
+impl Default for LoginSettings {
+    fn default() -> Self {
+        LoginSettings {
+            protection: false,
+            tarpit_secs: 2,
+            tarpit_max_secs: 15,
+        }
+    }
+}
+
+/// The wire fields of a login attempt, as an adapter read them.
+#[derive(Debug, Clone, Copy)]
+pub struct AttemptFields<'a> {
+    pub user: &'a str,
+    pub ip: &'a str,
+    pub protocol: Protocol,
+    /// When it happened; `None`: now.
+    pub ts: Option<Timestamp>,
+    pub device: Option<&'a str>,
+    /// A browser user agent or an IMAP `ID` list.
+    pub user_agent: Option<&'a str>,
+}
+
+/// What is known of an attempt before its outcome.
+#[derive(Debug, Clone)]
+pub struct Assessed {
+    pub info: IpInfo,
+    pub assessment: Assessment,
+    /// The organisation's UTC offset, for times in texts.
+    pub utc_offset: i32,
+}
+
+/// What an attempt teaches the engine and how the history keeps it.
+#[derive(Debug, Clone, Copy)]
+pub struct Recording {
+    /// Fed to the engine (a success teaches the profile); `None` teaches
+    /// nothing.
+    pub counted: Option<Outcome>,
+    /// The outcome the history shows.
+    pub history: Outcome,
+    /// Why Warden refused the login, when it did.
+    pub refusal: Option<VerifyReason>,
+    /// The wrong password's fingerprint, so repeats of one stale password
+    /// count once.
+    pub fingerprint: Option<PasswordFingerprint>,
+    /// The user and the admin should be told (a success with an alert).
+    pub alert: bool,
+}
+
+impl Recording {
+    /// An outcome as the mail server reported it.
+    pub fn reported(outcome: Outcome) -> Self {
+        Recording {
+            counted: Some(outcome),
+            history: outcome,
+            refusal: None,
+            fingerprint: None,
+            alert: false,
+        }
+    }
+
+    /// Warden refused the login for `reason`.
+    pub fn refused(reason: VerifyReason, account_known: bool) -> Self {
+        Recording {
+            counted: reason.counted_as(account_known),
+            history: Outcome::Failure(reason.history_reason(account_known)),
+            refusal: Some(reason),
+            fingerprint: None,
+            alert: false,
+        }
+    }
+}
+
+impl<S: Backend> Service<S> {
+    /// Validates the wire fields of an attempt into a core attempt.
+    pub fn attempt(&self, f: AttemptFields<'_>) -> Result<LoginAttempt, ServiceError> {
+        let ip: IpAddr = f.ip.trim().parse().map_err(|_| {
+            ServiceError::invalid(format!("ip: {} is not an IPv4 or IPv6 address", shown(f.ip)))
+        })?;
+        let now = self.now();
+        let ts = f.ts.unwrap_or(now);
+        if ts.since(now) > MAX_FUTURE_SECS {
+            return Err(ServiceError::invalid(format!(
+                "ts: {} is more than {MAX_FUTURE_SECS} s in the future",
+                ts.secs()
+            )));
+        }
+        LoginAttempt::new(ts, f.user, ip, f.protocol, f.device, f.user_agent)
+            .map_err(|e| ServiceError::invalid(e.to_string()))
+    }
+
+    /// Looks the address up and scores the attempt. Changes nothing.
+    pub fn assess(&self, attempt: &LoginAttempt) -> Assessed {
+        let info = self.intel.lookup(attempt.ip);
+        let engine = self.engine.lock();
+        let assessment = engine.evaluate(attempt, &info);
+        Assessed {
+            info,
+            assessment,
+            utc_offset: engine.policy().learning.utc_offset_minutes,
+        }
+    }
+
+    /// Records the attempt as `r` says, waits until both the history row and
+    /// the profile snapshot are committed, then publishes it.
+    pub async fn record(
+        &self,
+        entry: EntryPoint,
+        attempt: &LoginAttempt,
+        info: &IpInfo,
+        assessment: &Assessment,
+        r: Recording,
+        started: Instant,
+    ) -> Result<(), ServiceError> {
+        let ack = {
+            let mut engine = self.engine.lock();
+            if let Some(outcome) = r.counted {
+                engine.record_with(attempt, info, outcome, r.fingerprint);
+            }
+            let snapshot = if r.counted.is_some_and(Outcome::is_success) {
+                engine.snapshot(&attempt.user).map(|blob| ProfileSnapshot {
+                    user: attempt.user.to_string(),
+                    blob,
+                    updated_at: attempt.ts,
+                })
+            } else {
+                None
+            };
+            let mut event = LoginEvent::of(attempt, info, assessment, r.history);
+            event.auth_reason = r.refusal;
+            // Queued under the engine lock so snapshots reach the database in
+            // the order they were taken.
+            self.writer
+                .submit(vec![event], snapshot.into_iter().collect())
+        };
+        ack?.await?;
+        self.events.publish(DomainEvent::LoginRecorded {
+            entry,
+            attempt,
+            ip: info,
+            assessment,
+            outcome: r.history,
+            refusal: r.refusal,
+            alert: r.alert,
+            elapsed: started.elapsed(),
+        });
+        Ok(())
+    }
+}

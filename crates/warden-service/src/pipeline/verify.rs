@@ -1,0 +1,639 @@
+//! Credential checks: a mail client's password or authorization code
+//! (`/v1/auth/verify`, which Dovecot's Lua passdb and `warden checkpassword`
+//! call), and the web/IM login with its second factor (`/v1/auth/login`).
+//!
+//! Both score the attempt first, refuse what needs no password
+//! (`verify::precheck`: plaintext, access rules, a lockout, a risk denial),
+//! then verify the secret (one digest lookup for a code, else one argon2id
+//! verification on the bounded pool, or a dummy one of equal cost for an
+//! unknown user) and let `verify::decide` pick the one reason. The attempt
+//! lands in the history like a report; what the counters learn depends on
+//! the reason: guesses count, a client repeating one wrong password counts
+//! once (by a keyed fingerprint of the secret), a refused *valid* credential
+//! counts nothing.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use warden_auth::codes;
+use warden_core::verify::{decide, precheck, Credential, Facts, PasswordAge};
+use warden_core::{
+    Account, AppPassword, Decision, FailureReason, LoginAttempt, Outcome, SecurityEventKind,
+    Timestamp, TotpEnrolment, Verdict, VerifyReason, WebSession,
+};
+use warden_store::Backend;
+
+use super::{Assessed, Recording};
+use crate::credentials::{self, rehash_in_background, Actor};
+use crate::error::ServiceError;
+use crate::events::{DomainEvent, EntryPoint};
+use crate::shortlived::LoginTicket;
+use crate::Service;
+
+/// Which credential a successful check used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UsedCredential {
+    Password,
+    AppPassword,
+}
+
+impl UsedCredential {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UsedCredential::Password => "password",
+            UsedCredential::AppPassword => "app_password",
+        }
+    }
+}
+
+/// The answer to a credential check.
+#[derive(Debug)]
+pub struct Verified {
+    pub attempt: LoginAttempt,
+    pub assessed: Assessed,
+    pub verdict: Verdict,
+    /// Set when accepted.
+    pub credential: Option<UsedCredential>,
+    /// Accepted with a password in its grace period, which ends then.
+    pub expiring: Option<Timestamp>,
+    /// Accepted, and the user and the admin should be told.
+    pub alert: bool,
+}
+
+/// A web/IM login step.
+#[derive(Debug, Clone)]
+pub enum WebStep {
+    /// The first step: the password.
+    Password(String),
+    /// The second step: the code for an earlier password step.
+    Code { login_token: String, code: String },
+}
+
+/// How a web login step ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebStatus {
+    /// Logged in: a session is open.
+    Ok,
+    /// The password was right; a TOTP or recovery code is awaited.
+    TotpRequired,
+    Fail,
+}
+
+/// Why a second factor was asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Challenge {
+    /// The risk engine challenged the login.
+    Risk,
+    /// The account has 2FA.
+    TwoFactor,
+}
+
+impl Challenge {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Challenge::Risk => "risk",
+            Challenge::TwoFactor => "two_factor",
+        }
+    }
+}
+
+/// Why a web login step failed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WebRefusal {
+    /// A credential verdict (wrong password, locked, verification required...).
+    Verdict(Verdict),
+    /// The second-factor code was wrong or already used.
+    InvalidCode,
+}
+
+/// The answer to a web login step.
+#[derive(Debug)]
+pub struct WebLogin {
+    pub status: WebStatus,
+    pub assessed: Assessed,
+    pub alert: bool,
+    /// The session's token and end, when one was opened.
+    pub session: Option<(String, Timestamp)>,
+    /// For the second step.
+    pub login_token: Option<String>,
+    pub challenge: Option<Challenge>,
+    pub refusal: Option<WebRefusal>,
+    pub two_factor_setup_required: bool,
+    pub password_change_required: bool,
+}
+
+impl WebLogin {
+    fn new(status: WebStatus, assessed: Assessed) -> Self {
+        WebLogin {
+            status,
+            assessed,
+            alert: false,
+            session: None,
+            login_token: None,
+            challenge: None,
+            refusal: None,
+            two_factor_setup_required: false,
+            password_change_required: false,
+        }
+    }
+}
+
+/// The account's 2FA state.
+struct TwoFactor {
+    /// TOTP is confirmed.
+    enrolled: bool,
+    /// The org requires 2FA of this account.
+    required: bool,
+    /// The org requires authorization codes for mail clients.
+    codes_required: bool,
+}
+
+impl<S: Backend> Service<S> {
+    /// Checks a mail client's credential: the login password or an
+    /// authorization code, with every reason a client can be refused for.
+    /// The attempt is recorded before the answer.
+    pub async fn verify(
+        self: &Arc<Self>,
+        attempt: LoginAttempt,
+        secret: String,
+        tls: bool,
+    ) -> Result<Verified, ServiceError> {
+        let started = Instant::now();
+        let now = attempt.ts;
+        let assessed = self.assess(&attempt);
+        self.events.publish(DomainEvent::LoginDecided {
+            entry: EntryPoint::Verify,
+            attempt: &attempt,
+            assessment: &assessed.assessment,
+            elapsed: started.elapsed(),
+        });
+        let require_tls = self.credentials.settings.require_tls;
+        let mut account_known = false;
+        let mut used_code = None;
+        let mut expiring = None;
+        let mut fingerprint = None;
+        let verdict = match precheck(
+            attempt.protocol,
+            tls,
+            require_tls,
+            attempt.ip,
+            &assessed.assessment,
+        ) {
+            Some(v) => v,
+            None => {
+                let account = self.store.account(&attempt.user).await?;
+                account_known = account.is_some();
+                let (credential, code) = self
+                    .check_credential(account.as_ref(), secret.clone(), now, true)
+                    .await?;
+                // A wrong credential is answered without further lookups, so
+                // an unknown user and a wrong password cost the same.
+                let two = match &account {
+                    Some(a) if credential != Credential::Wrong => self.two_factor(a).await?,
+                    _ => TwoFactor {
+                        enrolled: false,
+                        required: false,
+                        codes_required: false,
+                    },
+                };
+                let age = account
+                    .as_ref()
+                    .map_or(PasswordAge::Fresh, |a| self.password_age(a, now));
+                let verdict = decide(
+                    &Facts {
+                        protocol: attempt.protocol,
+                        account: account.as_ref(),
+                        credential,
+                        two_factor: two.enrolled || two.required,
+                        codes_required: two.codes_required,
+                        password_age: age,
+                        login_protection: self.settings.protection,
+                    },
+                    &assessed.assessment,
+                );
+                if credential == Credential::Wrong {
+                    fingerprint = Some(self.credentials.fingerprint(&attempt.user, &secret));
+                }
+                used_code = code;
+                if verdict.is_ok() && credential == Credential::LoginPassword {
+                    if let PasswordAge::Grace { until } = age {
+                        expiring = Some(until);
+                    }
+                    if let Some(a) = &account {
+                        if a.password_hash
+                            .as_deref()
+                            .is_some_and(|h| self.credentials.needs_rehash(h))
+                        {
+                            rehash_in_background(self.clone(), a.user.clone(), secret);
+                        }
+                    }
+                }
+                verdict
+            }
+        };
+        let alert = verdict.is_ok() && assessed.assessment.alert;
+        let r = match verdict.reason {
+            None => Recording {
+                alert,
+                ..Recording::reported(Outcome::Success)
+            },
+            Some(reason) => Recording {
+                fingerprint,
+                ..Recording::refused(reason, account_known)
+            },
+        };
+        self.record(
+            EntryPoint::Verify,
+            &attempt,
+            &assessed.info,
+            &assessed.assessment,
+            r,
+            started,
+        )
+        .await?;
+        if let (true, Some(code)) = (verdict.is_ok(), &used_code) {
+            self.store.touch_app_password(code.id, now, attempt.ip).await?;
+        }
+        self.events.publish(DomainEvent::CredentialChecked {
+            entry: EntryPoint::Verify,
+            attempt: &attempt,
+            refusal: verdict.reason,
+        });
+        let credential = verdict.is_ok().then_some(if used_code.is_some() {
+            UsedCredential::AppPassword
+        } else {
+            UsedCredential::Password
+        });
+        Ok(Verified {
+            attempt,
+            assessed,
+            verdict,
+            credential,
+            expiring,
+            alert,
+        })
+    }
+
+    /// One step of a web or IM login: the password, then a TOTP or recovery
+    /// code when 2FA is on or the risk engine challenges the login. A
+    /// challenge answered correctly is the user's own login (no alert).
+    pub async fn web_login(
+        &self,
+        attempt: LoginAttempt,
+        step: WebStep,
+    ) -> Result<WebLogin, ServiceError> {
+        let started = Instant::now();
+        let now = attempt.ts;
+        let assessed = self.assess(&attempt);
+        self.events.publish(DomainEvent::LoginDecided {
+            entry: EntryPoint::WebLogin,
+            attempt: &attempt,
+            assessment: &assessed.assessment,
+            elapsed: started.elapsed(),
+        });
+        let password = match step {
+            WebStep::Code { login_token, code } => {
+                return self
+                    .web_second_step(attempt, assessed, &login_token, &code, started)
+                    .await
+            }
+            WebStep::Password(p) => p,
+        };
+        let settings = &self.credentials.settings;
+        let (verdict, account) = match precheck(
+            attempt.protocol,
+            true,
+            settings.require_tls,
+            attempt.ip,
+            &assessed.assessment,
+        ) {
+            Some(v) => (v, None),
+            None => {
+                let account = self.store.account(&attempt.user).await?;
+                let (credential, _) = self
+                    .check_credential(account.as_ref(), password, now, false)
+                    .await?;
+                let age = account
+                    .as_ref()
+                    .map_or(PasswordAge::Fresh, |a| self.password_age(a, now));
+                let facts = Facts {
+                    protocol: attempt.protocol,
+                    account: account.as_ref(),
+                    credential,
+                    // The second factor is this flow's own step.
+                    two_factor: false,
+                    codes_required: false,
+                    password_age: age,
+                    login_protection: self.settings.protection,
+                };
+                (decide(&facts, &assessed.assessment), account)
+            }
+        };
+        let known = account.is_some();
+        // A valid password with only a challenge or a password change
+        // pending goes on; anything else is refused here.
+        let passable = matches!(
+            verdict.reason,
+            None | Some(VerifyReason::VerificationRequired | VerifyReason::PasswordExpired)
+        );
+        let Some(a) = account.as_ref().filter(|_| passable) else {
+            return self
+                .web_refuse(attempt, assessed, verdict, known, started)
+                .await;
+        };
+        let two = self.two_factor(a).await?;
+        // A login the engine challenges is a risk challenge whenever a
+        // second factor can answer it, with or without login protection.
+        let risk_challenge = verdict.reason == Some(VerifyReason::VerificationRequired)
+            || (two.enrolled && assessed.assessment.decision == Decision::Challenge);
+        let password_change = verdict.reason == Some(VerifyReason::PasswordExpired);
+        if two.enrolled {
+            let token = codes::generate_session_token();
+            self.short
+                .hold_ticket(
+                    codes::token_digest(&token),
+                    LoginTicket {
+                        user: a.user.clone(),
+                        issued: now,
+                        risk_challenge,
+                        password_change,
+                    },
+                )
+                .await;
+            let mut answer = WebLogin::new(WebStatus::TotpRequired, assessed);
+            answer.password_change_required = password_change;
+            answer.two_factor_setup_required = two.required && !two.enrolled;
+            answer.login_token = Some(token);
+            answer.challenge = Some(if risk_challenge {
+                Challenge::Risk
+            } else {
+                Challenge::TwoFactor
+            });
+            return Ok(answer);
+        }
+        if verdict.reason == Some(VerifyReason::VerificationRequired) {
+            // No second factor to ask for: refuse, as verify would.
+            let mut answer = self
+                .web_refuse(attempt, assessed, verdict, known, started)
+                .await?;
+            answer.password_change_required = password_change;
+            answer.two_factor_setup_required = two.required;
+            return Ok(answer);
+        }
+        let alert = assessed.assessment.alert;
+        let r = Recording {
+            alert,
+            ..Recording::reported(Outcome::Success)
+        };
+        self.record(
+            EntryPoint::WebLogin,
+            &attempt,
+            &assessed.info,
+            &assessed.assessment,
+            r,
+            started,
+        )
+        .await?;
+        let mut answer = WebLogin::new(WebStatus::Ok, assessed);
+        answer.alert = alert;
+        answer.password_change_required = password_change;
+        answer.two_factor_setup_required = two.required;
+        answer.session = Some(self.open_session(&attempt).await?);
+        Ok(answer)
+    }
+
+    async fn web_refuse(
+        &self,
+        attempt: LoginAttempt,
+        assessed: Assessed,
+        verdict: Verdict,
+        known: bool,
+        started: Instant,
+    ) -> Result<WebLogin, ServiceError> {
+        let r = match verdict.reason {
+            Some(reason) => Recording::refused(reason, known),
+            None => Recording::reported(Outcome::Success),
+        };
+        self.record(
+            EntryPoint::WebLogin,
+            &attempt,
+            &assessed.info,
+            &assessed.assessment,
+            r,
+            started,
+        )
+        .await?;
+        let mut answer = WebLogin::new(WebStatus::Fail, assessed);
+        answer.refusal = Some(WebRefusal::Verdict(verdict));
+        Ok(answer)
+    }
+
+    async fn web_second_step(
+        &self,
+        attempt: LoginAttempt,
+        assessed: Assessed,
+        login_token: &str,
+        code: &str,
+        started: Instant,
+    ) -> Result<WebLogin, ServiceError> {
+        let now = attempt.ts;
+        let ticket = self
+            .short
+            .take_ticket(&codes::token_digest(login_token), now)
+            .await
+            .filter(|t| t.user == attempt.user)
+            .ok_or_else(|| {
+                ServiceError::invalid(
+                    "login_token: unknown or expired (it is valid for 5 minutes, for one code)",
+                )
+            })?;
+        let passed = self
+            .second_factor(&attempt.user, code, now, attempt.ip)
+            .await?;
+        // A risk challenge answered: the login is the user's own, no alert.
+        let alert = passed && assessed.assessment.alert && !ticket.risk_challenge;
+        let r = if passed {
+            Recording {
+                alert,
+                ..Recording::reported(Outcome::Success)
+            }
+        } else {
+            Recording {
+                refusal: Some(VerifyReason::VerificationRequired),
+                ..Recording::reported(Outcome::Failure(FailureReason::ChallengeFailed))
+            }
+        };
+        self.record(
+            EntryPoint::WebLogin,
+            &attempt,
+            &assessed.info,
+            &assessed.assessment,
+            r,
+            started,
+        )
+        .await?;
+        let status = if passed {
+            WebStatus::Ok
+        } else {
+            WebStatus::Fail
+        };
+        let mut answer = WebLogin::new(status, assessed);
+        answer.alert = alert;
+        if passed {
+            answer.session = Some(self.open_session(&attempt).await?);
+            answer.challenge = Some(if ticket.risk_challenge {
+                Challenge::Risk
+            } else {
+                Challenge::TwoFactor
+            });
+            answer.password_change_required = ticket.password_change;
+        } else {
+            answer.refusal = Some(WebRefusal::InvalidCode);
+        }
+        Ok(answer)
+    }
+
+    /// What the presented secret is for this account: one of its codes (one
+    /// digest lookup), else the login password (one argon2 verification, or
+    /// a dummy one of equal cost when there is no account or no password).
+    async fn check_credential(
+        &self,
+        account: Option<&Account>,
+        secret: String,
+        now: Timestamp,
+        codes_allowed: bool,
+    ) -> Result<(Credential, Option<AppPassword>), ServiceError> {
+        if let (true, Some(a), Some(code)) = (codes_allowed, account, codes::normalize_code(&secret))
+        {
+            let digest = codes::code_digest(&code);
+            if let Some(ap) = self.store.find_app_password(&a.user, &digest).await? {
+                if ap.revoked_at.is_some() {
+                    return Ok((Credential::Wrong, None));
+                }
+                let expired = ap.expires_at.is_some_and(|e| now >= e);
+                return Ok((
+                    Credential::AppPassword {
+                        protocols: ap.protocols,
+                        expired,
+                    },
+                    Some(ap),
+                ));
+            }
+        }
+        let hash = account.and_then(|a| a.password_hash.clone());
+        let ok = self.credentials.verify(hash, secret).await?;
+        Ok((
+            if ok {
+                Credential::LoginPassword
+            } else {
+                Credential::Wrong
+            },
+            None,
+        ))
+    }
+
+    async fn two_factor(&self, account: &Account) -> Result<TwoFactor, ServiceError> {
+        let org = self.org_of(account).await?;
+        let enrolled = self
+            .store
+            .totp(&account.user)
+            .await?
+            .is_some_and(|t| t.confirmed_at.is_some());
+        Ok(TwoFactor {
+            enrolled,
+            required: credentials::two_factor_required(&org, account),
+            codes_required: org.app_passwords_required,
+        })
+    }
+
+    fn password_age(&self, account: &Account, now: Timestamp) -> PasswordAge {
+        use warden_auth::Expiry;
+        match account.password_changed_at {
+            None => PasswordAge::Fresh,
+            Some(changed) => match self.credentials.settings.password.expiry(changed, now) {
+                Expiry::Fresh => PasswordAge::Fresh,
+                Expiry::Expiring { in_grace_until } => PasswordAge::Grace {
+                    until: in_grace_until,
+                },
+                Expiry::Expired => PasswordAge::Expired,
+            },
+        }
+    }
+
+    /// Opens a web session for the attempt's user: (token, expiry).
+    async fn open_session(&self, attempt: &LoginAttempt) -> Result<(String, Timestamp), ServiceError> {
+        let token = codes::generate_session_token();
+        let expires_at = attempt
+            .ts
+            .plus_secs(self.credentials.settings.session_ttl_secs);
+        self.store
+            .insert_session(&WebSession {
+                digest: codes::token_digest(&token),
+                user: attempt.user.clone(),
+                created_at: attempt.ts,
+                expires_at,
+                ip: attempt.ip,
+                user_agent: attempt.user_agent.as_deref().map(str::to_string),
+                revoked_at: None,
+            })
+            .await?;
+        Ok((token, expires_at))
+    }
+
+    /// The TOTP generator of an enrolment (its secret unsealed).
+    pub fn totp_of(&self, enrolment: &TotpEnrolment) -> Result<warden_auth::Totp, ServiceError> {
+        let bytes = warden_auth::open(
+            &self.credentials.key,
+            &enrolment.sealed_secret,
+            enrolment.user.as_bytes(),
+        )
+        .map_err(|e| {
+            ServiceError::Internal(format!(
+                "TOTP secret of {} cannot be opened: {e}",
+                enrolment.user
+            ))
+        })?;
+        warden_auth::TotpSecret::from_bytes(&bytes)
+            .map(warden_auth::Totp::new)
+            .map_err(|e| ServiceError::Internal(e.to_string()))
+    }
+
+    /// Checks a TOTP code (or an unused recovery code) of the account; marks
+    /// it used. `Ok(false)` for a wrong or replayed code.
+    async fn second_factor(
+        &self,
+        user: &str,
+        code: &str,
+        now: Timestamp,
+        ip: std::net::IpAddr,
+    ) -> Result<bool, ServiceError> {
+        let Some(enrolment) = self.store.totp(user).await? else {
+            return Ok(false);
+        };
+        if enrolment.confirmed_at.is_none() {
+            return Ok(false);
+        }
+        let totp = self.totp_of(&enrolment)?;
+        if let Some(step) = totp.verify(code, now, enrolment.last_step) {
+            return Ok(self.store.use_totp_step(user, step).await?);
+        }
+        if let Some(recovery) = codes::normalize_recovery_code(code) {
+            let digest = codes::recovery_digest(&recovery);
+            let ev = credentials::event(
+                Some(ip),
+                now,
+                user,
+                SecurityEventKind::RecoveryCodeUsed,
+                Actor::User,
+                "recovery code used to log in",
+            );
+            let used = self.store.use_recovery_code(user, &digest, now, &ev).await?;
+            if used {
+                self.events
+                    .publish(DomainEvent::AccountChanged { event: &ev });
+            }
+            return Ok(used);
+        }
+        Ok(false)
+    }
+}
