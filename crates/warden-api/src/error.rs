@@ -233,6 +233,7 @@ impl From<warden_service::ServiceError> for ApiError {
         match e {
             ServiceError::Invalid(m) => ApiError::BadRequest(m),
             ServiceError::NotFound(m) => ApiError::NotFound(m),
+            ServiceError::Refused { code, message } => ApiError::Refused { code, message },
             ServiceError::Store(e) => e.into(),
             ServiceError::Internal(m) => ApiError::Internal(m),
         }

@@ -12,6 +12,10 @@ pub enum ServiceError {
     /// the caller must fix (a bad address, an expired evaluation id...).
     #[error("{0}")]
     Invalid(String),
+    /// Well-formed but refused by a rule; `code` says which (a password
+    /// below the policy, a wrong current password...).
+    #[error("{message}")]
+    Refused { code: &'static str, message: String },
     /// What the call names does not exist (an account).
     #[error("{0}")]
     NotFound(String),
@@ -26,6 +30,13 @@ pub enum ServiceError {
 impl ServiceError {
     pub fn invalid(msg: impl Into<String>) -> Self {
         ServiceError::Invalid(msg.into())
+    }
+
+    pub fn refused(code: &'static str, message: impl Into<String>) -> Self {
+        ServiceError::Refused {
+            code,
+            message: message.into(),
+        }
     }
 }
 

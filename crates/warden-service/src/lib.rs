@@ -19,6 +19,7 @@
 //! sits behind [`shortlived::ShortLived`], the store behind
 //! [`warden_store::Backend`]. No JSON and no HTTP here.
 
+pub mod accounts;
 pub mod credentials;
 pub mod error;
 pub mod events;

@@ -65,6 +65,13 @@ pub trait AccountStore: Send + Sync + 'static {
         after: Option<&str>,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<Account>, StoreError>> + Send;
+    /// The users from `first` to `last` (by name, both included) whose TOTP
+    /// enrolment is confirmed: a page of accounts' 2FA state in one query.
+    fn two_factor_users(
+        &self,
+        first: &str,
+        last: &str,
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
     /// Applies `write` in one transaction.
     fn commit(&self, write: &AccountWrite) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Creates many accounts in one transaction (bulk import): all or none.

@@ -84,6 +84,10 @@ pub(crate) const ACCOUNTS_OF_ORG: &str = concat!(
      ORDER BY user_name LIMIT $3"
 );
 
+/// Users with confirmed TOTP from $1 to $2 (a page of accounts).
+pub(crate) const TWO_FACTOR_USERS: &str = "SELECT user_name FROM totp \
+     WHERE confirmed_at IS NOT NULL AND user_name >= $1 AND user_name <= $2";
+
 /// Binds the account columns in order; fails on the primary key when the
 /// user exists.
 pub(crate) const INSERT_ACCOUNT: &str = concat!(

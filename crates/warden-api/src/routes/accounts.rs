@@ -16,6 +16,7 @@ use warden_core::{
 use warden_store::{AccountWrite, Backend};
 
 use crate::credentials::{self, event, Actor, RequestIp, DEFAULT_ORG};
+use warden_service::accounts::NewPassword;
 use crate::error::{ApiError, ApiJson, ApiQuery, OptionalJson};
 use crate::state::AppState;
 use crate::types::accounts::*;
@@ -92,29 +93,7 @@ fn check_policy<S: Backend>(
     org: &Org,
     password: &str,
 ) -> Result<warden_auth::Strength, ApiError> {
-    let words = credentials::context_words(account, org);
-    let words: Vec<&str> = words.iter().map(String::as_str).collect();
-    state
-        .credentials
-        .settings
-        .password
-        .check(password, &words)
-        .map_err(|v| ApiError::refused(violation_code(&v), v.message(warden_core::Lang::En)))
-}
-
-/// The API error code of a policy violation: `password_` and its code.
-fn violation_code(v: &warden_auth::PolicyViolation) -> &'static str {
-    use warden_auth::PolicyViolation as V;
-    match v {
-        V::TooShort { .. } => "password_too_short",
-        V::TooLong { .. } => "password_too_long",
-        V::ControlCharacter => "password_control_character",
-        V::Common => "password_common",
-        V::ContainsContext { .. } => "password_contains_context",
-        V::Repetitive => "password_repetitive",
-        V::Sequential => "password_sequential",
-        V::RecentlyUsed { .. } => "password_recently_used",
-    }
+    Ok(state.check_password_policy(account, org, password)?)
 }
 
 // ------------------------------------------------------------------ orgs
@@ -295,17 +274,13 @@ pub async fn list_accounts<S: Backend>(
     ApiQuery(q): ApiQuery<AccountListQuery>,
 ) -> Result<ApiJson<AccountListDto>, ApiError> {
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    let list = state
-        .store
-        .accounts(q.org.as_deref(), q.after.as_deref(), limit)
+    let page = state
+        .accounts_page(q.org.as_deref(), q.after.as_deref(), limit)
         .await?;
-    let next_after = (list.len() as u32 == limit)
-        .then(|| list.last().map(|a| a.user.to_string()))
+    let next_after = (page.len() as u32 == limit)
+        .then(|| page.last().map(|(a, _)| a.user.to_string()))
         .flatten();
-    let mut accounts = Vec::with_capacity(list.len());
-    for a in &list {
-        accounts.push(account_view(&state, a).await?);
-    }
+    let accounts = page.iter().map(|(a, tf)| account_dto(a, *tf)).collect();
     Ok(ApiJson(AccountListDto {
         accounts,
         next_after,
@@ -322,26 +297,7 @@ async fn set_status<S: Backend>(
     ip: Option<std::net::IpAddr>,
 ) -> Result<ApiJson<AccountDto>, ApiError> {
     let user = user_of(user)?;
-    let mut a = credentials::account(state, &user).await?;
-    let now = state.now();
-    a.status = status;
-    a.status_reason = reason
-        .map(|r| r.trim().to_string())
-        .filter(|r| !r.is_empty());
-    a.updated_at = now;
-    let detail = a.status_reason.clone().unwrap_or_default();
-    credentials::commit(
-        state,
-        AccountWrite {
-            account: Some(a.clone()),
-            events: vec![event(ip, now, &user, kind, Actor::Admin, detail)],
-            ..AccountWrite::default()
-        },
-    )
-    .await?;
-    if kind == Kind::AccountUnlocked {
-        state.engine.lock().lift_lockouts(&user);
-    }
+    let a = state.service.set_status(&user, status, reason, kind, ip).await?;
     Ok(ApiJson(account_view(state, &a).await?))
 }
 
@@ -608,7 +564,7 @@ pub async fn check_password<S: Backend>(
             },
             Err(v) => PasswordCheckResponse {
                 acceptable: false,
-                violation: Some(violation_code(&v).to_string()),
+                violation: Some(warden_service::accounts::violation_code(&v).to_string()),
                 message: Some(v.message(warden_core::Lang::En)),
                 message_zh: Some(v.message(warden_core::Lang::Zh)),
                 strength: None,
@@ -633,109 +589,27 @@ pub async fn set_password<S: Backend>(
     ApiJson(req): ApiJson<PasswordRequest>,
 ) -> Result<ApiJson<PasswordSetResponse>, ApiError> {
     let user = user_of(&user)?;
-    let mut a = credentials::account(&state, &user).await?;
-    let org = credentials::org_of(&state, &a).await?;
-    let by_user = req.current_password.is_some();
-    if let Some(current) = req.current_password.clone() {
-        if !state
-            .credentials
-            .verify(a.password_hash.clone(), current)
-            .await?
-        {
-            return Err(ApiError::refused(
-                "wrong_password",
-                "current_password is wrong",
-            ));
-        }
-    }
-    let strength = check_policy(&state, &a, &org, &req.password)?;
-    let keep = state.credentials.settings.password.history;
-    if keep > 0 {
-        for old in state.store.password_history(&user, keep as u32).await? {
-            if state
-                .credentials
-                .verify(Some(old), req.password.clone())
-                .await?
-            {
-                let v = warden_auth::PolicyViolation::RecentlyUsed { history: keep };
-                return Err(ApiError::refused(
-                    violation_code(&v),
-                    v.message(warden_core::Lang::En),
-                ));
-            }
-        }
-    }
-    let now = state.now();
-    let hash = state.credentials.hash(req.password.clone()).await?;
-    a.password_hash = Some(hash.clone());
-    a.password_changed_at = Some(now);
-    a.must_change_password = !by_user && req.must_change_password;
-    a.updated_at = now;
-    let revoke = !req.keep_app_passwords;
-    let live = if revoke {
-        live_codes(&state, &user, now).await?
-    } else {
-        0
-    };
-    let (kind, actor) = if by_user {
-        (Kind::PasswordChanged, Actor::User)
-    } else {
-        (Kind::PasswordReset, Actor::Admin)
-    };
-    let mut events = vec![event(
-        ip,
-        now,
-        &user,
-        kind,
-        actor,
-        if revoke {
-            format!("{live} authorization codes revoked")
-        } else {
-            "authorization codes kept".into()
-        },
-    )];
-    if revoke && live > 0 {
-        events.push(event(
-            ip,
-            now,
+    let set = state
+        .service
+        .set_password(
             &user,
-            Kind::AppPasswordsRevokedAll,
-            actor,
-            "password change",
-        ));
-    }
-    credentials::commit(
-        &state,
-        AccountWrite {
-            account: Some(a),
-            remember_password: Some((hash, keep)),
-            revoke_app_passwords_at: revoke.then_some(now),
-            // Every web session ends with the old password.
-            revoke_sessions_at: Some(now),
-            events,
-            ..AccountWrite::default()
-        },
-    )
-    .await?;
+            NewPassword {
+                password: req.password,
+                current: req.current_password,
+                must_change: req.must_change_password,
+                keep_app_passwords: req.keep_app_passwords,
+            },
+            ip,
+        )
+        .await?;
     Ok(ApiJson(PasswordSetResponse {
         user: user.to_string(),
-        strength: strength_dto(&strength),
-        app_passwords_revoked: live,
+        strength: strength_dto(&set.strength),
+        app_passwords_revoked: set.app_passwords_revoked,
     }))
 }
 
 // --------------------------------------------------- authorization codes
-
-/// How many of the account's authorization codes are usable at `now` (what
-/// a revoke-all revokes).
-async fn live_codes<S: Backend>(
-    state: &AppState<S>,
-    user: &str,
-    now: Timestamp,
-) -> Result<u32, ApiError> {
-    let codes = state.store.app_passwords(user).await?;
-    Ok(codes.iter().filter(|c| c.is_live(now)).count() as u32)
-}
 
 fn app_password_dto(c: &AppPassword, now: Timestamp) -> AppPasswordDto {
     AppPasswordDto {
@@ -872,7 +746,7 @@ pub async fn revoke_all_app_passwords<S: Backend>(
     let user = user_of(&user)?;
     credentials::account(&state, &user).await?;
     let now = state.now();
-    let live = live_codes(&state, &user, now).await?;
+    let live = state.live_codes(&user, now).await?;
     credentials::commit(
         &state,
         AccountWrite {

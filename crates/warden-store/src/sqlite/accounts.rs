@@ -298,6 +298,16 @@ impl AccountStore for SqliteStore {
         found.iter().map(rows::account).collect()
     }
 
+    async fn two_factor_users(&self, first: &str, last: &str) -> Result<Vec<String>, StoreError> {
+        let found = sqlx::query_scalar::<_, String>(sql::TWO_FACTOR_USERS)
+            .bind(first)
+            .bind(last)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(StoreError::query("two_factor_users"))?;
+        Ok(found)
+    }
+
     async fn commit(&self, write: &AccountWrite) -> Result<(), StoreError> {
         const OP: &str = "commit";
         if write.create && write.account.is_none() {
