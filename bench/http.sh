@@ -7,7 +7,8 @@
 # far less on what else the machine is doing than the percentiles do.
 #
 # Usage: bench/http.sh [DURATION] [CONNECTIONS]   (defaults 15s, 24: the
-# README's figures)
+# README's figures). WARDEN_BIN=path runs that binary instead of building
+# this checkout's (bench/compare.sh uses it to interleave two builds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-15s}
@@ -16,12 +17,15 @@ if ! command -v wrk >/dev/null 2>&1 || ! [ -x /usr/bin/time ]; then
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk time
 fi
 scripts/fetch-geo.sh data/geo >/dev/null
-cargo build --release --locked -p warden 2>&1 | tail -1
+bin=${WARDEN_BIN:-target/release/warden}
+if [ -z "${WARDEN_BIN:-}" ]; then
+	cargo build --release --locked -p warden 2>&1 | tail -1
+fi
 work=$(mktemp -d)
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 port=18480
 WARDEN_DATA_DIR="$work" WARDEN_GEO__DIR="$PWD/data/geo" WARDEN_SERVER__LISTEN="127.0.0.1:$port" \
-	WARDEN_SERVER__API_KEYS=bench-key-0123456789 WARDEN_LOG__FILTER=warn target/release/warden serve &
+	WARDEN_SERVER__API_KEYS=bench-key-0123456789 WARDEN_LOG__FILTER=warn "$bin" serve &
 pid=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
 # CPU ticks, and voluntary plus involuntary context switches over all threads.

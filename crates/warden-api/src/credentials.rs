@@ -8,8 +8,8 @@ use warden_core::{Account, Org};
 use warden_store::{AccountWrite, Backend};
 
 pub use warden_service::credentials::{
-    context_words, default_code_protocols, event, rehash_in_background, two_factor_required,
-    Actor, AuthSettings, Credentials, DEFAULT_ORG,
+    context_words, default_code_protocols, event, rehash_in_background, two_factor_required, Actor,
+    AuthSettings, Credentials, DEFAULT_ORG,
 };
 
 use crate::error::ApiError;

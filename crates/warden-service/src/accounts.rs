@@ -62,7 +62,9 @@ impl<S: Backend> Service<S> {
             .settings
             .password
             .check(password, &words)
-            .map_err(|v| ServiceError::refused(violation_code(&v), v.message(warden_core::Lang::En)))
+            .map_err(|v| {
+                ServiceError::refused(violation_code(&v), v.message(warden_core::Lang::En))
+            })
     }
 
     /// How many of the account's authorization codes are usable at `now`

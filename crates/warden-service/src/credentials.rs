@@ -60,7 +60,10 @@ pub struct Credentials {
 impl Credentials {
     pub fn new(settings: AuthSettings, key: SecretKey) -> Result<Self, ServiceError> {
         let invalid = |e: String| ServiceError::Invalid(e);
-        settings.argon2.validate().map_err(|e| invalid(e.to_string()))?;
+        settings
+            .argon2
+            .validate()
+            .map_err(|e| invalid(e.to_string()))?;
         settings
             .password
             .validate()
@@ -100,7 +103,11 @@ impl Credentials {
 
     /// Verifies `password` against `phc`; with no hash (unknown user, no
     /// password set) it spends the same time on a dummy and answers false.
-    pub async fn verify(&self, phc: Option<String>, password: String) -> Result<bool, ServiceError> {
+    pub async fn verify(
+        &self,
+        phc: Option<String>,
+        password: String,
+    ) -> Result<bool, ServiceError> {
         self.with_hasher(move |h| match phc {
             Some(phc) => h.verify(&phc, &password),
             None => {
@@ -220,13 +227,17 @@ impl<S: Backend> Service<S> {
     pub async fn commit(&self, write: AccountWrite) -> Result<(), ServiceError> {
         self.store.commit(&write).await?;
         for e in &write.events {
-            self.events.publish(DomainEvent::AccountChanged { event: e });
+            self.events
+                .publish(DomainEvent::AccountChanged { event: e });
         }
         Ok(())
     }
 
     /// Stores security events that come with no other change.
-    pub async fn record_security_events(&self, events: Vec<SecurityEvent>) -> Result<(), ServiceError> {
+    pub async fn record_security_events(
+        &self,
+        events: Vec<SecurityEvent>,
+    ) -> Result<(), ServiceError> {
         self.commit(AccountWrite {
             events,
             ..AccountWrite::default()

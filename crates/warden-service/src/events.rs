@@ -140,6 +140,11 @@ pub enum DomainEvent<'a> {
     /// password, a code created or revoked, 2FA...), by an admin, the user
     /// or Warden: the security event as stored.
     AccountChanged { event: &'a SecurityEvent },
+    /// An admin added, replaced or removed a geolocation correction.
+    GeoCorrected {
+        network: ipnet::IpNet,
+        removed: bool,
+    },
     /// A request presented no valid API key.
     Unauthorized { path: &'a str },
     /// Upkeep pruned the history.

@@ -23,6 +23,7 @@ pub mod accounts;
 pub mod credentials;
 pub mod error;
 pub mod events;
+pub mod geo;
 pub mod pipeline;
 pub mod shortlived;
 pub mod telemetry;

@@ -40,8 +40,7 @@ impl Subscriber for Telemetry {
                             "failure"
                         };
                         metrics::counter!("warden_reports_total", "outcome" => label).increment(1);
-                        metrics::histogram!("warden_report_seconds")
-                            .record(elapsed.as_secs_f64());
+                        metrics::histogram!("warden_report_seconds").record(elapsed.as_secs_f64());
                     }
                     EntryPoint::DovecotPolicy => {
                         let label = match outcome {
@@ -106,6 +105,10 @@ impl Subscriber for Telemetry {
                     ip = ?event.ip,
                     "account changed"
                 );
+            }
+            DomainEvent::GeoCorrected { network, removed } => {
+                metrics::counter!("warden_geo_corrections_changed_total").increment(1);
+                tracing::info!(%network, removed, "geolocation correction changed");
             }
             DomainEvent::Unauthorized { path } => {
                 metrics::counter!("warden_unauthorized_total").increment(1);

@@ -16,9 +16,9 @@ use warden_api::mail::postfix;
 use warden_api::state::Mutex;
 use warden_api::{ApiConfig, AppState, SystemClock};
 use warden_core::sending::RateLimits;
-use warden_service::{Events, LoginSettings, Service, ShortLived};
 use warden_core::{Engine, Name};
 use warden_geo::IpIntel;
+use warden_service::{Events, LoginSettings, Service, ShortLived};
 use warden_store::{BatchConfig, BatchWriter, SqliteStore, Store};
 
 use crate::config::Config;

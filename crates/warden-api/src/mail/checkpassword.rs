@@ -184,7 +184,10 @@ mod tests {
     fn answers() {
         assert_eq!(answer(&json!({"result": "ok"}), "imap"), Answer::Accept);
         assert_eq!(
-            answer(&json!({"result": "fail", "reason": "wrong_password"}), "imap"),
+            answer(
+                &json!({"result": "fail", "reason": "wrong_password"}),
+                "imap"
+            ),
             Answer::Refuse
         );
         let code = json!({"result": "fail", "reason": "app_password_required", "imap_code": "ALERT", "message": "Use a code.\tNow"});

@@ -33,7 +33,6 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use warden_core::counters::PasswordFingerprint;
-use warden_core::hash::stable_hash;
 use warden_core::{Lang, Protocol, Verdict};
 use warden_service::pipeline::mail::{MailAnswer, MailCheck, MailReport};
 use warden_service::pipeline::AttemptFields;
@@ -55,19 +54,9 @@ pub fn protocol_of(service: &str) -> Protocol {
     }
 }
 
-/// The fingerprint of a `pwhash` (hex, usually 3 or 4 digits): the number
-/// itself when it fits, else a hash of it.
+/// The fingerprint of a `pwhash` (hex, usually 3 or 4 digits).
 pub fn fingerprint(pwhash: &str) -> Option<PasswordFingerprint> {
-    let h = pwhash.trim();
-    if h.is_empty() {
-        return None;
-    }
-    if h.len() <= 16 {
-        if let Ok(v) = u64::from_str_radix(h, 16) {
-            return Some(v);
-        }
-    }
-    Some(stable_hash(&[h.as_bytes()]))
+    warden_service::pipeline::password_fingerprint(pwhash)
 }
 
 /// The client's IMAP `ID` as Warden's client classifier reads it: Dovecot's

@@ -16,11 +16,11 @@ use warden_core::{
 use warden_store::{AccountWrite, Backend};
 
 use crate::credentials::{self, event, Actor, RequestIp, DEFAULT_ORG};
-use warden_service::accounts::NewPassword;
 use crate::error::{ApiError, ApiJson, ApiQuery, OptionalJson};
 use crate::state::AppState;
 use crate::types::accounts::*;
 use crate::types::rfc3339;
+use warden_service::accounts::NewPassword;
 
 fn user_of(raw: &str) -> Result<warden_core::Name, ApiError> {
     normalize_user(raw).map_err(|e| ApiError::bad(e.to_string()))
@@ -297,7 +297,10 @@ async fn set_status<S: Backend>(
     ip: Option<std::net::IpAddr>,
 ) -> Result<ApiJson<AccountDto>, ApiError> {
     let user = user_of(user)?;
-    let a = state.service.set_status(&user, status, reason, kind, ip).await?;
+    let a = state
+        .service
+        .set_status(&user, status, reason, kind, ip)
+        .await?;
     Ok(ApiJson(account_view(state, &a).await?))
 }
 

@@ -124,7 +124,9 @@ pub async fn login<S: Backend>(
     let (decision, risk, _, _, reasons) = assessment_fields(&w.assessed.assessment, offset);
     let (reason, message) = match &w.refusal {
         None => (None, None),
-        Some(WebRefusal::Verdict(v)) => (v.reason.map(VerifyReason::as_str), v.message(lang, offset)),
+        Some(WebRefusal::Verdict(v)) => {
+            (v.reason.map(VerifyReason::as_str), v.message(lang, offset))
+        }
         Some(WebRefusal::InvalidCode) => (
             Some("invalid_code"),
             Some(match lang {

@@ -105,12 +105,6 @@ fn from_dto(d: CorrectionDto, now: warden_core::Timestamp) -> Result<GeoCorrecti
     })
 }
 
-async fn reload<S: Backend>(state: &AppState<S>) -> Result<Vec<GeoCorrection>, ApiError> {
-    let all = state.store.list_corrections().await?;
-    state.intel.set_corrections(all.clone());
-    Ok(all)
-}
-
 /// Every geolocation correction.
 #[utoipa::path(
     get,
@@ -125,7 +119,7 @@ async fn reload<S: Backend>(state: &AppState<S>) -> Result<Vec<GeoCorrection>, A
 pub async fn list_corrections<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
 ) -> Result<ApiJson<CorrectionsResponse>, ApiError> {
-    let all = state.store.list_corrections().await?;
+    let all = state.corrections().await?;
     Ok(ApiJson(CorrectionsResponse {
         corrections: all.iter().map(to_dto).collect(),
     }))
@@ -149,8 +143,7 @@ pub async fn put_correction<S: Backend>(
     ApiJson(dto): ApiJson<CorrectionDto>,
 ) -> Result<ApiJson<CorrectionDto>, ApiError> {
     let c = from_dto(dto, state.now())?;
-    state.store.upsert_correction(&c).await?;
-    reload(&state).await?;
+    state.put_correction(&c).await?;
     Ok(ApiJson(to_dto(&c)))
 }
 
@@ -172,10 +165,7 @@ pub async fn delete_correction<S: Backend>(
     ApiQuery(p): ApiQuery<DeleteCorrectionParams>,
 ) -> Result<ApiJson<CorrectionsResponse>, ApiError> {
     let net = parse_net(&p.network)?;
-    if !state.store.delete_correction(&net).await? {
-        return Err(ApiError::NotFound(format!("no correction for {net}")));
-    }
-    let all = reload(&state).await?;
+    let all = state.delete_correction(&net).await?;
     Ok(ApiJson(CorrectionsResponse {
         corrections: all.iter().map(to_dto).collect(),
     }))

@@ -95,6 +95,20 @@ pub async fn report<S: Backend>(
     ApiJson(req): ApiJson<ReportRequest>,
 ) -> Result<ApiJson<ReportResponse>, ApiError> {
     let outcome = outcome(req.outcome, req.failure_reason)?;
+    let fingerprint = match req.password_fingerprint.as_deref() {
+        None => None,
+        Some(f) if f.chars().count() > 128 || f.chars().any(char::is_control) => {
+            return Err(ApiError::bad(
+                "password_fingerprint: at most 128 characters, no control characters",
+            ))
+        }
+        Some(_) if outcome.is_success() => {
+            return Err(ApiError::bad(
+                "password_fingerprint is only allowed with outcome \"failure\"",
+            ))
+        }
+        Some(f) => warden_service::pipeline::password_fingerprint(f),
+    };
     // Validate everything before anything changes.
     let of = match &req.evaluation_id {
         Some(id) => ReportOf::Evaluation {
@@ -118,7 +132,7 @@ pub async fn report<S: Backend>(
             })?)
         }
     };
-    let r = state.report(of, outcome).await?;
+    let r = state.report(of, outcome, fingerprint).await?;
     let (decision, risk, level, _, reasons) =
         assessment_fields(&r.assessed.assessment, r.assessed.utc_offset);
     Ok(ApiJson(ReportResponse {

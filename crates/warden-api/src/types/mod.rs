@@ -342,6 +342,12 @@ pub struct ReportRequest {
     /// Only with `outcome: failure`; defaults to `wrong_password`
     /// (`challenge_failed` is accepted for `verification_required`).
     pub failure_reason: Option<FailureReasonDto>,
+    /// Only with a wrong password: a short stable hash of the password
+    /// that failed (as Dovecot's `pwhash`; hex, or any string up to 128
+    /// characters), so a client repeating one stale password counts as one
+    /// guess, not one per retry. Never send the password itself.
+    #[schema(example = "0d52")]
+    pub password_fingerprint: Option<String>,
 }
 
 /// What was recorded.

@@ -92,7 +92,15 @@ impl<S: Backend> Service<S> {
     /// the attack counters on failure, appends the event to the history, and
     /// returns once it is committed. An unknown evaluation or a mismatched
     /// user changes nothing.
-    pub async fn report(&self, of: ReportOf, outcome: Outcome) -> Result<Reported, ServiceError> {
+    /// `fingerprint` identifies a wrong password (see
+    /// [`super::password_fingerprint`]): a client repeating one stale
+    /// password counts once.
+    pub async fn report(
+        &self,
+        of: ReportOf,
+        outcome: Outcome,
+        fingerprint: Option<warden_core::counters::PasswordFingerprint>,
+    ) -> Result<Reported, ServiceError> {
         let started = Instant::now();
         let (attempt, assessed) = match of {
             ReportOf::Evaluation { id, user } => {
@@ -130,8 +138,10 @@ impl<S: Backend> Service<S> {
             }
         };
         let alert = outcome.is_success() && assessed.assessment.alert;
+        let wrong_password = outcome == Outcome::Failure(warden_core::FailureReason::WrongPassword);
         let r = Recording {
             alert,
+            fingerprint: fingerprint.filter(|_| wrong_password),
             ..Recording::reported(outcome)
         };
         self.record(

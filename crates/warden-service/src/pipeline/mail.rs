@@ -201,9 +201,7 @@ impl<S: Backend> Service<S> {
                 match precheck(protocol, tls, require_tls, attempt.ip, &assessment) {
                     Some(v) => Some(v),
                     None => match self.store.account(&attempt.user).await? {
-                        Some(a) if a.status != AccountStatus::Active => {
-                            account_refusal(a.status)
-                        }
+                        Some(a) if a.status != AccountStatus::Active => account_refusal(a.status),
                         _ => (self.settings.protection
                             && assessment.decision == Decision::Challenge)
                             .then(|| verification_required(protocol, &assessment)),
@@ -282,8 +280,9 @@ impl<S: Backend> Service<S> {
         let session = self.short.take_mail_session(&r.key, r.attempt.ts).await;
         if r.warden_verifies && !r.policy_rejected {
             // The credential check recorded it.
-            self.events
-                .publish(DomainEvent::ReportLeftToVerify { attempt: &r.attempt });
+            self.events.publish(DomainEvent::ReportLeftToVerify {
+                attempt: &r.attempt,
+            });
             return Ok(());
         }
         let (attempt, info, assessment, refused) = match session {
@@ -356,7 +355,12 @@ impl<S: Backend> Service<S> {
         action
     }
 
-    async fn send_risk(&self, user: Name, c: SendCheck<'_>, now: warden_core::Timestamp) -> SendAction {
+    async fn send_risk(
+        &self,
+        user: Name,
+        c: SendCheck<'_>,
+        now: warden_core::Timestamp,
+    ) -> SendAction {
         if let Some(ip) = c.ip {
             if let Ok(attempt) = LoginAttempt::new(now, &user, ip, Protocol::Smtp, None, None) {
                 let info = self.intel.lookup(ip);

@@ -29,6 +29,22 @@ use crate::Service;
 /// Attempts may be stamped at most this far in the future (clock skew).
 pub const MAX_FUTURE_SECS: i64 = 300;
 
+/// The fingerprint of a wrong password as a mail server gives it (Dovecot's
+/// `pwhash`: hex, usually 3 or 4 digits): the number itself when it fits,
+/// else a hash of the text. `None` for an empty one.
+pub fn password_fingerprint(text: &str) -> Option<PasswordFingerprint> {
+    let h = text.trim();
+    if h.is_empty() {
+        return None;
+    }
+    if h.len() <= 16 {
+        if let Ok(v) = u64::from_str_radix(h, 16) {
+            return Some(v);
+        }
+    }
+    Some(warden_core::hash::stable_hash(&[h.as_bytes()]))
+}
+
 /// How every entry point treats a login.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoginSettings {
@@ -122,7 +138,10 @@ impl<S: Backend> Service<S> {
     /// Validates the wire fields of an attempt into a core attempt.
     pub fn attempt(&self, f: AttemptFields<'_>) -> Result<LoginAttempt, ServiceError> {
         let ip: IpAddr = f.ip.trim().parse().map_err(|_| {
-            ServiceError::invalid(format!("ip: {} is not an IPv4 or IPv6 address", shown(f.ip)))
+            ServiceError::invalid(format!(
+                "ip: {} is not an IPv4 or IPv6 address",
+                shown(f.ip)
+            ))
         })?;
         let now = self.now();
         let ts = f.ts.unwrap_or(now);

@@ -252,7 +252,9 @@ impl<S: Backend> Service<S> {
         )
         .await?;
         if let (true, Some(code)) = (verdict.is_ok(), &used_code) {
-            self.store.touch_app_password(code.id, now, attempt.ip).await?;
+            self.store
+                .touch_app_password(code.id, now, attempt.ip)
+                .await?;
         }
         self.events.publish(DomainEvent::CredentialChecked {
             entry: EntryPoint::Verify,
@@ -503,7 +505,8 @@ impl<S: Backend> Service<S> {
         now: Timestamp,
         codes_allowed: bool,
     ) -> Result<(Credential, Option<AppPassword>), ServiceError> {
-        if let (true, Some(a), Some(code)) = (codes_allowed, account, codes::normalize_code(&secret))
+        if let (true, Some(a), Some(code)) =
+            (codes_allowed, account, codes::normalize_code(&secret))
         {
             let digest = codes::code_digest(&code);
             if let Some(ap) = self.store.find_app_password(&a.user, &digest).await? {
@@ -561,7 +564,10 @@ impl<S: Backend> Service<S> {
     }
 
     /// Opens a web session for the attempt's user: (token, expiry).
-    async fn open_session(&self, attempt: &LoginAttempt) -> Result<(String, Timestamp), ServiceError> {
+    async fn open_session(
+        &self,
+        attempt: &LoginAttempt,
+    ) -> Result<(String, Timestamp), ServiceError> {
         let token = codes::generate_session_token();
         let expires_at = attempt
             .ts
@@ -627,7 +633,10 @@ impl<S: Backend> Service<S> {
                 Actor::User,
                 "recovery code used to log in",
             );
-            let used = self.store.use_recovery_code(user, &digest, now, &ev).await?;
+            let used = self
+                .store
+                .use_recovery_code(user, &digest, now, &ev)
+                .await?;
             if used {
                 self.events
                     .publish(DomainEvent::AccountChanged { event: &ev });

@@ -1,180 +1,27 @@
-//! The account store on real SQLite files: organisations, accounts and
-//! their credentials, security events, atomicity and corrupt rows.
+//! [`AccountStore`] cases: organisations, accounts and their credentials,
+//! security events, atomicity of multi-part writes and single-use steps
+//! and codes under concurrency.
 
-use std::net::IpAddr;
-use std::path::Path;
+use std::sync::Arc;
 
-use sqlx::Connection;
-use tempfile::TempDir;
 use warden_core::{
-    Account, AccountStatus, AppPassword, Org, Protocol, ProtocolSet, RecoveryCode, Role,
-    SecurityEvent, SecurityEventKind, Timestamp, TotpEnrolment, TwoFactorPolicy, WebSession,
+    Account, AccountStatus, AppPassword, Org, Protocol, ProtocolSet, Role, SecurityEvent,
+    SecurityEventKind, Timestamp, TotpEnrolment, TwoFactorPolicy, WebSession,
 };
 use warden_store::{
-    AccountStore, AccountWrite, HistoryQuery, SqliteStore, Store, StoreError, WriteBatch,
-    MAX_SECURITY_EVENTS,
+    AccountStore, AccountWrite, HistoryQuery, Store, StoreError, WriteBatch, MAX_SECURITY_EVENTS,
 };
 
-use super::{event, fresh, raw};
-
-// ---------------------------------------------------------------- helpers
-
-const T0: i64 = 1_700_000_000;
-
-fn ip(text: &str) -> IpAddr {
-    text.parse().unwrap()
-}
-
-/// An account with every optional field set.
-fn account(user: &str, org: &str) -> Account {
-    Account {
-        user: user.into(),
-        org: org.into(),
-        display_name: format!("{user} 张三, \"quoted\""),
-        email: Some(format!("{user}@example.com")),
-        phone: Some("+86 138 0000 0000".into()),
-        role: Role::Admin,
-        status: AccountStatus::Locked,
-        status_reason: Some("left the company".into()),
-        password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
-        password_changed_at: Some(Timestamp(T0 + 1)),
-        must_change_password: true,
-        two_factor_changed_at: Some(Timestamp(T0 + 2)),
-        created_at: Timestamp(T0),
-        updated_at: Timestamp(T0 + 3),
-    }
-}
-
-/// An account with every optional field empty.
-fn bare_account(user: &str, org: &str) -> Account {
-    Account {
-        user: user.into(),
-        org: org.into(),
-        display_name: String::new(),
-        email: None,
-        phone: None,
-        role: Role::User,
-        status: AccountStatus::Active,
-        status_reason: None,
-        password_hash: None,
-        password_changed_at: None,
-        must_change_password: false,
-        two_factor_changed_at: None,
-        created_at: Timestamp(-1),
-        updated_at: Timestamp(0),
-    }
-}
-
-fn sec_event(user: &str, kind: SecurityEventKind, ts: i64) -> SecurityEvent {
-    SecurityEvent {
-        id: 0,
-        ts: Timestamp(ts),
-        user: user.into(),
-        kind,
-        actor: "admin".into(),
-        ip: Some(ip("2001:db8::7")),
-        detail: format!("{kind} at {ts}"),
-    }
-}
-
-fn code(user: &str, name: &str, digest: u8) -> AppPassword {
-    AppPassword {
-        id: 0,
-        user: user.into(),
-        name: name.into(),
-        digest: [digest; 32],
-        protocols: [Protocol::Imap, Protocol::Smtp].into_iter().collect(),
-        created_at: Timestamp(T0),
-        last_used_at: None,
-        last_used_ip: None,
-        expires_at: None,
-        revoked_at: None,
-    }
-}
-
-fn session(digest: u8, user: &str, expires_at: i64) -> WebSession {
-    WebSession {
-        digest: [digest; 32],
-        user: user.into(),
-        created_at: Timestamp(T0),
-        expires_at: Timestamp(expires_at),
-        ip: ip("198.51.100.23"),
-        user_agent: Some("Mozilla/5.0".into()),
-        revoked_at: None,
-    }
-}
-
-fn recovery(user: &str, digests: &[u8]) -> Vec<RecoveryCode> {
-    digests
-        .iter()
-        .map(|&d| RecoveryCode {
-            user: user.into(),
-            digest: [d; 32],
-            used_at: None,
-        })
-        .collect()
-}
-
-fn pending_totp(user: &str) -> TotpEnrolment {
-    TotpEnrolment {
-        user: user.into(),
-        sealed_secret: vec![0, 1, 2, 250, 255],
-        created_at: Timestamp(T0),
-        confirmed_at: None,
-        last_step: None,
-    }
-}
-
-fn create(account: Account) -> AccountWrite {
-    let user = account.user.to_string();
-    AccountWrite {
-        account: Some(account),
-        create: true,
-        events: vec![sec_event(&user, SecurityEventKind::AccountCreated, T0)],
-        ..AccountWrite::default()
-    }
-}
-
-async fn add(store: &SqliteStore, account: Account) {
-    store.commit(&create(account)).await.unwrap();
-}
-
-/// Runs `sql` on a raw connection to the store's file, behind its back.
-async fn run(path: &Path, sql: &str) {
-    let mut conn = raw(path).await;
-    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    conn.close().await.unwrap();
-}
-
-fn kinds(events: &[SecurityEvent]) -> Vec<SecurityEventKind> {
-    events.iter().map(|e| e.kind).collect()
-}
-
-async fn event_count(store: &SqliteStore, user: &str) -> usize {
-    store.security_events(user, 1_000).await.unwrap().len()
-}
-
-async fn session_revoked_at(store: &SqliteStore, digest: u8) -> Option<Timestamp> {
-    store
-        .session(&[digest; 32])
-        .await
-        .unwrap()
-        .unwrap()
-        .revoked_at
-}
-
-fn db(dir: &TempDir) -> std::path::PathBuf {
-    dir.path().join("warden.db")
-}
+use super::data::{
+    account, add, alice_with_credentials, bare_account, code, create, event, event_count, ip,
+    kinds, pending_totp, recovery, sec_event, session, session_revoked_at, T0,
+};
+use super::Fixture;
 
 // ------------------------------------------------------------------ orgs
 
-#[tokio::test]
-async fn orgs_round_trip_upsert_and_list_by_name() {
-    let (_dir, store) = fresh().await;
+pub async fn orgs_round_trip_upsert_and_list_by_name<F: Fixture>(fixture: &F) {
+    let store = fixture.fresh().await;
     assert_eq!(store.org("example").await.unwrap(), None);
     assert!(store.orgs().await.unwrap().is_empty());
 
@@ -212,9 +59,10 @@ async fn orgs_round_trip_upsert_and_list_by_name() {
 
 // -------------------------------------------------------------- accounts
 
-#[tokio::test]
-async fn accounts_round_trip_every_field_and_replace_changes_every_field() {
-    let (_dir, store) = fresh().await;
+pub async fn accounts_round_trip_every_field_and_replace_changes_every_field<F: Fixture>(
+    fixture: &F,
+) {
+    let store = fixture.fresh().await;
     let full = account("zoë@example.com", "example");
     let bare = bare_account("bob", "acme");
     add(&store, full.clone()).await;
@@ -250,9 +98,10 @@ async fn accounts_round_trip_every_field_and_replace_changes_every_field() {
     assert_eq!(store.account("bob").await.unwrap(), Some(filled));
 }
 
-#[tokio::test]
-async fn accounts_list_by_name_after_a_cursor_within_an_org_and_capped() {
-    let (_dir, store) = fresh().await;
+pub async fn accounts_list_by_name_after_a_cursor_within_an_org_and_capped<F: Fixture>(
+    fixture: &F,
+) {
+    let store = fixture.fresh().await;
     let mut all: Vec<Account> = (0..1_005)
         .map(|i| bare_account(&format!("u{i:04}"), if i % 2 == 0 { "even" } else { "odd" }))
         .collect();
@@ -291,9 +140,12 @@ async fn accounts_list_by_name_after_a_cursor_within_an_org_and_capped() {
     );
 }
 
-#[tokio::test]
-async fn creating_an_existing_account_conflicts_and_replacing_a_missing_one_is_not_found() {
-    let (_dir, store) = fresh().await;
+pub async fn creating_an_existing_account_conflicts_and_replacing_a_missing_one_is_not_found<
+    F: Fixture,
+>(
+    fixture: &F,
+) {
+    let store = fixture.fresh().await;
     let alice = account("alice", "example");
     add(&store, alice.clone()).await;
 
@@ -325,9 +177,8 @@ async fn creating_an_existing_account_conflicts_and_replacing_a_missing_one_is_n
     );
 }
 
-#[tokio::test]
-async fn a_write_without_an_account_acts_on_the_user_its_events_name() {
-    let (_dir, store) = fresh().await;
+pub async fn a_write_without_an_account_acts_on_the_user_its_events_name<F: Fixture>(fixture: &F) {
+    let store = fixture.fresh().await;
     add(&store, account("alice", "example")).await;
     store
         .insert_session(&session(1, "alice", T0 + 100))
@@ -380,9 +231,10 @@ async fn a_write_without_an_account_acts_on_the_user_its_events_name() {
     assert_eq!(store.security_events("bob", 10).await.unwrap(), vec![]);
 }
 
-#[tokio::test]
-async fn bulk_import_is_all_or_nothing_and_names_the_first_existing_user() {
-    let (_dir, store) = fresh().await;
+pub async fn bulk_import_is_all_or_nothing_and_names_the_first_existing_user<F: Fixture>(
+    fixture: &F,
+) {
+    let store = fixture.fresh().await;
     add(&store, account("carol", "example")).await;
     add(&store, account("dave", "example")).await;
 
@@ -426,52 +278,16 @@ async fn bulk_import_is_all_or_nothing_and_names_the_first_existing_user() {
     store.create_accounts(&[], &[]).await.unwrap();
 }
 
-/// Sets alice up with one of every credential.
-async fn alice_with_credentials(store: &SqliteStore) {
-    add(store, account("alice", "example")).await;
-    let e = sec_event("alice", SecurityEventKind::AppPasswordCreated, T0);
-    store
-        .insert_app_password(&code("alice", "Foxmail", 1), &e)
-        .await
-        .unwrap();
-    store
-        .insert_session(&session(9, "alice", T0 + 3_600))
-        .await
-        .unwrap();
-    store.put_totp(&pending_totp("alice")).await.unwrap();
-    let e = sec_event("alice", SecurityEventKind::TwoFactorEnabled, T0);
-    store
-        .confirm_totp(
-            "alice",
-            Timestamp(T0),
-            10,
-            &recovery("alice", &[1, 2, 3]),
-            &[e],
-        )
-        .await
-        .unwrap();
-    let write = AccountWrite {
-        account: Some(account("alice", "example")),
-        remember_password: Some(("old-hash".into(), 5)),
-        ..AccountWrite::default()
-    };
-    store.commit(&write).await.unwrap();
-}
-
-#[tokio::test]
-async fn an_account_write_is_rolled_back_whole_when_its_last_part_fails() {
-    let (dir, store) = fresh().await;
+pub async fn an_account_write_is_rolled_back_whole_when_its_last_part_fails<F: Fixture>(
+    fixture: &F,
+) {
+    let store = fixture.fresh().await;
     alice_with_credentials(&store).await;
     let before_account = store.account("alice").await.unwrap().unwrap();
     let before_events = store.security_events("alice", 100).await.unwrap();
 
     // The security events come last; make their insert fail.
-    run(
-        &db(&dir),
-        "CREATE TRIGGER refuse BEFORE INSERT ON security_events \
-         BEGIN SELECT RAISE(ABORT, 'refused'); END",
-    )
-    .await;
+    fixture.refuse_inserts(&store, "security_events").await;
     let mut changed = before_account.clone();
     changed.status = AccountStatus::Disabled;
     changed.password_hash = Some("new-hash".into());
@@ -514,7 +330,7 @@ async fn an_account_write_is_rolled_back_whole_when_its_last_part_fails() {
     );
 
     // The same write goes through once the cause is gone, every part of it.
-    run(&db(&dir), "DROP TRIGGER refuse").await;
+    fixture.allow_inserts(&store, "security_events").await;
     store.commit(&write).await.unwrap();
     assert_eq!(store.account("alice").await.unwrap(), Some(changed));
     assert_eq!(
@@ -532,9 +348,8 @@ async fn an_account_write_is_rolled_back_whole_when_its_last_part_fails() {
     assert_eq!(events[0].kind, SecurityEventKind::PasswordReset);
 }
 
-#[tokio::test]
-async fn password_history_keeps_only_the_newest_entries() {
-    let (_dir, store) = fresh().await;
+pub async fn password_history_keeps_only_the_newest_entries<F: Fixture>(fixture: &F) {
+    let store = fixture.fresh().await;
     add(&store, account("alice", "example")).await;
     for i in 1..=5 {
         let mut a = account("alice", "example");
@@ -594,9 +409,8 @@ async fn password_history_keeps_only_the_newest_entries() {
 
 // ------------------------------------------------------- authorization codes
 
-#[tokio::test]
-async fn app_passwords_round_trip_and_are_found_by_digest() {
-    let (_dir, store) = fresh().await;
+pub async fn app_passwords_round_trip_and_are_found_by_digest<F: Fixture>(fixture: &F) {
+    let store = fixture.fresh().await;
     add(&store, account("alice", "example")).await;
     add(&store, account("bob", "example")).await;
 
@@ -686,9 +500,8 @@ async fn app_passwords_round_trip_and_are_found_by_digest() {
     assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
 }
 
-#[tokio::test]
-async fn revoking_one_code_needs_a_live_code_of_that_user() {
-    let (_dir, store) = fresh().await;
+pub async fn revoking_one_code_needs_a_live_code_of_that_user<F: Fixture>(fixture: &F) {
+    let store = fixture.fresh().await;
     add(&store, account("alice", "example")).await;
     add(&store, account("bob", "example")).await;
     let e = sec_event("alice", SecurityEventKind::AppPasswordCreated, T0);
@@ -754,9 +567,10 @@ async fn revoking_one_code_needs_a_live_code_of_that_user() {
     );
 }
 
-#[tokio::test]
-async fn revoking_all_codes_and_sessions_touches_only_live_ones_of_that_user() {
-    let (_dir, store) = fresh().await;
+pub async fn revoking_all_codes_and_sessions_touches_only_live_ones_of_that_user<F: Fixture>(
+    fixture: &F,
+) {
+    let store = fixture.fresh().await;
     add(&store, account("alice", "example")).await;
     add(&store, account("bob", "example")).await;
     let e = sec_event("alice", SecurityEventKind::AppPasswordCreated, T0);
@@ -843,9 +657,8 @@ async fn revoking_all_codes_and_sessions_touches_only_live_ones_of_that_user() {
 
 // ------------------------------------------------------------------ TOTP
 
-#[tokio::test]
-async fn totp_round_trips_and_steps_are_used_once_in_increasing_order() {
-    let (_dir, store) = fresh().await;
+pub async fn totp_round_trips_and_steps_are_used_once_in_increasing_order<F: Fixture>(fixture: &F) {
+    let store = fixture.fresh().await;
     add(&store, account("alice", "example")).await;
     assert_eq!(store.totp("alice").await.unwrap(), None);
     assert!(
@@ -967,26 +780,25 @@ async fn totp_round_trips_and_steps_are_used_once_in_increasing_order() {
     assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
-async fn of_concurrent_logins_with_the_same_step_exactly_one_wins() {
-    let (dir, store) = fresh().await;
-    add(&store, account("alice", "example")).await;
+pub async fn of_concurrent_logins_with_the_same_step_exactly_one_wins<F: Fixture>(fixture: &F) {
+    let store = Arc::new(fixture.fresh().await);
+    add(&*store, account("alice", "example")).await;
     store.put_totp(&pending_totp("alice")).await.unwrap();
     store
         .confirm_totp("alice", Timestamp(T0), 10, &[], &[])
         .await
         .unwrap();
-    // Two stores on the file: two writer connections, as two processes.
-    let other = SqliteStore::open(db(&dir)).await.unwrap();
+    // Two handles on the database: two writer connections, as two processes.
+    let other = Arc::new(fixture.reopen(&store).await);
 
     for step in [11u64, 12, 13] {
-        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(20));
+        let barrier = Arc::new(tokio::sync::Barrier::new(20));
         let tasks: Vec<_> = (0..20)
             .map(|i| {
                 let store = if i % 2 == 0 {
-                    store.clone()
+                    Arc::clone(&store)
                 } else {
-                    other.clone()
+                    Arc::clone(&other)
                 };
                 let barrier = barrier.clone();
                 tokio::spawn(async move {
@@ -1005,14 +817,13 @@ async fn of_concurrent_logins_with_the_same_step_exactly_one_wins() {
         store.totp("alice").await.unwrap().unwrap().last_step,
         Some(13)
     );
-    other.close().await;
+    fixture.close(&other).await;
 }
 
 // -------------------------------------------------------- recovery codes
 
-#[tokio::test]
-async fn recovery_codes_are_single_use_and_replaced_whole() {
-    let (_dir, store) = fresh().await;
+pub async fn recovery_codes_are_single_use_and_replaced_whole<F: Fixture>(fixture: &F) {
+    let store = fixture.fresh().await;
     add(&store, account("alice", "example")).await;
     add(&store, account("bob", "example")).await;
     let regen = sec_event("alice", SecurityEventKind::RecoveryCodesRegenerated, T0);
@@ -1097,9 +908,8 @@ async fn recovery_codes_are_single_use_and_replaced_whole() {
 
 // -------------------------------------------------------------- sessions
 
-#[tokio::test]
-async fn sessions_round_trip_by_digest() {
-    let (_dir, store) = fresh().await;
+pub async fn sessions_round_trip_by_digest<F: Fixture>(fixture: &F) {
+    let store = fixture.fresh().await;
     add(&store, account("alice", "example")).await;
     let full = WebSession {
         revoked_at: Some(Timestamp(T0 + 4)),
@@ -1127,9 +937,8 @@ async fn sessions_round_trip_by_digest() {
 
 // ------------------------------------------------------- security events
 
-#[tokio::test]
-async fn security_events_round_trip_newest_first_and_capped() {
-    let (_dir, store) = fresh().await;
+pub async fn security_events_round_trip_newest_first_and_capped<F: Fixture>(fixture: &F) {
+    let store = fixture.fresh().await;
     add(&store, account("alice", "example")).await;
     let mut events: Vec<SecurityEvent> = SecurityEventKind::ALL
         .iter()
@@ -1170,9 +979,10 @@ async fn security_events_round_trip_newest_first_and_capped() {
 
 // ---------------------------------------------------------------- delete
 
-#[tokio::test]
-async fn deleting_an_account_removes_its_credentials_and_keeps_its_history() {
-    let (_dir, store) = fresh().await;
+pub async fn deleting_an_account_removes_its_credentials_and_keeps_its_history<F: Fixture>(
+    fixture: &F,
+) {
+    let store = fixture.fresh().await;
     alice_with_credentials(&store).await;
     add(&store, account("bob", "example")).await;
     let e = sec_event("bob", SecurityEventKind::AppPasswordCreated, T0);
@@ -1233,199 +1043,17 @@ async fn deleting_an_account_removes_its_credentials_and_keeps_its_history() {
     );
 }
 
-// ---------------------------------------------------------- corrupt rows
-
-/// Damages the file with `damage`, expects `read` to fail as corrupt in
-/// `table`/`column` of row `key`, then repairs it with `repair`.
-macro_rules! assert_corrupt {
-    ($path:expr, $damage:expr, $repair:expr, $read:expr, $table:expr, $column:expr, $key:expr) => {{
-        run($path, $damage).await;
-        let err = $read.await.unwrap_err();
-        match &err {
-            StoreError::Corrupt {
-                table, column, key, ..
-            } => {
-                let expected: (&str, &str, &str) = ($table, $column, $key);
-                assert_eq!((*table, *column, key.as_str()), expected, "{err}");
-            }
-            other => panic!("{}: expected Corrupt, got {other:?}", $damage),
-        }
-        run($path, $repair).await;
-        $read.await.unwrap();
-    }};
-}
-
-#[tokio::test]
-async fn corrupt_account_rows_are_typed_errors() {
-    let (dir, store) = fresh().await;
-    let path = db(&dir);
-    store
-        .upsert_org(&Org {
-            name: "example".into(),
-            display_name: "Example".into(),
-            two_factor: TwoFactorPolicy::Optional,
-            app_passwords_required: false,
-            created_at: Timestamp(T0),
-            updated_at: Timestamp(T0),
-        })
-        .await
-        .unwrap();
-    alice_with_credentials(&store).await;
-    let code_id = store.app_passwords("alice").await.unwrap()[0]
-        .id
-        .to_string();
-    let event_id = store.security_events("alice", 1).await.unwrap()[0]
-        .id
-        .to_string();
-    let p = path.as_path();
-
-    assert_corrupt!(
-        p,
-        "UPDATE orgs SET two_factor = 'sometimes'",
-        "UPDATE orgs SET two_factor = 'admins'",
-        store.orgs(),
-        "orgs",
-        "two_factor",
-        "example"
-    );
-    assert_corrupt!(
-        p,
-        "UPDATE orgs SET app_passwords_required = 2",
-        "UPDATE orgs SET app_passwords_required = 1",
-        store.org("example"),
-        "orgs",
-        "app_passwords_required",
-        "example"
-    );
-
-    assert_corrupt!(
-        p,
-        "UPDATE accounts SET status = 'gone'",
-        "UPDATE accounts SET status = 'active'",
-        store.account("alice"),
-        "accounts",
-        "status",
-        "alice"
-    );
-    assert_corrupt!(
-        p,
-        "UPDATE accounts SET role = 'Admin'",
-        "UPDATE accounts SET role = 'admin'",
-        store.account("alice"),
-        "accounts",
-        "role",
-        "alice"
-    );
-    assert_corrupt!(
-        p,
-        "UPDATE accounts SET must_change_password = 7",
-        "UPDATE accounts SET must_change_password = 0",
-        store.accounts(None, None, 10),
-        "accounts",
-        "must_change_password",
-        "alice"
-    );
-    assert_corrupt!(
-        p,
-        "UPDATE accounts SET password_changed_at = 'later'",
-        "UPDATE accounts SET password_changed_at = NULL",
-        store.account("alice"),
-        "accounts",
-        "password_changed_at",
-        "alice"
-    );
-
-    assert_corrupt!(
-        p,
-        "UPDATE app_passwords SET digest = x'0102'",
-        "UPDATE app_passwords SET digest = zeroblob(32)",
-        store.app_passwords("alice"),
-        "app_passwords",
-        "digest",
-        &code_id
-    );
-    assert_corrupt!(
-        p,
-        "UPDATE app_passwords SET protocols = 256",
-        "UPDATE app_passwords SET protocols = 3",
-        store.find_app_password("alice", &[0; 32]),
-        "app_passwords",
-        "protocols",
-        &code_id
-    );
-    assert_corrupt!(
-        p,
-        "UPDATE app_passwords SET last_used_ip = '300.1.1.1'",
-        "UPDATE app_passwords SET last_used_ip = NULL",
-        store.app_passwords("alice"),
-        "app_passwords",
-        "last_used_ip",
-        &code_id
-    );
-
-    assert_corrupt!(
-        p,
-        "UPDATE totp SET last_step = -1",
-        "UPDATE totp SET last_step = 0",
-        store.totp("alice"),
-        "totp",
-        "last_step",
-        "alice"
-    );
-    assert_corrupt!(
-        p,
-        "UPDATE totp SET confirmed_at = 'soon'",
-        "UPDATE totp SET confirmed_at = 5",
-        store.totp("alice"),
-        "totp",
-        "confirmed_at",
-        "alice"
-    );
-
-    assert_corrupt!(
-        p,
-        "UPDATE web_sessions SET ip = 'somewhere'",
-        "UPDATE web_sessions SET ip = '::1'",
-        store.session(&[9; 32]),
-        "web_sessions",
-        "ip",
-        "alice"
-    );
-
-    assert_corrupt!(
-        p,
-        "UPDATE security_events SET kind = 'coffee_break'",
-        "UPDATE security_events SET kind = 'account_updated'",
-        store.security_events("alice", 100),
-        "security_events",
-        "kind",
-        &event_id
-    );
-    assert_corrupt!(
-        p,
-        &format!("UPDATE security_events SET ip = 'x' WHERE id = {event_id}"),
-        "UPDATE security_events SET ip = NULL",
-        store.security_events("alice", 1),
-        "security_events",
-        "ip",
-        &event_id
-    );
-}
-
 // ------------------------------------------------------------ migrations
 
-#[tokio::test]
-async fn account_tables_survive_reopening_and_migrating_again() {
-    let dir = TempDir::new().unwrap();
-    let path = db(&dir);
-    {
-        let store = SqliteStore::open(&path).await.unwrap();
-        store.migrate().await.unwrap();
-        alice_with_credentials(&store).await;
-        store.migrate().await.unwrap();
-        store.close().await;
-    }
-    let store = SqliteStore::open(&path).await.unwrap();
+pub async fn accounts_survive_reopening_and_migrating_again<F: Fixture>(fixture: &F) {
+    let store = fixture.fresh().await;
+    alice_with_credentials(&store).await;
+    store.migrate().await.unwrap();
+    fixture.close(&store).await;
+
+    let reopened = fixture.reopen(&store).await;
+    drop(store);
+    let store = reopened;
     store.migrate().await.unwrap();
     store.migrate().await.unwrap();
     assert_eq!(
@@ -1434,14 +1062,5 @@ async fn account_tables_survive_reopening_and_migrating_again() {
     );
     assert_eq!(store.app_passwords("alice").await.unwrap().len(), 1);
     assert_eq!(store.recovery_codes_left("alice").await.unwrap(), 3);
-
-    let mut conn = raw(&path).await;
-    let versions: Vec<i64> =
-        sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version")
-            .fetch_all(&mut conn)
-            .await
-            .unwrap();
-    assert_eq!(versions, [1, 2, 3]);
-    conn.close().await.unwrap();
-    store.close().await;
+    fixture.close(&store).await;
 }

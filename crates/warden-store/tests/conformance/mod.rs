@@ -1,0 +1,153 @@
+//! The conformance suite: the behaviour every backend of the store must
+//! show, written once against the [`Store`](warden_store::Store) and
+//! [`AccountStore`](warden_store::AccountStore) traits (a
+//! [`Backend`]) and run once per backend.
+//!
+//! - A case is a `pub async fn <name><F: Fixture>(fixture: &F)` in
+//!   `store.rs` (events, profiles, corrections), `writer.rs` (the batch
+//!   writer over the backend) or `accounts.rs` (accounts and credentials);
+//!   `data.rs` holds the rows they write. Every case is listed once in
+//!   [`conformance_tests!`]: a case missing from the list is dead code,
+//!   which `cargo clippy -- -D warnings` refuses.
+//! - A [`Fixture`] makes fresh, migrated, empty databases of one backend,
+//!   each isolated from every other test (tests run in parallel processes),
+//!   and does the few things a case needs behind the store's back: a second
+//!   handle on the same database, a portable raw statement, a refused
+//!   insert.
+//! - A runner expands `conformance_tests!(<fixture expression>)` in a module
+//!   of its own: one `#[tokio::test]` per case, so nextest lists and runs
+//!   each case by name (`sqlite::conformance::<case>`), in parallel.
+//!
+//! # Plugging in a backend
+//!
+//! For PostgreSQL, say: add `tests/postgres/mod.rs` (declared in
+//! `tests/store.rs`) with a `PgFixture` implementing [`Fixture`] (a
+//! database or schema of its own per fixture value, dropped with it; never
+//! a fixed shared one) and the runner line
+//!
+//! ```ignore
+//! mod conformance {
+//!     crate::conformance::conformance_tests!(super::PgFixture::new().await);
+//! }
+//! ```
+//!
+//! The backend must pass every case unchanged. What only one backend has
+//! (files and directories, pragmas, WAL, its own committer, its migrations
+//! table, rows damaged through its column types) is tested next to its
+//! fixture (`tests/sqlite/`), not here.
+
+pub mod accounts;
+pub mod data;
+pub mod store;
+pub mod writer;
+
+use warden_store::{Backend, StoreError};
+
+/// One backend under test: makes its databases and reaches behind the
+/// store's back where a case needs to. One fixture value serves one test
+/// (the runner makes a new one per case); whatever it creates must not be
+/// seen by any other test and should disappear with it.
+#[allow(async_fn_in_trait)] // the cases await these on the test's own task
+pub trait Fixture {
+    /// The backend: both [`Store`](warden_store::Store) and
+    /// [`AccountStore`](warden_store::AccountStore).
+    type B: Backend;
+
+    /// Whether [`Store::sync_appender`](warden_store::Store::sync_appender)
+    /// gives the group-commit thread a committer of its own (SQLite's
+    /// file store does; a backend without one is driven through
+    /// `Store::append` on the runtime).
+    const SYNC_APPENDER: bool;
+
+    /// A new, empty, migrated database that no other test sees.
+    async fn fresh(&self) -> Self::B;
+
+    /// Another handle on the database of `backend`, with connections of its
+    /// own, as a second process would open it (not migrated). Works after
+    /// [`close`](Fixture::close) too.
+    async fn reopen(&self, backend: &Self::B) -> Self::B;
+
+    /// Closes every connection of this handle; the data stays.
+    async fn close(&self, backend: &Self::B);
+
+    /// Runs `sql` on a connection of its own to `backend`'s database, behind
+    /// the store's back. Cases pass only portable statements.
+    async fn exec(&self, backend: &Self::B, sql: &str);
+
+    /// From now on every `INSERT` into `table` fails, and the error's text
+    /// contains `refused` (a trigger in SQLite and PostgreSQL alike).
+    async fn refuse_inserts(&self, backend: &Self::B, table: &str);
+
+    /// Undoes [`refuse_inserts`](Fixture::refuse_inserts) for `table`.
+    async fn allow_inserts(&self, backend: &Self::B, table: &str);
+
+    /// Whether `cause` is what the batch writer reports as the cause of a
+    /// group commit whose statements failed (SQLite: its appender's
+    /// `StoreError::Sqlite { op: "append", .. }`).
+    fn is_append_failure(&self, cause: &StoreError) -> bool;
+}
+
+/// Expands to one `#[tokio::test]` per conformance case, each running the
+/// case with a fixture made by `$fixture` (evaluated inside the test, so it
+/// may `.await`). Use it in a module of its own per backend.
+macro_rules! conformance_tests {
+    ($fixture:expr) => {
+        $crate::conformance::conformance_tests! { @cases $fixture;
+            // -------------------------------------------- events & profiles
+            [] store::migrating_again_keeps_the_data;
+            [] store::history_is_newest_first_pages_with_before_and_keeps_users_apart;
+            [] store::cursor_paging_never_skips_events_sharing_a_timestamp;
+            [] store::history_limit_is_capped;
+            [] store::every_field_round_trips;
+            [] store::event_ids_from_the_caller_are_ignored;
+            [] store::prune_deletes_only_old_events_and_counts_them;
+            [] store::prune_of_many_rows_works_across_chunks;
+            [] store::profiles_upsert_last_in_batch_wins_and_survive_reopen;
+            [] store::a_failure_late_in_a_batch_rolls_back_its_events_and_the_store_recovers;
+            // -------------------------------------------------- corrections
+            [] store::corrections_round_trip_every_field;
+            [] store::correction_networks_are_stored_canonically;
+            // ------------------------------------------------- batch writer
+            [flavor = "multi_thread", worker_threads = 4]
+                writer::batch_writer_acknowledges_concurrent_writes_and_groups_them;
+            [flavor = "multi_thread", worker_threads = 2]
+                writer::close_drains_queued_writes_and_refuses_new_ones;
+            [flavor = "multi_thread", worker_threads = 2] writer::a_full_queue_ends_the_linger;
+            [] writer::flush_waits_for_earlier_writes;
+            [flavor = "multi_thread", worker_threads = 2]
+                writer::a_failed_batch_reports_the_error_to_every_caller;
+            // ----------------------------------------------------- accounts
+            [] accounts::orgs_round_trip_upsert_and_list_by_name;
+            [] accounts::accounts_round_trip_every_field_and_replace_changes_every_field;
+            [] accounts::accounts_list_by_name_after_a_cursor_within_an_org_and_capped;
+            []
+            accounts::creating_an_existing_account_conflicts_and_replacing_a_missing_one_is_not_found;
+            [] accounts::a_write_without_an_account_acts_on_the_user_its_events_name;
+            [] accounts::bulk_import_is_all_or_nothing_and_names_the_first_existing_user;
+            [] accounts::an_account_write_is_rolled_back_whole_when_its_last_part_fails;
+            [] accounts::password_history_keeps_only_the_newest_entries;
+            [] accounts::app_passwords_round_trip_and_are_found_by_digest;
+            [] accounts::revoking_one_code_needs_a_live_code_of_that_user;
+            [] accounts::revoking_all_codes_and_sessions_touches_only_live_ones_of_that_user;
+            [] accounts::totp_round_trips_and_steps_are_used_once_in_increasing_order;
+            [flavor = "multi_thread", worker_threads = 8]
+                accounts::of_concurrent_logins_with_the_same_step_exactly_one_wins;
+            [] accounts::recovery_codes_are_single_use_and_replaced_whole;
+            [] accounts::sessions_round_trip_by_digest;
+            [] accounts::security_events_round_trip_newest_first_and_capped;
+            [] accounts::deleting_an_account_removes_its_credentials_and_keeps_its_history;
+            [] accounts::accounts_survive_reopening_and_migrating_again;
+        }
+    };
+    (@cases $fixture:expr; $( [$($runtime:tt)*] $module:ident :: $case:ident; )*) => {
+        $(
+            #[tokio::test($($runtime)*)]
+            async fn $case() {
+                let fixture = $fixture;
+                $crate::conformance::$module::$case(&fixture).await;
+            }
+        )*
+    };
+}
+
+pub(crate) use conformance_tests;

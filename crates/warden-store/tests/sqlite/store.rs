@@ -1,0 +1,288 @@
+//! What only the SQLite backend has: database files and their directories,
+//! WAL journaling, the in-memory store (no committer of its own), and rows
+//! damaged on disk through SQLite's loose column types.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use tempfile::TempDir;
+use warden_core::ReasonCode;
+use warden_store::{BatchConfig, BatchWriter, SqliteStore, Store, StoreError, WriteBatch};
+
+use super::{exec, fresh, raw};
+use crate::conformance::data::{event, events_batch, full_correction, history, profile, ts_of};
+
+// ---------------------------------------------------------- open & migrate
+
+#[tokio::test]
+async fn open_creates_parent_dirs_and_file_and_migrate_is_idempotent() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("nested/deeper/warden.db");
+    let store = SqliteStore::open(&path).await.unwrap();
+    assert!(path.is_file(), "database file created");
+    assert_eq!(store.path(), Some(path.as_path()));
+
+    store.migrate().await.unwrap();
+    store.migrate().await.unwrap();
+    store.ping().await.unwrap();
+
+    store
+        .append(&events_batch(vec![event("alice", 1)]))
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let got = store.history("alice", history(None, 10)).await.unwrap();
+    assert_eq!(got.len(), 1, "re-migrating keeps data");
+
+    let mut conn = raw(&path).await;
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[tokio::test]
+async fn opening_a_directory_is_a_clear_error() {
+    let dir = TempDir::new().unwrap();
+    let err = SqliteStore::open(dir.path()).await.unwrap_err();
+    assert!(matches!(err, StoreError::IsADirectory { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(msg.contains(&dir.path().display().to_string()), "{msg}");
+    assert!(msg.contains("directory"), "{msg}");
+}
+
+#[tokio::test]
+async fn a_file_in_the_way_of_the_parent_directory_is_a_clear_error() {
+    let dir = TempDir::new().unwrap();
+    let blocker = dir.path().join("not-a-dir");
+    std::fs::write(&blocker, b"x").unwrap();
+    let err = SqliteStore::open(blocker.join("warden.db"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::CreateDir { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains(&blocker.display().to_string()),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_file_that_is_not_a_database_is_an_open_or_migrate_error() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("garbage.db");
+    std::fs::write(&path, vec![0x42u8; 8192]).unwrap();
+    let result = match SqliteStore::open(&path).await {
+        Ok(store) => store.migrate().await,
+        Err(e) => Err(e),
+    };
+    let err = result.unwrap_err();
+    assert!(
+        matches!(err, StoreError::Open { .. } | StoreError::Migrate(_)),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn in_memory_store_works() {
+    let store = SqliteStore::open_memory().await.unwrap();
+    store.migrate().await.unwrap();
+    store
+        .append(&events_batch(vec![event("alice", 5)]))
+        .await
+        .unwrap();
+    let got = store.history("alice", history(None, 10)).await.unwrap();
+    assert_eq!(ts_of(&got), [5]);
+    assert_eq!(store.path(), None);
+}
+
+// ------------------------------------------------- in-memory batch writer
+
+/// A store without a synchronous committer (in memory): the writer thread
+/// runs `append` on the runtime, here a single-threaded one.
+#[tokio::test]
+async fn batch_writer_drives_an_async_only_store_from_its_thread() {
+    let store = Arc::new(SqliteStore::open_memory().await.unwrap());
+    store.migrate().await.unwrap();
+    assert!(store.sync_appender().unwrap().is_none());
+    let writer = BatchWriter::spawn(Arc::clone(&store), BatchConfig::default()).unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let writer = writer.clone();
+        tasks.push(tokio::spawn(async move {
+            writer
+                .write(vec![event("mem", i)], vec![profile("mem", &[i as u8], i)])
+                .await
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    assert_eq!(
+        store
+            .history("mem", history(None, 100))
+            .await
+            .unwrap()
+            .len(),
+        20
+    );
+    assert!(store.load_profile("mem").await.unwrap().is_some());
+    writer.close().await;
+    assert!(writer.is_closed());
+}
+
+// ------------------------------------------------------------ corrupt rows
+
+async fn assert_corrupt_event(path: &Path, store: &SqliteStore, damage: &'static str, col: &str) {
+    exec(path, damage).await;
+    let err = store.history("alice", history(None, 10)).await.unwrap_err();
+    match &err {
+        StoreError::Corrupt {
+            table, column, key, ..
+        } => {
+            assert_eq!(*table, "login_events");
+            assert_eq!(*column, col, "{err}");
+            assert_eq!(key, "1");
+        }
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+    assert!(err.is_corrupt());
+}
+
+#[tokio::test]
+async fn corrupt_event_rows_are_typed_errors() {
+    let (dir, store) = fresh().await;
+    let path = dir.path().join("warden.db");
+    let mut e = event("alice", 1);
+    e.reasons = vec![ReasonCode::NewDevice];
+    store.append(&events_batch(vec![e])).await.unwrap();
+
+    let cases: [(&'static str, &'static str, &str); 10] = [
+        (
+            "UPDATE login_events SET auth_reason = 'bad_vibes'",
+            "UPDATE login_events SET auth_reason = NULL",
+            "auth_reason",
+        ),
+        (
+            "UPDATE login_events SET reasons = 'new_device,bogus'",
+            "UPDATE login_events SET reasons = 'new_device'",
+            "reasons",
+        ),
+        (
+            "UPDATE login_events SET protocol = 'gopher'",
+            "UPDATE login_events SET protocol = 'imap'",
+            "protocol",
+        ),
+        (
+            "UPDATE login_events SET ip = 'not-an-ip'",
+            "UPDATE login_events SET ip = '192.0.2.1'",
+            "ip",
+        ),
+        (
+            "UPDATE login_events SET outcome = 'maybe'",
+            "UPDATE login_events SET outcome = 'success'",
+            "outcome",
+        ),
+        (
+            "UPDATE login_events SET decision = 'perhaps'",
+            "UPDATE login_events SET decision = 'deny'",
+            "decision",
+        ),
+        (
+            "UPDATE login_events SET alert = 7",
+            "UPDATE login_events SET alert = 1",
+            "alert",
+        ),
+        (
+            "UPDATE login_events SET asn = -1",
+            "UPDATE login_events SET asn = NULL",
+            "asn",
+        ),
+        (
+            "UPDATE login_events SET country = 'CHN'",
+            "UPDATE login_events SET country = NULL",
+            "country",
+        ),
+        (
+            "UPDATE login_events SET ts = 'yesterday'",
+            "UPDATE login_events SET ts = 1",
+            "ts",
+        ),
+    ];
+    for (damage, repair, column) in cases {
+        assert_corrupt_event(&path, &store, damage, column).await;
+        exec(&path, repair).await;
+        store.history("alice", history(None, 10)).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn corrupt_correction_and_profile_rows_are_typed_errors() {
+    let (dir, store) = fresh().await;
+    let path = dir.path().join("warden.db");
+    store
+        .upsert_correction(&full_correction("10.0.0.0/8"))
+        .await
+        .unwrap();
+
+    exec(&path, "UPDATE geo_corrections SET lon = NULL").await;
+    let err = store.list_corrections().await.unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            StoreError::Corrupt {
+                table: "geo_corrections",
+                column: "lon",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    exec(
+        &path,
+        "UPDATE geo_corrections SET lon = 1.0, network = '10.0.0.0/99'",
+    )
+    .await;
+    let err = store.list_corrections().await.unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            StoreError::Corrupt {
+                column: "network",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    exec(
+        &path,
+        "UPDATE geo_corrections SET network = '10.0.0.0/8', accuracy_km = 70000",
+    )
+    .await;
+    let err = store.list_corrections().await.unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            StoreError::Corrupt {
+                column: "accuracy_km",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+
+    store
+        .append(&WriteBatch {
+            events: Vec::new(),
+            profiles: vec![profile("alice", b"x", 1)],
+        })
+        .await
+        .unwrap();
+    exec(&path, "UPDATE profiles SET updated_at = 'soon'").await;
+    let err = store.load_profiles().await.unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Corrupt { table: "profiles", column: "updated_at", key, .. } if key == "alice"),
+        "{err:?}"
+    );
+    assert!(store.load_profile("alice").await.unwrap_err().is_corrupt());
+}
