@@ -9,13 +9,13 @@ use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use warden_api::credentials::{AuthSettings, Credentials};
 use warden_api::state::Mutex;
-use warden_service::shortlived::PENDING_TTL_SECS;
-use warden_service::{Events, LoginSettings, Service, ShortLived};
 use warden_api::{ApiConfig, AppState};
 use warden_auth::{Argon2Params, SecretKey};
 use warden_core::{Clock, Engine, Policy, Timestamp};
 use warden_geo::mmdb_writer::DbipFixture;
 use warden_geo::IpIntel;
+use warden_service::shortlived::PENDING_TTL_SECS;
+use warden_service::{Events, LoginSettings, Service, ShortLived};
 use warden_store::{BatchConfig, BatchWriter, SqliteStore, Store};
 
 mod credentials;

@@ -318,8 +318,14 @@ async fn a_client_repeating_one_stale_password_does_not_lock_its_owner_out() {
     assert_eq!(b["result"], "ok", "{b}");
     // Different guesses from there still count each.
     for i in 0..5 {
-        h.verify("bob@acme.test", &format!("guess {i}"), "pop3", SHENZHEN, true)
-            .await;
+        h.verify(
+            "bob@acme.test",
+            &format!("guess {i}"),
+            "pop3",
+            SHENZHEN,
+            true,
+        )
+        .await;
         h.advance(10);
     }
     let b = h.verify("bob@acme.test", PW, "pop3", SHENZHEN, true).await;
@@ -333,7 +339,13 @@ async fn five_failures_from_one_ip_lock_it_out_until_an_admin_unlocks() {
         .await;
     for i in 0..5 {
         let b = h
-            .verify("bob@acme.test", &format!("guess {i}"), "imap", SHENZHEN, true)
+            .verify(
+                "bob@acme.test",
+                &format!("guess {i}"),
+                "imap",
+                SHENZHEN,
+                true,
+            )
             .await;
         assert_eq!(b["reason"], "wrong_password", "{b}");
         h.advance(10);

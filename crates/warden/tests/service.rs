@@ -467,6 +467,40 @@ fn credentials_through_the_cli_and_api_and_no_secret_in_any_log() {
         "{diagnosis}"
     );
     assert!(diagnosis.contains("does not allow SMTP"), "{diagnosis}");
+    // In Chinese: no English frame, times with their zone.
+    let zh = cli(
+        dir.path(),
+        port,
+        KEY,
+        &["diagnose", "alice@example.com", "--zh"],
+        None,
+    );
+    assert!(zh.starts_with("alice@example.com 的登录诊断\n"), "{zh}");
+    assert!(
+        zh.contains("被风控锁定，至 ") && zh.contains("(UTC+8) 解除"),
+        "{zh}"
+    );
+    assert!(!zh.contains("account:") && !zh.contains("unnamed"), "{zh}");
+
+    // A password reset reads as a summary in the chosen language.
+    const NEW_PASSWORD: &str = "quiet-harbour-willow-88";
+    secrets.push(NEW_PASSWORD.to_string());
+    let passwd = cli(
+        dir.path(),
+        port,
+        KEY,
+        &["user", "passwd", "alice@example.com", "--zh"],
+        Some(NEW_PASSWORD),
+    );
+    assert!(
+        passwd.starts_with("已为 alice@example.com 设置新密码。\n  强度："),
+        "{passwd}"
+    );
+    assert!(passwd.contains("已吊销 1 个客户端授权码"), "{passwd}");
+    assert!(
+        !passwd.contains('{') && !passwd.contains("colour"),
+        "{passwd}"
+    );
 
     assert!(Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

@@ -123,8 +123,7 @@ fn a_foreign_login_raises_an_alert_and_login_protection_refuses_it() {
     // Login protection on: the same login is refused after the password
     // check, with the text saying what to do; a wrong password learns
     // nothing about it.
-    s.warden
-        .restart(&[("WARDEN_LOGIN__PROTECTION", "true")]);
+    s.warden.restart(&[("WARDEN_LOGIN__PROTECTION", "true")]);
     let d = &s.dovecot;
     let wrong = login("imap", d.imaps, "dave@example.com", "not-it", LAGOS, "ssl");
     assert_eq!(
