@@ -328,39 +328,24 @@ impl World {
         }
     }
 
+    /// The newest `limit` history records of `user`.
+    async fn history(&self, user: &str, limit: u32) -> Vec<warden_store::LoginEvent> {
+        let q = HistoryQuery {
+            before: None,
+            after: None,
+            limit,
+        };
+        self.service.store.history(user, q).await.unwrap()
+    }
+
     /// The newest history record of `user`: (outcome, Warden's reason, alert).
     async fn last(&self, user: &str) -> (Outcome, Option<VerifyReason>, bool) {
-        let h = self
-            .service
-            .store
-            .history(
-                user,
-                HistoryQuery {
-                    before: None,
-                    after: None,
-                    limit: 1,
-                },
-            )
-            .await
-            .unwrap();
-        let e = &h[0];
+        let e = &self.history(user, 1).await[0];
         (e.outcome, e.auth_reason, e.alert)
     }
 
     async fn records(&self, user: &str) -> usize {
-        self.service
-            .store
-            .history(
-                user,
-                HistoryQuery {
-                    before: None,
-                    after: None,
-                    limit: 1000,
-                },
-            )
-            .await
-            .unwrap()
-            .len()
+        self.history(user, 1000).await.len()
     }
 
     /// A week of logins from home, so home is usual.
@@ -369,6 +354,14 @@ impl World {
             assert_eq!(self.login(way, user, PW, HOME, true).await, Seen2::LoggedIn);
             self.advance(86_400);
         }
+    }
+
+    /// An admin changes the account's status.
+    async fn status(&self, user: &str, status: AccountStatus, kind: SecurityEventKind) {
+        self.service
+            .set_status(user, status, Some("by the test".into()), kind, None)
+            .await
+            .unwrap();
     }
 
     fn locked_out(&self, user: &str, ip: &str) -> bool {
@@ -506,16 +499,12 @@ async fn an_admin_lock_and_a_disabled_account_stop_logins_until_undone() {
         let w = World::new(false).await;
         w.create("kim").await;
         w.habit(way, "kim").await;
-        w.service
-            .set_status(
-                "kim",
-                AccountStatus::Locked,
-                Some("compromised".into()),
-                SecurityEventKind::AccountLocked,
-                None,
-            )
-            .await
-            .unwrap();
+        w.status(
+            "kim",
+            AccountStatus::Locked,
+            SecurityEventKind::AccountLocked,
+        )
+        .await;
         assert_eq!(
             w.login(way, "kim", PW, HOME, true).await,
             Seen2::Refused(Some(VerifyReason::AccountLocked)),
@@ -532,31 +521,23 @@ async fn an_admin_lock_and_a_disabled_account_stop_logins_until_undone() {
             Seen2::Refused(Some(VerifyReason::WrongPassword)),
             "{way:?}"
         );
-        w.service
-            .set_status(
-                "kim",
-                AccountStatus::Active,
-                None,
-                SecurityEventKind::AccountUnlocked,
-                None,
-            )
-            .await
-            .unwrap();
+        w.status(
+            "kim",
+            AccountStatus::Active,
+            SecurityEventKind::AccountUnlocked,
+        )
+        .await;
         assert_eq!(
             w.login(way, "kim", PW, HOME, true).await,
             Seen2::LoggedIn,
             "{way:?}"
         );
-        w.service
-            .set_status(
-                "kim",
-                AccountStatus::Disabled,
-                None,
-                SecurityEventKind::AccountDisabled,
-                None,
-            )
-            .await
-            .unwrap();
+        w.status(
+            "kim",
+            AccountStatus::Disabled,
+            SecurityEventKind::AccountDisabled,
+        )
+        .await;
         assert_eq!(
             w.login(way, "kim", PW, HOME, true).await,
             Seen2::Refused(Some(VerifyReason::AccountDisabled)),

@@ -9,7 +9,7 @@ use warden_store::Backend;
 
 use super::{Assessed, Recording};
 use crate::error::{shown, ServiceError};
-use crate::events::{DomainEvent, EntryPoint};
+use crate::events::EntryPoint;
 use crate::shortlived::Pending;
 use crate::Service;
 
@@ -55,14 +55,7 @@ impl<S: Backend> Service<S> {
         attempt: LoginAttempt,
         answer: impl FnOnce(&Evaluation<'_>) -> R,
     ) -> R {
-        let started = Instant::now();
-        let assessed = self.assess(&attempt);
-        self.events.publish(DomainEvent::LoginDecided {
-            entry: EntryPoint::Evaluate,
-            attempt: &attempt,
-            assessment: &assessed.assessment,
-            elapsed: started.elapsed(),
-        });
+        let (assessed, _) = self.score(EntryPoint::Evaluate, &attempt);
         let id = new_id();
         let out = answer(&Evaluation {
             id,

@@ -167,6 +167,20 @@ impl<S: Backend> Service<S> {
         }
     }
 
+    /// The first step of every entry: scores the attempt and publishes the
+    /// decision. Returns when it started, for the recording's timing.
+    pub(crate) fn score(&self, entry: EntryPoint, attempt: &LoginAttempt) -> (Assessed, Instant) {
+        let started = Instant::now();
+        let assessed = self.assess(attempt);
+        self.events.publish(DomainEvent::LoginDecided {
+            entry,
+            attempt,
+            assessment: &assessed.assessment,
+            elapsed: started.elapsed(),
+        });
+        (assessed, started)
+    }
+
     /// Records the attempt as `r` says, waits until both the history row and
     /// the profile snapshot are committed, then publishes it.
     pub async fn record(

@@ -158,15 +158,8 @@ impl<S: Backend> Service<S> {
         secret: String,
         tls: bool,
     ) -> Result<Verified, ServiceError> {
-        let started = Instant::now();
         let now = attempt.ts;
-        let assessed = self.assess(&attempt);
-        self.events.publish(DomainEvent::LoginDecided {
-            entry: EntryPoint::Verify,
-            attempt: &attempt,
-            assessment: &assessed.assessment,
-            elapsed: started.elapsed(),
-        });
+        let (assessed, started) = self.score(EntryPoint::Verify, &attempt);
         let require_tls = self.credentials.settings.require_tls;
         let mut account_known = false;
         let mut used_code = None;
@@ -284,15 +277,8 @@ impl<S: Backend> Service<S> {
         attempt: LoginAttempt,
         step: WebStep,
     ) -> Result<WebLogin, ServiceError> {
-        let started = Instant::now();
         let now = attempt.ts;
-        let assessed = self.assess(&attempt);
-        self.events.publish(DomainEvent::LoginDecided {
-            entry: EntryPoint::WebLogin,
-            attempt: &attempt,
-            assessment: &assessed.assessment,
-            elapsed: started.elapsed(),
-        });
+        let (assessed, started) = self.score(EntryPoint::WebLogin, &attempt);
         let password = match step {
             WebStep::Code { login_token, code } => {
                 return self

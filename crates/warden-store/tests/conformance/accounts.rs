@@ -1043,6 +1043,60 @@ pub async fn deleting_an_account_removes_its_credentials_and_keeps_its_history<F
     );
 }
 
+/// `two_factor_users` promises no order: the cases sort what it returns.
+async fn two_factor_users(store: &impl AccountStore, first: &str, last: &str) -> Vec<String> {
+    let mut users = store.two_factor_users(first, last).await.unwrap();
+    users.sort();
+    users
+}
+
+pub async fn two_factor_users_are_the_confirmed_enrolments_in_the_range<F: Fixture>(fixture: &F) {
+    let store = fixture.fresh().await;
+    for user in ["alice", "bob", "carol", "dave", "erin"] {
+        add(&store, bare_account(user, "example")).await;
+    }
+    // Confirmed: alice, carol, dave; pending: bob; none: erin.
+    for user in ["alice", "bob", "carol", "dave"] {
+        store.put_totp(&pending_totp(user)).await.unwrap();
+    }
+    for user in ["alice", "carol", "dave"] {
+        store
+            .confirm_totp(user, Timestamp(T0), 10, &[], &[])
+            .await
+            .unwrap();
+    }
+
+    assert_eq!(
+        two_factor_users(&store, "alice", "erin").await,
+        ["alice", "carol", "dave"]
+    );
+    assert_eq!(
+        two_factor_users(&store, "alice", "dave").await,
+        ["alice", "carol", "dave"],
+        "both ends included"
+    );
+    assert_eq!(
+        two_factor_users(&store, "b", "d").await,
+        ["carol"],
+        "a range between names, a pending enrolment left out"
+    );
+    assert_eq!(two_factor_users(&store, "alice", "alice").await, ["alice"]);
+    assert!(two_factor_users(&store, "f", "z").await.is_empty());
+    assert!(two_factor_users(&store, "dave", "alice").await.is_empty());
+
+    // Removing the second factor takes the user out.
+    let write = AccountWrite {
+        remove_two_factor: true,
+        events: vec![sec_event("carol", SecurityEventKind::TwoFactorDisabled, T0)],
+        ..AccountWrite::default()
+    };
+    store.commit(&write).await.unwrap();
+    assert_eq!(
+        two_factor_users(&store, "alice", "erin").await,
+        ["alice", "dave"]
+    );
+}
+
 // ------------------------------------------------------------ migrations
 
 pub async fn accounts_survive_reopening_and_migrating_again<F: Fixture>(fixture: &F) {

@@ -47,7 +47,6 @@ use warden_store::{Backend, StoreError};
 /// store's back where a case needs to. One fixture value serves one test
 /// (the runner makes a new one per case); whatever it creates must not be
 /// seen by any other test and should disappear with it.
-#[allow(async_fn_in_trait)] // the cases await these on the test's own task
 pub trait Fixture {
     /// The backend: both [`Store`](warden_store::Store) and
     /// [`AccountStore`](warden_store::AccountStore).
@@ -136,6 +135,7 @@ macro_rules! conformance_tests {
             [] accounts::sessions_round_trip_by_digest;
             [] accounts::security_events_round_trip_newest_first_and_capped;
             [] accounts::deleting_an_account_removes_its_credentials_and_keeps_its_history;
+            [] accounts::two_factor_users_are_the_confirmed_enrolments_in_the_range;
             [] accounts::accounts_survive_reopening_and_migrating_again;
         }
     };
