@@ -119,8 +119,7 @@ macro_rules! conformance_tests {
             [] accounts::orgs_round_trip_upsert_and_list_by_name;
             [] accounts::accounts_round_trip_every_field_and_replace_changes_every_field;
             [] accounts::accounts_list_by_name_after_a_cursor_within_an_org_and_capped;
-            []
-            accounts::creating_an_existing_account_conflicts_and_replacing_a_missing_one_is_not_found;
+            [] accounts::creating_an_existing_account_conflicts_and_replacing_a_missing_one_is_not_found;
             [] accounts::a_write_without_an_account_acts_on_the_user_its_events_name;
             [] accounts::bulk_import_is_all_or_nothing_and_names_the_first_existing_user;
             [] accounts::an_account_write_is_rolled_back_whole_when_its_last_part_fails;
