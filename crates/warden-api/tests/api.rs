@@ -188,6 +188,7 @@ impl Harness {
             clock: clock.clone(),
             credentials: Credentials::new(auth, SecretKey::generate()).unwrap(),
             settings: login,
+            texts: Default::default(),
             rates: Default::default(),
             events: Events::standard(),
         });

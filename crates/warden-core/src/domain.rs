@@ -124,12 +124,17 @@ impl FailureReason {
 
 /// A failure reason name that Warden does not know.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown failure reason {0:?}: expected one of wrong_password, unknown_user, challenge_failed, blocked, other")]
+#[error("unknown failure reason {0:?}: expected one of wrong_password, unknown_user, verification_required (or its old name challenge_failed), blocked, other")]
 pub struct UnknownFailureReason(pub String);
 
 impl FromStr for FailureReason {
     type Err = UnknownFailureReason;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        // The API and the history call a failed step-up
+        // `verification_required`; the stored name stays.
+        if s.eq_ignore_ascii_case("verification_required") {
+            return Ok(FailureReason::ChallengeFailed);
+        }
         FailureReason::ALL
             .into_iter()
             .find(|p| p.as_str().eq_ignore_ascii_case(s))
@@ -448,6 +453,22 @@ pub fn normalize_ip(ip: IpAddr) -> IpAddr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_step_up_reads_by_both_names() {
+        for name in [
+            "challenge_failed",
+            "verification_required",
+            "Verification_Required",
+        ] {
+            assert_eq!(
+                name.parse::<FailureReason>(),
+                Ok(FailureReason::ChallengeFailed),
+                "{name}"
+            );
+        }
+        assert!("nope".parse::<FailureReason>().is_err());
+    }
 
     #[test]
     fn protocol_round_trips_and_rejects_unknown() {

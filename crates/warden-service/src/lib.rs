@@ -32,6 +32,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 use warden_core::sending::RateLimits;
+use warden_core::verify::SiteTexts;
 use warden_core::{Clock, Engine, Lang, Timestamp};
 use warden_geo::IpIntel;
 use warden_store::{Backend, WriterHandle};
@@ -57,6 +58,9 @@ pub struct Service<S: Backend> {
     /// Password hashing and the sealing key.
     pub credentials: Credentials,
     pub settings: LoginSettings,
+    /// The site's own words in the texts users see (where to create codes,
+    /// where to confirm a sign-in, whom to contact), English and Chinese.
+    pub texts: SiteTexts,
     /// The sending-rate limits of the Postfix policy.
     pub rates: RateLimits,
     pub events: Events,

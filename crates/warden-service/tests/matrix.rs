@@ -179,6 +179,7 @@ impl World {
                 protection,
                 ..LoginSettings::default()
             },
+            texts: Default::default(),
             rates: Default::default(),
             events: Events::standard().with(seen.clone()),
         });

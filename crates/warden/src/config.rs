@@ -83,6 +83,7 @@ pub struct Config {
     pub policy: Policy,
     pub auth: Auth,
     pub login: Login,
+    pub texts: Texts,
     pub dovecot: Dovecot,
     pub postfix: Postfix,
     pub log: Log,
@@ -105,6 +106,7 @@ impl Default for Config {
             policy: Policy::default(),
             auth: Auth::default(),
             login: Login::default(),
+            texts: Texts::default(),
             dovecot: Dovecot::default(),
             postfix: Postfix::default(),
             log: Log::default(),
@@ -369,6 +371,74 @@ closed_set! {
     }
 }
 
+/// The site's own words in the texts users see — in mail clients' refusals, `/v1/auth/verify` and `/v1/auth/login` messages and `warden diagnose` — where a site's places differ from the defaults. Each at most 200 characters, one line.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Texts {
+    /// Where users create authorization codes, as a place in English ("Create a code in …"). Default: `webmail (Settings > Security > Authorization codes)`.
+    pub codes_en: Option<String>,
+    /// The same in Chinese ("请在…中生成授权码"). Default: `网页邮箱的“设置 > 安全 > 客户端授权码”`.
+    pub codes_zh: Option<String>,
+    /// Where users sign in to confirm an unusual login was theirs ("sign in to … and confirm it was you"). Default: `webmail`.
+    pub confirm_en: Option<String>,
+    /// The same in Chinese. Default: `网页邮箱`.
+    pub confirm_zh: Option<String>,
+    /// Where users set a new password ("Sign in to … to set a new one"). Default: `webmail`.
+    pub password_en: Option<String>,
+    /// The same in Chinese. Default: `网页邮箱`.
+    pub password_zh: Option<String>,
+    /// Whom users contact ("Contact …"). Default: `your administrator`.
+    pub helpdesk_en: Option<String>,
+    /// The same in Chinese. Default: `管理员`.
+    pub helpdesk_zh: Option<String>,
+}
+
+impl Texts {
+    /// The site texts, each checked; the error names the key.
+    pub fn site_texts(&self) -> anyhow::Result<warden_core::verify::SiteTexts> {
+        use warden_core::verify::SitePart;
+        use warden_core::Lang;
+        let mut t = warden_core::verify::SiteTexts::default();
+        let parts = [
+            (SitePart::Codes, Lang::En, "codes_en", &self.codes_en),
+            (SitePart::Codes, Lang::Zh, "codes_zh", &self.codes_zh),
+            (SitePart::Confirm, Lang::En, "confirm_en", &self.confirm_en),
+            (SitePart::Confirm, Lang::Zh, "confirm_zh", &self.confirm_zh),
+            (
+                SitePart::Password,
+                Lang::En,
+                "password_en",
+                &self.password_en,
+            ),
+            (
+                SitePart::Password,
+                Lang::Zh,
+                "password_zh",
+                &self.password_zh,
+            ),
+            (
+                SitePart::Helpdesk,
+                Lang::En,
+                "helpdesk_en",
+                &self.helpdesk_en,
+            ),
+            (
+                SitePart::Helpdesk,
+                Lang::Zh,
+                "helpdesk_zh",
+                &self.helpdesk_zh,
+            ),
+        ];
+        for (part, lang, key, text) in parts {
+            if let Some(text) = text {
+                t.set(part, lang, text)
+                    .with_context(|| format!("texts.{key}"))?;
+            }
+        }
+        Ok(t)
+    }
+}
+
 /// Logging.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
@@ -444,6 +514,7 @@ impl Config {
     /// Checks what serde cannot.
     pub fn validate(&self) -> anyhow::Result<()> {
         self.policy.validate()?;
+        self.texts.site_texts()?;
         self.server
             .listen
             .parse::<std::net::SocketAddr>()
@@ -777,6 +848,63 @@ mod tests {
         assert_eq!(names(Lang::NAMES), ["en", "zh"]);
         assert_eq!(names(OnError::NAMES), ["defer", "dunno"]);
         assert_eq!(names(AnonymizerKind::NAMES), ["tor", "vpn", "proxy"]);
+    }
+
+    #[test]
+    fn moved_keys_say_where_they_went() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("w.toml");
+        std::fs::write(&f, "[dovecot]\nlogin_protection = true\n").unwrap();
+        let e = format!("{:#}", Config::load(Some(&f), &env(&[])).unwrap_err());
+        assert!(
+            e.contains("dovecot.login_protection is now login.protection"),
+            "{e}"
+        );
+        let e = format!(
+            "{:#}",
+            Config::load(None, &env(&[("WARDEN_DOVECOT__TARPIT_SECS", "3")])).unwrap_err()
+        );
+        assert!(e.contains("login.tarpit_secs"), "{e}");
+        let c = Config::load(None, &env(&[("WARDEN_LOGIN__PROTECTION", "true")])).unwrap();
+        assert!(c.login.protection);
+    }
+
+    #[test]
+    fn site_texts_replace_the_defaults_and_bad_ones_name_their_key() {
+        use warden_core::verify::SitePart;
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("w.toml");
+        std::fs::write(
+            &f,
+            "[texts]\ncodes_en = \"the Mail portal (Account > App codes)\"\nhelpdesk_zh = \"IT 服务台（分机 8000）\"\n",
+        )
+        .unwrap();
+        let t = Config::load(Some(&f), &env(&[]))
+            .unwrap()
+            .texts
+            .site_texts()
+            .unwrap();
+        assert_eq!(
+            t.get(SitePart::Codes, warden_core::Lang::En),
+            "the Mail portal (Account > App codes)"
+        );
+        assert_eq!(
+            t.get(SitePart::Helpdesk, warden_core::Lang::Zh),
+            "IT 服务台（分机 8000）"
+        );
+        // Untouched parts keep the defaults.
+        assert_eq!(t.get(SitePart::Confirm, warden_core::Lang::En), "webmail");
+        for bad in ["\"two\\nlines\"", "\"   \""] {
+            std::fs::write(&f, format!("[texts]\nconfirm_zh = {bad}\n")).unwrap();
+            let e = format!("{:#}", Config::load(Some(&f), &env(&[])).unwrap_err());
+            assert!(e.contains("texts.confirm_zh"), "{bad}: {e}");
+        }
+        let long = "x".repeat(201);
+        let e = format!(
+            "{:#}",
+            Config::load(None, &env(&[("WARDEN_TEXTS__HELPDESK_EN", long.as_str())])).unwrap_err()
+        );
+        assert!(e.contains("texts.helpdesk_en"), "{e}");
     }
 
     #[test]

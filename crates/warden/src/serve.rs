@@ -232,6 +232,7 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
             tarpit_secs: cfg.login.tarpit_secs,
             tarpit_max_secs: cfg.login.tarpit_max_secs,
         },
+        texts: cfg.texts.site_texts()?,
         rates: RateLimits {
             window_secs: cfg.postfix.rate_window_secs as i64,
             min_recipients: cfg.postfix.rate_min_recipients,

@@ -33,6 +33,7 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use warden_core::counters::PasswordFingerprint;
+use warden_core::verify::SiteTexts;
 use warden_core::{Lang, Protocol, Verdict};
 use warden_service::pipeline::mail::{MailAnswer, MailCheck, MailReport};
 use warden_service::pipeline::AttemptFields;
@@ -84,9 +85,15 @@ pub fn is_tls(protocol: Protocol, tls: bool, secured: &str) -> bool {
 /// which Dovecot then sends unchanged (`NO [CONTACTADMIN] ...`); for POP3
 /// and SMTP the plain text (`-ERR [AUTH] ...`, `535 5.7.8 ...`). One line,
 /// no control characters.
-pub fn client_message(protocol: Protocol, verdict: &Verdict, lang: Lang, offset: i32) -> String {
+pub fn client_message(
+    protocol: Protocol,
+    verdict: &Verdict,
+    lang: Lang,
+    offset: i32,
+    site: &SiteTexts,
+) -> String {
     let text: String = verdict
-        .message(lang, offset)
+        .message_with(lang, offset, site)
         .unwrap_or_default()
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
@@ -206,7 +213,13 @@ pub async fn policy<S: Backend>(
         MailAnswer::Tarpit(secs) => answer(i32::try_from(secs).unwrap_or(i32::MAX), String::new()),
         MailAnswer::Refuse(v) => answer(
             -1,
-            client_message(protocol, &v, state.config.dovecot_lang, checked.utc_offset),
+            client_message(
+                protocol,
+                &v,
+                state.config.dovecot_lang,
+                checked.utc_offset,
+                &state.texts,
+            ),
         ),
     })
 }

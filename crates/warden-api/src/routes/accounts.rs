@@ -79,7 +79,8 @@ async fn account_view<S: Backend>(
 fn strength_dto(s: &warden_auth::Strength) -> StrengthDto {
     StrengthDto {
         grade: s.grade.as_str().to_string(),
-        colour: s.grade.colour_label(warden_core::Lang::Zh).to_string(),
+        colour: s.grade.colour_label(warden_core::Lang::En).to_string(),
+        colour_zh: s.grade.colour_label(warden_core::Lang::Zh).to_string(),
         score: s.score,
         feedback: s.feedback_en.clone(),
         feedback_zh: s.feedback_zh.clone(),
@@ -1077,14 +1078,17 @@ pub async fn diagnose<S: Backend>(
             .collect();
         (lockouts, engine.policy().learning.utc_offset_minutes)
     };
-    let findings = crate::diagnose::explain(&crate::diagnose::Records {
-        account: account.as_ref(),
-        events: &events,
-        security: &security,
-        codes_required,
-        lockouts: &lockouts,
-        utc_offset_minutes: offset,
-    });
+    let findings = crate::diagnose::explain_with(
+        &crate::diagnose::Records {
+            account: account.as_ref(),
+            events: &events,
+            security: &security,
+            codes_required,
+            lockouts: &lockouts,
+            utc_offset_minutes: offset,
+        },
+        &state.texts,
+    );
     let account = match &account {
         Some(a) => Some(account_view(&state, a).await?),
         None => None,
@@ -1097,6 +1101,8 @@ pub async fn diagnose<S: Backend>(
             .map(|f| FindingDto {
                 reason: f.reason,
                 client: f.client,
+                client_zh: f.client_zh,
+                user_agent: f.user_agent,
                 failures: f.failures,
                 since: f.since.map(rfc3339),
                 last: f.last.map(rfc3339),

@@ -61,9 +61,9 @@ pub async fn verify<S: Backend>(
     Ok(ApiJson(VerifyResponse {
         result: if verdict.is_ok() { "ok" } else { "fail" },
         reason: verdict.reason.map(VerifyReason::as_str),
-        message: verdict.message(lang, offset),
-        message_en: verdict.message(Lang::En, offset),
-        message_zh: verdict.message(Lang::Zh, offset),
+        message: verdict.message_with(lang, offset, &state.texts),
+        message_en: verdict.message_with(Lang::En, offset, &state.texts),
+        message_zh: verdict.message_with(Lang::Zh, offset, &state.texts),
         imap_code: verdict.reason.map(VerifyReason::imap_code),
         until: verdict.detail.until.or(v.expiring).map(rfc3339),
         warning: v.expiring.map(|_| "password_expiring"),
@@ -124,9 +124,10 @@ pub async fn login<S: Backend>(
     let (decision, risk, _, _, reasons) = assessment_fields(&w.assessed.assessment, offset);
     let (reason, message) = match &w.refusal {
         None => (None, None),
-        Some(WebRefusal::Verdict(v)) => {
-            (v.reason.map(VerifyReason::as_str), v.message(lang, offset))
-        }
+        Some(WebRefusal::Verdict(v)) => (
+            v.reason.map(VerifyReason::as_str),
+            v.message_with(lang, offset, &state.texts),
+        ),
         Some(WebRefusal::InvalidCode) => (
             Some("invalid_code"),
             Some(match lang {

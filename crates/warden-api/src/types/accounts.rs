@@ -137,8 +137,10 @@ pub struct PasswordCheckRequest {
 pub struct StrengthDto {
     /// `weak` (red), `medium` (yellow) or `strong` (green).
     pub grade: String,
-    /// 红 / 黄 / 绿 colour name.
+    /// `red`, `yellow` or `green`.
     pub colour: String,
+    /// 红 / 黄 / 绿.
+    pub colour_zh: String,
     /// zxcvbn score 0–4.
     pub score: u8,
     pub feedback: Vec<String>,
@@ -389,8 +391,13 @@ pub struct DiagnosisDto {
 pub struct FindingDto {
     /// The problem: a verify reason, or `ok`.
     pub reason: String,
-    /// The client: device / user agent, protocol, last IP.
+    /// The client as a person reads it: device or client name, protocol,
+    /// last IP.
     pub client: String,
+    /// The same in Chinese.
+    pub client_zh: String,
+    /// The user agent or IMAP `ID` string the client sent, when it sent one.
+    pub user_agent: Option<String>,
     pub failures: u32,
     pub since: Option<String>,
     pub last: Option<String>,
