@@ -109,7 +109,7 @@ fn run(cfg_file: Option<&std::path::Path>, opts: &Options) -> anyhow::Result<u8>
     })?;
     let mut reply = std::process::Command::new(program);
     reply.args(args).env("USER", &login.user);
-    match answer(&resp, &login.service) {
+    match answer(&resp) {
         Answer::Refuse => return Ok(EXIT_FAILED),
         Answer::TempFail => bail!("unexpected answer from Warden: {resp}"),
         Answer::Accept => {}

@@ -108,10 +108,11 @@ pub enum Answer {
 /// The longest text passed on to the client.
 const MAX_MESSAGE_CHARS: usize = 1000;
 
-/// Reads Warden's answer for a login to `service`. For IMAP the text starts
-/// with the response code (`[ALERT] ...`), which Dovecot sends unchanged,
-/// as the auth policy's refusals do.
-pub fn answer(resp: &Value, service: &str) -> Answer {
+/// Reads Warden's answer. The text goes to the
+/// client as it is: Dovecot puts its own `[CONTACTADMIN]` code before a
+/// `nologin` reason, whatever the reason (the interface cannot choose the
+/// IMAP code, unlike the Lua passdb and the auth policy).
+pub fn answer(resp: &Value) -> Answer {
     match (resp["result"].as_str(), resp["reason"].as_str()) {
         (Some("ok"), _) => Answer::Accept,
         (Some("fail"), Some("wrong_password" | "deny_risk")) => Answer::Refuse,
@@ -123,15 +124,7 @@ pub fn answer(resp: &Value, service: &str) -> Answer {
                 .take(MAX_MESSAGE_CHARS)
                 .map(|c| if c.is_control() { ' ' } else { c })
                 .collect();
-            let code = resp["imap_code"]
-                .as_str()
-                .filter(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_uppercase()));
-            Answer::Message(match code {
-                Some(code) if dovecot::protocol_of(service) == warden_core::Protocol::Imap => {
-                    format!("[{code}] {text}")
-                }
-                _ => text,
-            })
+            Answer::Message(text)
         }
         _ => Answer::TempFail,
     }
@@ -182,23 +175,19 @@ mod tests {
 
     #[test]
     fn answers() {
-        assert_eq!(answer(&json!({"result": "ok"}), "imap"), Answer::Accept);
+        assert_eq!(answer(&json!({"result": "ok"})), Answer::Accept);
         assert_eq!(
-            answer(
-                &json!({"result": "fail", "reason": "wrong_password"}),
-                "imap"
-            ),
+            answer(&json!({"result": "fail", "reason": "wrong_password"})),
             Answer::Refuse
         );
         let code = json!({"result": "fail", "reason": "app_password_required", "imap_code": "ALERT", "message": "Use a code.\tNow"});
-        assert_eq!(
-            answer(&code, "pop3"),
-            Answer::Message("Use a code. Now".into())
-        );
-        assert_eq!(
-            answer(&code, "imap"),
-            Answer::Message("[ALERT] Use a code. Now".into())
-        );
-        assert_eq!(answer(&json!({"error": "x"}), "imap"), Answer::TempFail);
+        assert_eq!(answer(&code), Answer::Message("Use a code. Now".into()));
+        let long =
+            json!({"result": "fail", "reason": "account_locked", "message": "x".repeat(5000)});
+        let Answer::Message(text) = answer(&long) else {
+            panic!("a message")
+        };
+        assert_eq!(text.chars().count(), MAX_MESSAGE_CHARS);
+        assert_eq!(answer(&json!({"error": "x"})), Answer::TempFail);
     }
 }

@@ -11,11 +11,11 @@ use super::harness::{login, render, seen, temp_dir, template, Dovecot, Postfix, 
 
 /// Warden, then Dovecot with a passwd-file of `users` and the policy snippet
 /// (and the auth listener for Postfix), and optionally Postfix.
-struct Stack {
-    postfix: Option<Postfix>,
-    dovecot: Dovecot,
-    warden: Warden,
-    _dir: tempfile::TempDir,
+pub struct Stack {
+    pub postfix: Option<Postfix>,
+    pub dovecot: Dovecot,
+    pub warden: Warden,
+    pub dir: tempfile::TempDir,
 }
 
 fn stack(name: &str, env: &[(&str, &str)], users: &[(&str, &str)]) -> Stack {
@@ -49,11 +49,19 @@ fn stack_with(
         postfix,
         dovecot,
         warden,
-        _dir: dir,
+        dir,
     }
 }
 
-fn policy_conf(warden: &Warden, users_file: &Path) -> String {
+/// Mode B for the conformance matrix: Dovecot's passwd-file of `users`.
+pub fn stack_parts(name: &str, env: &[(&str, &str)], users: &[(&str, &str)]) -> Stack {
+    stack_with(name, env, users, false)
+}
+
+/// The policy snippet as the docs give it, for this Warden; with
+/// `warden_verifies` (mode A) its URL is the `passdb=warden` one the snippet
+/// names.
+pub fn policy_snippet(warden: &Warden, warden_verifies: bool) -> String {
     let policy = render(
         &template("dovecot/warden-policy.conf"),
         &[
@@ -61,6 +69,28 @@ fn policy_conf(warden: &Warden, users_file: &Path) -> String {
             ("REPLACE-WITH-WARDEN-API-KEY", KEY.to_string()),
         ],
     );
+    if !warden_verifies {
+        return policy;
+    }
+    let plain = format!(
+        "\nauth_policy_server_url = {}/v1/dovecot/policy\n",
+        warden.url()
+    );
+    let mode_a = format!(
+        "\n#auth_policy_server_url = {}/v1/dovecot/policy?passdb=warden&\n",
+        warden.url()
+    );
+    assert!(
+        policy.contains(&plain) && policy.contains(&mode_a),
+        "the policy snippet names both URLs:\n{policy}"
+    );
+    policy
+        .replace(&plain, "\n")
+        .replace(&mode_a, &mode_a.replacen('#', "", 1))
+}
+
+fn policy_conf(warden: &Warden, users_file: &Path) -> String {
+    let policy = policy_snippet(warden, false);
     format!(
         "passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN {}\n}}\n{policy}",
         users_file.display()

@@ -16,7 +16,7 @@ pub struct Stack {
     pub postfix: Option<Postfix>,
     pub dovecot: Dovecot,
     pub warden: Warden,
-    _dir: tempfile::TempDir,
+    pub dir: tempfile::TempDir,
 }
 
 /// Which passdb Dovecot uses.
@@ -44,7 +44,29 @@ pub fn stack(name: &str, passdb: Passdb, env: &[(&str, &str)], with_postfix: boo
         postfix,
         dovecot,
         warden,
-        _dir: dir,
+        dir,
+    }
+}
+
+/// Mode A as the docs set it up: the Lua passdb and the auth policy with
+/// `passdb=warden`.
+pub fn stack_with_policy(name: &str, env: &[(&str, &str)]) -> Stack {
+    let dir = temp_dir();
+    let warden = Warden::start(dir.path(), env);
+    let key_file = dir.path().join("warden-api-key");
+    std::fs::write(&key_file, format!("{KEY}\n")).unwrap();
+    let dovecot = Dovecot::start(dir.path(), name, |_| {
+        format!(
+            "{}\n{}",
+            passdb_conf(Passdb::Lua, &warden, &key_file),
+            super::dovecot_policy::policy_snippet(&warden, true)
+        )
+    });
+    Stack {
+        postfix: None,
+        dovecot,
+        warden,
+        dir,
     }
 }
 

@@ -452,7 +452,8 @@ impl Dovecot {
             ],
         );
         let conf = dir.join("dovecot.conf");
-        std::fs::write(&conf, format!("{base}\n{}", snippets(sasl))).unwrap();
+        let snippets = policy_header_file(&dir, &snippets(sasl));
+        std::fs::write(&conf, format!("{base}\n{snippets}")).unwrap();
         let child = Command::new("dovecot")
             .arg("-F")
             .arg("-c")
@@ -477,6 +478,25 @@ impl Dovecot {
     pub fn log(&self) -> PathBuf {
         self.dir.join("dovecot.log")
     }
+}
+
+/// Where `integrations/dovecot/warden-policy.conf` reads the API key
+/// header from (`auth_policy_server_api_header = <FILE`).
+const POLICY_HEADER_FILE: &str = "/etc/dovecot/warden-policy-header";
+
+/// Installs the policy snippet's header file as the docs say (`printf
+/// 'X-API-Key: %s' KEY`, no final newline, root only) in `dir`, and points
+/// the configuration at it.
+fn policy_header_file(dir: &Path, conf: &str) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let from = format!("<{POLICY_HEADER_FILE}");
+    if !conf.contains(&from) {
+        return conf.to_string();
+    }
+    let file = dir.join("warden-policy-header");
+    std::fs::write(&file, format!("X-API-Key: {KEY}")).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    conf.replace(&from, &format!("<{}", file.display()))
 }
 
 impl Drop for Dovecot {

@@ -12,6 +12,7 @@
 //! - `postfix_policy`: Warden's Postfix policy server;
 //! - `policy_http`: the policy endpoint spoken to as Dovecot does, for SMTP's
 //!   empty session ids, the tarpit status and `passdb=warden`;
+//! - `matrix`: the same scenarios through mode A, mode B and checkpassword;
 //! - `docs`: the snippets in the docs are the templates the tests use.
 //!
 //! The daemons need the Debian packages `scripts/test.sh` installs; a
@@ -21,5 +22,6 @@ mod docs;
 mod dovecot_policy;
 mod dovecot_verify;
 mod harness;
+mod matrix;
 mod policy_http;
 mod postfix_policy;
