@@ -53,9 +53,10 @@ fn stack_with(
     }
 }
 
-/// Mode B for the conformance matrix: Dovecot's passwd-file of `users`.
+/// Mode B for the conformance matrix: Dovecot's passwd-file of `users`,
+/// and Postfix authenticating through Dovecot.
 pub fn stack_parts(name: &str, env: &[(&str, &str)], users: &[(&str, &str)]) -> Stack {
-    stack_with(name, env, users, false)
+    stack_with(name, env, users, true)
 }
 
 /// The policy snippet as the docs give it, for this Warden; with

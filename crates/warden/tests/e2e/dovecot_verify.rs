@@ -49,21 +49,30 @@ pub fn stack(name: &str, passdb: Passdb, env: &[(&str, &str)], with_postfix: boo
 }
 
 /// Mode A as the docs set it up: the Lua passdb and the auth policy with
-/// `passdb=warden`.
+/// `passdb=warden`, and Postfix authenticating through Dovecot.
 pub fn stack_with_policy(name: &str, env: &[(&str, &str)]) -> Stack {
     let dir = temp_dir();
     let warden = Warden::start(dir.path(), env);
     let key_file = dir.path().join("warden-api-key");
     std::fs::write(&key_file, format!("{KEY}\n")).unwrap();
-    let dovecot = Dovecot::start(dir.path(), name, |_| {
+    let dovecot = Dovecot::start(dir.path(), name, |sasl| {
+        let sasl_conf = render(
+            &template("dovecot/postfix-sasl.conf"),
+            &[("port = 12345", format!("port = {sasl}"))],
+        );
         format!(
-            "{}\n{}",
+            "{}\n{}\n{sasl_conf}",
             passdb_conf(Passdb::Lua, &warden, &key_file),
             super::dovecot_policy::policy_snippet(&warden, true)
         )
     });
+    let postfix = Some(Postfix::start(
+        dir.path(),
+        dovecot.sasl,
+        warden.postfix_port,
+    ));
     Stack {
-        postfix: None,
+        postfix,
         dovecot,
         warden,
         dir,

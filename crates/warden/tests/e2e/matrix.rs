@@ -19,7 +19,7 @@ use serde_json::Value;
 
 use super::dovecot_policy;
 use super::dovecot_verify::{self, Passdb};
-use super::harness::{login, seen, Dovecot, Warden};
+use super::harness::{login, seen, Dovecot, Postfix, Warden};
 
 const PW: &str = "plum-orchard-lantern-42";
 const HOME: &str = "113.88.1.10";
@@ -38,6 +38,8 @@ enum Way {
 /// exist in Warden (and in Dovecot's passwd-file for mode B).
 struct Site {
     way: Way,
+    /// Modes A and B: SMTP AUTH through Dovecot.
+    postfix: Option<Postfix>,
     dovecot: Dovecot,
     warden: Warden,
     _dir: tempfile::TempDir,
@@ -56,18 +58,18 @@ const USERS: [&str; 8] = [
 
 fn site(way: Way) -> Site {
     let passwd: Vec<(&str, &str)> = USERS.iter().map(|u| (*u, PW)).collect();
-    let (warden, dovecot, dir) = match way {
+    let (warden, dovecot, postfix, dir) = match way {
         Way::ModeA => {
             let s = dovecot_verify::stack_with_policy("matrix-a", &[]);
-            (s.warden, s.dovecot, s.dir)
+            (s.warden, s.dovecot, s.postfix, s.dir)
         }
         Way::ModeB => {
             let s = dovecot_policy::stack_parts("matrix-b", &[], &passwd);
-            (s.warden, s.dovecot, s.dir)
+            (s.warden, s.dovecot, s.postfix, s.dir)
         }
         Way::Checkpassword => {
             let s = dovecot_verify::stack("matrix-c", Passdb::Checkpassword, &[], false);
-            (s.warden, s.dovecot, s.dir)
+            (s.warden, s.dovecot, s.postfix, s.dir)
         }
     };
     for u in USERS {
@@ -75,6 +77,7 @@ fn site(way: Way) -> Site {
     }
     Site {
         way,
+        postfix,
         dovecot,
         warden,
         _dir: dir,
@@ -88,6 +91,17 @@ impl Site {
         let reply = seen(&format!("{:?} {user} from {ip}", self.way), &r);
         println!("{:?}\t{user}\t{ip}\t{reply}", self.way);
         reply
+    }
+
+    /// SMTP AUTH through Postfix (and one recipient): the AUTH reply, and
+    /// the RCPT reply when AUTH succeeded.
+    fn smtp(&self, user: &str, password: &str) -> Option<(String, Option<String>)> {
+        let port = self.postfix.as_ref()?.port;
+        let r = dovecot_verify::smtp(port, user, password, &["friend@elsewhere.test"]);
+        let auth = seen(&format!("{:?} SMTP AUTH {user}", self.way), &r[0]);
+        let rcpt = r.get(2).map(|v| seen("RCPT", v));
+        println!("{:?}\t{user}\tSMTP\t{auth}\t{rcpt:?}", self.way);
+        Some((auth, rcpt))
     }
 
     /// The newest history event of `user` once there are `n` of them.
@@ -184,8 +198,20 @@ fn run(way: Way) {
     assert_eq!(s.imap("locked@example.com", "guess", HOME), FAILED);
     let e = s.event("locked@example.com", 2);
     assert_eq!(e["outcome"], "failure", "{e}");
+    // SMTP AUTH (Postfix through Dovecot) is refused too; Postfix shows
+    // its own 535 with Warden's text where Dovecot passes one on.
+    if let Some((auth, _)) = s.smtp("locked@example.com", PW) {
+        assert!(
+            auth.starts_with("535 5.7.8 Error: authentication failed"),
+            "{way:?}: {auth}"
+        );
+    }
     w.cli(&["user", "unlock", "locked@example.com"], None);
     assert_eq!(s.imap("locked@example.com", PW, HOME), OK);
+    if let Some((auth, rcpt)) = s.smtp("locked@example.com", PW) {
+        assert_eq!(auth, "235 2.7.0 Authentication successful", "{way:?}");
+        assert_eq!(rcpt.as_deref(), Some("250 2.1.5 Ok"), "{way:?}");
+    }
 
     // 6. A disabled account.
     w.cli(&["user", "disable", "gone@example.com"], None);
