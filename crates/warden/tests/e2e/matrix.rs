@@ -8,7 +8,12 @@
 //!   auth policy server;
 //! - **checkpassword**: `warden checkpassword` as the passdb.
 //!
-//! Each scenario asserts what the client saw and what the history keeps.
+//! Scenarios: a correct login from home; a stale client repeating one wrong
+//! password; six guesses from one address, then the right password from
+//! there and from home; a correct password from abroad with login
+//! protection off and on; an admin lock and unlock (IMAP and SMTP AUTH); a
+//! disabled account; a 2FA user's login password and authorization code;
+//! plaintext. Each asserts what the client saw and what the history keeps.
 //! Where the ways differ, the difference is the documented one (the tables
 //! in docs/integrations/dovecot.md); `/v1/evaluate` + `/v1/report` and
 //! `/v1/auth/verify` run the same scenarios in process
@@ -45,7 +50,8 @@ struct Site {
     _dir: tempfile::TempDir,
 }
 
-const USERS: [&str; 8] = [
+const USERS: [&str; 9] = [
+    "twofa@example.com",
     "home@example.com",
     "stale@example.com",
     "guess@example.com",
@@ -218,7 +224,26 @@ fn run(way: Way) {
     let r = s.imap("gone@example.com", PW, HOME);
     assert!(r.starts_with("NO [CONTACTADMIN] "), "{way:?}: {r}");
 
-    // 7. Plaintext IMAP (no STARTTLS): refused before the password.
+    // 7. 2FA on: the login password is refused for a mail client, which
+    //    needs an authorization code. Mode B: Dovecot checks its own
+    //    passwords and knows no codes (documented).
+    if way != Way::ModeB {
+        w.enable_totp("twofa@example.com");
+        let code_pw = w.app_password("twofa@example.com");
+        let r = s.imap("twofa@example.com", PW, HOME);
+        assert!(
+            r.starts_with(&format!(
+                "{}This account needs an authorization code",
+                code(way, "ALERT")
+            )),
+            "{way:?}: {r}"
+        );
+        assert_eq!(s.imap("twofa@example.com", &code_pw, HOME), OK);
+        let e = s.event("twofa@example.com", 2);
+        assert_eq!(e["outcome"], "success", "{e}");
+    }
+
+    // 8. Plaintext IMAP (no STARTTLS): refused before the password.
     let r = login(
         "imap",
         s.dovecot.imap,
@@ -239,7 +264,7 @@ fn run(way: Way) {
     let e = s.event("plain@example.com", 1);
     assert_eq!(e["verify_reason"], "tls_required", "{way:?}: {e}");
 
-    // 8. Login protection on: the same foreign login is refused after the
+    // 9. Login protection on: the same foreign login is refused after the
     //    correct password, with what to do.
     let mut s = s;
     s.warden.restart(&[("WARDEN_LOGIN__PROTECTION", "true")]);
