@@ -195,9 +195,10 @@ fn a_code_logs_in_over_imap_pop3_and_smtp_and_a_2fa_login_password_is_refused() 
         HOME,
         "ssl",
     );
+    // The Lua passdb sends the reason's own IMAP code, as the policy does.
     let reply = seen("IMAPS with the login password", &imap);
     assert!(
-        reply.starts_with(&format!("NO [CONTACTADMIN] {APP_PASSWORD_TEXT}")),
+        reply.starts_with(&format!("NO [ALERT] {APP_PASSWORD_TEXT}")),
         "{reply}"
     );
     let pop3 = login(
@@ -220,9 +221,12 @@ fn a_code_logs_in_over_imap_pop3_and_smtp_and_a_2fa_login_password_is_refused() 
         &[],
     );
     let reply = seen("SMTP AUTH with the login password", &refused[0]);
-    // Postfix takes no text from a failed SASL login.
+    // Dovecot passes the failure's reason on to Postfix, which shows it
+    // after its own words.
     assert!(
-        reply.starts_with("535 5.7.8 Error: authentication failed"),
+        reply.starts_with(
+            "535 5.7.8 Error: authentication failed: This account needs an authorization code"
+        ),
         "{reply}"
     );
     let wrong = login(
@@ -254,12 +258,12 @@ fn a_code_logs_in_over_imap_pop3_and_smtp_and_a_2fa_login_password_is_refused() 
     );
     assert_eq!(
         seen("IMAPS with a password that must be changed", &expired),
-        "NO [EXPIRED] Password expired"
+        "NO [EXPIRED] Your administrator requires a new password. Sign in to webmail to set one."
     );
     let plain = login("imap", d.imap, "carol@example.com", &code, HOME, "none");
     let reply = seen("IMAP without TLS", &plain);
     assert!(
-        reply.starts_with("NO [CONTACTADMIN] Plaintext connections are refused"),
+        reply.starts_with("NO [PRIVACYREQUIRED] Plaintext connections are refused"),
         "{reply}"
     );
 
