@@ -44,6 +44,9 @@ pub fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
+/// The body limit of Dovecot's policy route.
+pub const DOVECOT_BODY_LIMIT: usize = 1 << 20;
+
 /// Builds the router over shared state.
 pub fn router<S: Backend>(state: Arc<AppState<S>>) -> Router {
     use mail::dovecot;
@@ -55,7 +58,14 @@ pub fn router<S: Backend>(state: Arc<AppState<S>>) -> Router {
         .route("/auth/verify", post(authn::verify::<S>))
         .route("/auth/login", post(authn::login::<S>))
         .route("/auth/session", post(authn::session::<S>))
-        .route("/dovecot/policy", post(dovecot::policy::<S>))
+        // Dovecot sends the client's IMAP ID, which the client chooses: a
+        // body over the API's limit would be an error, and Dovecot lets a
+        // login through unchecked when its policy server errs. This route
+        // takes up to 1 MiB and cuts the ID itself.
+        .route(
+            "/dovecot/policy",
+            post(dovecot::policy::<S>).layer(DefaultBodyLimit::max(limit.max(DOVECOT_BODY_LIMIT))),
+        )
         .route(
             "/orgs",
             get(accounts::list_orgs::<S>).post(accounts::put_org::<S>),

@@ -61,16 +61,34 @@ pub fn fingerprint(pwhash: &str) -> Option<PasswordFingerprint> {
 }
 
 /// The client's IMAP `ID` as Warden's client classifier reads it: Dovecot's
-/// `%{client_id}` is the parameter list without its parentheses.
+/// `%{client_id}` is the parameter list without its parentheses. The client
+/// chooses it, so it is cut to what an attempt keeps and its control
+/// characters become spaces: an over-long or odd ID must never turn the
+/// check into an error (Dovecot would let the login through unchecked).
 pub fn imap_id(client_id: &str) -> Option<String> {
-    let id = client_id.trim();
+    let id: String = client_id
+        .trim()
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let id = id.trim();
     if id.is_empty() {
-        None
-    } else if id.starts_with('"') {
-        Some(format!("({id})"))
-    } else {
-        Some(id.to_string())
+        return None;
     }
+    let mut out = if id.starts_with('"') {
+        format!("({id})")
+    } else {
+        id.to_string()
+    };
+    let max = warden_core::MAX_USER_AGENT_LEN;
+    if out.len() > max {
+        let mut cut = max;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+    }
+    Some(out)
 }
 
 /// Whether the connection is encrypted: Dovecot's `tls`, or `secured` from
@@ -113,17 +131,31 @@ fn remote_of(req: &DovecotPolicyRequest) -> &str {
     }
 }
 
-/// The key tying a login's checks and report together.
+/// The longest session id and password hash accepted (Dovecot's are a few
+/// dozen characters): the sessions map is bounded in bytes too.
+const MAX_KEY_PART: usize = 256;
+
+/// The key tying a login's checks and report together: Dovecot's session
+/// id, or (SMTP has none) login, address, protocol and password hash. An
+/// over-long part is replaced by its hash: never an error, which Dovecot
+/// would take as "Warden failed" and let the login through unchecked.
 fn session_key(req: &DovecotPolicyRequest, ip: IpAddr, protocol: Protocol) -> String {
+    let bounded = |v: &str| -> String {
+        if v.len() <= MAX_KEY_PART {
+            v.to_string()
+        } else {
+            format!("#{:016x}", warden_core::hash::stable_hash(&[v.as_bytes()]))
+        }
+    };
     if req.session_id.is_empty() {
         format!(
             "k\0{}\0{ip}\0{}\0{}",
-            req.login.trim(),
+            bounded(req.login.trim()),
             protocol.as_str(),
-            req.pwhash
+            bounded(&req.pwhash)
         )
     } else {
-        format!("s\0{}", req.session_id)
+        format!("s\0{}", bounded(&req.session_id))
     }
 }
 
@@ -244,6 +276,11 @@ mod tests {
             Some(r#"("name" "Thunderbird" "version" "115.3")"#)
         );
         assert_eq!(imap_id(" "), None);
+        // A hostile ID is cut and cleaned, never refused.
+        let long = format!("\"name\" \"{}\"", "é".repeat(5000));
+        let id = imap_id(&long).unwrap();
+        assert!(id.len() <= warden_core::MAX_USER_AGENT_LEN, "{}", id.len());
+        assert_eq!(imap_id("\"name\"\r\n\"x\"").unwrap(), "(\"name\"  \"x\")");
         assert!(is_tls(Protocol::Imap, true, ""));
         assert!(!is_tls(Protocol::Imap, false, "secured"));
         assert!(is_tls(Protocol::Smtp, false, "secured"));

@@ -166,3 +166,31 @@ fn access_rules_refuse_before_the_password() {
     let (_, home) = policy(&w, "command=allow", KEY, body("113.88.1.10"));
     assert_eq!(home["status"], 0, "{home}");
 }
+
+#[test]
+fn a_hostile_imap_id_or_session_id_never_turns_a_refusal_into_an_error() {
+    // Dovecot lets a login through unchecked when the policy server fails
+    // (auth_policy_reject_on_fail = no): an over-long or odd client ID must
+    // be cut, not refused with 400.
+    let dir = temp_dir();
+    let w = Warden::start(dir.path(), &[("WARDEN_POLICY__ACCESS__COUNTRIES", "CN")]);
+    // 200 kB: over the API's 64 KiB body limit.
+    let huge_id = format!("\"name\" \"{}\"\r\n\"x\" \"\u{7}\"", "é".repeat(100_000));
+    let body = json!({"login": "lin@example.com", "pwhash": "0b2".repeat(200),
+        "remote": "105.112.1.1", "real_remote": "127.0.0.1", "device_id": huge_id,
+        "protocol": "imap", "session_id": "s".repeat(10_000), "tls": true});
+    let (code, before) = policy(&w, "command=allow", KEY, body.clone());
+    assert_eq!(code, 200, "{before}");
+    assert_eq!(
+        before["status"], -1,
+        "still refused by the geo-fence: {before}"
+    );
+    let (code, _) = policy(&w, "command=report", KEY, report(&body, false, true));
+    assert_eq!(code, 200);
+    let event = w.event_once("lin@example.com", 1, |_| true);
+    let ua = event["user_agent"].as_str().unwrap_or_default();
+    assert!(
+        ua.len() <= 1024 && !ua.contains('\r') && !ua.contains('\u{7}'),
+        "{ua}"
+    );
+}
