@@ -31,7 +31,11 @@ done
 WARDEN_KEY=bench-key-0123456789 wrk -t1 -c2 -d"$duration" -s bench/evaluate_report.lua "http://127.0.0.1:$port" >"$work/wrk.txt"
 callgrind_control -i off "$pid" >/dev/null 2>&1
 callgrind_control -d "$pid" >/dev/null 2>&1
-sleep 1
+# The dump is written by the service's own thread: wait until it is whole.
+for _ in $(seq 150); do
+	grep -qs '^totals:' "$work"/cg.out.* && break
+	sleep 0.2
+done
 requests=$(awk '/requests in/ {print $1}' "$work/wrk.txt")
-instructions=$(cat "$work"/cg.out* | awk '/^summary:/ {s += $2} END {print s}')
+instructions=$(cat "$work"/cg.out.* | awk '/^summary:/ {s += $2} END {print s}')
 awk -v i="$instructions" -v n="$requests" 'BEGIN { printf "%d requests, %.1fk instructions per request\n", n, i / n / 1000 }'
