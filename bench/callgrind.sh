@@ -22,15 +22,12 @@ WARDEN_DATA_DIR="$work" WARDEN_GEO__DIR="$PWD/data/geo" WARDEN_SERVER__LISTEN="1
 	valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$work/cg.out" "$bin" serve 2>"$work/valgrind.log" &
 pid=$!
 for _ in $(seq 600); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
-# The control interface can lag behind the HTTP listener: retry until
-# callgrind confirms.
-for _ in $(seq 50); do
-	callgrind_control -i on "$pid" 2>/dev/null | grep -q "instrumentation on" && break
-	sleep 0.2
-done
+callgrind_control -i on "$pid" >/dev/null
+# A status request makes callgrind act on the command before the load starts.
+sleep 1
+callgrind_control -s "$pid" >/dev/null
 WARDEN_KEY=bench-key-0123456789 wrk -t1 -c2 -d"$duration" -s bench/evaluate_report.lua "http://127.0.0.1:$port" >"$work/wrk.txt"
-callgrind_control -i off "$pid" >/dev/null 2>&1
-callgrind_control -d "$pid" >/dev/null 2>&1
+callgrind_control -d "$pid" >/dev/null
 # The dump is written by the service's own thread: wait until it is whole.
 for _ in $(seq 150); do
 	grep -qs '^totals:' "$work"/cg.out.* && break
