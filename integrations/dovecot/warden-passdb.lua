@@ -288,8 +288,18 @@ function auth_password_verify(req, password)
     lang = lang,
   }
   if req.client_id ~= nil and req.client_id ~= "" then
-    -- Dovecot's client_id is the IMAP ID list without its parentheses.
-    fields.user_agent = "(" .. req.client_id .. ")"
+    -- Dovecot's client_id is the IMAP ID list without its parentheses. The
+    -- client chooses it: control characters become spaces and it is cut to
+    -- 1000 bytes on a character boundary, so it can never make Warden
+    -- refuse the request (the login would fail for a client-chosen reason).
+    local id = string.sub(string.gsub(req.client_id, "%c", " "), 1, 1000)
+    id = string.gsub(id, "[\192-\255][\128-\191]*$", function(tail)
+      local lead = string.byte(tail)
+      local need = lead >= 240 and 4 or (lead >= 224 and 3 or 2)
+      if #tail == need then return tail end
+      return ""
+    end)
+    fields.user_agent = "(" .. id .. ")"
   end
   -- Kept in a local until the end: the request needs its client alive.
   local client = new_client()

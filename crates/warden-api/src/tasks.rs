@@ -13,8 +13,8 @@ use crate::state::AppState;
 /// One round of upkeep; returns the number of history rows pruned.
 pub async fn upkeep<S: Backend>(state: &AppState<S>) -> Result<u64, warden_store::StoreError> {
     let now = state.now();
-    state.engine.lock().prune(now);
-    state.short.expire(now).await;
+    let attacks = state.attacks();
+    state.short.expire(now, &attacks).await;
     let cutoff = now.plus_secs(-(state.config.retention_days as i64) * 86_400);
     let pruned = state.store.prune_events(cutoff).await?;
     if pruned > 0 {

@@ -659,6 +659,51 @@ async fn a_risk_challenge_answered_with_totp_teaches_the_new_place() {
 }
 
 #[tokio::test]
+async fn the_second_step_checks_its_own_request_and_a_password_to_change_is_no_way_round_protection(
+) {
+    let h = Harness::start_protected().await;
+    h.create(json!({"user": "alice@acme.test", "password": PW}))
+        .await;
+    h.history_at("alice@acme.test", SHENZHEN, 12).await;
+    let (totp, _) = h.enable_totp("alice@acme.test").await;
+    let body =
+        json!({"user": "alice@acme.test", "password": PW, "ip": "81.2.69.10", "protocol": "web"});
+    let (_, first) = h.post("/v1/auth/login", body.clone()).await;
+    let token = first["login_token"].as_str().unwrap();
+    // An admin locks the account between the two steps: the code does not
+    // open a session.
+    h.post(
+        "/v1/users/alice@acme.test/lock",
+        json!({"reason": "compromised"}),
+    )
+    .await;
+    let code = totp.code_now(h.now());
+    let (_, second) = h
+        .post("/v1/auth/login", json!({"user": "alice@acme.test", "login_token": token, "code": code, "ip": "81.2.69.10"}))
+        .await;
+    assert_eq!(second["status"], "fail", "{second}");
+    assert_eq!(second["reason"], "account_locked", "{second}");
+    assert!(second["session_token"].is_null(), "{second}");
+
+    // Bob has no TOTP and must change his password: from a new country
+    // with protection on, the expired password opens no session.
+    h.create(json!({"user": "bob@acme.test", "password": PW, "must_change_password": true}))
+        .await;
+    h.history_at("bob@acme.test", SHENZHEN, 12).await;
+    h.advance(3 * 86_400);
+    let (_, bob) = h
+        .post(
+            "/v1/auth/login",
+            json!({"user": "bob@acme.test", "password": PW, "ip": "81.2.69.10", "protocol": "web"}),
+        )
+        .await;
+    assert_eq!(bob["decision"], "challenge", "{bob}");
+    assert_eq!(bob["status"], "fail", "{bob}");
+    assert_eq!(bob["reason"], "verification_required", "{bob}");
+    assert!(bob["session_token"].is_null(), "{bob}");
+}
+
+#[tokio::test]
 async fn unknown_users_and_wrong_passwords_look_and_cost_the_same() {
     let h = Harness::start().await;
     h.create(json!({"user": "bob@acme.test", "password": PW}))

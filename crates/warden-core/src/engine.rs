@@ -80,15 +80,28 @@ impl Engine {
         )
     }
 
-    /// Scores an attempt before the password is checked. Changes nothing.
+    /// Scores an attempt before the password is checked, with the engine's
+    /// own counters. Changes nothing.
     pub fn evaluate(&self, attempt: &LoginAttempt, ip: &IpInfo) -> Assessment {
         let signals = self.signals(&attempt.user, attempt.ip, attempt.ts);
+        self.evaluate_with(attempt, ip, &signals)
+    }
+
+    /// Scores an attempt with `signals` from counters kept elsewhere (the
+    /// service keeps them in its short-lived state, which several nodes can
+    /// share). Changes nothing.
+    pub fn evaluate_with(
+        &self,
+        attempt: &LoginAttempt,
+        ip: &IpInfo,
+        signals: &Signals,
+    ) -> Assessment {
         assess(&Input {
             attempt,
             ip,
             profile: self.profiles.get(&*attempt.user),
             catalog: &self.catalog,
-            signals: &signals,
+            signals,
             policy: &self.policy,
             population: &self.population,
             access: &self.access,
@@ -126,6 +139,19 @@ impl Engine {
             attempt.ts,
             &self.policy.attacks,
         );
+        self.learn(attempt, ip, outcome)
+    }
+
+    /// Teaches the user's profile and the population from a success (and
+    /// nothing from a failure), leaving the counters alone: for counters kept
+    /// elsewhere ([`Engine::evaluate_with`]). Returns the user's profile when
+    /// it changed.
+    pub fn learn(
+        &mut self,
+        attempt: &LoginAttempt,
+        ip: &IpInfo,
+        outcome: Outcome,
+    ) -> Option<&Profile> {
         if !outcome.is_success() {
             return None;
         }

@@ -198,7 +198,7 @@ impl<S: Backend> Service<S> {
         })
         .await?;
         if kind == Kind::AccountUnlocked {
-            self.engine.lock().lift_lockouts(user);
+            self.short.lift_lockouts(user).await;
         }
         Ok(a)
     }

@@ -10,17 +10,23 @@
 //! variant, and nothing outside this module changes. Every map is bounded in
 //! entries and time: the oldest entries go first.
 //!
-//! The attack counters and lockouts still live inside the engine
-//! (`warden_core::counters`), which is a pure value; sharing them between
-//! nodes is the next step of this seam (see ARCHITECTURE.md).
+//! The attack counters and lockouts (`warden_core::counters`: failures per
+//! account and address with their lockouts, spraying sketches, the
+//! failure-rate baseline) are short-lived state too and sit here, not in the
+//! engine: the engine scores with the signals they give
+//! (`Engine::evaluate_with`) and learns profiles (`Engine::learn`).
 
 use std::collections::VecDeque;
 use std::hash::Hash;
 
 use parking_lot::Mutex;
 use rustc_hash::FxHashMap;
+use std::net::IpAddr;
+
+use warden_core::counters::{Counters, PasswordFingerprint, Signals};
+use warden_core::policy::Attacks;
 use warden_core::sending::{RateCheck, RateLimits, SendingRates};
-use warden_core::{Assessment, IpInfo, LoginAttempt, Name, Timestamp, VerifyReason};
+use warden_core::{Assessment, IpInfo, LoginAttempt, Name, Outcome, Timestamp, VerifyReason};
 
 /// How long an evaluation waits for its report.
 pub const PENDING_TTL_SECS: i64 = 600;
@@ -75,6 +81,10 @@ pub struct ShortLivedStats {
     pub mail_sessions: usize,
     pub tickets: usize,
     pub senders: usize,
+    /// Keys the attack counters hold.
+    pub counter_keys: usize,
+    /// Active lockouts.
+    pub lockouts: usize,
 }
 
 /// The short-lived state of one Warden (see the module doc).
@@ -176,25 +186,89 @@ impl ShortLived {
         }
     }
 
+    /// What the attack counters say about an attempt of `user` from `ip`.
+    pub async fn signals(&self, user: &str, ip: IpAddr, now: Timestamp, a: &Attacks) -> Signals {
+        match self {
+            ShortLived::Memory(m) => m.counters.lock().signals(user, ip, now, a),
+        }
+    }
+
+    /// Whether `fingerprint` is a wrong password that already failed for
+    /// `user` from `ip` within the lockout window (a stale client's repeat).
+    pub async fn is_repeat(
+        &self,
+        user: &str,
+        ip: IpAddr,
+        fingerprint: PasswordFingerprint,
+        now: Timestamp,
+        a: &Attacks,
+    ) -> bool {
+        match self {
+            ShortLived::Memory(m) => m.counters.lock().is_repeat(user, ip, fingerprint, now, a),
+        }
+    }
+
+    /// Counts an outcome: failures toward lockouts, spraying and waves (a
+    /// repeated fingerprint once), successes toward an address's colleagues.
+    pub async fn count_outcome(
+        &self,
+        user: &str,
+        ip: IpAddr,
+        outcome: Outcome,
+        fingerprint: Option<PasswordFingerprint>,
+        now: Timestamp,
+        a: &Attacks,
+    ) {
+        match self {
+            ShortLived::Memory(m) => {
+                m.counters
+                    .lock()
+                    .record_with(user, ip, outcome, fingerprint, now, a)
+            }
+        }
+    }
+
+    /// Lifts every lockout of `user` (an admin's unlock); how many there were.
+    pub async fn lift_lockouts(&self, user: &str) -> usize {
+        match self {
+            ShortLived::Memory(m) => m.counters.lock().lift_lockouts(user),
+        }
+    }
+
     /// Forgets everything expired at `now`.
-    pub async fn expire(&self, now: Timestamp) {
+    pub async fn expire(&self, now: Timestamp, a: &Attacks) {
         match self {
             ShortLived::Memory(m) => {
                 m.pending.lock().expire(now, PENDING_TTL_SECS);
                 m.mail.lock().expire(now, MAIL_SESSION_TTL_SECS);
                 m.tickets.lock().expire(now, LOGIN_TICKET_SECS);
+                m.counters.lock().prune(now, a);
             }
         }
     }
 
     pub fn stats(&self) -> ShortLivedStats {
         match self {
-            ShortLived::Memory(m) => ShortLivedStats {
-                pending: m.pending.lock().map.len(),
-                mail_sessions: m.mail.lock().map.len(),
-                tickets: m.tickets.lock().map.len(),
-                senders: m.sending.lock().len(),
-            },
+            ShortLived::Memory(m) => {
+                // One lock at a time: a guard lives to the end of its
+                // statement, and these locks are not reentrant.
+                let pending = m.pending.lock().map.len();
+                let mail_sessions = m.mail.lock().map.len();
+                let tickets = m.tickets.lock().map.len();
+                let senders = m.sending.lock().len();
+                let (counter_keys, lockouts) = {
+                    let c = m.counters.lock();
+                    (c.tracked(), c.lockouts())
+                };
+                ShortLivedStats {
+                    pending,
+                    mail_sessions,
+                    tickets,
+                    senders,
+                    counter_keys,
+                    lockouts,
+                }
+            }
         }
     }
 }
@@ -205,6 +279,7 @@ pub struct Memory {
     mail: Mutex<Expiring<String, MailSession>>,
     tickets: Mutex<Expiring<[u8; 32], LoginTicket>>,
     sending: Mutex<SendingRates>,
+    counters: Mutex<Counters>,
 }
 
 impl Default for Memory {
@@ -214,6 +289,7 @@ impl Default for Memory {
             mail: Mutex::new(Expiring::with_capacity(MAIL_SESSIONS_MAX, 0)),
             tickets: Mutex::new(Expiring::with_capacity(TICKETS_MAX, 0)),
             sending: Mutex::new(SendingRates::default()),
+            counters: Mutex::new(Counters::default()),
         }
     }
 }
@@ -333,6 +409,29 @@ mod tests {
         e.expire(Timestamp(300 + 250), 300);
         assert!(e.map.is_empty());
         assert!(e.order.is_empty());
+    }
+
+    #[tokio::test]
+    async fn stats_read_every_map_and_the_counters() {
+        let s = ShortLived::memory();
+        let a = Attacks::default();
+        let ip: IpAddr = "1.2.3.4".parse().unwrap();
+        for i in 0..5 {
+            s.count_outcome(
+                "kim",
+                ip,
+                Outcome::Failure(warden_core::FailureReason::WrongPassword),
+                Some(i),
+                Timestamp(100 + i as i64),
+                &a,
+            )
+            .await;
+        }
+        let stats = s.stats();
+        assert_eq!(stats.lockouts, 1);
+        assert!(stats.counter_keys > 0);
+        assert_eq!(s.lift_lockouts("kim").await, 1);
+        assert_eq!(s.stats().lockouts, 0);
     }
 
     #[test]

@@ -365,12 +365,13 @@ impl World {
             .unwrap();
     }
 
-    fn locked_out(&self, user: &str, ip: &str) -> bool {
+    async fn locked_out(&self, user: &str, ip: &str) -> bool {
         let ip: IpAddr = ip.parse().unwrap();
+        let attacks = self.service.attacks();
         self.service
-            .engine
-            .lock()
-            .signals(user, ip, self.service.now())
+            .short
+            .signals(user, ip, self.service.now(), &attacks)
+            .await
             .lockout
             .is_some()
     }
@@ -412,7 +413,7 @@ async fn a_stale_client_repeating_one_wrong_password_never_locks_its_owner_out()
             );
             w.advance(30);
         }
-        assert!(!w.locked_out("kim", HOME), "{way:?}");
+        assert!(!w.locked_out("kim", HOME).await, "{way:?}");
         assert_eq!(
             w.login(way, "kim", PW, HOME, true).await,
             Seen2::LoggedIn,
@@ -434,7 +435,7 @@ async fn six_guesses_lock_the_attacker_address_out_while_home_still_logs_in() {
             assert!(matches!(r, Seen2::Refused(_)), "{way:?}: {r:?}");
             w.advance(20);
         }
-        assert!(w.locked_out("kim", ATTACKER), "{way:?}");
+        assert!(w.locked_out("kim", ATTACKER).await, "{way:?}");
         let from_there = w.login(way, "kim", PW, ATTACKER, true).await;
         match way {
             // The mail server checked the password and reported a success
@@ -475,12 +476,17 @@ async fn a_correct_login_from_abroad_alerts_without_protection_and_is_refused_wi
             w.advance(3 * 86_400);
             let r = w.login(way, "kim", PW, LAGOS, true).await;
             let (outcome, reason, alert) = w.last("kim").await;
+            let published = w.seen.0.lock().last().cloned().unwrap_or_default();
             if !protection || way == Way::EvaluateReport {
                 // Evaluate only advises (decision: challenge); the mail
                 // server decides.
                 assert_eq!(r, Seen2::LoggedIn, "{way:?} protection={protection}");
                 assert_eq!((outcome, reason), (Outcome::Success, None), "{way:?}");
                 assert!(alert, "{way:?}: the success carries the alert");
+                assert!(
+                    published.ends_with("Success None alert=true"),
+                    "{way:?}: the recorded login is published with its alert: {published}"
+                );
             } else {
                 assert_eq!(
                     r,
@@ -489,6 +495,10 @@ async fn a_correct_login_from_abroad_alerts_without_protection_and_is_refused_wi
                 );
                 assert_eq!(reason, Some(VerifyReason::VerificationRequired), "{way:?}");
                 assert!(!outcome.is_success(), "{way:?}");
+                assert!(
+                    published.ends_with("Some(VerificationRequired) alert=false"),
+                    "{way:?}: a refusal raises no alert: {published}"
+                );
             }
         }
     }

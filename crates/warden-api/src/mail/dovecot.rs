@@ -194,7 +194,14 @@ pub async fn policy<S: Backend>(
             )))
         }
     };
-    if req.login.trim().is_empty() {
+    // The translated name when Dovecot sends it (`user=%{user}`): the one
+    // Warden's accounts are named by, whatever the client typed.
+    let name = if req.user.trim().is_empty() {
+        req.login.as_str()
+    } else {
+        req.user.as_str()
+    };
+    if name.trim().is_empty() {
         // Nothing to judge (a mechanism without a user name).
         return Ok(answer(0, String::new()));
     }
@@ -208,14 +215,29 @@ pub async fn policy<S: Backend>(
     let protocol = protocol_of(&req.protocol);
     let key = session_key(&req, ip, protocol);
     let user_agent = imap_id(&req.device_id);
-    let attempt = state.attempt(AttemptFields {
-        user: &req.login,
+    let attempt = match state.attempt(AttemptFields {
+        user: name,
         ip: remote,
         protocol,
         ts: None,
         device: None,
         user_agent: user_agent.as_deref(),
-    })?;
+    }) {
+        Ok(a) => a,
+        // The client typed a name no account can have (over-long, control
+        // characters): refuse it, never an error (Dovecot would let the
+        // login through unchecked); a report of it is only acknowledged.
+        Err(_) if report => return Ok(answer(0, String::new())),
+        Err(_) => {
+            let text = match (protocol, state.config.dovecot_lang) {
+                (Protocol::Imap, Lang::Zh) => "[AUTHENTICATIONFAILED] 用户名或密码错误。",
+                (Protocol::Imap, Lang::En) => "[AUTHENTICATIONFAILED] Wrong user name or password.",
+                (_, Lang::Zh) => "用户名或密码错误。",
+                (_, Lang::En) => "Wrong user name or password.",
+            };
+            return Ok(answer(-1, text.to_string()));
+        }
+    };
     let fingerprint = fingerprint(&req.pwhash);
     let warden_verifies = params.passdb.as_deref() == Some("warden");
     if report {

@@ -1062,22 +1062,18 @@ pub async fn diagnose<S: Backend>(
         .await?;
     events.retain(|e| e.ts >= since);
     let security = state.store.security_events(&user, 200).await?;
-    let (lockouts, offset) = {
-        let engine = state.engine.lock();
-        let mut ips: Vec<std::net::IpAddr> = events.iter().map(|e| e.ip).collect();
-        ips.sort();
-        ips.dedup();
-        let lockouts: Vec<_> = ips
-            .into_iter()
-            .filter_map(|ip| {
-                engine
-                    .signals(&user, ip, now)
-                    .lockout
-                    .map(|(n, until)| (ip, n, until))
-            })
-            .collect();
-        (lockouts, engine.policy().learning.utc_offset_minutes)
-    };
+    let attacks = state.attacks();
+    let mut ips: Vec<std::net::IpAddr> = events.iter().map(|e| e.ip).collect();
+    ips.sort();
+    ips.dedup();
+    let mut lockouts = Vec::new();
+    for ip in ips {
+        let signals = state.short.signals(&user, ip, now, &attacks).await;
+        if let Some((n, until)) = signals.lockout {
+            lockouts.push((ip, n, until));
+        }
+    }
+    let offset = state.utc_offset();
     let findings = crate::diagnose::explain_with(
         &crate::diagnose::Records {
             account: account.as_ref(),

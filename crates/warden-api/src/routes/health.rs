@@ -52,9 +52,9 @@ pub async fn metrics<S: Backend>(State(state): State<Arc<AppState<S>>>) -> impl 
     let stats = state.engine.lock().stats();
     metrics::gauge!("warden_profiles").set(stats.profiles as f64);
     metrics::gauge!("warden_profile_bytes").set(stats.profile_bytes as f64);
-    metrics::gauge!("warden_counter_keys").set(stats.counter_keys as f64);
-    metrics::gauge!("warden_lockouts_active").set(stats.lockouts as f64);
     let short = state.short.stats();
+    metrics::gauge!("warden_counter_keys").set(short.counter_keys as f64);
+    metrics::gauge!("warden_lockouts_active").set(short.lockouts as f64);
     metrics::gauge!("warden_pending_evaluations").set(short.pending as f64);
     metrics::gauge!("warden_mail_sessions").set(short.mail_sessions as f64);
     metrics::gauge!("warden_login_tickets").set(short.tickets as f64);

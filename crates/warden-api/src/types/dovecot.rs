@@ -15,6 +15,11 @@ pub struct DovecotPolicyRequest {
     #[serde(default, deserialize_with = "lenient_string")]
     #[schema(example = "alice@example.com")]
     pub login: String,
+    /// `%{user}`: the user name after Dovecot's translations
+    /// (`auth_default_realm`, `auth_username_format`), the name Warden's
+    /// accounts, counters and history use when given; else `login`.
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub user: String,
     /// The client address (`%{rip}`; with `login_trusted_networks`, the one a
     /// proxy or webmail presented).
     #[serde(default, deserialize_with = "lenient_string")]

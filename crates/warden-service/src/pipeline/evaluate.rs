@@ -55,7 +55,7 @@ impl<S: Backend> Service<S> {
         attempt: LoginAttempt,
         answer: impl FnOnce(&Evaluation<'_>) -> R,
     ) -> R {
-        let (assessed, _) = self.score(EntryPoint::Evaluate, &attempt);
+        let (assessed, _) = self.score(EntryPoint::Evaluate, &attempt).await;
         let id = new_id();
         let out = answer(&Evaluation {
             id,
@@ -126,7 +126,7 @@ impl<S: Backend> Service<S> {
                 )
             }
             ReportOf::Attempt(attempt) => {
-                let assessed = self.assess(&attempt);
+                let assessed = self.assess(&attempt).await;
                 (attempt, assessed)
             }
         };

@@ -153,6 +153,19 @@ fn account_refusal(status: AccountStatus) -> Option<Verdict> {
 }
 
 impl<S: Backend> Service<S> {
+    /// The account's status, `None` without an account. A store failure is
+    /// logged and read as no account: the other checks still apply, where
+    /// an error would make Dovecot let the login through unchecked.
+    async fn account_status(&self, user: &str) -> Option<AccountStatus> {
+        match self.store.account(user).await {
+            Ok(a) => a.map(|a| a.status),
+            Err(e) => {
+                tracing::error!(user, error = %e, "dovecot policy: cannot read the account; checking without it");
+                None
+            }
+        }
+    }
+
     /// One `allow` check of Dovecot's auth policy.
     pub async fn mail_check(&self, c: MailCheck) -> Result<MailChecked, ServiceError> {
         let started = Instant::now();
@@ -164,21 +177,22 @@ impl<S: Backend> Service<S> {
             warden_verifies,
         } = c;
         let now = attempt.ts;
-        let info = self.intel.lookup(attempt.ip);
-        let (assessment, utc_offset, repeat, repeats) = {
-            let engine = self.engine.lock();
-            let a = engine.evaluate(&attempt, &info);
-            let repeat = fingerprint.is_some_and(|f| engine.repeats_wrong_password(&attempt, f));
-            let repeats = engine
-                .signals(&attempt.user, attempt.ip, now)
-                .repeated_failures;
-            (
-                a,
-                engine.policy().learning.utc_offset_minutes,
-                repeat,
-                repeats,
-            )
+        let (assessed, signals) = self.assess_with_signals(&attempt).await;
+        let repeat = match fingerprint {
+            Some(f) => {
+                let attacks = self.attacks();
+                self.short
+                    .is_repeat(&attempt.user, attempt.ip, f, now, &attacks)
+                    .await
+            }
+            None => false,
         };
+        let repeats = signals.repeated_failures;
+        let super::Assessed {
+            info,
+            assessment,
+            utc_offset,
+        } = assessed;
         let phase = if self.short.mail_session_open(&key, now).await {
             MailPhase::AfterPassword
         } else {
@@ -200,8 +214,8 @@ impl<S: Backend> Service<S> {
             MailPhase::AfterPassword => {
                 match precheck(protocol, tls, require_tls, attempt.ip, &assessment) {
                     Some(v) => Some(v),
-                    None => match self.store.account(&attempt.user).await? {
-                        Some(a) if a.status != AccountStatus::Active => account_refusal(a.status),
+                    None => match self.account_status(&attempt.user).await {
+                        Some(status) if status != AccountStatus::Active => account_refusal(status),
                         _ => (self.settings.protection
                             && assessment.decision == Decision::Challenge)
                             .then(|| verification_required(protocol, &assessment)),
@@ -288,7 +302,7 @@ impl<S: Backend> Service<S> {
         let (attempt, info, assessment, refused) = match session {
             Some(s) => (s.attempt, s.info, s.assessment, s.refused),
             None => {
-                let a = self.assess(&r.attempt);
+                let a = self.assess(&r.attempt).await;
                 (r.attempt, a.info, a.assessment, None)
             }
         };
@@ -363,8 +377,7 @@ impl<S: Backend> Service<S> {
     ) -> SendAction {
         if let Some(ip) = c.ip {
             if let Ok(attempt) = LoginAttempt::new(now, &user, ip, Protocol::Smtp, None, None) {
-                let info = self.intel.lookup(ip);
-                let assessment = self.engine.lock().evaluate(&attempt, &info);
+                let assessment = self.assess(&attempt).await.assessment;
                 if let Some(v) = precheck(Protocol::Smtp, true, false, ip, &assessment) {
                     return SendAction::RiskRefused {
                         user,

@@ -18,7 +18,8 @@ pub mod verify;
 use std::net::IpAddr;
 use std::time::Instant;
 
-use warden_core::counters::PasswordFingerprint;
+use warden_core::counters::{PasswordFingerprint, Signals};
+use warden_core::policy::Attacks;
 use warden_core::{Assessment, IpInfo, LoginAttempt, Outcome, Protocol, Timestamp, VerifyReason};
 use warden_store::{Backend, LoginEvent, ProfileSnapshot};
 
@@ -155,23 +156,44 @@ impl<S: Backend> Service<S> {
             .map_err(|e| ServiceError::invalid(e.to_string()))
     }
 
-    /// Looks the address up and scores the attempt. Changes nothing.
-    pub fn assess(&self, attempt: &LoginAttempt) -> Assessed {
+    /// The attack thresholds of the policy.
+    pub fn attacks(&self) -> Attacks {
+        self.engine.lock().policy().attacks
+    }
+
+    /// Looks the address up, reads the attack counters and scores the
+    /// attempt. Changes nothing.
+    pub async fn assess(&self, attempt: &LoginAttempt) -> Assessed {
+        self.assess_with_signals(attempt).await.0
+    }
+
+    /// [`Service::assess`], with what the attack counters said.
+    pub async fn assess_with_signals(&self, attempt: &LoginAttempt) -> (Assessed, Signals) {
         let info = self.intel.lookup(attempt.ip);
+        let attacks = self.attacks();
+        let signals = self
+            .short
+            .signals(&attempt.user, attempt.ip, attempt.ts, &attacks)
+            .await;
         let engine = self.engine.lock();
-        let assessment = engine.evaluate(attempt, &info);
-        Assessed {
+        let assessment = engine.evaluate_with(attempt, &info, &signals);
+        let assessed = Assessed {
             info,
             assessment,
             utc_offset: engine.policy().learning.utc_offset_minutes,
-        }
+        };
+        (assessed, signals)
     }
 
     /// The first step of every entry: scores the attempt and publishes the
     /// decision. Returns when it started, for the recording's timing.
-    pub(crate) fn score(&self, entry: EntryPoint, attempt: &LoginAttempt) -> (Assessed, Instant) {
+    pub(crate) async fn score(
+        &self,
+        entry: EntryPoint,
+        attempt: &LoginAttempt,
+    ) -> (Assessed, Instant) {
         let started = Instant::now();
-        let assessed = self.assess(attempt);
+        let assessed = self.assess(attempt).await;
         self.events.publish(DomainEvent::LoginDecided {
             entry,
             attempt,
@@ -192,10 +214,10 @@ impl<S: Backend> Service<S> {
         r: Recording,
         started: Instant,
     ) -> Result<(), ServiceError> {
-        let ack = {
+        let (ack, attacks) = {
             let mut engine = self.engine.lock();
             if let Some(outcome) = r.counted {
-                engine.record_with(attempt, info, outcome, r.fingerprint);
+                engine.learn(attempt, info, outcome);
             }
             let snapshot = if r.counted.is_some_and(Outcome::is_success) {
                 engine.snapshot(&attempt.user).map(|blob| ProfileSnapshot {
@@ -210,10 +232,25 @@ impl<S: Backend> Service<S> {
             event.auth_reason = r.refusal;
             // Queued under the engine lock so snapshots reach the database in
             // the order they were taken.
-            self.writer
-                .submit(vec![event], snapshot.into_iter().collect())
+            let ack = self
+                .writer
+                .submit(vec![event], snapshot.into_iter().collect());
+            (ack, engine.policy().attacks)
         };
-        ack?.await?;
+        let ack = ack?;
+        if let Some(outcome) = r.counted {
+            self.short
+                .count_outcome(
+                    &attempt.user,
+                    attempt.ip,
+                    outcome,
+                    r.fingerprint,
+                    attempt.ts,
+                    &attacks,
+                )
+                .await;
+        }
+        ack.await?;
         self.events.publish(DomainEvent::LoginRecorded {
             entry,
             attempt,

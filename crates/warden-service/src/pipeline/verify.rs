@@ -60,13 +60,22 @@ pub struct Verified {
     pub alert: bool,
 }
 
-/// A web/IM login step.
-#[derive(Debug, Clone)]
+/// A web/IM login step. Its `Debug` shows no secret.
+#[derive(Clone)]
 pub enum WebStep {
     /// The first step: the password.
     Password(String),
     /// The second step: the code for an earlier password step.
     Code { login_token: String, code: String },
+}
+
+impl std::fmt::Debug for WebStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            WebStep::Password(_) => "Password(<redacted>)",
+            WebStep::Code { .. } => "Code { <redacted> }",
+        })
+    }
 }
 
 /// How a web login step ended.
@@ -159,7 +168,7 @@ impl<S: Backend> Service<S> {
         tls: bool,
     ) -> Result<Verified, ServiceError> {
         let now = attempt.ts;
-        let (assessed, started) = self.score(EntryPoint::Verify, &attempt);
+        let (assessed, started) = self.score(EntryPoint::Verify, &attempt).await;
         let require_tls = self.credentials.settings.require_tls;
         let mut account_known = false;
         let mut used_code = None;
@@ -278,7 +287,7 @@ impl<S: Backend> Service<S> {
         step: WebStep,
     ) -> Result<WebLogin, ServiceError> {
         let now = attempt.ts;
-        let (assessed, started) = self.score(EntryPoint::WebLogin, &attempt);
+        let (assessed, started) = self.score(EntryPoint::WebLogin, &attempt).await;
         let password = match step {
             WebStep::Code { login_token, code } => {
                 return self
@@ -359,6 +368,23 @@ impl<S: Backend> Service<S> {
             });
             return Ok(answer);
         }
+        // A password that must change does not skip login protection: a
+        // challenged login with no second factor to ask is refused.
+        let verdict = if self.settings.protection
+            && assessed.assessment.decision == Decision::Challenge
+            && verdict.reason == Some(VerifyReason::PasswordExpired)
+        {
+            Verdict {
+                reason: Some(VerifyReason::VerificationRequired),
+                detail: warden_core::verify::Detail {
+                    protocol: Some(attempt.protocol),
+                    place: warden_core::verify::named_place(&assessed.assessment),
+                    ..Default::default()
+                },
+            }
+        } else {
+            verdict
+        };
         if verdict.reason == Some(VerifyReason::VerificationRequired) {
             // No second factor to ask for: refuse, as verify would.
             let mut answer = self
@@ -435,6 +461,36 @@ impl<S: Backend> Service<S> {
                     "login_token: unknown or expired (it is valid for 5 minutes, for one code)",
                 )
             })?;
+        // What needs no code still applies to this request: its address
+        // (access rules, a lockout, a risk denial) and the account's status.
+        let settings = &self.credentials.settings;
+        let refusal = match precheck(
+            attempt.protocol,
+            true,
+            settings.require_tls,
+            attempt.ip,
+            &assessed.assessment,
+        ) {
+            Some(v) => Some(v),
+            None => match self.store.account(&attempt.user).await? {
+                Some(a) if a.status != warden_core::AccountStatus::Active => Some(decide(
+                    &Facts {
+                        protocol: attempt.protocol,
+                        account: Some(&a),
+                        credential: Credential::LoginPassword,
+                        two_factor: false,
+                        codes_required: false,
+                        password_age: PasswordAge::Fresh,
+                        login_protection: false,
+                    },
+                    &assessed.assessment,
+                )),
+                _ => None,
+            },
+        };
+        if let Some(v) = refusal {
+            return self.web_refuse(attempt, assessed, v, true, started).await;
+        }
         let passed = self
             .second_factor(&attempt.user, code, now, attempt.ip)
             .await?;

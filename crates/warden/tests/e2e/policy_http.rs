@@ -193,4 +193,28 @@ fn a_hostile_imap_id_or_session_id_never_turns_a_refusal_into_an_error() {
         ua.len() <= 1024 && !ua.contains('\r') && !ua.contains('\u{7}'),
         "{ua}"
     );
+    // A login name no account can have (over-long, control characters) is
+    // refused, not an error; its report is acknowledged.
+    for login in ["a".repeat(400), "kim\u{1}@example.com".to_string()] {
+        let mut odd = body.clone();
+        odd["login"] = json!(login);
+        odd["remote"] = json!("113.88.1.10");
+        let (code, answer) = policy(&w, "command=allow", KEY, odd.clone());
+        assert_eq!(code, 200, "{answer}");
+        assert_eq!(answer["status"], -1, "{answer}");
+        assert_eq!(
+            answer["msg"],
+            "[AUTHENTICATIONFAILED] Wrong user name or password."
+        );
+        let (code, _) = policy(&w, "command=report", KEY, report(&odd, false, true));
+        assert_eq!(code, 200);
+    }
+    // Dovecot's translated name (`user=%{user}`) is the one Warden keys on.
+    let mut translated = body.clone();
+    translated["login"] = json!("lin");
+    translated["user"] = json!("Lin@Example.com");
+    translated["session_id"] = json!("s-translated");
+    policy(&w, "command=allow", KEY, translated.clone());
+    policy(&w, "command=report", KEY, report(&translated, false, true));
+    w.event_once("lin@example.com", 2, |_| true);
 }
