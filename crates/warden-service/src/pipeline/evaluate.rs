@@ -137,15 +137,8 @@ impl<S: Backend> Service<S> {
             fingerprint: fingerprint.filter(|_| wrong_password),
             ..Recording::reported(outcome)
         };
-        self.record(
-            EntryPoint::Evaluate,
-            &attempt,
-            &assessed.info,
-            &assessed.assessment,
-            r,
-            started,
-        )
-        .await?;
+        self.record_assessed(EntryPoint::Evaluate, &attempt, &assessed, r, started)
+            .await?;
         Ok(Reported {
             attempt,
             assessed,

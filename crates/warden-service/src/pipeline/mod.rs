@@ -203,6 +203,26 @@ impl<S: Backend> Service<S> {
         (assessed, started)
     }
 
+    /// [`Service::record`] of an attempt with what its assessment found.
+    pub(crate) async fn record_assessed(
+        &self,
+        entry: EntryPoint,
+        attempt: &LoginAttempt,
+        assessed: &Assessed,
+        r: Recording,
+        started: Instant,
+    ) -> Result<(), ServiceError> {
+        self.record(
+            entry,
+            attempt,
+            &assessed.info,
+            &assessed.assessment,
+            r,
+            started,
+        )
+        .await
+    }
+
     /// Records the attempt as `r` says, waits until both the history row and
     /// the profile snapshot are committed, then publishes it.
     pub async fn record(

@@ -244,15 +244,8 @@ impl<S: Backend> Service<S> {
                 ..Recording::refused(reason, account_known)
             },
         };
-        self.record(
-            EntryPoint::Verify,
-            &attempt,
-            &assessed.info,
-            &assessed.assessment,
-            r,
-            started,
-        )
-        .await?;
+        self.record_assessed(EntryPoint::Verify, &attempt, &assessed, r, started)
+            .await?;
         if let (true, Some(code)) = (verdict.is_ok(), &used_code) {
             self.store
                 .touch_app_password(code.id, now, attempt.ip)
@@ -399,15 +392,8 @@ impl<S: Backend> Service<S> {
             alert,
             ..Recording::reported(Outcome::Success)
         };
-        self.record(
-            EntryPoint::WebLogin,
-            &attempt,
-            &assessed.info,
-            &assessed.assessment,
-            r,
-            started,
-        )
-        .await?;
+        self.record_assessed(EntryPoint::WebLogin, &attempt, &assessed, r, started)
+            .await?;
         let mut answer = WebLogin::new(WebStatus::Ok, assessed);
         answer.alert = alert;
         answer.password_change_required = password_change;
@@ -428,15 +414,8 @@ impl<S: Backend> Service<S> {
             Some(reason) => Recording::refused(reason, known),
             None => Recording::reported(Outcome::Success),
         };
-        self.record(
-            EntryPoint::WebLogin,
-            &attempt,
-            &assessed.info,
-            &assessed.assessment,
-            r,
-            started,
-        )
-        .await?;
+        self.record_assessed(EntryPoint::WebLogin, &attempt, &assessed, r, started)
+            .await?;
         let mut answer = WebLogin::new(WebStatus::Fail, assessed);
         answer.refusal = Some(WebRefusal::Verdict(verdict));
         Ok(answer)
@@ -507,15 +486,8 @@ impl<S: Backend> Service<S> {
                 ..Recording::reported(Outcome::Failure(FailureReason::ChallengeFailed))
             }
         };
-        self.record(
-            EntryPoint::WebLogin,
-            &attempt,
-            &assessed.info,
-            &assessed.assessment,
-            r,
-            started,
-        )
-        .await?;
+        self.record_assessed(EntryPoint::WebLogin, &attempt, &assessed, r, started)
+            .await?;
         let status = if passed {
             WebStatus::Ok
         } else {
