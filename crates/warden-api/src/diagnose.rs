@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use warden_core::reason::tz_label;
+use warden_core::reason::local_time;
 use warden_core::verify::{protocol_label, SitePart, SiteTexts};
 use warden_core::{
     client, Account, AccountStatus, Lang, Outcome, Protocol, SecurityEvent, SecurityEventKind,
@@ -104,21 +104,6 @@ fn secure_port(p: Protocol) -> &'static str {
 fn date(t: Timestamp, offset: i32) -> String {
     let c = t.civil(offset);
     format!("{}-{:02}-{:02}", c.year, c.month, c.day)
-}
-
-/// A time with its zone, as the end-user messages show it:
-/// `2026-03-01 10:05 (UTC+8)`.
-fn time(t: Timestamp, offset: i32) -> String {
-    let c = t.civil(offset);
-    format!(
-        "{}-{:02}-{:02} {:02}:{:02} ({})",
-        c.year,
-        c.month,
-        c.day,
-        c.hour,
-        c.minute,
-        tz_label(offset)
-    )
 }
 
 /// The newest security event of one of `kinds` at or before `before`.
@@ -287,8 +272,8 @@ pub fn explain_with(r: &Records<'_>, site: &SiteTexts) -> Vec<Finding> {
             failures,
             since: None,
             last,
-            explanation: format!("Logins from {ip} are locked by risk control until {} after {failures} failures.", time(until, off)),
-            explanation_zh: format!("来自 {ip} 的登录因 {failures} 次失败被风控锁定，至 {} 解除。", time(until, off)),
+            explanation: format!("Logins from {ip} are locked by risk control until {} after {failures} failures.", local_time(until, off)),
+            explanation_zh: format!("来自 {ip} 的登录因 {failures} 次失败被风控锁定，至 {} 解除。", local_time(until, off)),
             advice: "Find the client at that address with a wrong saved password and fix it; an administrator can unlock the account at once.".into(),
             advice_zh: "请找到该地址上保存了错误密码的客户端并修正；管理员可立即解锁。".into(),
         });
@@ -415,8 +400,8 @@ fn finding(r: &Records<'_>, site: &SiteTexts, key: &ClientKey, t: &Trouble<'_>) 
             let lock = r.lockouts.iter().find(|(ip, _, _)| *ip == newest.ip);
             match lock {
                 Some((ip, failures, until)) => base(
-                    format!("{client} is locked by risk control until {} after {failures} failures from {ip}.", time(*until, off)),
-                    format!("{client_zh} 因来自 {ip} 的 {failures} 次失败被风控锁定，至 {} 解除。", time(*until, off)),
+                    format!("{client} is locked by risk control until {} after {failures} failures from {ip}.", local_time(*until, off)),
+                    format!("{client_zh} 因来自 {ip} 的 {failures} 次失败被风控锁定，至 {} 解除。", local_time(*until, off)),
                     "Fix the password saved in this client, then wait for the lock to end (or ask an administrator to unlock the account).",
                     "请先修正该客户端中保存的密码，然后等待锁定解除（或请管理员解锁）。",
                 ),

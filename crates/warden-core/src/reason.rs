@@ -533,6 +533,21 @@ fn duration_zh(minutes: f64) -> String {
 /// `UTC`, `UTC+8`, `UTC-5:30`. Texts show times at the policy's
 /// `learning.utc_offset_minutes` (the organisation's time), not at the
 /// server's time zone, so every time they show carries this label.
+/// A time with its zone, as texts for people show it:
+/// `2026-03-01 10:05 (UTC+8)`.
+pub fn local_time(t: crate::time::Timestamp, offset_minutes: i32) -> String {
+    let c = t.civil(offset_minutes);
+    format!(
+        "{}-{:02}-{:02} {:02}:{:02} ({})",
+        c.year,
+        c.month,
+        c.day,
+        c.hour,
+        c.minute,
+        tz_label(offset_minutes)
+    )
+}
+
 pub fn tz_label(offset_minutes: i32) -> String {
     if offset_minutes == 0 {
         return "UTC".to_string();

@@ -21,7 +21,7 @@ use crate::account::{Account, AccountStatus, ProtocolSet};
 use crate::assess::Assessment;
 use crate::decision::{Decision, ReasonCode};
 use crate::domain::{FailureReason, Outcome, Protocol};
-use crate::reason::{place_en, place_zh, tz_label, Evidence, Lang};
+use crate::reason::{local_time, place_en, place_zh, Evidence, Lang};
 use crate::time::Timestamp;
 
 /// Why a verification failed. Wire names are stable API.
@@ -598,18 +598,7 @@ fn message(r: VerifyReason, d: &Detail, lang: Lang, offset: i32, site: &SiteText
             let n = d.failures.unwrap_or(0);
             let until = d
                 .until
-                .map(|t| {
-                    let c = t.civil(offset);
-                    format!(
-                        "{}-{:02}-{:02} {:02}:{:02} ({})",
-                        c.year,
-                        c.month,
-                        c.day,
-                        c.hour,
-                        c.minute,
-                        tz_label(offset)
-                    )
-                })
+                .map(|t| local_time(t, offset))
                 .unwrap_or_default();
             if en {
                 write!(s, "Locked by risk control after {n} failed logins from {ip}: logins from this address are refused until {until}. Check the password saved in your mail clients, or contact {helpdesk}.")

@@ -232,18 +232,6 @@ impl<S: Backend> Service<S> {
         }
         Ok(())
     }
-
-    /// Stores security events that come with no other change.
-    pub async fn record_security_events(
-        &self,
-        events: Vec<SecurityEvent>,
-    ) -> Result<(), ServiceError> {
-        self.commit(AccountWrite {
-            events,
-            ..AccountWrite::default()
-        })
-        .await
-    }
 }
 
 /// After a successful login with the password, re-hashes it when its stored

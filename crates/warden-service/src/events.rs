@@ -25,8 +25,6 @@ pub enum EntryPoint {
     WebLogin,
     /// Dovecot's auth policy (`/v1/dovecot/policy`).
     DovecotPolicy,
-    /// The Postfix policy server.
-    Postfix,
 }
 
 impl EntryPoint {
@@ -36,7 +34,6 @@ impl EntryPoint {
             EntryPoint::Verify => "verify",
             EntryPoint::WebLogin => "web_login",
             EntryPoint::DovecotPolicy => "dovecot_policy",
-            EntryPoint::Postfix => "postfix",
         }
     }
 }

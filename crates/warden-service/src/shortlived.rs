@@ -118,11 +118,6 @@ impl ShortLived {
         }
     }
 
-    /// Puts back an evaluation taken by mistake (a report that did not match).
-    pub async fn return_evaluation(&self, id: u128, p: Pending, now: Timestamp) {
-        self.hold_evaluation(id, p, now).await
-    }
-
     /// Whether a mail session with this key is open (its first check seen).
     pub async fn mail_session_open(&self, key: &str, now: Timestamp) -> bool {
         match self {

@@ -108,7 +108,7 @@ impl<S: Backend> Service<S> {
                     if !same {
                         // Put it back: a mismatched report changes nothing.
                         let evaluated = p.attempt.user.clone();
-                        self.short.return_evaluation(id, p, now).await;
+                        self.short.hold_evaluation(id, p, now).await;
                         return Err(ServiceError::invalid(format!(
                             "user: {} does not match the evaluated user {evaluated:?}",
                             shown(&u)

@@ -32,7 +32,7 @@ use warden_core::{
 };
 use warden_store::Backend;
 
-use super::Recording;
+use super::{account_refusal, Recording};
 use crate::error::ServiceError;
 use crate::events::{DomainEvent, EntryPoint, MailCheckResult, SendingVerdict};
 use crate::shortlived::MailSession;
@@ -137,19 +137,6 @@ fn verification_required(protocol: Protocol, a: &warden_core::Assessment) -> Ver
             ..Detail::default()
         },
     }
-}
-
-/// The refusal for an account an admin locked or disabled.
-fn account_refusal(status: AccountStatus) -> Option<Verdict> {
-    let reason = match status {
-        AccountStatus::Active => return None,
-        AccountStatus::Locked => VerifyReason::AccountLocked,
-        AccountStatus::Disabled => VerifyReason::AccountDisabled,
-    };
-    Some(Verdict {
-        reason: Some(reason),
-        detail: Detail::default(),
-    })
 }
 
 impl<S: Backend> Service<S> {

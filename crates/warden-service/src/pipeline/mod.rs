@@ -20,7 +20,10 @@ use std::time::Instant;
 
 use warden_core::counters::{PasswordFingerprint, Signals};
 use warden_core::policy::Attacks;
-use warden_core::{Assessment, IpInfo, LoginAttempt, Outcome, Protocol, Timestamp, VerifyReason};
+use warden_core::verify::{Detail, Verdict};
+use warden_core::{
+    AccountStatus, Assessment, IpInfo, LoginAttempt, Outcome, Protocol, Timestamp, VerifyReason,
+};
 use warden_store::{Backend, LoginEvent, ProfileSnapshot};
 
 use crate::error::{shown, ServiceError};
@@ -44,6 +47,19 @@ pub fn password_fingerprint(text: &str) -> Option<PasswordFingerprint> {
         }
     }
     Some(warden_core::hash::stable_hash(&[h.as_bytes()]))
+}
+
+/// The refusal for an account an admin locked or disabled.
+pub(crate) fn account_refusal(status: AccountStatus) -> Option<Verdict> {
+    let reason = match status {
+        AccountStatus::Active => return None,
+        AccountStatus::Locked => VerifyReason::AccountLocked,
+        AccountStatus::Disabled => VerifyReason::AccountDisabled,
+    };
+    Some(Verdict {
+        reason: Some(reason),
+        detail: Detail::default(),
+    })
 }
 
 /// How every entry point treats a login.

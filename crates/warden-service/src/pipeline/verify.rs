@@ -451,21 +451,11 @@ impl<S: Backend> Service<S> {
             &assessed.assessment,
         ) {
             Some(v) => Some(v),
-            None => match self.store.account(&attempt.user).await? {
-                Some(a) if a.status != warden_core::AccountStatus::Active => Some(decide(
-                    &Facts {
-                        protocol: attempt.protocol,
-                        account: Some(&a),
-                        credential: Credential::LoginPassword,
-                        two_factor: false,
-                        codes_required: false,
-                        password_age: PasswordAge::Fresh,
-                        login_protection: false,
-                    },
-                    &assessed.assessment,
-                )),
-                _ => None,
-            },
+            None => self
+                .store
+                .account(&attempt.user)
+                .await?
+                .and_then(|a| super::account_refusal(a.status)),
         };
         if let Some(v) = refusal {
             return self.web_refuse(attempt, assessed, v, true, started).await;
