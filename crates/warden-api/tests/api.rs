@@ -181,6 +181,7 @@ impl Harness {
         let clock = Arc::new(TestClock(AtomicI64::new(T0)));
         let service = Arc::new(Service {
             engine: Mutex::new(Engine::new(Policy::default()).unwrap()),
+            engine_stats: Default::default(),
             intel: Arc::new(intel),
             store,
             writer,
@@ -835,4 +836,50 @@ async fn the_served_openapi_document_is_the_committed_one() {
             panic!("docs/openapi.json is out of date: run `WARDEN_UPDATE_DOCS=1 cargo test -p warden-api --test api openapi`");
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_and_metrics_answer_while_the_engine_is_busy() {
+    let h = Harness::start().await;
+    let (_, e) = h.evaluate("ida", "113.88.1.10", "imap").await;
+    let (status, _) = h
+        .post(
+            "/v1/report",
+            json!({"evaluation_id": e["evaluation_id"], "outcome": "success"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // Something holds the engine's lock (a long record, a flood of
+    // logins): the open routes must not queue behind it.
+    let (held_tx, held_rx) = std::sync::mpsc::channel();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let state = h.state.clone();
+    let holder = std::thread::spawn(move || {
+        let _engine = state.engine.lock();
+        held_tx.send(()).unwrap();
+        let _ = release_rx.recv();
+    });
+    held_rx.recv().unwrap();
+    let answered = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        let (status, ready) = h.get("/readyz").await;
+        let metrics = h.text("/metrics").await;
+        (status, ready, metrics)
+    })
+    .await;
+    release_tx.send(()).unwrap();
+    holder.join().unwrap();
+    let (status, ready, metrics) =
+        answered.expect("/readyz and /metrics wait for the engine's lock");
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ready["profiles"], 1, "{ready}");
+    assert!(metrics.contains("warden_profiles 1"), "{metrics}");
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("warden_profile_bytes ")
+                && l.split(' ')
+                    .nth(1)
+                    .is_some_and(|v| v.parse::<f64>().unwrap() > 0.0)),
+        "{metrics}"
+    );
 }

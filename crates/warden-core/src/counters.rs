@@ -317,14 +317,17 @@ impl Counters {
                     self.lockouts.insert(pk, (n, t + a.ip_lockout_secs, uk));
                     self.pair_failures.remove(&pk);
                 }
-                self.user_failures
-                    .entry(uk)
-                    .or_default()
-                    .push(t, a.account_failures.max(1) as usize * 2);
                 let bucket = (a.spray_window_secs / SPRAY_BUCKETS as i64).max(1) as u32;
-                // Blocked attempts were refused by Warden itself: they say
-                // nothing new about which accounts the source is trying.
+                // Blocked attempts were refused by Warden itself (the source
+                // is locked out or denied): they are no new guess at the
+                // account, and say nothing new about which accounts the
+                // source is trying. Counting them against the account would
+                // let one locked-out address keep its owner challenged.
                 if reason != FailureReason::Blocked {
+                    self.user_failures
+                        .entry(uk)
+                        .or_default()
+                        .push(t, a.account_failures.max(1) as usize * 2);
                     self.ip_failed_accounts
                         .entry(ip)
                         .or_insert_with(|| WindowedSketch::new(SPRAY_BUCKETS, bucket))
@@ -430,6 +433,30 @@ mod tests {
         assert!(sig(&c, "alice", "5.6.7.8", t0 + 601).lockout.is_none());
         assert!(sig(&c, "bob", "1.2.3.4", t0 + 601).lockout.is_none());
         assert!(sig(&c, "alice", "1.2.3.4", t0 + 1_501).lockout.is_none());
+    }
+
+    #[test]
+    fn refused_attempts_of_a_locked_out_address_do_not_count_against_the_account() {
+        let mut c = Counters::default();
+        let a = Attacks::default();
+        let t0 = 1_700_000_000;
+        for i in 0..5 {
+            fail(&mut c, "alice", "1.2.3.4", t0 + i);
+        }
+        assert!(sig(&c, "alice", "1.2.3.4", t0 + 10).lockout.is_some());
+        // The address keeps trying; Warden refuses each attempt.
+        for i in 0..30 {
+            c.record(
+                "alice",
+                "1.2.3.4".parse().unwrap(),
+                Outcome::Failure(FailureReason::Blocked),
+                Timestamp(t0 + 10 + i * 5),
+                &a,
+            );
+        }
+        let s = sig(&c, "alice", "5.6.7.8", t0 + 170);
+        assert_eq!(s.account_failures, 5, "{s:?}");
+        assert!(s.account_failures < a.account_failures);
     }
 
     #[test]

@@ -56,6 +56,28 @@ impl Input<'_> {
         }
     }
 
+    /// A source the user is known to log in from, so that failures counted
+    /// against the account elsewhere do not lock its owner out: an address
+    /// prefix (/24, /64) of an earlier successful login on one of the
+    /// user's networks (ASN), the user's own device id on one of the user's
+    /// networks, or an open session from this very address. (An
+    /// organisation address is trusted apart, by [`known_org_ip`].)
+    pub fn familiar_source(&self) -> bool {
+        let Some(p) = self.history() else {
+            return false;
+        };
+        let now = self.now().secs();
+        let ip = keys::ip(self.attempt.ip);
+        let in_session = p.sessions.iter().any(|s| {
+            s.ip == ip
+                && now >= s.last as i64
+                && now - s.last as i64 <= self.policy.travel.session_ttl_secs
+        });
+        in_session
+            || (self.asn_known()
+                && (p.addresses.contains(keys::prefix(self.attempt.ip)) || self.device_known()))
+    }
+
     /// One of the user's own devices on a network the user already uses:
     /// place novelty within a known country is then mostly geolocation noise.
     fn own_device_on_known_network(&self) -> bool {
@@ -388,6 +410,13 @@ pub fn known_org_ip(i: &Input<'_>) -> Option<Reason> {
 
 /// Brute force, spraying and stuffing from the global counters. These are
 /// not softened by trust in the address.
+///
+/// Failures counted against the account from anywhere
+/// ([`ReasonCode::AccountUnderAttack`]) challenge only sources the user is
+/// not known to log in from: the owner at a familiar source
+/// ([`Input::familiar_source`]) or an organisation address keeps getting
+/// in while guesses elsewhere go on, and the attackers' own addresses are
+/// held back by their lockouts and by this challenge.
 pub fn attacks(i: &Input<'_>, org_known: bool, out: &mut Vec<Reason>) {
     let s = i.signals;
     let a = &i.policy.attacks;
@@ -399,7 +428,7 @@ pub fn attacks(i: &Input<'_>, org_known: bool, out: &mut Vec<Reason>) {
             Evidence::Lockout { failures, until },
         ));
     }
-    if s.account_failures >= a.account_failures {
+    if s.account_failures >= a.account_failures && !org_known && !i.familiar_source() {
         out.push(reason(
             ReasonCode::AccountUnderAttack,
             w.account_under_attack,

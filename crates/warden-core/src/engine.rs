@@ -3,6 +3,7 @@
 //! outcome, after). Pure state: no IO, no clock of its own; every call
 //! carries the attempt's time.
 
+use std::collections::hash_map::Entry;
 use std::net::IpAddr;
 
 use rustc_hash::FxHashMap;
@@ -37,6 +38,13 @@ pub struct Engine {
     counters: Counters,
     population: Population,
     access: AccessRules,
+    /// Bytes held by all profiles, kept as they change so that
+    /// [`Engine::stats`] is a lookup, not a walk.
+    profile_bytes: usize,
+}
+
+fn bytes_of(p: &Profile) -> usize {
+    std::mem::size_of::<Profile>() + p.heap_bytes()
 }
 
 impl Engine {
@@ -51,6 +59,7 @@ impl Engine {
             counters: Counters::default(),
             population: Population::default(),
             access,
+            profile_bytes: 0,
         })
     }
 
@@ -96,10 +105,35 @@ impl Engine {
         ip: &IpInfo,
         signals: &Signals,
     ) -> Assessment {
+        self.assess_against(attempt, ip, signals, self.profiles.get(&*attempt.user))
+    }
+
+    /// Scores an attempt as if its user had no history: what may be said
+    /// before the password is known. The answer is the same whether the
+    /// user exists, has a profile or not (lockouts, access rules, spraying,
+    /// stuffing and the address's network still apply: they are not about
+    /// the user), so a refusal on it tells an unauthenticated client
+    /// nothing about who exists or was recently active. Changes nothing.
+    pub fn evaluate_anonymous(
+        &self,
+        attempt: &LoginAttempt,
+        ip: &IpInfo,
+        signals: &Signals,
+    ) -> Assessment {
+        self.assess_against(attempt, ip, signals, None)
+    }
+
+    fn assess_against(
+        &self,
+        attempt: &LoginAttempt,
+        ip: &IpInfo,
+        signals: &Signals,
+        profile: Option<&Profile>,
+    ) -> Assessment {
         assess(&Input {
             attempt,
             ip,
-            profile: self.profiles.get(&*attempt.user),
+            profile,
             catalog: &self.catalog,
             signals,
             policy: &self.policy,
@@ -172,8 +206,16 @@ impl Engine {
         };
         self.learn_population(attempt, ip, region_key, place_key);
         let ttl = self.policy.travel.session_ttl_secs;
-        let profile = self.profiles.entry(attempt.user.clone()).or_default();
+        let (profile, before) = match self.profiles.entry(attempt.user.clone()) {
+            Entry::Occupied(o) => {
+                let p = o.into_mut();
+                let before = bytes_of(p);
+                (p, before)
+            }
+            Entry::Vacant(v) => (v.insert(Profile::default()), 0),
+        };
         profile.learn(attempt.ts, &obs, &self.policy.learning, ttl);
+        self.profile_bytes = self.profile_bytes + bytes_of(profile) - before;
         Some(profile)
     }
 
@@ -219,7 +261,10 @@ impl Engine {
     pub fn restore(&mut self, user: Name, snapshot: &[u8]) -> Result<(), SnapshotError> {
         let profile = Profile::from_snapshot(snapshot, &mut self.catalog)?;
         self.absorb_population(&profile);
-        self.profiles.insert(user, profile);
+        self.profile_bytes += bytes_of(&profile);
+        if let Some(old) = self.profiles.insert(user, profile) {
+            self.profile_bytes -= bytes_of(&old);
+        }
         Ok(())
     }
 
@@ -286,18 +331,15 @@ impl Engine {
         }
     }
 
+    /// Sizes, in constant time: every figure is a length or a running
+    /// total, so it may be asked under the lock at any rate.
     pub fn stats(&self) -> EngineStats {
-        let profile_bytes = self
-            .profiles
-            .values()
-            .map(|p| std::mem::size_of::<Profile>() + p.heap_bytes())
-            .sum();
         EngineStats {
             profiles: self.profiles.len(),
             places: self.catalog.len(),
             counter_keys: self.counters.tracked(),
             lockouts: self.counters.lockouts(),
-            profile_bytes,
+            profile_bytes: self.profile_bytes,
         }
     }
 }

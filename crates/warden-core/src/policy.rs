@@ -187,7 +187,9 @@ pub struct Attacks {
     pub ip_lockout_window_secs: i64,
     /// How long the IP stays locked out of the account (seconds).
     pub ip_lockout_secs: i64,
-    /// Failures on one account from anywhere that force a challenge.
+    /// Failures on one account from anywhere (not counting attempts Warden
+    /// already refused) that challenge every source the user is not known
+    /// to log in from.
     pub account_failures: u32,
     /// Window for counting them (seconds).
     pub account_window_secs: i64,

@@ -426,6 +426,12 @@ fn unsafe_char(c: char) -> bool {
 /// (when `require_tls`), the policy's access rules, a risk-control lockout
 /// of this IP, a risk denial.
 /// `None`: go on and verify the password.
+///
+/// Before the password, pass the *anonymous* assessment
+/// ([`crate::Engine::evaluate_anonymous`]): a denial that rests on the
+/// user's profile would tell an unauthenticated client that the user exists
+/// and where they usually are. Such a denial is said by [`decide`], after
+/// the credential proved right.
 pub fn precheck(
     protocol: Protocol,
     tls: bool,
@@ -480,9 +486,11 @@ pub fn precheck(
 }
 
 /// The verdict once the credential is known, in this order: wrong
-/// credential; account disabled or locked; a code's protocol and expiry;
-/// the login password where codes are required; an expired password; the
-/// risk engine's challenge.
+/// credential; account disabled or locked; the risk engine's denial (said
+/// only now, to someone who knew the credential: before the password the
+/// answer must not tell who exists, see [`precheck`]); a code's protocol
+/// and expiry; the login password where codes are required; an expired
+/// password; the risk engine's challenge.
 pub fn decide(f: &Facts<'_>, assessment: &Assessment) -> Verdict {
     let Some(account) = f.account else {
         return Verdict::refuse(VerifyReason::WrongPassword, Detail::default());
@@ -498,6 +506,9 @@ pub fn decide(f: &Facts<'_>, assessment: &Assessment) -> Verdict {
         AccountStatus::Locked => {
             return Verdict::refuse(VerifyReason::AccountLocked, Detail::default())
         }
+    }
+    if assessment.decision == Decision::Deny {
+        return Verdict::refuse(VerifyReason::DenyRisk, Detail::default());
     }
     let with_protocol = |code| Detail {
         protocol: Some(f.protocol),

@@ -1,6 +1,8 @@
 //! Properties of the engine over random histories: the risk stays in
 //! `[0, 1]`, the decision follows the level, evaluation is pure, and
-//! snapshots restore a profile exactly.
+//! snapshots restore a profile exactly; the engine's running sizes equal a
+//! walk over every profile; the anonymous evaluation (what may be said
+//! before the password) is the same for a user with history and a stranger.
 
 use proptest::prelude::*;
 use warden_core::profile::PlaceCatalog;
@@ -104,7 +106,35 @@ proptest! {
             }
             let outcome = if e.success { Outcome::Success } else { Outcome::Failure(FailureReason::WrongPassword) };
             engine.record(&a, &info, outcome);
+            let walked: usize = engine
+                .profiles()
+                .map(|(_, p)| std::mem::size_of::<Profile>() + p.heap_bytes())
+                .sum();
+            prop_assert_eq!(engine.stats().profile_bytes, walked);
+            let signals = engine.signals(&a.user, a.ip, a.ts);
+            let stranger = LoginAttempt::new(a.ts, "nobody-at-all", a.ip, a.protocol, a.device.as_deref(), None).unwrap();
+            let s2 = engine.signals(&stranger.user, a.ip, a.ts);
+            if signals == s2 {
+                prop_assert_eq!(
+                    engine.evaluate_anonymous(&a, &info, &signals),
+                    engine.evaluate_anonymous(&stranger, &info, &s2)
+                );
+            }
         }
+        // Restoring every profile into a new engine gives the same sizes.
+        let mut restored = Engine::new(Policy::default()).unwrap();
+        for u in 0..4u8 {
+            let user = format!("u{u}");
+            if let Some(bytes) = engine.snapshot(&user) {
+                restored.restore(user.as_str().into(), &bytes).unwrap();
+                restored.restore(user.as_str().into(), &bytes).unwrap();
+            }
+        }
+        let walked: usize = restored
+            .profiles()
+            .map(|(_, p)| std::mem::size_of::<Profile>() + p.heap_bytes())
+            .sum();
+        prop_assert_eq!(restored.stats().profile_bytes, walked);
         // Every profile survives a snapshot round trip and answers the same.
         for u in 0..4u8 {
             let user = format!("u{u}");

@@ -28,6 +28,7 @@ pub mod pipeline;
 pub mod shortlived;
 pub mod telemetry;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -64,6 +65,51 @@ pub struct Service<S: Backend> {
     /// The sending-rate limits of the Postfix policy.
     pub rates: RateLimits,
     pub events: Events,
+    /// The engine's sizes, for health and metrics without its lock.
+    pub engine_stats: EngineGauges,
+}
+
+/// The engine's sizes, refreshed under the engine's lock whenever a record
+/// changes them, so that `/readyz` and `/metrics` (open to anyone) read
+/// them without taking the lock every login decision needs.
+#[derive(Debug, Default)]
+pub struct EngineGauges {
+    profiles: AtomicUsize,
+    profile_bytes: AtomicUsize,
+    places: AtomicUsize,
+}
+
+impl EngineGauges {
+    /// The sizes of `engine` now.
+    pub fn of(engine: &Engine) -> Self {
+        let g = EngineGauges::default();
+        g.refresh(engine);
+        g
+    }
+
+    /// Takes the sizes of `engine` (constant time: `Engine::stats` keeps
+    /// running totals).
+    pub fn refresh(&self, engine: &Engine) {
+        let s = engine.stats();
+        self.profiles.store(s.profiles, Ordering::Relaxed);
+        self.profile_bytes.store(s.profile_bytes, Ordering::Relaxed);
+        self.places.store(s.places, Ordering::Relaxed);
+    }
+
+    /// Users with a profile.
+    pub fn profiles(&self) -> usize {
+        self.profiles.load(Ordering::Relaxed)
+    }
+
+    /// Bytes the profiles hold.
+    pub fn profile_bytes(&self) -> usize {
+        self.profile_bytes.load(Ordering::Relaxed)
+    }
+
+    /// Places in the engine's catalog.
+    pub fn places(&self) -> usize {
+        self.places.load(Ordering::Relaxed)
+    }
 }
 
 impl<S: Backend> Service<S> {

@@ -147,6 +147,11 @@ fn write_geo(dir: &std::path::Path) {
 
 impl World {
     async fn new(protection: bool) -> World {
+        World::with_policy(protection, Policy::default()).await
+    }
+
+    /// A world whose engine runs `policy`.
+    async fn with_policy(protection: bool, policy: Policy) -> World {
         let dir = tempfile::tempdir().unwrap();
         write_geo(dir.path());
         let intel = IpIntel::builder().data_dir(dir.path()).build().unwrap();
@@ -168,7 +173,8 @@ impl World {
             ..AuthSettings::default()
         };
         let service = Arc::new(Service {
-            engine: Mutex::new(Engine::new(Policy::default()).unwrap()),
+            engine: Mutex::new(Engine::new(policy).unwrap()),
+            engine_stats: Default::default(),
             intel: Arc::new(intel),
             store,
             writer,
@@ -594,6 +600,171 @@ async fn every_recorded_login_is_published_once() {
         assert!(
             seen.iter().any(|l| l.starts_with(entry.as_str())),
             "{entry:?}: {seen:#?}"
+        );
+    }
+}
+
+/// The address's /24 and network are the user's, but no login came from
+/// this address before: it could be anyone on the same provider.
+const NEIGHBOUR: &str = "113.88.200.10";
+
+/// What the engine says of a login by `user` from `ip` now, before it.
+async fn decision(w: &World, user: &str, ip: &str) -> warden_core::Decision {
+    let a = w
+        .service
+        .attempt(AttemptFields {
+            user,
+            ip,
+            protocol: Protocol::Imap,
+            ts: None,
+            device: None,
+            user_agent: None,
+        })
+        .unwrap();
+    w.service.assess(&a).await.assessment.decision
+}
+
+#[tokio::test]
+async fn guesses_from_one_address_or_many_never_lock_the_owner_out_at_home() {
+    use warden_core::Decision;
+    for way in WAYS {
+        // With login protection: a challenge refuses a mail client.
+        let w = World::new(true).await;
+        w.create("kim").await;
+        w.habit(way, "kim").await;
+        assert_eq!(
+            decision(&w, "kim", NEIGHBOUR).await,
+            Decision::Allow,
+            "{way:?}"
+        );
+
+        // One address: locked out after its guesses, and its refused
+        // attempts (two a minute) do not count against the account.
+        for i in 0..40 {
+            let r = w
+                .login(way, "kim", &format!("guess {i}"), ATTACKER, true)
+                .await;
+            assert!(matches!(r, Seen2::Refused(_)), "{way:?}: {r:?}");
+            w.advance(30);
+        }
+        assert!(w.locked_out("kim", ATTACKER).await, "{way:?}");
+        assert_eq!(
+            w.login(way, "kim", PW, HOME, true).await,
+            Seen2::LoggedIn,
+            "{way:?}: the owner at home, during the lockout of one address"
+        );
+        assert_eq!(
+            decision(&w, "kim", NEIGHBOUR).await,
+            Decision::Allow,
+            "{way:?}: one locked-out address does not put the account under attack"
+        );
+
+        // Many addresses, slowly: each guesses once, a guess every 20 s.
+        for i in 0..60 {
+            let ip = format!("105.112.{}.{}", i / 200, 1 + i % 200);
+            let r = w.login(way, "kim", &format!("spray {i}"), &ip, true).await;
+            assert!(matches!(r, Seen2::Refused(_)), "{way:?}: {r:?}");
+            w.advance(20);
+            if i % 10 == 9 {
+                // The owner keeps getting in from home throughout.
+                assert_eq!(
+                    w.login(way, "kim", PW, HOME, true).await,
+                    Seen2::LoggedIn,
+                    "{way:?}: the owner at home after {} distributed guesses",
+                    i + 1
+                );
+            }
+        }
+        // Anyone else — even with the right password, even on the owner's
+        // provider — is challenged while the guesses go on.
+        assert_eq!(
+            decision(&w, "kim", NEIGHBOUR).await,
+            Decision::Challenge,
+            "{way:?}"
+        );
+        if way != Way::EvaluateReport {
+            assert_eq!(
+                w.login(way, "kim", PW, NEIGHBOUR, true).await,
+                Seen2::Refused(Some(VerifyReason::VerificationRequired)),
+                "{way:?}: a new address during the attack"
+            );
+        }
+        // Once the guesses stop, the window passes and the challenge ends.
+        w.advance(6 * 60);
+        assert_eq!(
+            decision(&w, "kim", NEIGHBOUR).await,
+            Decision::Allow,
+            "{way:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_answer_before_the_password_does_not_tell_who_exists() {
+    use warden_core::Decision;
+    // A policy under which kim's profile makes a login from Lagos a denial.
+    let mut policy = Policy::default();
+    policy.thresholds.medium = 0.2;
+    policy.thresholds.high = 0.3;
+    for way in [Way::Verify, Way::DovecotA, Way::DovecotB] {
+        let w = World::with_policy(false, policy.clone()).await;
+        w.create("kim").await;
+        w.habit(way, "kim").await;
+        assert_eq!(decision(&w, "kim", LAGOS).await, Decision::Deny, "{way:?}");
+        assert_eq!(
+            decision(&w, "nobody", LAGOS).await,
+            Decision::Allow,
+            "{way:?}"
+        );
+
+        // Dovecot's check before the password answers both alike.
+        if way != Way::Verify {
+            for user in ["kim", "nobody"] {
+                let a = w
+                    .service
+                    .attempt(AttemptFields {
+                        user,
+                        ip: LAGOS,
+                        protocol: Protocol::Imap,
+                        ts: None,
+                        device: None,
+                        user_agent: None,
+                    })
+                    .unwrap();
+                let before = w
+                    .service
+                    .mail_check(MailCheck {
+                        key: format!("probe-{user}-{way:?}"),
+                        attempt: a,
+                        fingerprint: None,
+                        tls: true,
+                        warden_verifies: way == Way::DovecotA,
+                    })
+                    .await
+                    .unwrap();
+                assert_eq!(before.answer, MailAnswer::Go, "{way:?} {user}");
+            }
+        }
+        // A guess: the same answer for both, after a password check for
+        // both (kim's is counted as her wrong password).
+        let kim = w.login(way, "kim", "guess", LAGOS, true).await;
+        let nobody = w.login(way, "nobody", "guess", LAGOS, true).await;
+        assert_eq!(
+            kim,
+            Seen2::Refused(Some(VerifyReason::WrongPassword)),
+            "{way:?}"
+        );
+        assert_eq!(nobody, kim, "{way:?}");
+        assert_eq!(
+            w.last("kim").await.0,
+            Outcome::Failure(FailureReason::WrongPassword),
+            "{way:?}"
+        );
+        // Whoever knows kim's password learns the denial.
+        assert_eq!(
+            w.login(way, "kim", PW, LAGOS, true).await,
+            Seen2::Refused(Some(VerifyReason::DenyRisk)),
+            "{way:?}"
         );
     }
 }

@@ -220,6 +220,7 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
     )
     .context("starting the storage writer")?;
     let service = Arc::new(Service {
+        engine_stats: warden_service::EngineGauges::of(&engine),
         engine: Mutex::new(engine),
         intel: Arc::new(intel),
         store,

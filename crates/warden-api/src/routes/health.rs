@@ -37,7 +37,7 @@ pub async fn readyz<S: Backend>(State(state): State<Arc<AppState<S>>>) -> impl I
         storage,
         geo_city: stats.has_city(),
         geo_asn: stats.asn.is_some(),
-        profiles: state.engine.lock().stats().profiles,
+        profiles: state.engine_stats.profiles(),
     };
     let code = if ready {
         StatusCode::OK
@@ -49,9 +49,12 @@ pub async fn readyz<S: Backend>(State(state): State<Arc<AppState<S>>>) -> impl I
 
 /// Prometheus text exposition.
 pub async fn metrics<S: Backend>(State(state): State<Arc<AppState<S>>>) -> impl IntoResponse {
-    let stats = state.engine.lock().stats();
-    metrics::gauge!("warden_profiles").set(stats.profiles as f64);
-    metrics::gauge!("warden_profile_bytes").set(stats.profile_bytes as f64);
+    // Neither route takes the engine's lock: anyone may call them at any
+    // rate, and every login decision needs that lock.
+    let engine = &state.engine_stats;
+    metrics::gauge!("warden_profiles").set(engine.profiles() as f64);
+    metrics::gauge!("warden_profile_bytes").set(engine.profile_bytes() as f64);
+    metrics::gauge!("warden_places").set(engine.places() as f64);
     let short = state.short.stats();
     metrics::gauge!("warden_counter_keys").set(short.counter_keys as f64);
     metrics::gauge!("warden_lockouts_active").set(short.lockouts as f64);

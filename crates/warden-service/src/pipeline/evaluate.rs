@@ -122,6 +122,7 @@ impl<S: Backend> Service<S> {
                         info: p.ip,
                         assessment: p.assessment,
                         utc_offset,
+                        anonymous: None,
                     },
                 )
             }

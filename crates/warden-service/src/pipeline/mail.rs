@@ -8,11 +8,13 @@
 //!
 //! - **before** the password: what needs no password (`verify::precheck`:
 //!   plaintext when TLS is required, access rules, a lockout, a risk
-//!   denial), and a *tarpit* for a client repeating a wrong password that
-//!   already failed from its address (by Dovecot's `pwhash`);
+//!   denial that does not rest on the user's profile — the answer must not
+//!   tell a client who exists), and a *tarpit* for a client repeating a
+//!   wrong password that already failed from its address (by Dovecot's
+//!   `pwhash`);
 //! - **after** it (only someone who knew the password sees this): the same
-//!   refusals, a locked or disabled account, and with login protection on, a
-//!   login the engine challenges.
+//!   refusals with the user's profile (a risk denial), a locked or disabled
+//!   account, and with login protection on, a login the engine challenges.
 //!
 //! When Warden also verifies the password (`passdb=warden`, mode A), the
 //! credential check ([`Service::verify`]) has judged and recorded the login:
@@ -175,10 +177,22 @@ impl<S: Backend> Service<S> {
             None => false,
         };
         let repeats = signals.repeated_failures;
+        let protocol = attempt.protocol;
+        let require_tls = self.credentials.settings.require_tls;
+        // Before the password, refuse only on what does not rest on the
+        // user's profile: Dovecot words the refusal to the client.
+        let early = precheck(
+            protocol,
+            tls,
+            require_tls,
+            attempt.ip,
+            assessed.before_password(),
+        );
         let super::Assessed {
             info,
             assessment,
             utc_offset,
+            ..
         } = assessed;
         let phase = if self.short.mail_session_open(&key, now).await {
             MailPhase::AfterPassword
@@ -193,8 +207,6 @@ impl<S: Backend> Service<S> {
                 elapsed: started.elapsed(),
             });
         }
-        let protocol = attempt.protocol;
-        let require_tls = self.credentials.settings.require_tls;
         let refusal = match phase {
             // The credential check judged it with the same rules.
             MailPhase::AfterPassword if warden_verifies => None,
@@ -209,9 +221,7 @@ impl<S: Backend> Service<S> {
                     },
                 }
             }
-            MailPhase::BeforePassword => {
-                precheck(protocol, tls, require_tls, attempt.ip, &assessment)
-            }
+            MailPhase::BeforePassword => early,
         };
         let answer = match refusal {
             Some(v) => MailAnswer::Refuse(v),

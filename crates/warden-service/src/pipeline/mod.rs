@@ -22,7 +22,8 @@ use warden_core::counters::{PasswordFingerprint, Signals};
 use warden_core::policy::Attacks;
 use warden_core::verify::{Detail, Verdict};
 use warden_core::{
-    AccountStatus, Assessment, IpInfo, LoginAttempt, Outcome, Protocol, Timestamp, VerifyReason,
+    AccountStatus, Assessment, Decision, IpInfo, LoginAttempt, Outcome, Protocol, Timestamp,
+    VerifyReason,
 };
 use warden_store::{Backend, LoginEvent, ProfileSnapshot};
 
@@ -108,6 +109,22 @@ pub struct Assessed {
     pub assessment: Assessment,
     /// The organisation's UTC offset, for times in texts.
     pub utc_offset: i32,
+    /// The assessment without the user's profile, when it differs in
+    /// what it may refuse (see [`Assessed::before_password`]).
+    pub anonymous: Option<Assessment>,
+}
+
+impl Assessed {
+    /// What may be refused before the password is known: the assessment
+    /// as if the user had no history ([`Engine::evaluate_anonymous`]), so
+    /// the answer to an unauthenticated client is the same for a user who
+    /// exists and one who does not. A profile only adds risk, so the
+    /// anonymous assessment is needed only when the full one denies.
+    ///
+    /// [`Engine::evaluate_anonymous`]: warden_core::Engine::evaluate_anonymous
+    pub fn before_password(&self) -> &Assessment {
+        self.anonymous.as_ref().unwrap_or(&self.assessment)
+    }
 }
 
 /// What an attempt teaches the engine and how the history keeps it.
@@ -193,10 +210,14 @@ impl<S: Backend> Service<S> {
             .await;
         let engine = self.engine.lock();
         let assessment = engine.evaluate_with(attempt, &info, &signals);
+        let anonymous = (assessment.decision == Decision::Deny
+            && engine.profile(&attempt.user).is_some())
+        .then(|| engine.evaluate_anonymous(attempt, &info, &signals));
         let assessed = Assessed {
             info,
             assessment,
             utc_offset: engine.policy().learning.utc_offset_minutes,
+            anonymous,
         };
         (assessed, signals)
     }
@@ -253,7 +274,9 @@ impl<S: Backend> Service<S> {
         let (ack, attacks) = {
             let mut engine = self.engine.lock();
             if let Some(outcome) = r.counted {
-                engine.learn(attempt, info, outcome);
+                if engine.learn(attempt, info, outcome).is_some() {
+                    self.engine_stats.refresh(&engine);
+                }
             }
             let snapshot = if r.counted.is_some_and(Outcome::is_success) {
                 engine.snapshot(&attempt.user).map(|blob| ProfileSnapshot {

@@ -3,8 +3,10 @@
 //! call), and the web/IM login with its second factor (`/v1/auth/login`).
 //!
 //! Both score the attempt first, refuse what needs no password
-//! (`verify::precheck`: plaintext, access rules, a lockout, a risk denial),
-//! then verify the secret (one digest lookup for a code, else one argon2id
+//! (`verify::precheck`: plaintext, access rules, a lockout, a risk denial
+//! that does not rest on the user's profile — so the answer and its cost
+//! are the same for a user who exists and one who does not), then verify
+//! the secret (one digest lookup for a code, else one argon2id
 //! verification on the bounded pool, or a dummy one of equal cost for an
 //! unknown user) and let `verify::decide` pick the one reason. The attempt
 //! lands in the history like a report; what the counters learn depends on
@@ -179,7 +181,7 @@ impl<S: Backend> Service<S> {
             tls,
             require_tls,
             attempt.ip,
-            &assessed.assessment,
+            assessed.before_password(),
         ) {
             Some(v) => v,
             None => {
@@ -295,7 +297,7 @@ impl<S: Backend> Service<S> {
             true,
             settings.require_tls,
             attempt.ip,
-            &assessed.assessment,
+            assessed.before_password(),
         ) {
             Some(v) => (v, None),
             None => {
