@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check Warden has: formatting, lints, and all tests (unit,
 # scenario, HTTP over real sockets with real SQLite files, the real binary,
-# and a test against the real DB-IP data, which this script fetches).
+# a test against the real DB-IP data, which this script fetches, and
+# Schemathesis fuzzing the running service from its OpenAPI document).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +16,16 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi
+# Schemathesis fuzzes the running API from its OpenAPI document
+# (crates/warden/tests/e2e/openapi_fuzz.rs); pinned, so the deterministic
+# run sends the same requests everywhere.
+SCHEMATHESIS=4.32.5
+if ! st --version 2>/dev/null | grep -qx "st, version $SCHEMATHESIS"; then
+	python3 -m pip --version >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip; }
+	# Debian's own Python refuses pip installs outside a venv (PEP 668).
+	python3 -m pip install --quiet "schemathesis==$SCHEMATHESIS" ||
+		python3 -m pip install --quiet --break-system-packages "schemathesis==$SCHEMATHESIS"
 fi
 scripts/fetch-geo.sh data/geo
 export WARDEN_GEO_DIR="$PWD/data/geo"

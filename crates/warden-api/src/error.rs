@@ -137,7 +137,12 @@ impl From<warden_store::StoreError> for ApiError {
     }
 }
 
-/// `Json<T>` whose rejections are [`ApiError`]s (JSON bodies, clear messages).
+/// A JSON request body, which is always an object, with rejections as
+/// [`ApiError`]s (JSON bodies, clear messages): no `Content-Type:
+/// application/json` is 415, a body over the limit 413, anything but a JSON
+/// object of the request's shape 400. serde would read an array into a
+/// struct by position (`["alice", "1.2.3.4", "imap"]` as an evaluation);
+/// the API documents objects, so it takes nothing else.
 pub struct ApiJson<T>(pub T);
 
 impl<S, T> axum::extract::FromRequest<S> for ApiJson<T>
@@ -148,8 +153,59 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
-        let Json(v) = Json::<T>::from_request(req, state).await?;
+        if !json_content_type(req.headers()) {
+            return Err(ApiError::UnsupportedMediaType(
+                "expected a JSON body with `Content-Type: application/json`".into(),
+            ));
+        }
+        let bytes = body_bytes(req, state).await?;
+        require_object(&bytes)?;
+        let Json(v) = Json::<T>::from_bytes(&bytes)?;
         Ok(ApiJson(v))
+    }
+}
+
+/// `application/json` or `application/<something>+json`, with parameters.
+fn json_content_type(headers: &axum::http::HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or("").trim();
+    let Some((kind, sub)) = essence.split_once('/') else {
+        return false;
+    };
+    kind.eq_ignore_ascii_case("application")
+        && (sub.eq_ignore_ascii_case("json")
+            || sub.len() > 5 && sub[sub.len() - 5..].eq_ignore_ascii_case("+json"))
+}
+
+/// The whole body, within the route's limit.
+async fn body_bytes<S: Send + Sync>(
+    req: axum::extract::Request,
+    state: &S,
+) -> Result<axum::body::Bytes, ApiError> {
+    use axum::extract::FromRequest;
+    axum::body::Bytes::from_request(req, state)
+        .await
+        .map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::bad(format!("could not read the body: {}", e.body_text()))
+            }
+        })
+}
+
+/// Every request body is a JSON object: refuses an array (which serde would
+/// take for a struct), a string, a number... before deserialising.
+fn require_object(body: &[u8]) -> Result<(), ApiError> {
+    match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => Ok(()),
+        None => Err(ApiError::bad("the body is empty; expected a JSON object")),
+        Some(_) => Err(ApiError::bad("the body must be a JSON object")),
     }
 }
 
@@ -197,8 +253,9 @@ where
     }
 }
 
-/// A JSON body that may be absent: an empty body is `T::default()`, any
-/// other body must be valid JSON for `T`.
+/// A JSON body that may be absent: an empty body or `null` is
+/// `T::default()`, any other body must be a JSON object valid for `T` (its
+/// content type is not checked).
 pub struct OptionalJson<T>(pub T);
 
 impl<S, T> axum::extract::FromRequest<S> for OptionalJson<T>
@@ -209,18 +266,11 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(|e| {
-                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::PayloadTooLarge
-                } else {
-                    ApiError::bad(format!("could not read the body: {}", e.body_text()))
-                }
-            })?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
+        let bytes = body_bytes(req, state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) || bytes.trim_ascii() == b"null" {
             return Ok(OptionalJson(T::default()));
         }
+        require_object(&bytes)?;
         serde_json::from_slice(&bytes)
             .map(OptionalJson)
             .map_err(|e| ApiError::bad(format!("invalid request: {e}")))
@@ -237,5 +287,42 @@ impl From<warden_service::ServiceError> for ApiError {
             ServiceError::Store(e) => e.into(),
             ServiceError::Internal(m) => ApiError::Internal(m),
         }
+    }
+}
+
+/// A path parameter whose rejections are [`ApiError`]s (a JSON 400, not
+/// axum's plain text). Routes import it as `Path`.
+pub struct ApiPath<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for ApiPath<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned + Send,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| ApiPath(v))
+            .map_err(|e| ApiError::bad(format!("invalid path: {}", e.body_text())))
+    }
+}
+
+/// A UTF-8 text body (the CSV import) within the body limit, with
+/// rejections as [`ApiError`]s.
+pub struct TextBody(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for TextBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = body_bytes(req, state).await?;
+        String::from_utf8(bytes.to_vec())
+            .map(TextBody)
+            .map_err(|_| ApiError::bad("the body is not UTF-8 text"))
     }
 }

@@ -27,6 +27,83 @@ impl Modify for Security {
     }
 }
 
+/// The error answers an operation gives by its shape, whatever the route:
+/// every extractor answers them as an [`ErrorBody`] (`crate::error`). A
+/// route describes its own answers (404 for a missing account, 409, 422
+/// for a rule); these are added where it does not.
+pub mod errors {
+    /// Any parameter (path or query) or body: one that does not parse or
+    /// breaks a constraint.
+    pub const BAD_REQUEST: &str = "Invalid request: a parameter or field that does not parse or breaks a constraint, malformed JSON, or a body that is not a JSON object";
+    /// Every operation with a security requirement (everything under `/v1`).
+    pub const UNAUTHORIZED: &str = "Missing or wrong API key";
+    /// Every operation with a request body.
+    pub const PAYLOAD_TOO_LARGE: &str =
+        "Body larger than the limit (server.max_body_bytes; 1 MiB for Dovecot's policy)";
+    /// Every operation whose JSON body is required.
+    pub const UNSUPPORTED_MEDIA_TYPE: &str = "No `Content-Type: application/json`";
+}
+
+struct ErrorResponses;
+
+impl Modify for ErrorResponses {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+        let error = |description: &str| {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        "application/json",
+                        ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("ErrorBody")))
+                            .build(),
+                    )
+                    .build(),
+            )
+        };
+        for item in doc.paths.paths.values_mut() {
+            let ops = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in ops.into_iter().flatten() {
+                let body = match &op.request_body {
+                    Some(RefOr::T(b)) => Some(b),
+                    _ => None,
+                };
+                let json_required = body.is_some_and(|b| {
+                    b.content.contains_key("application/json")
+                        && matches!(b.required, Some(utoipa::openapi::Required::True))
+                });
+                let has_params = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+                let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+                let mut add = |status: &str, description: &str| {
+                    op.responses
+                        .responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| error(description));
+                };
+                if has_params || body.is_some() {
+                    add("400", errors::BAD_REQUEST);
+                }
+                if secured {
+                    add("401", errors::UNAUTHORIZED);
+                }
+                if body.is_some() {
+                    add("413", errors::PAYLOAD_TOO_LARGE);
+                }
+                if json_required {
+                    add("415", errors::UNSUPPORTED_MEDIA_TYPE);
+                }
+            }
+        }
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -73,7 +150,7 @@ impl Modify for Security {
         accounts::diagnose,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
-    modifiers(&Security),
+    modifiers(&Security, &ErrorResponses),
     tags(
         (name = "login", description = "Evaluate and report login attempts"),
         (name = "users", description = "Login history and learned profiles"),

@@ -883,3 +883,377 @@ async fn health_and_metrics_answer_while_the_engine_is_busy() {
         "{metrics}"
     );
 }
+
+/// A raw request: `body` as given, with `content_type` when given.
+async fn raw(
+    h: &Harness,
+    method: reqwest::Method,
+    path: &str,
+    content_type: Option<&str>,
+    body: impl Into<reqwest::Body>,
+) -> (StatusCode, Option<String>, String) {
+    let mut r = h
+        .http
+        .request(method, format!("{}{path}", h.base))
+        .bearer_auth(KEY)
+        .body(body);
+    if let Some(ct) = content_type {
+        r = r.header("content-type", ct);
+    }
+    let r = r.send().await.unwrap();
+    let status = r.status();
+    let ct = r
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap().to_string());
+    (status, ct, r.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_body_must_be_a_json_object_and_an_array_changes_nothing() {
+    let h = Harness::start().await;
+    h.history_at("bob", "113.88.1.10", 3).await;
+    let (s, _) = h
+        .post("/v1/users", json!({"user": "carol@example.com"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let before = h.observable("bob").await;
+    // serde reads an array into a struct by position: each of these was
+    // taken as the object it spells.
+    let cases = [
+        ("/v1/evaluate", r#"["bob", "113.88.1.10", "imap"]"#),
+        (
+            "/v1/report",
+            r#"[null, "bob", "113.88.1.10", "imap", null, null, null, "success"]"#,
+        ),
+        ("/v1/users/carol@example.com/lock", r#"["phished"]"#),
+        ("/v1/users", r#"["dave@example.com"]"#),
+        ("/v1/evaluate", r#""bob""#),
+        ("/v1/evaluate", "7"),
+    ];
+    for (path, body) in cases {
+        let (status, ct, text) = raw(
+            &h,
+            reqwest::Method::POST,
+            path,
+            Some("application/json"),
+            body,
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path} {body}: {text}");
+        assert_eq!(ct.as_deref(), Some("application/json"), "{path}");
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["error"]["code"], "bad_request", "{text}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("must be a JSON object"),
+            "{text}"
+        );
+    }
+    assert_eq!(h.observable("bob").await, before, "an array changed state");
+    let (_, carol) = h.get("/v1/users/carol@example.com").await;
+    assert_eq!(carol["status"], "active", "{carol}");
+    let (s, _) = h.get("/v1/users/dave@example.com").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // An optional body may be absent or null; an object still works.
+    for body in ["", "null", r#"{"reason": "phished"}"#] {
+        let (status, _, text) = raw(
+            &h,
+            reqwest::Method::POST,
+            "/v1/users/carol@example.com/disable",
+            Some("application/json"),
+            body,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body:?}: {text}");
+    }
+}
+
+#[tokio::test]
+async fn every_error_is_a_json_error_body_also_from_paths_and_text_bodies() {
+    let h = Harness::start().await;
+    let check =
+        |(status, ct, text): (StatusCode, Option<String>, String), want: StatusCode, code: &str| {
+            assert_eq!(status, want, "{text}");
+            assert_eq!(ct.as_deref(), Some("application/json"), "{text}");
+            let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+            assert_eq!(v["error"]["code"], code, "{text}");
+        };
+    // A path segment that is not UTF-8 once decoded: axum's own rejection
+    // is plain text.
+    check(
+        raw(&h, reqwest::Method::GET, "/v1/users/%FF/history", None, "").await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    );
+    check(
+        raw(&h, reqwest::Method::GET, "/v1/users/%FF", None, "").await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    );
+    // The CSV import: not UTF-8, and over the body limit (4096 here).
+    check(
+        raw(
+            &h,
+            reqwest::Method::POST,
+            "/v1/users/import",
+            Some("text/csv"),
+            vec![b'u', b's', b'e', b'r', b'\n', 0xff, 0xfe],
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    );
+    check(
+        raw(
+            &h,
+            reqwest::Method::POST,
+            "/v1/users/import",
+            Some("text/csv"),
+            format!("user\n{}", "a@example.com\n".repeat(400)),
+        )
+        .await,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+    );
+    // A JSON body without its content type.
+    check(
+        raw(
+            &h,
+            reqwest::Method::POST,
+            "/v1/evaluate",
+            Some("text/plain"),
+            r#"{"user": "bob", "ip": "113.88.1.10", "protocol": "imap"}"#,
+        )
+        .await,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+    );
+    // A `+json` type is JSON.
+    let (s, _, text) = raw(
+        &h,
+        reqwest::Method::POST,
+        "/v1/evaluate",
+        Some("application/vnd.warden+json; charset=utf-8"),
+        r#"{"user": "bob", "ip": "113.88.1.10", "protocol": "imap"}"#,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+}
+
+#[tokio::test]
+async fn limits_out_of_range_are_refused_not_clamped_and_ids_are_strict() {
+    let h = Harness::start().await;
+    for path in [
+        "/v1/users?limit=0",
+        "/v1/users?limit=1001",
+        "/v1/users/bob/history?limit=0",
+        "/v1/users/bob/history?limit=1001",
+        "/v1/users/bob/history?cursor=1.2.3",
+    ] {
+        let (s, b) = h.get(path).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{path}: {b}");
+    }
+    let (s, b) = h.get("/v1/users?limit=1000").await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    // A sign is no hex digit: `from_str_radix` alone took it.
+    let (_, e) = h.evaluate("bob", "113.88.1.10", "imap").await;
+    let id = e["evaluation_id"].as_str().unwrap();
+    let signed = format!("+{}", &id[1..]);
+    let (s, b) = h
+        .post(
+            "/v1/report",
+            json!({"evaluation_id": signed, "outcome": "success"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    assert!(
+        b["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("is not an evaluation id"),
+        "{b}"
+    );
+    // Authorization codes live at most 100 years.
+    let (s, _) = h.post("/v1/users", json!({"user": "erin"})).await;
+    assert_eq!(s, StatusCode::CREATED);
+    for days in [0, 36_501, 4_000_000_000u32] {
+        let (s, b) = h
+            .post(
+                "/v1/users/erin/app-passwords",
+                json!({"name": "phone", "expires_in_days": days}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{days}: {b}");
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_key_is_never_ignored_beside_a_right_one() {
+    let h = Harness::start().await;
+    let url = format!("{}/v1/users/alice/history", h.base);
+    let send = |bearer: Option<&'static str>, header: Option<&'static str>| {
+        let mut r = h.http.get(&url);
+        if let Some(b) = bearer {
+            r = r.bearer_auth(b);
+        }
+        if let Some(k) = header {
+            r = r.header("x-api-key", k);
+        }
+        r.send()
+    };
+    for (bearer, header, want) in [
+        (Some(KEY), None, StatusCode::OK),
+        (None, Some(KEY), StatusCode::OK),
+        (Some(KEY), Some(KEY), StatusCode::OK),
+        (Some(KEY), Some("wrong"), StatusCode::UNAUTHORIZED),
+        (Some("wrong"), Some(KEY), StatusCode::UNAUTHORIZED),
+        (None, Some(""), StatusCode::UNAUTHORIZED),
+        (None, None, StatusCode::UNAUTHORIZED),
+    ] {
+        let r = send(bearer, header).await.unwrap();
+        assert_eq!(r.status(), want, "bearer {bearer:?}, X-API-Key {header:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_document_says_where_parameters_go_what_they_take_and_every_error() {
+    let h = Harness::start().await;
+    let doc: Value = serde_json::from_str(&h.text("/v1/openapi.json").await).unwrap();
+    let op = |path: &str, method: &str| doc["paths"][path][method].clone();
+    let param = |op: &Value, name: &str| {
+        op["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("no parameter {name} in {op}"))
+            .clone()
+    };
+    // Query parameters are optional query parameters, not required path ones.
+    for (path, method, names) in [
+        (
+            "/v1/users/{user}/history",
+            "get",
+            &["limit", "before", "cursor"][..],
+        ),
+        ("/v1/users", "get", &["limit", "after", "org"][..]),
+        ("/v1/geo/corrections", "delete", &["network"][..]),
+        ("/v1/dovecot/policy", "post", &["command", "passdb"][..]),
+    ] {
+        for name in names {
+            let p = param(&op(path, method), name);
+            assert_eq!(p["in"], "query", "{path} {name}: {p}");
+        }
+    }
+    assert_eq!(
+        param(&op("/v1/users/{user}/history", "get"), "limit")["required"],
+        false
+    );
+    assert_eq!(
+        param(&op("/v1/geo/corrections", "delete"), "network")["required"],
+        true
+    );
+    // Constraints: limits' ranges, the user name, lengths.
+    for (path, method) in [("/v1/users/{user}/history", "get"), ("/v1/users", "get")] {
+        let s = &param(&op(path, method), "limit")["schema"];
+        assert_eq!(
+            (s["minimum"].as_f64(), s["maximum"].as_f64()),
+            (Some(1.0), Some(1000.0)),
+            "{path}"
+        );
+    }
+    let user = param(&op("/v1/users/{user}", "get"), "user");
+    assert_eq!(user["in"], "path");
+    assert_eq!(user["required"], true);
+    assert_eq!(user["schema"]["minLength"], 1);
+    assert_eq!(user["schema"]["maxLength"], warden_core::MAX_USER_LEN);
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(
+        schemas["EvaluateRequest"]["properties"]["user"]["minLength"],
+        1
+    );
+    assert_eq!(
+        schemas["EvaluateRequest"]["properties"]["device"]["maxLength"],
+        256
+    );
+    // A stored correction carries its time; a request cannot set it.
+    assert!(schemas["CorrectionDto"]["properties"]["created_at"].is_object());
+    assert!(schemas["CorrectionDto"]["required"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("created_at")));
+    assert!(schemas["CorrectionRequest"]["properties"]["created_at"].is_null());
+    // Every operation documents the errors its shape can give, as ErrorBody.
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let responses = &op["responses"];
+            let has = |status: &str| {
+                let r = &responses[status];
+                assert!(r.is_object(), "{method} {path} does not document {status}");
+                assert_eq!(
+                    r["content"]["application/json"]["schema"]["$ref"],
+                    "#/components/schemas/ErrorBody",
+                    "{method} {path} {status}"
+                );
+            };
+            if path.starts_with("/v1/") && path != "/v1/openapi.json" {
+                has("401");
+                checked += 1;
+            }
+            let params = op["parameters"].as_array().is_some_and(|p| !p.is_empty());
+            let body = &op["requestBody"];
+            if params || body.is_object() {
+                has("400");
+            }
+            if body.is_object() {
+                has("413");
+            }
+            if body["required"] == true && body["content"]["application/json"].is_object() {
+                has("415");
+            }
+        }
+    }
+    assert!(checked >= 35, "{checked} operations under /v1");
+}
+
+#[tokio::test]
+async fn a_stored_correction_is_answered_as_the_document_describes_it() {
+    let h = Harness::start().await;
+    let doc: Value = serde_json::from_str(&h.text("/v1/openapi.json").await).unwrap();
+    let schema = &doc["components"]["schemas"]["CorrectionDto"];
+    let (s, stored) = h
+        .post(
+            "/v1/geo/corrections",
+            json!({"network": "113.88.0.0/16", "country": "CN", "city": "Shenzhen"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{stored}");
+    let (_, listed) = h.get("/v1/geo/corrections").await;
+    for answer in [&stored, &listed["corrections"][0]] {
+        let keys = answer.as_object().unwrap();
+        for k in keys.keys() {
+            assert!(
+                schema["properties"].get(k).is_some(),
+                "{k} is not in CorrectionDto: {answer}"
+            );
+        }
+        for k in schema["required"].as_array().unwrap() {
+            assert!(
+                keys.contains_key(k.as_str().unwrap()),
+                "{k} missing: {answer}"
+            );
+        }
+    }
+    // The time is the server's: a request naming it is refused.
+    let (s, b) = h
+        .post(
+            "/v1/geo/corrections",
+            json!({"network": "113.88.0.0/16", "country": "CN", "created_at": "2020-01-01T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+}

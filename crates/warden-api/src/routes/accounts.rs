@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use warden_auth::codes;
 use warden_auth::{Totp, TotpSecret};
@@ -16,10 +16,13 @@ use warden_core::{
 use warden_store::{AccountWrite, Backend};
 
 use crate::credentials::{self, event, Actor, RequestIp, DEFAULT_ORG};
-use crate::error::{ApiError, ApiJson, ApiQuery, OptionalJson};
+// `Path` is the API's own: its rejections are JSON errors.
+use crate::error::ApiPath as Path;
+use crate::error::{ApiError, ApiJson, ApiQuery, OptionalJson, TextBody};
 use crate::state::AppState;
 use crate::types::accounts::*;
 use crate::types::rfc3339;
+use crate::types::schema::UserPath;
 use warden_service::accounts::NewPassword;
 
 fn user_of(raw: &str) -> Result<warden_core::Name, ApiError> {
@@ -108,7 +111,11 @@ pub async fn put_org<S: Backend>(
     ApiJson(req): ApiJson<OrgRequest>,
 ) -> Result<ApiJson<OrgDto>, ApiError> {
     let name = req.name.trim().to_lowercase();
-    if name.is_empty() || name.len() > 64 || name.chars().any(|c| c.is_whitespace() || c == '/') {
+    if name.is_empty()
+        || name.len() > 64
+        || req.name.chars().count() > 64
+        || name.chars().any(|c| c.is_whitespace() || c == '/')
+    {
         return Err(ApiError::bad(
             "name: 1 to 64 characters without spaces or slashes",
         ));
@@ -256,7 +263,7 @@ pub async fn create_account<S: Backend>(
 
 /// One account.
 #[utoipa::path(get, path = "/v1/users/{user}", tag = "accounts",
-    params(("user" = String, Path)),
+    params(UserPath),
     responses((status = 200, body = AccountDto), (status = 404, body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn get_account<S: Backend>(
@@ -274,7 +281,10 @@ pub async fn list_accounts<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
     ApiQuery(q): ApiQuery<AccountListQuery>,
 ) -> Result<ApiJson<AccountListDto>, ApiError> {
-    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad("limit must be within 1..=1000"));
+    }
     let page = state
         .accounts_page(q.org.as_deref(), q.after.as_deref(), limit)
         .await?;
@@ -308,8 +318,8 @@ async fn set_status<S: Backend>(
 macro_rules! status_route {
     ($name:ident, $path:literal, $status:expr, $kind:expr, $doc:literal) => {
         #[doc = $doc]
-        #[utoipa::path(post, path = $path, tag = "accounts", params(("user" = String, Path)),
-            request_body = StatusRequest,
+        #[utoipa::path(post, path = $path, tag = "accounts", params(UserPath),
+            request_body = Option<StatusRequest>,
             responses((status = 200, body = AccountDto), (status = 404, body = crate::error::ErrorBody)),
             security(("api_key" = [])))]
         pub async fn $name<S: Backend>(
@@ -355,7 +365,7 @@ status_route!(
 
 /// Deletes an account and its credentials; its login history and security
 /// events stay (the audit trail).
-#[utoipa::path(delete, path = "/v1/users/{user}", tag = "accounts", params(("user" = String, Path)),
+#[utoipa::path(delete, path = "/v1/users/{user}", tag = "accounts", params(UserPath),
     responses((status = 204), (status = 404, body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn delete_account<S: Backend>(
@@ -489,7 +499,7 @@ fn split_csv(line: &str) -> Vec<String> {
 pub async fn import_accounts<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
     RequestIp(ip): RequestIp,
-    body: String,
+    TextBody(body): TextBody,
 ) -> Result<ApiJson<ImportResponse>, ApiError> {
     let requests = parse_import(&body)?;
     let now = state.now();
@@ -540,7 +550,7 @@ pub async fn import_accounts<S: Backend>(
 /// Checks a candidate password against the policy without setting it
 /// (for a strength meter).
 #[utoipa::path(post, path = "/v1/users/{user}/password/check", tag = "accounts",
-    params(("user" = String, Path)), request_body = PasswordCheckRequest,
+    params(UserPath), request_body = PasswordCheckRequest,
     responses((status = 200, body = PasswordCheckResponse), (status = 404, body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn check_password<S: Backend>(
@@ -582,7 +592,7 @@ pub async fn check_password<S: Backend>(
 /// otherwise, as a changed password should cut off every stored client, and
 /// ends the account's web sessions.
 #[utoipa::path(put, path = "/v1/users/{user}/password", tag = "accounts",
-    params(("user" = String, Path)), request_body = PasswordRequest,
+    params(UserPath), request_body = PasswordRequest,
     responses((status = 200, body = PasswordSetResponse), (status = 404, body = crate::error::ErrorBody),
         (status = 422, description = "Policy violation, reused password, or wrong current password", body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
@@ -629,10 +639,13 @@ fn app_password_dto(c: &AppPassword, now: Timestamp) -> AppPasswordDto {
     }
 }
 
+/// The longest life of an authorization code, in days (100 years).
+const MAX_EXPIRY_DAYS: u32 = 36_500;
+
 /// Creates an authorization code for mail clients; the code is in this
 /// answer only.
 #[utoipa::path(post, path = "/v1/users/{user}/app-passwords", tag = "accounts",
-    params(("user" = String, Path)), request_body = AppPasswordRequest,
+    params(UserPath), request_body = AppPasswordRequest,
     responses((status = 201, body = AppPasswordCreated), (status = 404, body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn create_app_password<S: Backend>(
@@ -644,7 +657,7 @@ pub async fn create_app_password<S: Backend>(
     let user = user_of(&user)?;
     let account = credentials::account(&state, &user).await?;
     let name = req.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
+    if name.is_empty() || req.name.chars().count() > 100 {
         return Err(ApiError::bad("name: 1 to 100 characters"));
     }
     let protocols: ProtocolSet = match &req.protocols {
@@ -654,7 +667,11 @@ pub async fn create_app_password<S: Backend>(
     };
     let now = state.now();
     let expires_at = match req.expires_in_days {
-        Some(0) => return Err(ApiError::bad("expires_in_days: at least 1")),
+        Some(d) if !(1..=MAX_EXPIRY_DAYS).contains(&d) => {
+            return Err(ApiError::bad(format!(
+                "expires_in_days: 1 to {MAX_EXPIRY_DAYS}"
+            )))
+        }
         Some(d) => Some(now.plus_secs(i64::from(d) * 86_400)),
         None => None,
     };
@@ -691,7 +708,7 @@ pub async fn create_app_password<S: Backend>(
 
 /// The account's authorization codes (never the codes themselves).
 #[utoipa::path(get, path = "/v1/users/{user}/app-passwords", tag = "accounts",
-    params(("user" = String, Path)),
+    params(UserPath),
     responses((status = 200, body = AppPasswordList), (status = 404, body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn list_app_passwords<S: Backend>(
@@ -709,7 +726,7 @@ pub async fn list_app_passwords<S: Backend>(
 
 /// Revokes one authorization code.
 #[utoipa::path(delete, path = "/v1/users/{user}/app-passwords/{id}", tag = "accounts",
-    params(("user" = String, Path), ("id" = i64, Path)),
+    params(UserPath, ("id" = i64, Path, description = "The code's `id`")),
     responses((status = 200, body = RevokedResponse), (status = 404, body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn revoke_app_password<S: Backend>(
@@ -739,7 +756,7 @@ pub async fn revoke_app_password<S: Backend>(
 
 /// Revokes every authorization code of the account.
 #[utoipa::path(delete, path = "/v1/users/{user}/app-passwords", tag = "accounts",
-    params(("user" = String, Path)),
+    params(UserPath),
     responses((status = 200, body = RevokedResponse), (status = 404, body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn revoke_all_app_passwords<S: Backend>(
@@ -783,7 +800,7 @@ pub fn totp_of<S: Backend>(
 /// Starts TOTP enrolment: a new secret, its `otpauth://` URI and QR codes.
 /// 2FA is on only once confirmed with a first code.
 #[utoipa::path(post, path = "/v1/users/{user}/totp", tag = "accounts",
-    params(("user" = String, Path)),
+    params(UserPath),
     responses((status = 200, body = TotpEnrolmentDto), (status = 404, body = crate::error::ErrorBody),
         (status = 409, description = "2FA is already on", body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
@@ -847,7 +864,7 @@ fn new_recovery_codes(user: &warden_core::Name) -> (Vec<String>, Vec<RecoveryCod
 /// Confirms enrolment with a first code: 2FA is on from now, and the ten
 /// recovery codes are in this answer only.
 #[utoipa::path(post, path = "/v1/users/{user}/totp/confirm", tag = "accounts",
-    params(("user" = String, Path)), request_body = CodeRequest,
+    params(UserPath), request_body = CodeRequest,
     responses((status = 200, body = RecoveryCodesDto), (status = 404, body = crate::error::ErrorBody),
         (status = 422, description = "Wrong code", body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
@@ -944,7 +961,7 @@ async fn require_code<S: Backend>(
 
 /// Turns 2FA off: with a current code, or by an admin (`by_admin`).
 #[utoipa::path(delete, path = "/v1/users/{user}/totp", tag = "accounts",
-    params(("user" = String, Path)), request_body = CodeRequest,
+    params(UserPath), request_body = Option<CodeRequest>,
     responses((status = 204), (status = 404, body = crate::error::ErrorBody),
         (status = 422, description = "Wrong code", body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
@@ -980,8 +997,10 @@ pub async fn disable_totp<S: Backend>(
 
 /// New recovery codes (the old ones stop working), with a current code.
 #[utoipa::path(post, path = "/v1/users/{user}/recovery-codes", tag = "accounts",
-    params(("user" = String, Path)), request_body = CodeRequest,
-    responses((status = 200, body = RecoveryCodesDto), (status = 422, body = crate::error::ErrorBody)),
+    params(UserPath), request_body = CodeRequest,
+    responses((status = 200, body = RecoveryCodesDto),
+        (status = 404, description = "No such account, or 2FA is not on", body = crate::error::ErrorBody),
+        (status = 422, description = "Wrong code", body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn regenerate_recovery_codes<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
@@ -1012,7 +1031,7 @@ pub async fn regenerate_recovery_codes<S: Backend>(
 
 /// The account's security events, newest first.
 #[utoipa::path(get, path = "/v1/users/{user}/security-events", tag = "accounts",
-    params(("user" = String, Path)),
+    params(UserPath),
     responses((status = 200, body = SecurityEventList)), security(("api_key" = [])))]
 pub async fn security_events<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
@@ -1039,7 +1058,7 @@ const DIAGNOSE_DAYS: i64 = 30;
 
 /// Explains, per client, why the user's logins fail and what to do.
 #[utoipa::path(get, path = "/v1/users/{user}/diagnose", tag = "accounts",
-    params(("user" = String, Path)),
+    params(UserPath),
     responses((status = 200, body = DiagnosisDto)), security(("api_key" = [])))]
 pub async fn diagnose<S: Backend>(
     State(state): State<Arc<AppState<S>>>,

@@ -4,15 +4,19 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use ipnet::IpNet;
 use warden_core::{Coords, Country, GeoCorrection, Location};
 use warden_store::Backend;
 
+// `Path` is the API's own: its rejections are JSON errors.
+use crate::error::ApiPath as Path;
 use crate::error::{ApiError, ApiJson, ApiQuery};
 use crate::state::AppState;
+use crate::types::schema::IpPath;
 use crate::types::{
-    rfc3339, CorrectionDto, CorrectionsResponse, DeleteCorrectionParams, IpInfoDto, LocationDto,
+    rfc3339, CorrectionDto, CorrectionRequest, CorrectionsResponse, DeleteCorrectionParams,
+    IpInfoDto, LocationDto,
 };
 
 /// What Warden knows about an address.
@@ -20,7 +24,7 @@ use crate::types::{
     get,
     path = "/v1/geo/{ip}",
     tag = "geo",
-    params(("ip" = String, Path, description = "IPv4 or IPv6 address")),
+    params(IpPath),
     responses(
         (status = 200, description = "Location and network", body = IpInfoDto),
         (status = 400, description = "Not an IP address", body = crate::error::ErrorBody),
@@ -52,7 +56,7 @@ fn to_dto(c: &GeoCorrection) -> CorrectionDto {
         accuracy_km: l.accuracy_km,
         time_zone: l.time_zone,
         note: c.note.clone(),
-        created_at: Some(rfc3339(c.created_at)),
+        created_at: rfc3339(c.created_at),
     }
 }
 
@@ -68,7 +72,7 @@ fn parse_net(v: &str) -> Result<IpNet, ApiError> {
         })
 }
 
-fn from_dto(d: CorrectionDto, now: warden_core::Timestamp) -> Result<GeoCorrection, ApiError> {
+fn from_dto(d: CorrectionRequest, now: warden_core::Timestamp) -> Result<GeoCorrection, ApiError> {
     let network = parse_net(&d.network)?;
     let country = Country::new(&d.country).map_err(|e| ApiError::bad(format!("country: {e}")))?;
     let coords = match (d.latitude, d.longitude) {
@@ -130,7 +134,7 @@ pub async fn list_corrections<S: Backend>(
     post,
     path = "/v1/geo/corrections",
     tag = "geo",
-    request_body = CorrectionDto,
+    request_body = CorrectionRequest,
     responses(
         (status = 200, description = "Stored; the answer holds the stored correction", body = CorrectionDto),
         (status = 400, description = "Invalid correction", body = crate::error::ErrorBody),
@@ -140,7 +144,7 @@ pub async fn list_corrections<S: Backend>(
 )]
 pub async fn put_correction<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
-    ApiJson(dto): ApiJson<CorrectionDto>,
+    ApiJson(dto): ApiJson<CorrectionRequest>,
 ) -> Result<ApiJson<CorrectionDto>, ApiError> {
     let c = from_dto(dto, state.now())?;
     state.put_correction(&c).await?;

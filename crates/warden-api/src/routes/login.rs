@@ -18,9 +18,10 @@ use crate::types::{
 };
 
 fn parse_id(id: &str) -> Result<u128, ApiError> {
-    u128::from_str_radix(id, 16)
-        .ok()
-        .filter(|_| id.len() == 32)
+    // 32 hex digits exactly (`from_str_radix` alone would take a sign).
+    Some(id)
+        .filter(|id| id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+        .and_then(|id| u128::from_str_radix(id, 16).ok())
         .ok_or_else(|| {
             ApiError::bad(format!(
                 "evaluation_id: {} is not an evaluation id",

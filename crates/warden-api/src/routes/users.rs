@@ -3,13 +3,16 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use warden_core::profile::known;
 use warden_core::{countries, Timestamp};
 use warden_store::{Backend, Cursor, HistoryQuery, LoginEvent};
 
+// `Path` is the API's own: its rejections are JSON errors.
+use crate::error::ApiPath as Path;
 use crate::error::{ApiError, ApiJson, ApiQuery};
 use crate::state::AppState;
+use crate::types::schema::UserPath;
 use crate::types::{
     parse_ts, rfc3339, round4, AttributionDto, DecisionDto, EventDto, FailureReasonDto,
     HistoryParams, HistoryResponse, LastLoginDto, LevelDto, LocationDto, OutcomeDto,
@@ -82,7 +85,7 @@ fn event_dto(e: LoginEvent) -> EventDto {
     get,
     path = "/v1/users/{user}/history",
     tag = "users",
-    params(("user" = String, Path, description = "Login name"), HistoryParams),
+    params(UserPath, HistoryParams),
     responses(
         (status = 200, description = "A page of events", body = HistoryResponse),
         (status = 400, description = "Invalid parameter", body = crate::error::ErrorBody),
@@ -130,7 +133,7 @@ pub async fn history<S: Backend>(
     get,
     path = "/v1/users/{user}/profile",
     tag = "users",
-    params(("user" = String, Path, description = "Login name")),
+    params(UserPath),
     responses(
         (status = 200, description = "The profile", body = ProfileResponse),
         (status = 401, description = "Missing or wrong API key", body = crate::error::ErrorBody),

@@ -3,13 +3,15 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{ProtocolDto, ReasonDto};
+use super::{schema, ProtocolDto, ReasonDto};
 
 /// Creates or replaces an organisation.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrgRequest {
-    /// Short name, e.g. `example`.
+    /// Short name, e.g. `example`: at most 64 bytes, no spaces or slashes;
+    /// lower-cased.
+    #[schema(min_length = 1, max_length = 64)]
     pub name: String,
     /// The company name; passwords containing it are refused.
     #[serde(default)]
@@ -36,7 +38,7 @@ pub struct OrgDto {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateAccountRequest {
-    /// Login name (normalised: trimmed, lower case).
+    #[schema(schema_with = schema::user)]
     pub user: String,
     /// Organisation (default `default`, created on first use).
     #[serde(default)]
@@ -88,10 +90,14 @@ pub struct AccountListDto {
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AccountListQuery {
+    /// Only accounts of this organisation.
     pub org: Option<String>,
+    /// Continue after this user: the previous page's `next_after`.
     pub after: Option<String>,
-    /// Default 100, at most 1000.
+    /// At most this many accounts (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 
@@ -172,13 +178,17 @@ pub struct PasswordSetResponse {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AppPasswordRequest {
-    /// What the user calls it ("Foxmail on office PC").
+    /// What the user calls it ("Foxmail on office PC"): 1 to 100
+    /// characters, not blank.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// Allowed protocols; default imap, pop3, smtp, dav.
     #[serde(default)]
+    #[schema(min_items = 1)]
     pub protocols: Option<Vec<ProtocolDto>>,
     /// Expires after this many days (default never).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 36500)]
     pub expires_in_days: Option<u32>,
 }
 
@@ -264,19 +274,24 @@ pub struct SecurityEventList {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyRequest {
+    #[schema(schema_with = schema::user)]
     pub user: String,
     /// The login password or an authorization code.
     pub password: String,
     pub protocol: ProtocolDto,
-    /// Client IP address.
+    #[schema(schema_with = schema::ip)]
     pub ip: String,
     /// The connection is encrypted (TLS or STARTTLS).
     #[serde(default)]
     pub tls: bool,
+    /// At most 256 bytes, no control characters.
     #[serde(default)]
+    #[schema(max_length = 256)]
     pub device: Option<String>,
-    /// User agent or IMAP ID string.
+    /// User agent or IMAP ID string: at most 1024 bytes, no control
+    /// characters.
     #[serde(default)]
+    #[schema(max_length = 1024)]
     pub user_agent: Option<String>,
     /// `en` (default) or `zh`: the language of `message`.
     #[serde(default)]
@@ -318,6 +333,7 @@ pub struct VerifyResponse {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
+    #[schema(schema_with = schema::user)]
     pub user: String,
     #[serde(default)]
     pub password: Option<String>,
@@ -327,12 +343,16 @@ pub struct LoginRequest {
     /// TOTP code, or a recovery code.
     #[serde(default)]
     pub code: Option<String>,
+    #[schema(schema_with = schema::ip)]
     pub ip: String,
+    /// `web` (default), `im` or `api`; mail clients use `/v1/auth/verify`.
     #[serde(default)]
     pub protocol: Option<ProtocolDto>,
     #[serde(default)]
+    #[schema(max_length = 256)]
     pub device: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 1024)]
     pub user_agent: Option<String>,
     #[serde(default)]
     pub lang: Option<String>,

@@ -69,6 +69,7 @@ pub struct DovecotPolicyRequest {
 #[into_params(parameter_in = Query)]
 pub struct DovecotPolicyParams {
     /// `allow` (before and after the password check) or `report` (the outcome).
+    #[param(pattern = "^(allow|report)$")]
     pub command: String,
     /// `warden` when Warden also verifies the passwords (the Lua passdb or
     /// `warden checkpassword`): reports are then acknowledged but not

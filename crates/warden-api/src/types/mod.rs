@@ -13,6 +13,7 @@ use crate::error::ApiError;
 
 pub mod accounts;
 pub mod dovecot;
+pub mod schema;
 
 /// Protocol of the login.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -107,21 +108,25 @@ pub fn outcome(o: OutcomeDto, reason: Option<FailureReasonDto>) -> Result<Outcom
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EvaluateRequest {
-    /// Login name; trimmed and lower-cased.
-    #[schema(example = "alice@example.com")]
+    #[schema(schema_with = schema::user)]
     pub user: String,
-    /// Client address (IPv4 or IPv6; IPv4-mapped IPv6 is normalised).
-    #[schema(example = "113.88.1.10")]
+    #[schema(schema_with = schema::ip)]
     pub ip: String,
     pub protocol: ProtocolDto,
     /// When the attempt happened (RFC 3339); defaults to now. At most five
     /// minutes in the future.
     #[schema(example = "2026-03-01T09:00:00+08:00")]
     pub ts: Option<String>,
-    /// A stable device identifier, when the client sends one.
+    /// A stable device identifier, when the client sends one (at most
+    /// 256 bytes, no control characters).
+    #[schema(max_length = 256)]
     pub device: Option<String>,
-    /// A browser user agent or an IMAP `ID` string.
-    #[schema(example = "(\"name\" \"Thunderbird\" \"version\" \"115.3\")")]
+    /// A browser user agent or an IMAP `ID` string (at most 1024 bytes, no
+    /// control characters).
+    #[schema(
+        example = "(\"name\" \"Thunderbird\" \"version\" \"115.3\")",
+        max_length = 1024
+    )]
     pub user_agent: Option<String>,
 }
 
@@ -331,12 +336,18 @@ pub fn assessment_fields(
 pub struct ReportRequest {
     /// From a previous `/v1/evaluate`; then the attempt's fields may be
     /// omitted (if given, `user` must match).
+    #[schema(pattern = "^[0-9a-fA-F]{32}$")]
     pub evaluation_id: Option<String>,
+    #[schema(schema_with = schema::user_opt)]
     pub user: Option<String>,
+    #[schema(schema_with = schema::ip_opt)]
     pub ip: Option<String>,
     pub protocol: Option<ProtocolDto>,
+    /// When the attempt happened (RFC 3339); defaults to now.
     pub ts: Option<String>,
+    #[schema(max_length = 256)]
     pub device: Option<String>,
+    #[schema(max_length = 1024)]
     pub user_agent: Option<String>,
     pub outcome: OutcomeDto,
     /// Only with `outcome: failure`; defaults to `wrong_password`
@@ -346,7 +357,7 @@ pub struct ReportRequest {
     /// that failed (as Dovecot's `pwhash`; hex, or any string up to 128
     /// characters), so a client repeating one stale password counts as one
     /// guess, not one per retry. Never send the password itself.
-    #[schema(example = "0d52")]
+    #[schema(example = "0d52", max_length = 128)]
     pub password_fingerprint: Option<String>,
 }
 
@@ -367,13 +378,18 @@ pub struct ReportResponse {
 
 /// Paging for the login history.
 #[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct HistoryParams {
-    /// At most this many events (default 50, at most 1000).
+    /// At most this many events (default 50).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
-    /// Only events strictly before this time (RFC 3339).
+    /// Only events strictly before this time (RFC 3339). Not with `cursor`.
+    #[param(format = DateTime)]
     pub before: Option<String>,
-    /// Continue after the previous page: its `next_cursor`.
+    /// Continue after the previous page: its `next_cursor`. Not with
+    /// `before`.
+    #[param(pattern = "^[+-]?[0-9]+\\.[+-]?[0-9]+$")]
     pub cursor: Option<String>,
 }
 
@@ -481,9 +497,36 @@ pub struct ProfileResponse {
     pub attribution: AttributionDto,
 }
 
-/// An admin's geolocation correction.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+/// An admin's geolocation correction, as sent.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+pub struct CorrectionRequest {
+    /// CIDR, e.g. `113.88.0.0/16` or `2001:db8::/32` (an address alone is
+    /// its own /32 or /128).
+    #[schema(example = "113.88.0.0/16")]
+    pub network: String,
+    /// ISO 3166-1 alpha-2 country code.
+    #[schema(example = "CN")]
+    pub country: String,
+    pub region: Option<String>,
+    pub region_zh: Option<String>,
+    pub city: Option<String>,
+    pub city_zh: Option<String>,
+    /// With `longitude`.
+    #[schema(minimum = -90.0, maximum = 90.0)]
+    pub latitude: Option<f32>,
+    /// With `latitude`.
+    #[schema(minimum = -180.0, maximum = 180.0)]
+    pub longitude: Option<f32>,
+    #[schema(maximum = 65535)]
+    pub accuracy_km: Option<u16>,
+    pub time_zone: Option<String>,
+    /// Why (who reported it, ticket number...).
+    pub note: Option<String>,
+}
+
+/// A stored geolocation correction.
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CorrectionDto {
     /// CIDR, e.g. `113.88.0.0/16` or `2001:db8::/32`.
     #[schema(example = "113.88.0.0/16")]
@@ -501,9 +544,8 @@ pub struct CorrectionDto {
     pub time_zone: Option<String>,
     /// Why (who reported it, ticket number...).
     pub note: Option<String>,
-    /// Set by the server.
-    #[serde(default, skip_deserializing)]
-    pub created_at: Option<String>,
+    /// When it was stored (RFC 3339).
+    pub created_at: String,
 }
 
 /// All corrections.
@@ -514,6 +556,7 @@ pub struct CorrectionsResponse {
 
 /// Which correction to delete.
 #[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DeleteCorrectionParams {
     /// The CIDR of the correction.

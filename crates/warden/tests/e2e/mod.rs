@@ -13,6 +13,7 @@
 //! - `policy_http`: the policy endpoint spoken to as Dovecot does, for SMTP's
 //!   empty session ids, the tarpit status and `passdb=warden`;
 //! - `matrix`: the same scenarios through mode A, mode B and checkpassword;
+//! - `openapi_fuzz`: Schemathesis fuzzes the API from its OpenAPI document;
 //! - `docs`: the snippets in the docs are the templates the tests use.
 //!
 //! The daemons need the Debian packages `scripts/test.sh` installs; a
@@ -23,5 +24,6 @@ mod dovecot_policy;
 mod dovecot_verify;
 mod harness;
 mod matrix;
+mod openapi_fuzz;
 mod policy_http;
 mod postfix_policy;
