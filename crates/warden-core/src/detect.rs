@@ -59,8 +59,9 @@ impl Input<'_> {
     /// A source the user is known to log in from, so that failures counted
     /// against the account elsewhere do not lock its owner out: an address
     /// prefix (/24, /64) of an earlier successful login on one of the
-    /// user's networks (ASN), the user's own device id on one of the user's
-    /// networks, or an open session from this very address. (An
+    /// user's networks (its ASN, or its city without ASN data), the user's
+    /// own device id on one of the user's networks, or an open session from
+    /// this very address. (An
     /// organisation address is trusted apart, by [`known_org_ip`].)
     pub fn familiar_source(&self) -> bool {
         let Some(p) = self.history() else {
@@ -74,8 +75,19 @@ impl Input<'_> {
                 && now - s.last as i64 <= self.policy.travel.session_ttl_secs
         });
         in_session
-            || (self.asn_known()
+            || (self.network_known(p)
                 && (p.addresses.contains(keys::prefix(self.attempt.ip)) || self.device_known()))
+    }
+
+    /// The address is on one of the user's networks: its ASN is one the
+    /// user uses, or, without ASN data for it, its city is one of the
+    /// user's places.
+    fn network_known(&self, p: &Profile) -> bool {
+        if self.ip.network.habit_key().is_some() {
+            return self.asn_known();
+        }
+        self.place_key
+            .is_some_and(|k| p.place(k, self.now(), &self.policy.learning).is_some())
     }
 
     /// One of the user's own devices on a network the user already uses:

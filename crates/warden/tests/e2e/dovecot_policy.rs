@@ -249,6 +249,66 @@ fn guesses_from_one_address_are_locked_out_while_home_still_logs_in() {
 }
 
 #[test]
+fn guesses_from_many_addresses_never_lock_the_owner_out_with_protection_on() {
+    let s = stack(
+        "distributed",
+        &[("WARDEN_LOGIN__PROTECTION", "true")],
+        &[("gina@example.com", "gina-password-1")],
+    );
+    let d = &s.dovecot;
+    s.warden.history_at_home("gina@example.com", HOME);
+    // One address guesses until it is locked out and goes on; eight more
+    // guess once each.
+    let mut guessers: Vec<String> = vec!["81.2.69.9".into(); 8];
+    guessers.extend((20..28).map(|i| format!("81.2.69.{i}")));
+    for (i, ip) in guessers.iter().enumerate() {
+        let guess = login(
+            "imap",
+            d.imaps,
+            "gina@example.com",
+            &format!("guess-{i}"),
+            ip,
+            "ssl",
+        );
+        assert!(seen(&format!("guess {i} from {ip}"), &guess).starts_with("NO "));
+    }
+    s.warden
+        .event_once("gina@example.com", guessers.len(), |e| {
+            e["outcome"] == "failure"
+        });
+    let home = login(
+        "imap",
+        d.imaps,
+        "gina@example.com",
+        "gina-password-1",
+        HOME,
+        "ssl",
+    );
+    assert_eq!(
+        seen("gina from home during the attack", &home),
+        "OK Logged in"
+    );
+    // An address of the same provider and city that gina never used is
+    // challenged while the guesses go on, even with her password.
+    let neighbour = login(
+        "imap",
+        d.imaps,
+        "gina@example.com",
+        "gina-password-1",
+        "113.88.200.10",
+        "ssl",
+    );
+    assert!(
+        seen(
+            "gina's password from a new address during the attack",
+            &neighbour
+        )
+        .starts_with("NO [ALERT]"),
+        "{neighbour:?}"
+    );
+}
+
+#[test]
 fn a_stale_client_is_tarpitted_but_not_counted_as_an_attack() {
     let s = stack("stale", &[], &[("frank@example.com", "new-password-2")]);
     let d = &s.dovecot;
