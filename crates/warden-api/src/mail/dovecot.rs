@@ -99,6 +99,9 @@ pub fn is_tls(protocol: Protocol, tls: bool, secured: &str) -> bool {
         || (secured == "secured" && !matches!(protocol, Protocol::Imap | Protocol::Pop3))
 }
 
+/// The longest text a refused client is sent.
+const MAX_MESSAGE_CHARS: usize = 400;
+
 /// The text a refused client sees: for IMAP with the response code first,
 /// which Dovecot then sends unchanged (`NO [CONTACTADMIN] ...`); for POP3
 /// and SMTP the plain text (`-ERR [AUTH] ...`, `535 5.7.8 ...`). One line,
@@ -110,12 +113,10 @@ pub fn client_message(
     offset: i32,
     site: &SiteTexts,
 ) -> String {
-    let text: String = verdict
-        .message_with(lang, offset, site)
-        .unwrap_or_default()
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
+    let text = warden_core::text::one_line(
+        &verdict.message_with(lang, offset, site).unwrap_or_default(),
+        MAX_MESSAGE_CHARS,
+    );
     match (protocol, verdict.reason) {
         (Protocol::Imap, Some(r)) => format!("[{}] {text}", r.imap_code()),
         _ => text,

@@ -24,6 +24,7 @@ use std::net::IpAddr;
 use std::time::Instant;
 
 use warden_core::counters::PasswordFingerprint;
+use warden_core::hash::stable_hash;
 use warden_core::sending::RateCheck;
 use warden_core::verify::{named_place, precheck, Detail};
 use warden_core::{
@@ -97,6 +98,10 @@ pub struct SendCheck<'a> {
     pub ip: Option<IpAddr>,
     /// At the RCPT stage (one more recipient).
     pub recipient: bool,
+    /// Postfix's `instance` (one per mail transaction) and `recipient`,
+    /// when given: a recipient is counted once per transaction, however
+    /// often Postfix asks about it.
+    pub transaction: Option<(&'a str, &'a str)>,
 }
 
 /// What to do with the mail.
@@ -104,12 +109,9 @@ pub struct SendCheck<'a> {
 pub enum SendAction {
     /// Not Warden's business, or nothing against it.
     Dunno,
-    /// The account is locked or disabled.
-    AccountRefused {
-        user: Name,
-        status: AccountStatus,
-        reason: Option<String>,
-    },
+    /// The account is locked or disabled. The admin's note on why is not
+    /// here: it is for admins, never for whoever asks this port.
+    AccountRefused { user: Name, status: AccountStatus },
     /// The risk engine refuses this address for the account.
     RiskRefused {
         user: Name,
@@ -335,7 +337,6 @@ impl<S: Backend> Service<S> {
             Ok(Some(a)) if a.status != AccountStatus::Active => SendAction::AccountRefused {
                 user,
                 status: a.status,
-                reason: a.status_reason,
             },
             Ok(_) => self.send_risk(user, c, now).await,
         };
@@ -376,8 +377,14 @@ impl<S: Backend> Service<S> {
         }
         if c.recipient {
             let l = &self.rates;
+            // Postfix's requests carry no credential: a recipient counts
+            // against the account only when Warden saw the account's SMTP
+            // login from that address (`ShortLived::count_recipient`).
+            let once = c
+                .transaction
+                .map(|(instance, rcpt)| stable_hash(&[instance.as_bytes(), rcpt.as_bytes()]));
             if let RateCheck::Deferred { recent, usual, .. } =
-                self.short.count_recipient(&user, now, l).await
+                self.short.count_recipient(&user, c.ip, once, now, l).await
             {
                 return SendAction::RateDeferred {
                     user,
