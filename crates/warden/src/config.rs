@@ -811,6 +811,29 @@ mod tests {
     }
 
     #[test]
+    fn the_postfix_port_listens_on_loopback_unless_allowed_elsewhere() {
+        let ok = Config::load(
+            None,
+            &env(&[("WARDEN_POSTFIX__LISTEN", "127.0.0.1:10031")]),
+        );
+        assert!(ok.is_ok(), "{ok:?}");
+        assert!(Config::load(None, &env(&[("WARDEN_POSTFIX__LISTEN", "[::1]:10031")])).is_ok());
+        let e = format!(
+            "{:#}",
+            Config::load(None, &env(&[("WARDEN_POSTFIX__LISTEN", "0.0.0.0:10031")])).unwrap_err()
+        );
+        assert!(e.contains("postfix.allow_remote"), "{e}");
+        let remote = Config::load(
+            None,
+            &env(&[
+                ("WARDEN_POSTFIX__LISTEN", "0.0.0.0:10031"),
+                ("WARDEN_POSTFIX__ALLOW_REMOTE", "true"),
+            ]),
+        );
+        assert!(remote.is_ok(), "{remote:?}");
+    }
+
+    #[test]
     fn reference_lists_every_key_with_env_and_default() {
         let r = reference_markdown();
         assert!(

@@ -323,6 +323,29 @@ impl<S: Backend> Service<S> {
         .await
     }
 
+    /// Dovecot's report of a failed login under a name no account can have
+    /// (over-long, control characters): nothing to record in a history,
+    /// but the attempt still counts as a failure from `ip` toward spraying
+    /// and waves, under a stand-in for the name (its hash), so hostile
+    /// names are no way past the counters.
+    pub async fn count_unnamed_failure(&self, name: &str, ip: IpAddr) {
+        let stand_in = format!(
+            "#invalid-{:016x}",
+            stable_hash(&[name.as_bytes()])
+        );
+        let attacks = self.attacks();
+        self.short
+            .count_outcome(
+                &stand_in,
+                warden_core::normalize_ip(ip),
+                Outcome::Failure(FailureReason::WrongPassword),
+                None,
+                self.now(),
+                &attacks,
+            )
+            .await;
+    }
+
     /// The Postfix policy's decision for mail from an authenticated sender.
     pub async fn send_check(&self, c: SendCheck<'_>) -> SendAction {
         let Ok(user) = warden_core::normalize_user(c.user) else {
