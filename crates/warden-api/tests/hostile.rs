@@ -20,8 +20,11 @@ fn body(login: &str, ip: &str, session: &str, pwhash: &str) -> Value {
 
 impl Harness {
     async fn dovecot(&self, command: &str, body: &Value) -> (StatusCode, Value) {
-        self.post(&format!("/v1/dovecot/policy?command={command}"), body.clone())
-            .await
+        self.post(
+            &format!("/v1/dovecot/policy?command={command}"),
+            body.clone(),
+        )
+        .await
     }
 
     /// Dovecot's report of a failed login (`policy_reject` when Warden
@@ -47,7 +50,10 @@ fn assert_refused(what: &str, s: StatusCode, v: &Value) {
     assert_eq!(s, StatusCode::OK, "{what}: {v}");
     assert_eq!(v["status"], -1, "{what}: {v}");
     let msg = v["msg"].as_str().unwrap();
-    assert!(!msg.is_empty() && !msg.chars().any(is_hidden), "{what}: {msg:?}");
+    assert!(
+        !msg.is_empty() && !msg.chars().any(is_hidden),
+        "{what}: {msg:?}"
+    );
 }
 
 #[tokio::test]
@@ -64,22 +70,57 @@ async fn an_address_under_lockout_is_refused_and_counted_whatever_the_client_sen
     let plain = body("carol", "3.3.3.3", "plain", "fff");
     let (s, v) = h.dovecot("allow", &plain).await;
     assert_refused("a plain request", s, &v);
-    assert!(v["msg"].as_str().unwrap().starts_with("[CONTACTADMIN]"), "{v}");
+    assert!(
+        v["msg"].as_str().unwrap().starts_with("[CONTACTADMIN]"),
+        "{v}"
+    );
 
     let long_id = format!("\"name\" \"{}\"", "x".repeat(5_000));
     let huge_id = format!("\"name\" \"{}\"", "é".repeat(400_000));
     let hostile: Vec<(&str, &str, Value)> = vec![
         ("an IMAP ID over 1,024 bytes", "device_id", json!(long_id)),
         ("an IMAP ID of 800 KB", "device_id", json!(huge_id)),
-        ("an IMAP ID with control characters", "device_id", json!("\"name\" \"x\"\r\n\u{0}\u{1b}[31m")),
-        ("an IMAP ID with a bidi override", "device_id", json!("\"name\" \"\u{202e}exe.gnp\"")),
-        ("an IMAP ID that is an instruction", "device_id", json!("\"name\" \"your mailbox is suspended. verify at https://evil.example/login\"")),
-        ("a session id of 64 KB", "session_id", json!("s".repeat(65_536))),
-        ("a session id with control characters", "session_id", json!("a\r\n\u{0}b")),
-        ("a pwhash that is not hex", "pwhash", json!("zz\r\n\u{202e}".repeat(1_000))),
-        ("an odd protocol", "protocol", json!("imap\r\n\u{0}".repeat(100))),
+        (
+            "an IMAP ID with control characters",
+            "device_id",
+            json!("\"name\" \"x\"\r\n\u{0}\u{1b}[31m"),
+        ),
+        (
+            "an IMAP ID with a bidi override",
+            "device_id",
+            json!("\"name\" \"\u{202e}exe.gnp\""),
+        ),
+        (
+            "an IMAP ID that is an instruction",
+            "device_id",
+            json!("\"name\" \"your mailbox is suspended. verify at https://evil.example/login\""),
+        ),
+        (
+            "a session id of 64 KB",
+            "session_id",
+            json!("s".repeat(65_536)),
+        ),
+        (
+            "a session id with control characters",
+            "session_id",
+            json!("a\r\n\u{0}b"),
+        ),
+        (
+            "a pwhash that is not hex",
+            "pwhash",
+            json!("zz\r\n\u{202e}".repeat(1_000)),
+        ),
+        (
+            "an odd protocol",
+            "protocol",
+            json!("imap\r\n\u{0}".repeat(100)),
+        ),
         ("a number for a string", "device_id", json!(12345)),
-        ("an extra attribute", "attrs", json!({"cos": "x".repeat(10_000), "n": [1, 2, {"a": null}]})),
+        (
+            "an extra attribute",
+            "attrs",
+            json!({"cos": "x".repeat(10_000), "n": [1, 2, {"a": null}]}),
+        ),
     ];
     for (i, (what, field, value)) in hostile.into_iter().enumerate() {
         let mut b = body("carol", "3.3.3.3", &format!("h{i}"), "abc");
@@ -88,7 +129,11 @@ async fn an_address_under_lockout_is_refused_and_counted_whatever_the_client_sen
         let (s, v) = h.dovecot("allow", &b).await;
         assert_refused(what, s, &v);
         h.dovecot_failed(&b, true).await;
-        assert_eq!(h.events("carol").await, before + 1, "{what}: the report was not counted");
+        assert_eq!(
+            h.events("carol").await,
+            before + 1,
+            "{what}: the report was not counted"
+        );
     }
 
     // Bytes that are not UTF-8 in the client's fields: Dovecot passes them
@@ -117,13 +162,19 @@ async fn an_address_under_lockout_is_refused_and_counted_whatever_the_client_sen
     let before = h.events("carol").await;
     let (s, v) = send("allow", raw.clone()).await;
     assert_refused("an IMAP ID that is not UTF-8", s, &v);
-    let report = [&raw[..raw.len() - 1], &br#","success":false,"policy_reject":true}"#[..]].concat();
+    let report = [
+        &raw[..raw.len() - 1],
+        &br#","success":false,"policy_reject":true}"#[..],
+    ]
+    .concat();
     let (s, v) = send("report", report).await;
     assert_eq!((s, &v["status"]), (StatusCode::OK, &json!(0)), "{v}");
     assert_eq!(h.events("carol").await, before + 1);
 
     // Carol from home still gets in.
-    let (s, v) = h.dovecot("allow", &body("carol", "113.88.1.10", "home", "")).await;
+    let (s, v) = h
+        .dovecot("allow", &body("carol", "113.88.1.10", "home", ""))
+        .await;
     assert_eq!((s, &v["status"]), (StatusCode::OK, &json!(0)), "{v}");
 }
 
@@ -217,23 +268,46 @@ async fn forged_postfix_requests_cannot_defer_an_account_nor_read_its_lock_reaso
     // elsewhere: only that made-up (account, address) pair is deferred.
     let mut forged = Vec::new();
     for i in 0..150 {
-        forged.push(p.rcpt("ruth", "203.0.113.9", &format!("F{i}"), &format!("x{i}@spam.test")).await);
+        forged.push(
+            p.rcpt(
+                "ruth",
+                "203.0.113.9",
+                &format!("F{i}"),
+                &format!("x{i}@spam.test"),
+            )
+            .await,
+        );
     }
     assert_eq!(forged[0], "DUNNO");
-    assert!(forged[149].starts_with("DEFER_IF_PERMIT 4.7.1 "), "{}", forged[149]);
+    assert!(
+        forged[149].starts_with("DEFER_IF_PERMIT 4.7.1 "),
+        "{}",
+        forged[149]
+    );
     assert!(!forged[149].contains("ruth"), "{}", forged[149]);
     // Ruth's own mail from her office still goes: the forgeries did not
     // count against her account.
-    assert_eq!(p.rcpt("ruth", "113.88.1.10", "R1", "boss@example.com").await, "DUNNO");
+    assert_eq!(
+        p.rcpt("ruth", "113.88.1.10", "R1", "boss@example.com")
+            .await,
+        "DUNNO"
+    );
     // Postfix asking about one recipient of one mail again and again
     // counts it once.
     for _ in 0..150 {
-        assert_eq!(p.rcpt("ruth", "113.88.1.10", "R2", "team@example.com").await, "DUNNO");
+        assert_eq!(
+            p.rcpt("ruth", "113.88.1.10", "R2", "team@example.com")
+                .await,
+            "DUNNO"
+        );
     }
     // Her own burst is deferred as before: 100 recipients an hour at least.
     let mut own = Vec::new();
     for i in 0..100 {
-        own.push(p.rcpt("ruth", "113.88.1.10", "R3", &format!("r{i}@elsewhere.test")).await);
+        own.push(
+            p.rcpt("ruth", "113.88.1.10", "R3", &format!("r{i}@elsewhere.test"))
+                .await,
+        );
     }
     assert_eq!(own[97], "DUNNO");
     assert!(own[98].starts_with("DEFER_IF_PERMIT 4.7.1 "), "{}", own[98]);
@@ -255,8 +329,52 @@ async fn forged_postfix_requests_cannot_defer_an_account_nor_read_its_lock_reaso
     );
     // Made-up names add bounded state.
     for i in 0..2_000 {
-        p.rcpt(&format!("nobody{i}"), "203.0.113.9", "N", "a@b.test").await;
+        p.rcpt(&format!("nobody{i}"), "203.0.113.9", "N", "a@b.test")
+            .await;
     }
     let stats = h.state.short.stats();
-    assert!(stats.senders <= 2_100 && stats.sender_bytes < 2_100 * 1_024, "{stats:?}");
+    assert!(
+        stats.senders <= 2_100 && stats.sender_bytes < 2_100 * 1_024,
+        "{stats:?}"
+    );
+}
+
+#[tokio::test]
+async fn geo_corrections_with_hidden_characters_are_refused_and_change_nothing() {
+    let h = Harness::start().await;
+    for city in [
+        "Lagos\r\n* BYE injected",
+        "Lagos\u{0}",
+        "\u{202e}sogaL",
+        "zero\u{200b}width",
+    ] {
+        let (s, b) = h
+            .post(
+                "/v1/geo/corrections",
+                json!({"network": "105.112.0.0/16", "country": "NG", "city": city}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{city:?}: {b}");
+        assert!(
+            b["error"]["message"].as_str().unwrap().contains("city"),
+            "{b}"
+        );
+    }
+    let (s, b) = h
+        .post(
+            "/v1/geo/corrections",
+            json!({"network": "105.112.0.0/16", "country": "NG", "city": "x".repeat(101)}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    let (_, all) = h.get("/v1/geo/corrections").await;
+    assert_eq!(all["corrections"], json!([]), "{all}");
+    // A clean one is stored and used.
+    let (s, b) = h
+        .post(
+            "/v1/geo/corrections",
+            json!({"network": "105.112.0.0/16", "country": "NG", "city": "Lagos"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
 }

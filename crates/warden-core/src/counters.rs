@@ -335,7 +335,7 @@ impl<K: Hash + Eq, V: Aged> Sharded<K, V> {
     fn shard_bytes(&self, i: usize) -> usize {
         let (n, bytes) = self.measured[i];
         let len = self.shards[i].len();
-        let each = if n > 0 { bytes / n } else { Self::SLOT };
+        let each = bytes.checked_div(n).unwrap_or(Self::SLOT);
         let table = self.shards[i].capacity() * Self::SLOT;
         bytes.max(table) + len.saturating_sub(n) * each
     }
@@ -881,22 +881,64 @@ mod tests {
             );
         }
         let per = |n: usize| n + n.div_ceil(SHARDS) * SHARDS / 8 + SHARDS;
-        assert!(c.pair_failures.len() <= per(caps.pairs), "{}", c.pair_failures.len());
-        assert!(c.user_failures.len() <= per(caps.accounts), "{}", c.user_failures.len());
-        assert!(c.ip_failed_accounts.len() <= per(caps.sources), "{}", c.ip_failed_accounts.len());
-        assert!(c.wrong_passwords.len() <= per(caps.pairs), "{}", c.wrong_passwords.len());
-        assert!(c.bytes() <= caps.bytes + caps.bytes / 8, "{} > {}", c.bytes(), caps.bytes);
+        assert!(
+            c.pair_failures.len() <= per(caps.pairs),
+            "{}",
+            c.pair_failures.len()
+        );
+        assert!(
+            c.user_failures.len() <= per(caps.accounts),
+            "{}",
+            c.user_failures.len()
+        );
+        assert!(
+            c.ip_failed_accounts.len() <= per(caps.sources),
+            "{}",
+            c.ip_failed_accounts.len()
+        );
+        assert!(
+            c.wrong_passwords.len() <= per(caps.pairs),
+            "{}",
+            c.wrong_passwords.len()
+        );
+        assert!(
+            c.bytes() <= caps.bytes + caps.bytes / 8,
+            "{} > {}",
+            c.bytes(),
+            caps.bytes
+        );
         // The estimate is not below what the maps really hold.
-        let real: usize = c.user_failures.shards.iter().flat_map(|s| s.values()).map(|r| r.0.capacity() * 8).sum();
-        assert!(c.user_failures.bytes() >= real, "{} < {real}", c.user_failures.bytes());
+        let real: usize = c
+            .user_failures
+            .shards
+            .iter()
+            .flat_map(|s| s.values())
+            .map(|r| r.0.capacity() * 8)
+            .sum();
+        assert!(
+            c.user_failures.bytes() >= real,
+            "{} < {real}",
+            c.user_failures.bytes()
+        );
         // The oldest went, the newest are there; the lockout (few, long
         // lived) is still in force.
         let newest = format!("{}{}", "u".repeat(300), 59_999);
         let now = Timestamp(t0 + 700);
-        assert_eq!(c.signals(&newest, "2001:db8::0:ea5f".parse().unwrap(), now, &a).account_failures, 1);
+        assert_eq!(
+            c.signals(&newest, "2001:db8::0:ea5f".parse().unwrap(), now, &a)
+                .account_failures,
+            1
+        );
         let first = format!("{}{}", "u".repeat(300), 0);
-        assert_eq!(c.signals(&first, "2001:db8::0:0".parse().unwrap(), now, &a).account_failures, 0);
-        assert!(c.signals("victim", "7.7.7.7".parse().unwrap(), now, &a).lockout.is_some());
+        assert_eq!(
+            c.signals(&first, "2001:db8::0:0".parse().unwrap(), now, &a)
+                .account_failures,
+            0
+        );
+        assert!(c
+            .signals("victim", "7.7.7.7".parse().unwrap(), now, &a)
+            .lockout
+            .is_some());
     }
 
     #[test]
@@ -904,7 +946,12 @@ mod tests {
         let mut c = Counters::default();
         let a = Attacks::default();
         for i in 0..1_000 {
-            fail(&mut c, &format!("u{i}"), &format!("10.0.{}.{}", i / 250, i % 250), 1_700_000_000);
+            fail(
+                &mut c,
+                &format!("u{i}"),
+                &format!("10.0.{}.{}", i / 250, i % 250),
+                1_700_000_000,
+            );
         }
         let later = Timestamp(1_700_000_000 + 8 * 86_400);
         for step in 0..SHARDS {

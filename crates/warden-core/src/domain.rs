@@ -187,7 +187,7 @@ pub enum InvalidAttempt {
     EmptyUser,
     #[error("user is longer than {MAX_USER_LEN} bytes")]
     UserTooLong,
-    #[error("{0} must not contain control or invisible formatting characters")]
+    #[error("{0} must not contain control characters or invisible formatting characters")]
     ControlCharacters(&'static str),
     #[error("device is longer than {MAX_DEVICE_LEN} bytes")]
     DeviceTooLong,

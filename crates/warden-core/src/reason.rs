@@ -446,7 +446,10 @@ impl fmt::Display for PlaceText<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let l = self.0;
         match self.1 {
-            Lang::En => match (l.city.as_deref().or(l.region.as_deref()).map(Visible), l.country) {
+            Lang::En => match (
+                l.city.as_deref().or(l.region.as_deref()).map(Visible),
+                l.country,
+            ) {
                 (Some(n), Some(c)) => write!(f, "{n}, {c}"),
                 (Some(n), None) => n.fmt(f),
                 (None, Some(c)) => f.write_str(countries::name_en(c)),

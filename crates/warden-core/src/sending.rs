@@ -137,14 +137,23 @@ impl SendingRates {
     }
 
     fn count(r: &mut Rate, once: Option<u64>, now: i64, l: &RateLimits) -> RateCheck {
-        while r.recent.front().is_some_and(|&(t, _)| t <= now - l.window_secs) {
+        while r
+            .recent
+            .front()
+            .is_some_and(|&(t, _)| t <= now - l.window_secs)
+        {
             r.recent.pop_front();
         }
         if let Some(k) = once {
             // A transaction's recipients come together (Postfix takes at
             // most `smtpd_recipient_limit`, 1000, per mail): the newest
             // suffice, and the check stays short for a bulk sender.
-            if r.recent.iter().rev().take(DEDUP_SCAN).any(|&(_, seen)| seen == k) {
+            if r.recent
+                .iter()
+                .rev()
+                .take(DEDUP_SCAN)
+                .any(|&(_, seen)| seen == k)
+            {
                 return RateCheck::Allowed;
             }
         }
@@ -176,14 +185,13 @@ impl SendingRates {
     /// oldest, never `keep`, until it fits.
     fn make_room(&mut self, now: i64, l: &RateLimits, extra: usize, keep: Option<&str>) {
         let new = usize::from(keep.is_none());
-        let full = |s: &Self| {
-            s.users.len() + new > s.max_senders || s.bytes + extra > s.max_bytes
-        };
+        let full = |s: &Self| s.users.len() + new > s.max_senders || s.bytes + extra > s.max_bytes;
         if !full(self) {
             return;
         }
         self.prune(now, l);
-        let others = self.users.len() - usize::from(keep.is_some_and(|k| self.users.contains_key(k)));
+        let others =
+            self.users.len() - usize::from(keep.is_some_and(|k| self.users.contains_key(k)));
         if !full(self) || others == 0 {
             return;
         }
@@ -228,7 +236,10 @@ impl SendingRates {
     pub fn prune(&mut self, now: i64, l: &RateLimits) {
         let mut freed = 0;
         self.users.retain(|name, r| {
-            let keep = r.recent.back().is_some_and(|&(t, _)| t > now - l.window_secs)
+            let keep = r
+                .recent
+                .back()
+                .is_some_and(|&(t, _)| t > now - l.window_secs)
                 || r.decayed_at(now, l.half_life_secs) >= 0.5;
             if !keep {
                 freed += r.bytes(name.len());
@@ -296,7 +307,10 @@ mod tests {
         let mut t = t0;
         for _ in 0..8 * 7 * 24 {
             for i in 0..15 {
-                assert_eq!(r.check("bulk", None, t + i * 200, &LIMITS), RateCheck::Allowed);
+                assert_eq!(
+                    r.check("bulk", None, t + i * 200, &LIMITS),
+                    RateCheck::Allowed
+                );
             }
             t += 3600;
         }
@@ -322,7 +336,10 @@ mod tests {
             assert_eq!(r.check("a", Some(7), t0 + i, &LIMITS), RateCheck::Allowed);
         }
         for i in 0..19 {
-            assert_eq!(r.check("a", Some(100 + i), t0 + 60, &LIMITS), RateCheck::Allowed);
+            assert_eq!(
+                r.check("a", Some(100 + i), t0 + 60, &LIMITS),
+                RateCheck::Allowed
+            );
         }
         assert!(matches!(
             r.check("a", Some(999), t0 + 61, &LIMITS),
@@ -344,9 +361,15 @@ mod tests {
         assert!((400..1_000).contains(&r.len()), "{}", r.len());
         // The first sender is long forgotten; the newest is there.
         assert!(!r.users.contains_key("first"));
-        assert!(r.users.contains_key(&format!("{}{}", "x".repeat(1_000), 19_999)));
+        assert!(r
+            .users
+            .contains_key(&format!("{}{}", "x".repeat(1_000), 19_999)));
         // The estimate is not below what the entries really hold.
-        let real: usize = r.users.iter().map(|(n, v)| n.len() + v.recent.capacity() * 16).sum();
+        let real: usize = r
+            .users
+            .iter()
+            .map(|(n, v)| n.len() + v.recent.capacity() * 16)
+            .sum();
         assert!(r.bytes() >= real, "{} < {real}", r.bytes());
         // One sender may hold at most MAX_RECENT recipients a window.
         let mut one = SendingRates::bounded(10, 4_096);
@@ -359,6 +382,10 @@ mod tests {
             sent += 1;
         }
         assert_eq!(sent as usize, MAX_RECENT);
-        assert!(one.bytes() <= 4_096 + 128 + 32 * MAX_RECENT, "{}", one.bytes());
+        assert!(
+            one.bytes() <= 4_096 + 128 + 32 * MAX_RECENT,
+            "{}",
+            one.bytes()
+        );
     }
 }

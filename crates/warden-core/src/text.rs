@@ -161,8 +161,20 @@ mod tests {
     #[test]
     fn hidden_characters() {
         for c in [
-            '\0', '\n', '\r', '\u{7f}', '\u{85}', '\u{200b}', '\u{200e}', '\u{202e}', '\u{2066}',
-            '\u{2069}', '\u{feff}', '\u{2028}', '\u{e0041}', '\u{00ad}',
+            '\0',
+            '\n',
+            '\r',
+            '\u{7f}',
+            '\u{85}',
+            '\u{200b}',
+            '\u{200e}',
+            '\u{202e}',
+            '\u{2066}',
+            '\u{2069}',
+            '\u{feff}',
+            '\u{2028}',
+            '\u{e0041}',
+            '\u{00ad}',
         ] {
             assert!(is_hidden(c), "{:?}", c);
             assert!(has_hidden(&format!("a{c}b")), "{:?}", c);
@@ -175,7 +187,10 @@ mod tests {
 
     #[test]
     fn one_line_cleans_and_cuts() {
-        assert_eq!(one_line("  Lagos\r\n* BYE injected  ", 100), "Lagos * BYE injected");
+        assert_eq!(
+            one_line("  Lagos\r\n* BYE injected  ", 100),
+            "Lagos * BYE injected"
+        );
         assert_eq!(one_line("a\u{202e}b", 10), "a b");
         assert_eq!(one_line("abcdef", 4), "abc…");
         assert_eq!(one_line("ab cdef", 4), "ab…");
@@ -192,13 +207,19 @@ mod tests {
                 .as_deref(),
             Some("your")
         );
-        assert_eq!(program_name("https://evil.example").as_deref(), Some("https"));
+        assert_eq!(
+            program_name("https://evil.example").as_deref(),
+            Some("https")
+        );
         assert_eq!(program_name("FairEmail").as_deref(), Some("FairEmail"));
         assert_eq!(program_name("<b>Evil</b>").as_deref(), Some("b"));
         assert_eq!(program_name("\u{202e}gnp.exe").as_deref(), Some("gnp.exe"));
         assert_eq!(program_name("网易邮箱 大师").as_deref(), Some("网易邮箱"));
         assert_eq!(program_name("...").as_deref(), None);
-        assert_eq!(program_name(&"x".repeat(100)).unwrap().len(), MAX_PROGRAM_CHARS);
+        assert_eq!(
+            program_name(&"x".repeat(100)).unwrap().len(),
+            MAX_PROGRAM_CHARS
+        );
     }
 
     #[test]

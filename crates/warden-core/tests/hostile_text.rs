@@ -8,8 +8,8 @@ use warden_core::client::{classify, describe};
 use warden_core::text::{is_hidden, one_line, program_name, quoted, MAX_PROGRAM_CHARS};
 use warden_core::verify::named_place;
 use warden_core::{
-    Assessment, Country, Decision, Evidence, Lang, Level, Location, LoginAttempt, Protocol,
-    Reason, ReasonCode, Timestamp, Verdict, VerifyReason,
+    Assessment, Country, Decision, Evidence, Lang, Level, Location, LoginAttempt, Protocol, Reason,
+    ReasonCode, Timestamp, Verdict, VerifyReason,
 };
 
 /// Characters attackers use, mixed with any character at all.
@@ -17,9 +17,36 @@ fn hostile_char() -> impl Strategy<Value = char> {
     prop_oneof![
         any::<char>(),
         prop::sample::select(vec![
-            '\0', '\r', '\n', '\t', '\u{1b}', '\u{7f}', '\u{85}', '\u{200b}', '\u{200e}',
-            '\u{202a}', '\u{202e}', '\u{2066}', '\u{2069}', '\u{2028}', '\u{feff}', '\u{e0041}',
-            '"', '<', '>', '/', ':', '.', ' ', '(', ')', '*', 'a', 'Z', '7', '中',
+            '\0',
+            '\r',
+            '\n',
+            '\t',
+            '\u{1b}',
+            '\u{7f}',
+            '\u{85}',
+            '\u{200b}',
+            '\u{200e}',
+            '\u{202a}',
+            '\u{202e}',
+            '\u{2066}',
+            '\u{2069}',
+            '\u{2028}',
+            '\u{feff}',
+            '\u{e0041}',
+            '"',
+            '<',
+            '>',
+            '/',
+            ':',
+            '.',
+            ' ',
+            '(',
+            ')',
+            '*',
+            'a',
+            'Z',
+            '7',
+            '中',
         ]),
     ]
 }
@@ -136,16 +163,24 @@ fn the_reported_texts_are_neutral() {
         code: ReasonCode::NewClient,
         weight: 0.1,
         alert: false,
-        evidence: Evidence::Client { client: c.name, automated: false },
+        evidence: Evidence::Client {
+            client: c.name,
+            automated: false,
+        },
     };
     assert_eq!(r.text(Lang::En, 480), "New client program: your");
     let r = Reason {
         code: ReasonCode::NewDevice,
         weight: 0.1,
         alert: false,
-        evidence: Evidence::Device { device: "<img src=x onerror=alert(1)>\u{202e}txt.exe".into() },
+        evidence: Evidence::Device {
+            device: "<img src=x onerror=alert(1)>\u{202e}txt.exe".into(),
+        },
     };
-    assert_eq!(r.text(Lang::En, 480), "New device: \"img src=x onerror=alert(1) txt.exe\"");
+    assert_eq!(
+        r.text(Lang::En, 480),
+        "New device: \"img src=x onerror=alert(1) txt.exe\""
+    );
     let r = Reason {
         code: ReasonCode::UnusualCountry,
         weight: 0.5,
@@ -156,5 +191,8 @@ fn the_reported_texts_are_neutral() {
             distance_km: None,
         },
     };
-    assert_eq!(r.text(Lang::En, 480), "Login from Lagos  * BYE injected, NG");
+    assert_eq!(
+        r.text(Lang::En, 480),
+        "Login from Lagos  * BYE injected, NG"
+    );
 }

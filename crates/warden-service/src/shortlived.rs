@@ -400,11 +400,7 @@ impl Default for Memory {
                 0,
             )),
             tickets: Mutex::new(Expiring::with_capacity(TICKETS_MAX, TICKETS_MAX_BYTES, 0)),
-            sender_logins: Mutex::new(Expiring::with_capacity(
-                SENDER_LOGINS_MAX,
-                usize::MAX,
-                0,
-            )),
+            sender_logins: Mutex::new(Expiring::with_capacity(SENDER_LOGINS_MAX, usize::MAX, 0)),
             sending: Mutex::new(SendingRates::bounded(SENDERS_MAX, SENDERS_MAX_BYTES)),
             unseen_sending: Mutex::new(SendingRates::bounded(
                 UNSEEN_SENDERS_MAX,

@@ -48,7 +48,10 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let p = unsafe { System.realloc(ptr, layout, new_size) };
         if !p.is_null() {
-            ALLOCATED.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
+            ALLOCATED.fetch_add(
+                new_size as isize - layout.size() as isize,
+                Ordering::Relaxed,
+            );
         }
         p
     }
@@ -161,7 +164,8 @@ async fn maximal_pending_evaluations_stay_within_the_byte_cap_and_the_oldest_go_
     let base = allocated();
     let n = 2 * PENDING_MAX_BYTES / one as usize;
     for i in 0..n {
-        s.hold_evaluation(i as u128, maximal(i, t0), Timestamp(t0)).await;
+        s.hold_evaluation(i as u128, maximal(i, t0), Timestamp(t0))
+            .await;
     }
     let held = (allocated() - base) as usize;
     let stats = s.stats();
@@ -173,11 +177,18 @@ async fn maximal_pending_evaluations_stay_within_the_byte_cap_and_the_oldest_go_
     assert!(stats.pending < n, "{}", stats.pending);
     // The estimate is not below what the map really holds (its table was
     // sized up front, so it is part of what was allocated before `base`).
-    assert!(held <= stats.pending_bytes, "{held} > {}", stats.pending_bytes);
+    assert!(
+        held <= stats.pending_bytes,
+        "{held} > {}",
+        stats.pending_bytes
+    );
     assert!(held <= PENDING_MAX_BYTES);
     // The oldest were evicted, the newest kept.
     assert!(s.take_evaluation(0, Timestamp(t0)).await.is_none());
-    assert!(s.take_evaluation(n as u128 - 1, Timestamp(t0)).await.is_some());
+    assert!(s
+        .take_evaluation(n as u128 - 1, Timestamp(t0))
+        .await
+        .is_some());
 }
 
 #[tokio::test]
@@ -211,9 +222,18 @@ async fn a_mail_session_costs_the_same_whatever_the_length_of_its_session_id() {
     println!("a mail session with a 20-byte id adds {short} B, with a 1 MiB id {huge} B");
     assert!(huge <= short + 64, "{huge} vs {short}");
     assert!(huge > 0);
-    assert!(s.mail_session_open(&long(1_001, 1 << 20), Timestamp(t0)).await);
-    assert!(!s.mail_session_open(&long(1_002, 1 << 20), Timestamp(t0)).await);
+    assert!(
+        s.mail_session_open(&long(1_001, 1 << 20), Timestamp(t0))
+            .await
+    );
+    assert!(
+        !s.mail_session_open(&long(1_002, 1 << 20), Timestamp(t0))
+            .await
+    );
     let stats = s.stats();
     assert!(stats.mail_session_bytes <= MAIL_SESSIONS_MAX_BYTES);
-    assert!(stats.mail_session_bytes >= 66 * short as usize / 2, "{stats:?}");
+    assert!(
+        stats.mail_session_bytes >= 66 * short as usize / 2,
+        "{stats:?}"
+    );
 }

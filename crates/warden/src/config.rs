@@ -812,10 +812,7 @@ mod tests {
 
     #[test]
     fn the_postfix_port_listens_on_loopback_unless_allowed_elsewhere() {
-        let ok = Config::load(
-            None,
-            &env(&[("WARDEN_POSTFIX__LISTEN", "127.0.0.1:10031")]),
-        );
+        let ok = Config::load(None, &env(&[("WARDEN_POSTFIX__LISTEN", "127.0.0.1:10031")]));
         assert!(ok.is_ok(), "{ok:?}");
         assert!(Config::load(None, &env(&[("WARDEN_POSTFIX__LISTEN", "[::1]:10031")])).is_ok());
         let e = format!(

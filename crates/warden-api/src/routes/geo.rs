@@ -97,7 +97,7 @@ fn from_dto(d: CorrectionDto, now: warden_core::Timestamp) -> Result<GeoCorrecti
         };
         if warden_core::text::has_hidden(&v) {
             return Err(ApiError::bad(format!(
-                "{field} must not contain control or invisible formatting characters"
+                "{field} must not contain control characters or invisible formatting characters"
             )));
         }
         if v.chars().count() > max {
@@ -107,9 +107,8 @@ fn from_dto(d: CorrectionDto, now: warden_core::Timestamp) -> Result<GeoCorrecti
         }
         Ok(Some(v))
     };
-    let name = |field: &str, v: Option<String>| {
-        text(field, v, MAX_PLACE_CHARS).map(|v| v.map(Into::into))
-    };
+    let name =
+        |field: &str, v: Option<String>| text(field, v, MAX_PLACE_CHARS).map(|v| v.map(Into::into));
     Ok(GeoCorrection {
         network,
         location: Location {

@@ -329,10 +329,7 @@ impl<S: Backend> Service<S> {
     /// and waves, under a stand-in for the name (its hash), so hostile
     /// names are no way past the counters.
     pub async fn count_unnamed_failure(&self, name: &str, ip: IpAddr) {
-        let stand_in = format!(
-            "#invalid-{:016x}",
-            stable_hash(&[name.as_bytes()])
-        );
+        let stand_in = format!("#invalid-{:016x}", stable_hash(&[name.as_bytes()]));
         let attacks = self.attacks();
         self.short
             .count_outcome(

@@ -436,8 +436,19 @@ fn a_hostile_imap_id_through_the_real_dovecot_neither_skips_the_lockout_nor_reac
     );
     let imap = |password: &str, ip: &str| {
         let mut v = client(&[
-            "imap", "--port", &port, "--user", "gina@example.com", "--password", password,
-            "--tls", "ssl", "--ip", ip, "--client", &hostile,
+            "imap",
+            "--port",
+            &port,
+            "--user",
+            "gina@example.com",
+            "--password",
+            password,
+            "--tls",
+            "ssl",
+            "--ip",
+            ip,
+            "--client",
+            &hostile,
         ]);
         v.remove(0)
     };
@@ -452,14 +463,25 @@ fn a_hostile_imap_id_through_the_real_dovecot_neither_skips_the_lockout_nor_reac
     // stays refused with the right password and the same hostile ID.
     w.event_once("gina@example.com", 5, |e| e["outcome"] == "failure");
     let right = imap("gina-password-1", attacker);
-    let reply = seen("the right password with a hostile ID from the locked address", &right);
-    assert!(reply.starts_with("NO [CONTACTADMIN] Locked by risk control"), "{reply}");
+    let reply = seen(
+        "the right password with a hostile ID from the locked address",
+        &right,
+    );
+    assert!(
+        reply.starts_with("NO [CONTACTADMIN] Locked by risk control"),
+        "{reply}"
+    );
     // From home the login succeeds, and the client program is shown as one
     // word of its name (the ID was cut to 1,024 bytes, its version with it;
     // the history keeps that cut ID beside, as data).
     let home = imap("gina-password-1", HOME);
-    assert_eq!(seen("gina from home with a hostile ID", &home), "OK Logged in");
-    let e = w.event_once("gina@example.com", 1, |e| e["outcome"] == "success" && e["ip"] == HOME);
+    assert_eq!(
+        seen("gina from home with a hostile ID", &home),
+        "OK Logged in"
+    );
+    let e = w.event_once("gina@example.com", 1, |e| {
+        e["outcome"] == "success" && e["ip"] == HOME
+    });
     println!("the stored event: {e}");
     assert_eq!(e["client"], "your", "{e}");
 }
