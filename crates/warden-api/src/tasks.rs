@@ -30,15 +30,29 @@ pub async fn upkeep<S: Backend>(state: &AppState<S>) -> Result<u64, warden_store
     Ok(pruned)
 }
 
-/// Runs [`upkeep`] at the configured interval until the runtime stops.
+/// How often the short-lived state forgets what expired: each round pops
+/// expired entries and prunes one sixteenth of the attack counters, so the
+/// counters are swept every 80 s, a short walk at a time.
+pub const EXPIRE_EVERY: Duration = Duration::from_secs(5);
+
+/// Runs [`upkeep`] at the configured interval, and the short-lived
+/// state's expiry every [`EXPIRE_EVERY`], until the runtime stops.
 pub fn spawn<S: Backend>(state: Arc<AppState<S>>) -> JoinHandle<()> {
     let every = state.config.prune_interval.max(Duration::from_secs(1));
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
+        let mut expire = tokio::time::interval(EXPIRE_EVERY);
+        expire.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tick.tick().await;
-            if let Err(e) = upkeep(&state).await {
-                tracing::warn!(error = %e, "upkeep failed; will retry");
+            tokio::select! {
+                _ = tick.tick() => {
+                    if let Err(e) = upkeep(&state).await {
+                        tracing::warn!(error = %e, "upkeep failed; will retry");
+                    }
+                }
+                _ = expire.tick() => {
+                    state.short.expire(state.now(), &state.attacks()).await;
+                }
             }
         }
     })

@@ -19,6 +19,7 @@ use warden_service::{Events, LoginSettings, Service, ShortLived};
 use warden_store::{BatchConfig, BatchWriter, SqliteStore, Store};
 
 mod credentials;
+mod hostile;
 
 const KEY: &str = "test-key-0123456789abcdef";
 /// 2026-03-01T00:00:00Z

@@ -110,14 +110,16 @@ pub fn classify(user_agent: &str) -> ClientFamily {
         };
         return family(&format!("{browser} on {os}"), ClientKind::Browser);
     }
-    if let Some(name) = imap_name {
-        return family(name.trim(), ClientKind::Other);
-    }
-    let first = ua
-        .split(['/', ' ', ';', '('])
-        .find(|s| !s.is_empty())
-        .unwrap_or("unknown");
-    family(first, ClientKind::Other)
+    // A client Warden does not know names itself: only the first word of
+    // that name is kept (`crate::text::program_name`), so a name that is a
+    // sentence, a URL or markup never reaches a text.
+    let first = match imap_name {
+        Some(name) => crate::text::program_name(&name),
+        None => ua
+            .split(['/', ' ', ';', '('])
+            .find_map(crate::text::program_name),
+    };
+    family(first.as_deref().unwrap_or("unknown"), ClientKind::Other)
 }
 
 /// The longest version [`describe`] shows; longer ones are cut.
@@ -148,12 +150,11 @@ pub fn describe(user_agent: &str) -> Option<String> {
         ClientKind::Other => match &id {
             Some(f) => f
                 .name
-                .map(|n| clean(n, 64))
+                .and_then(crate::text::program_name)
                 .unwrap_or_else(|| fam.name.clone()),
             None => raw
                 .split(['/', ' ', ';', '('])
-                .find(|s| !s.is_empty())
-                .map(|n| clean(n, 64))
+                .find_map(crate::text::program_name)
                 .unwrap_or_else(|| fam.name.clone()),
         },
     };
@@ -202,15 +203,12 @@ fn version_after_name(raw: &str, lower: &str, fam: &ClientFamily) -> Option<Stri
     Some(clean(rest[..end].trim_end_matches('.'), MAX_VERSION))
 }
 
-/// At most `max` characters, without control characters or quotes.
+/// A version as a text shows it: its first word of letters, digits and
+/// `- _ . +`, at most `max` characters.
 fn clean(s: &str, max: usize) -> String {
-    s.trim()
-        .chars()
-        .filter(|c| !c.is_control() && *c != '"')
-        .take(max)
-        .collect::<String>()
-        .trim()
-        .to_string()
+    crate::text::program_name(s)
+        .map(|v| v.chars().take(max).collect())
+        .unwrap_or_default()
 }
 
 fn family(name: &str, kind: ClientKind) -> ClientFamily {

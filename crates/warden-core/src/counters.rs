@@ -9,11 +9,20 @@
 //! from the same (account, address) is a client with a stale password, not
 //! a new guess: it counts once toward lockout, spraying and waves, and the
 //! repeats are counted apart ([`Signals::repeated_failures`]).
+//!
+//! Every map is keyed by what attackers choose (accounts, addresses), so
+//! each is bounded: split into [`SHARDS`] shards that
+//! [`Counters::prune_step`] prunes one at a time (a short walk, so the lock
+//! evaluate needs is held briefly), and capped in entries and estimated
+//! bytes ([`Counters::enforce_caps`]): past a cap, the entries last active
+//! longest ago in the shard that overflowed go first.
 
+use std::collections::hash_map::Entry;
 use std::collections::VecDeque;
+use std::hash::{BuildHasher, Hash};
 use std::net::IpAddr;
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxBuildHasher, FxHashMap};
 
 use crate::domain::{FailureReason, Outcome};
 use crate::hash::stable_hash;
@@ -149,20 +158,223 @@ impl Wave {
 /// The counters. Pure data: time is always passed in.
 #[derive(Debug, Clone, Default)]
 pub struct Counters {
-    pair_failures: FxHashMap<u64, Recent>,
+    pair_failures: Sharded<u64, Recent>,
     /// Per (user, IP) pair: failures that locked it, until when, and the
     /// user's key (so an admin can lift all of one user's lockouts).
-    lockouts: FxHashMap<u64, (u32, i64, u64)>,
-    user_failures: FxHashMap<u64, Recent>,
-    ip_failed_accounts: FxHashMap<IpAddr, WindowedSketch>,
-    subnet_failed_accounts: FxHashMap<u64, WindowedSketch>,
-    ip_colleagues: FxHashMap<IpAddr, WindowedSketch>,
+    lockouts: Sharded<u64, (u32, i64, u64)>,
+    user_failures: Sharded<u64, Recent>,
+    ip_failed_accounts: Sharded<IpAddr, WindowedSketch>,
+    subnet_failed_accounts: Sharded<u64, WindowedSketch>,
+    ip_colleagues: Sharded<IpAddr, WindowedSketch>,
     wave: Wave,
     /// Per pair: fingerprints of its recent wrong passwords, with when each
     /// was last seen.
-    wrong_passwords: FxHashMap<u64, Vec<(PasswordFingerprint, i64)>>,
+    wrong_passwords: Sharded<u64, Vec<(PasswordFingerprint, i64)>>,
     /// Per pair: times of failures that repeated a known wrong password.
-    pair_repeats: FxHashMap<u64, Recent>,
+    pair_repeats: Sharded<u64, Recent>,
+    /// The shard [`Counters::prune_step`] prunes next.
+    next_shard: usize,
+    caps: Caps,
+}
+
+/// The counters' bounds (see [`MAX_PAIRS`] and the others).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caps {
+    /// Entries per map keyed by (account, address).
+    pub pairs: usize,
+    /// Entries per map keyed by account.
+    pub accounts: usize,
+    /// Entries per map keyed by address or subnet.
+    pub sources: usize,
+    /// Estimated bytes of all maps together.
+    pub bytes: usize,
+}
+
+impl Default for Caps {
+    fn default() -> Self {
+        Caps {
+            pairs: MAX_PAIRS,
+            accounts: MAX_ACCOUNTS,
+            sources: MAX_SOURCES,
+            bytes: MAX_BYTES,
+        }
+    }
+}
+
+/// Shards per map.
+pub const SHARDS: usize = 16;
+
+/// The most entries each map keeps, and the bytes (estimated) all of them
+/// together keep: 1 M (account, address) pairs, 256 k accounts, 128 k
+/// addresses and subnets, 256 MiB.
+pub const MAX_PAIRS: usize = 1 << 20;
+pub const MAX_ACCOUNTS: usize = 1 << 18;
+pub const MAX_SOURCES: usize = 1 << 17;
+pub const MAX_BYTES: usize = 256 << 20;
+
+/// A value's last activity and its heap bytes, for caps and accounting.
+trait Aged {
+    /// When it was last active (seconds): the oldest go first past a cap.
+    fn last_active(&self) -> i64;
+    fn heap_bytes(&self) -> usize;
+}
+
+impl Aged for Recent {
+    fn last_active(&self) -> i64 {
+        self.newest()
+    }
+    fn heap_bytes(&self) -> usize {
+        self.0.capacity() * 8
+    }
+}
+
+impl Aged for (u32, i64, u64) {
+    /// A lockout's end: the one ending soonest goes first.
+    fn last_active(&self) -> i64 {
+        self.1
+    }
+    fn heap_bytes(&self) -> usize {
+        0
+    }
+}
+
+impl Aged for WindowedSketch {
+    fn last_active(&self) -> i64 {
+        self.newest()
+    }
+    fn heap_bytes(&self) -> usize {
+        WindowedSketch::heap_bytes(self)
+    }
+}
+
+impl Aged for Vec<(PasswordFingerprint, i64)> {
+    fn last_active(&self) -> i64 {
+        self.iter().map(|&(_, t)| t).max().unwrap_or(i64::MIN)
+    }
+    fn heap_bytes(&self) -> usize {
+        self.capacity() * 16
+    }
+}
+
+/// A hash map split into [`SHARDS`] maps by key, with the same methods the
+/// counters use, so that pruning and capping walk one shard at a time.
+/// Each shard remembers its bytes as last measured (by a prune or an
+/// eviction walk) to estimate the bytes held between walks.
+#[derive(Debug, Clone)]
+struct Sharded<K, V> {
+    shards: Vec<FxHashMap<K, V>>,
+    /// Per shard: (entries, bytes) at its last walk.
+    measured: Vec<(usize, usize)>,
+}
+
+impl<K, V> Default for Sharded<K, V> {
+    fn default() -> Self {
+        Sharded {
+            shards: (0..SHARDS).map(|_| FxHashMap::default()).collect(),
+            measured: vec![(0, 0); SHARDS],
+        }
+    }
+}
+
+impl<K: Hash + Eq, V: Aged> Sharded<K, V> {
+    /// What an entry costs besides its value's heap bytes: the key, the
+    /// value and hashbrown's control byte, with the table's spare room.
+    const SLOT: usize = (std::mem::size_of::<K>() + std::mem::size_of::<V>() + 1) * 8 / 7;
+
+    fn shard_of<Q: Hash + ?Sized>(k: &Q) -> usize {
+        // Bits the shard's own table does not use for its buckets.
+        (FxBuildHasher.hash_one(k) >> 40) as usize % SHARDS
+    }
+
+    fn entry(&mut self, k: K) -> Entry<'_, K, V> {
+        self.shards[Self::shard_of(&k)].entry(k)
+    }
+
+    fn get(&self, k: &K) -> Option<&V> {
+        self.shards[Self::shard_of(k)].get(k)
+    }
+
+    fn insert(&mut self, k: K, v: V) -> Option<V> {
+        self.shards[Self::shard_of(&k)].insert(k, v)
+    }
+
+    fn remove(&mut self, k: &K) -> Option<V> {
+        self.shards[Self::shard_of(k)].remove(k)
+    }
+
+    fn retain(&mut self, mut f: impl FnMut(&K, &mut V) -> bool) {
+        for i in 0..SHARDS {
+            self.retain_shard(i, &mut f);
+        }
+    }
+
+    /// Keeps what `f` accepts in shard `i`, measuring its bytes.
+    fn retain_shard(&mut self, i: usize, mut f: impl FnMut(&K, &mut V) -> bool) {
+        let shard = &mut self.shards[i];
+        let mut bytes = 0;
+        shard.retain(|k, v| {
+            let keep = f(k, v);
+            if keep {
+                bytes += v.heap_bytes();
+            }
+            keep
+        });
+        if shard.capacity() > 4 * shard.len() + 1024 / SHARDS {
+            // Give memory back after an attack wave.
+            shard.shrink_to_fit();
+        }
+        self.measured[i] = (shard.len(), bytes + shard.capacity() * Self::SLOT);
+    }
+
+    fn len(&self) -> usize {
+        self.shards.iter().map(|s| s.len()).sum()
+    }
+
+    /// Estimated bytes of shard `i`: as measured, plus entries added since
+    /// at the measured average (or a slot and the value's inline size).
+    fn shard_bytes(&self, i: usize) -> usize {
+        let (n, bytes) = self.measured[i];
+        let len = self.shards[i].len();
+        let each = bytes.checked_div(n).unwrap_or(Self::SLOT);
+        let table = self.shards[i].capacity() * Self::SLOT;
+        bytes.max(table) + len.saturating_sub(n) * each
+    }
+
+    fn bytes(&self) -> usize {
+        (0..SHARDS).map(|i| self.shard_bytes(i)).sum()
+    }
+
+    /// When the map holds more than `max` entries or `max_bytes` bytes, or
+    /// the shard of `k` more than its share: forgets the eighth of that
+    /// shard last active longest ago. Returns the entries forgotten.
+    fn cap(&mut self, k: &K, max: usize, max_bytes: usize) -> usize {
+        let i = Self::shard_of(k);
+        let share = max.div_ceil(SHARDS);
+        let byte_share = max_bytes / SHARDS;
+        let over = self.shards[i].len() > share || self.shard_bytes(i) > byte_share;
+        if !over {
+            return 0;
+        }
+        let shard = &self.shards[i];
+        let mut ages: Vec<i64> = shard.values().map(Aged::last_active).collect();
+        let k = (ages.len() / 8).min(ages.len().saturating_sub(1));
+        if ages.is_empty() {
+            return 0;
+        }
+        let (_, &mut cut, _) = ages.select_nth_unstable(k);
+        let before = shard.len();
+        // Ties at the cut go too, but never the whole shard for them.
+        let mut budget = before - before / 2;
+        self.retain_shard(i, |_, v| {
+            if budget > 0 && v.last_active() <= cut {
+                budget -= 1;
+                false
+            } else {
+                true
+            }
+        });
+        before - self.shards[i].len()
+    }
 }
 
 fn user_key(user: &str) -> u64 {
@@ -171,12 +383,6 @@ fn user_key(user: &str) -> u64 {
 
 fn pair_key(user: &str, ip: IpAddr) -> u64 {
     stable_hash(&[user.as_bytes(), &keys::ip(ip).to_le_bytes()])
-}
-
-fn shrink_if_sparse<K: std::hash::Hash + Eq, V>(m: &mut FxHashMap<K, V>) {
-    if m.capacity() > 4 * m.len() + 1024 {
-        m.shrink_to_fit();
-    }
 }
 
 /// The /24 (IPv4) or /64 (IPv6) around an address, as a key.
@@ -188,6 +394,14 @@ pub fn subnet_key(ip: IpAddr) -> u64 {
 }
 
 impl Counters {
+    /// Counters bounded by `caps` instead of the defaults.
+    pub fn with_caps(caps: Caps) -> Self {
+        Counters {
+            caps,
+            ..Counters::default()
+        }
+    }
+
     /// Reads the signals for an attempt by `user` from `ip` at `now`.
     pub fn signals(&self, user: &str, ip: IpAddr, now: Timestamp, a: &Attacks) -> Signals {
         let t = now.secs();
@@ -344,31 +558,85 @@ impl Counters {
 
     /// Drops everything that can no longer influence a decision at `now`.
     pub fn prune(&mut self, now: Timestamp, a: &Attacks) {
+        for i in 0..SHARDS {
+            self.prune_shard(i, now, a);
+        }
+    }
+
+    /// Prunes the next shard of every map: [`SHARDS`] steps prune all.
+    /// Called often (every few seconds), each step walks a sixteenth.
+    pub fn prune_step(&mut self, now: Timestamp, a: &Attacks) {
+        let i = self.next_shard % SHARDS;
+        self.next_shard = (i + 1) % SHARDS;
+        self.prune_shard(i, now, a);
+    }
+
+    fn prune_shard(&mut self, i: usize, now: Timestamp, a: &Attacks) {
         let t = now.secs();
         let pair_window = a.ip_lockout_window_secs;
         self.pair_failures
-            .retain(|_, r| r.newest() > t - pair_window);
-        self.lockouts.retain(|_, (_, until, _)| *until > t);
+            .retain_shard(i, |_, r| r.newest() > t - pair_window);
+        self.lockouts.retain_shard(i, |_, (_, until, _)| *until > t);
         self.user_failures
-            .retain(|_, r| r.newest() > t - a.account_window_secs);
-        self.ip_failed_accounts.retain(|_, s| !s.is_stale(t));
-        self.subnet_failed_accounts.retain(|_, s| !s.is_stale(t));
-        self.ip_colleagues.retain(|_, s| !s.is_stale(t));
-        self.wrong_passwords.retain(|_, l| {
+            .retain_shard(i, |_, r| r.newest() > t - a.account_window_secs);
+        self.ip_failed_accounts
+            .retain_shard(i, |_, s| !s.is_stale(t));
+        self.subnet_failed_accounts
+            .retain_shard(i, |_, s| !s.is_stale(t));
+        self.ip_colleagues.retain_shard(i, |_, s| !s.is_stale(t));
+        self.wrong_passwords.retain_shard(i, |_, l| {
             l.retain(|&(_, last)| last > t - pair_window);
             !l.is_empty()
         });
         self.pair_repeats
-            .retain(|_, r| r.newest() > t - pair_window);
-        // Give memory back after an attack wave, without rehashing on
-        // every prune.
-        shrink_if_sparse(&mut self.pair_failures);
-        shrink_if_sparse(&mut self.user_failures);
-        shrink_if_sparse(&mut self.ip_failed_accounts);
-        shrink_if_sparse(&mut self.subnet_failed_accounts);
-        shrink_if_sparse(&mut self.ip_colleagues);
-        shrink_if_sparse(&mut self.wrong_passwords);
-        shrink_if_sparse(&mut self.pair_repeats);
+            .retain_shard(i, |_, r| r.newest() > t - pair_window);
+    }
+
+    /// Records like [`Counters::record_with`], then holds every map to its
+    /// cap ([`Counters::enforce_caps`]).
+    pub fn record_bounded(
+        &mut self,
+        user: &str,
+        ip: IpAddr,
+        outcome: Outcome,
+        fingerprint: Option<PasswordFingerprint>,
+        now: Timestamp,
+        a: &Attacks,
+    ) {
+        self.record_with(user, ip, outcome, fingerprint, now, a);
+        self.enforce_caps(user, ip);
+    }
+
+    /// Holds the maps an attempt of `user` from `ip` touched to their caps
+    /// in entries and bytes ([`MAX_PAIRS`], [`MAX_ACCOUNTS`],
+    /// [`MAX_SOURCES`], [`MAX_BYTES`]); returns how many entries went.
+    /// Checks one shard per map: cheap unless a cap is reached.
+    pub fn enforce_caps(&mut self, user: &str, ip: IpAddr) -> usize {
+        let (pk, uk, sk) = (pair_key(user, ip), user_key(user), subnet_key(ip));
+        let c = self.caps;
+        // Bytes shared out by the maps' worst-case weights.
+        let b = |parts: usize| c.bytes / 32 * parts;
+        self.pair_failures.cap(&pk, c.pairs, b(4))
+            + self.lockouts.cap(&pk, c.pairs, b(2))
+            + self.user_failures.cap(&uk, c.accounts, b(4))
+            + self.ip_failed_accounts.cap(&ip, c.sources, b(5))
+            + self.subnet_failed_accounts.cap(&sk, c.sources, b(5))
+            + self.ip_colleagues.cap(&ip, c.sources, b(4))
+            + self.wrong_passwords.cap(&pk, c.pairs, b(4))
+            + self.pair_repeats.cap(&pk, c.pairs, b(4))
+    }
+
+    /// Estimated bytes the counters hold (entries, tables and values).
+    pub fn bytes(&self) -> usize {
+        self.pair_failures.bytes()
+            + self.lockouts.bytes()
+            + self.user_failures.bytes()
+            + self.ip_failed_accounts.bytes()
+            + self.subnet_failed_accounts.bytes()
+            + self.ip_colleagues.bytes()
+            + self.wrong_passwords.bytes()
+            + self.pair_repeats.bytes()
+            + self.wave.minutes.capacity() * 16
     }
 
     /// Number of tracked keys, for metrics.
@@ -606,6 +874,117 @@ mod tests {
         );
         assert!(c.tracked() > 0);
         c.prune(Timestamp(1_700_000_000 + 8 * 86_400), &a);
+        assert_eq!(c.tracked(), 0);
+    }
+
+    #[test]
+    fn a_flood_of_made_up_accounts_stays_within_the_caps_and_the_oldest_go() {
+        let caps = Caps {
+            pairs: 4_000,
+            accounts: 2_000,
+            sources: 1_000,
+            bytes: 2 << 20,
+        };
+        let mut c = Counters::with_caps(caps);
+        let a = Attacks::default();
+        let t0 = 1_700_000_000;
+        // The victim's pair, locked early in the flood.
+        for i in 0..5 {
+            fail_with(&mut c, "victim", "7.7.7.7", i, t0);
+        }
+        for i in 0..60_000u64 {
+            // Maximal names, each from its own address (IPv6: endless).
+            let user = format!("{}{i}", "u".repeat(300));
+            let ip: IpAddr = format!("2001:db8::{:x}:{:x}", i >> 16, i & 0xffff)
+                .parse()
+                .unwrap();
+            c.record_bounded(
+                &user,
+                ip,
+                Outcome::Failure(FailureReason::WrongPassword),
+                Some(i),
+                Timestamp(t0 + 1 + (i / 100) as i64),
+                &a,
+            );
+        }
+        let per = |n: usize| n + n.div_ceil(SHARDS) * SHARDS / 8 + SHARDS;
+        assert!(
+            c.pair_failures.len() <= per(caps.pairs),
+            "{}",
+            c.pair_failures.len()
+        );
+        assert!(
+            c.user_failures.len() <= per(caps.accounts),
+            "{}",
+            c.user_failures.len()
+        );
+        assert!(
+            c.ip_failed_accounts.len() <= per(caps.sources),
+            "{}",
+            c.ip_failed_accounts.len()
+        );
+        assert!(
+            c.wrong_passwords.len() <= per(caps.pairs),
+            "{}",
+            c.wrong_passwords.len()
+        );
+        assert!(
+            c.bytes() <= caps.bytes + caps.bytes / 8,
+            "{} > {}",
+            c.bytes(),
+            caps.bytes
+        );
+        // The estimate is not below what the maps really hold.
+        let real: usize = c
+            .user_failures
+            .shards
+            .iter()
+            .flat_map(|s| s.values())
+            .map(|r| r.0.capacity() * 8)
+            .sum();
+        assert!(
+            c.user_failures.bytes() >= real,
+            "{} < {real}",
+            c.user_failures.bytes()
+        );
+        // The oldest went, the newest are there; the lockout (few, long
+        // lived) is still in force.
+        let newest = format!("{}{}", "u".repeat(300), 59_999);
+        let now = Timestamp(t0 + 700);
+        assert_eq!(
+            c.signals(&newest, "2001:db8::0:ea5f".parse().unwrap(), now, &a)
+                .account_failures,
+            1
+        );
+        let first = format!("{}{}", "u".repeat(300), 0);
+        assert_eq!(
+            c.signals(&first, "2001:db8::0:0".parse().unwrap(), now, &a)
+                .account_failures,
+            0
+        );
+        assert!(c
+            .signals("victim", "7.7.7.7".parse().unwrap(), now, &a)
+            .lockout
+            .is_some());
+    }
+
+    #[test]
+    fn pruning_a_step_at_a_time_forgets_everything_in_sixteen_steps() {
+        let mut c = Counters::default();
+        let a = Attacks::default();
+        for i in 0..1_000 {
+            fail(
+                &mut c,
+                &format!("u{i}"),
+                &format!("10.0.{}.{}", i / 250, i % 250),
+                1_700_000_000,
+            );
+        }
+        let later = Timestamp(1_700_000_000 + 8 * 86_400);
+        for step in 0..SHARDS {
+            assert!(c.tracked() > 0, "step {step}");
+            c.prune_step(later, &a);
+        }
         assert_eq!(c.tracked(), 0);
     }
 }

@@ -187,7 +187,7 @@ pub enum InvalidAttempt {
     EmptyUser,
     #[error("user is longer than {MAX_USER_LEN} bytes")]
     UserTooLong,
-    #[error("{0} must not contain control characters")]
+    #[error("{0} must not contain control characters or invisible formatting characters")]
     ControlCharacters(&'static str),
     #[error("device is longer than {MAX_DEVICE_LEN} bytes")]
     DeviceTooLong,
@@ -217,6 +217,14 @@ fn clean(
     if has_control(v) {
         return Err(InvalidAttempt::ControlCharacters(field));
     }
+    // Invisible formatting characters (bidirectional overrides, zero-width
+    // spaces: `crate::text`) carry no meaning in an id or a user agent and
+    // could disguise one in a text: dropped.
+    if crate::text::has_hidden(v) {
+        let visible: String = v.chars().filter(|&c| !crate::text::is_hidden(c)).collect();
+        let visible = visible.trim();
+        return Ok((!visible.is_empty()).then(|| Name::from(visible)));
+    }
     Ok(Some(Name::from(v)))
 }
 
@@ -231,7 +239,9 @@ pub fn normalize_user(user: &str) -> Result<Name, InvalidAttempt> {
     if user.len() > MAX_USER_LEN {
         return Err(InvalidAttempt::UserTooLong);
     }
-    if has_control(user) {
+    // Invisible formatting characters too (U+202E, zero-width spaces): a
+    // name that looks like another account's must not be one.
+    if crate::text::has_hidden(user) {
         return Err(InvalidAttempt::ControlCharacters("user"));
     }
     Ok(

@@ -21,8 +21,10 @@ pub mod policy;
 pub mod profile;
 pub mod reason;
 pub mod sending;
+pub mod size;
 pub mod sketch;
 pub mod stats;
+pub mod text;
 pub mod time;
 pub mod verify;
 

@@ -6,6 +6,10 @@ use std::fmt::{self, Write};
 use crate::countries;
 use crate::decision::ReasonCode;
 use crate::domain::{AnonymizerKind, Location, Name};
+use crate::text::Visible;
+
+/// The most characters of a device id a text shows.
+const MAX_DEVICE_SHOWN: usize = 48;
 use crate::time::Timestamp;
 
 /// One reason behind a decision.
@@ -225,6 +229,8 @@ impl Reason {
                 }
             }
             Evidence::Device { device } => {
+                // The client chose the id: quoted, one line, no markup.
+                let device = crate::text::quoted(device, MAX_DEVICE_SHOWN);
                 let _ = if en {
                     write!(s, "New device: {device}")
                 } else {
@@ -232,6 +238,7 @@ impl Reason {
                 };
             }
             Evidence::Client { client, automated } => {
+                let client = Visible(client);
                 let _ = match (en, automated) {
                     (true, false) => write!(s, "New client program: {client}"),
                     (true, true) => write!(s, "Scripted client: {client}"),
@@ -280,11 +287,13 @@ impl Reason {
                         let _ = write!(s, "AS{a}");
                     }
                     if let Some(o) = organisation {
+                        let o = Visible(o);
                         let _ = write!(s, "{}{o}", if asn.is_some() { " " } else { "" });
                     }
                 }
             }
             Evidence::KnownOrgIp { range, colleagues } => {
+                let range = range.as_deref().map(Visible);
                 let _ = match (en, range) {
                     (true, Some(r)) => write!(s, "Known organisation address: {r}"),
                     (false, Some(r)) => write!(s, "企业已知 IP：{r}"),
@@ -437,9 +446,12 @@ impl fmt::Display for PlaceText<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let l = self.0;
         match self.1 {
-            Lang::En => match (l.city.as_deref().or(l.region.as_deref()), l.country) {
+            Lang::En => match (
+                l.city.as_deref().or(l.region.as_deref()).map(Visible),
+                l.country,
+            ) {
                 (Some(n), Some(c)) => write!(f, "{n}, {c}"),
-                (Some(n), None) => f.write_str(n),
+                (Some(n), None) => n.fmt(f),
                 (None, Some(c)) => f.write_str(countries::name_en(c)),
                 (None, None) => f.write_str("an unknown place"),
             },
@@ -449,11 +461,12 @@ impl fmt::Display for PlaceText<'_> {
                     .as_deref()
                     .or(l.city.as_deref())
                     .or(l.region_zh.as_deref())
-                    .or(l.region.as_deref());
+                    .or(l.region.as_deref())
+                    .map(Visible);
                 match (l.country, name) {
                     (Some(c), Some(n)) => write!(f, "{} {n}", countries::name_zh(c)),
                     (Some(c), None) => f.write_str(countries::name_zh(c)),
-                    (None, Some(n)) => f.write_str(n),
+                    (None, Some(n)) => n.fmt(f),
                     (None, None) => f.write_str("未知地点"),
                 }
             }

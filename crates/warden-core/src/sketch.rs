@@ -225,6 +225,12 @@ impl WindowedSketch {
         self.head_start + (self.buckets.len() as i64) * self.bucket_secs as i64 <= now
     }
 
+    /// Start time (seconds) of the newest bucket: when it last took an item
+    /// or moved on.
+    pub fn newest(&self) -> i64 {
+        self.head_start
+    }
+
     pub fn heap_bytes(&self) -> usize {
         self.buckets.capacity() * std::mem::size_of::<Sketch>()
             + self.buckets.iter().map(Sketch::heap_bytes).sum::<usize>()

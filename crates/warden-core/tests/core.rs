@@ -2,6 +2,7 @@
 //! `tests/scenarios/*.toml`, properties of the scoring, and snapshots of the
 //! reason texts.
 
+mod hostile_text;
 mod properties;
 mod scenarios;
 mod texts;

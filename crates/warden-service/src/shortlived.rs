@@ -17,7 +17,7 @@
 //! (`Engine::evaluate_with`) and learns profiles (`Engine::learn`).
 
 use std::collections::VecDeque;
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash, RandomState};
 
 use parking_lot::Mutex;
 use rustc_hash::FxHashMap;
@@ -26,21 +26,39 @@ use std::net::IpAddr;
 use warden_core::counters::{Counters, PasswordFingerprint, Signals};
 use warden_core::policy::Attacks;
 use warden_core::sending::{RateCheck, RateLimits, SendingRates};
+use warden_core::size::HeapSize;
 use warden_core::{Assessment, IpInfo, LoginAttempt, Name, Outcome, Timestamp, VerifyReason};
 
 /// How long an evaluation waits for its report.
 pub const PENDING_TTL_SECS: i64 = 600;
-/// At most this many evaluations wait at once; the oldest go first.
+/// At most this many evaluations wait at once, holding at most this many
+/// bytes (estimated); the oldest go first.
 pub const PENDING_MAX: usize = 200_000;
+pub const PENDING_MAX_BYTES: usize = 128 << 20;
 /// How long a mail session's first check waits for its second check and
 /// its report.
 pub const MAIL_SESSION_TTL_SECS: i64 = 300;
-/// At most this many mail sessions are remembered.
+/// At most this many mail sessions are remembered, in at most this many
+/// bytes.
 pub const MAIL_SESSIONS_MAX: usize = 100_000;
+pub const MAIL_SESSIONS_MAX_BYTES: usize = 64 << 20;
 /// How long the password step of a web login waits for the second factor.
 pub const LOGIN_TICKET_SECS: i64 = 300;
-/// At most this many web logins wait for their second factor.
+/// At most this many web logins wait for their second factor, in at most
+/// this many bytes.
 pub const TICKETS_MAX: usize = 100_000;
+pub const TICKETS_MAX_BYTES: usize = 16 << 20;
+/// How long a successful SMTP login lets the Postfix policy count that
+/// sender's recipients against the account (see [`ShortLived::count_recipient`]).
+pub const SENDER_LOGIN_TTL_SECS: i64 = 3_600;
+/// At most this many such logins are remembered (fixed-size entries).
+pub const SENDER_LOGINS_MAX: usize = 200_000;
+/// Sending rates: accounts with an SMTP login seen, and (user, address)
+/// pairs without one, each bounded in entries and bytes.
+pub const SENDERS_MAX: usize = 100_000;
+pub const SENDERS_MAX_BYTES: usize = 64 << 20;
+pub const UNSEEN_SENDERS_MAX: usize = 50_000;
+pub const UNSEEN_SENDERS_MAX_BYTES: usize = 16 << 20;
 
 /// An evaluation waiting for its outcome.
 #[derive(Debug, Clone)]
@@ -74,15 +92,24 @@ pub struct LoginTicket {
     pub password_change: bool,
 }
 
-/// Sizes, for metrics.
+/// Sizes, for metrics: entries and estimated bytes of every map.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ShortLivedStats {
     pub pending: usize,
+    pub pending_bytes: usize,
     pub mail_sessions: usize,
+    pub mail_session_bytes: usize,
     pub tickets: usize,
+    pub ticket_bytes: usize,
+    /// Accounts and unconfirmed (user, address) pairs with sending rates.
     pub senders: usize,
+    pub sender_bytes: usize,
+    /// SMTP logins remembered for the Postfix policy.
+    pub sender_logins: usize,
+    pub sender_login_bytes: usize,
     /// Keys the attack counters hold.
     pub counter_keys: usize,
+    pub counter_bytes: usize,
     /// Active lockouts.
     pub lockouts: usize,
 }
@@ -122,18 +149,22 @@ impl ShortLived {
     pub async fn mail_session_open(&self, key: &str, now: Timestamp) -> bool {
         match self {
             ShortLived::Memory(m) => {
+                let key = m.mail_key(key);
                 let mut s = m.mail.lock();
                 s.expire(now, MAIL_SESSION_TTL_SECS);
-                s.map.contains_key(key)
+                s.map.contains_key(&key)
             }
         }
     }
 
-    /// Opens a mail session at its first check.
+    /// Opens a mail session at its first check. The key (Dovecot's
+    /// session id, or what stands for it) is kept as a keyed hash, so its
+    /// length costs nothing here.
     pub async fn open_mail_session(&self, key: String, s: MailSession) {
         match self {
             ShortLived::Memory(m) => {
                 let now = s.created;
+                let key = m.mail_key(&key);
                 m.mail.lock().insert(key, s, now, MAIL_SESSION_TTL_SECS)
             }
         }
@@ -143,7 +174,8 @@ impl ShortLived {
     pub async fn note_mail_refusal(&self, key: &str, reason: VerifyReason) {
         match self {
             ShortLived::Memory(m) => {
-                if let Some(s) = m.mail.lock().map.get_mut(key) {
+                let key = m.mail_key(key);
+                if let Some(s) = m.mail.lock().map.get_mut(&key) {
                     s.value.refused = s.value.refused.or(Some(reason));
                 }
             }
@@ -153,7 +185,10 @@ impl ShortLived {
     /// Ends a mail session at its report.
     pub async fn take_mail_session(&self, key: &str, now: Timestamp) -> Option<MailSession> {
         match self {
-            ShortLived::Memory(m) => m.mail.lock().take(key, now, MAIL_SESSION_TTL_SECS),
+            ShortLived::Memory(m) => {
+                let key = m.mail_key(key);
+                m.mail.lock().take(&key, now, MAIL_SESSION_TTL_SECS)
+            }
         }
     }
 
@@ -174,10 +209,53 @@ impl ShortLived {
         }
     }
 
-    /// Checks (and when allowed counts) one more recipient of `user`.
-    pub async fn count_recipient(&self, user: &str, now: Timestamp, l: &RateLimits) -> RateCheck {
+    /// Notes a successful SMTP login of `user` from `ip`: for the next
+    /// [`SENDER_LOGIN_TTL_SECS`], the Postfix policy counts recipients sent
+    /// by `user` from `ip` against the account.
+    pub async fn note_sender_login(&self, user: &str, ip: IpAddr, now: Timestamp) {
         match self {
-            ShortLived::Memory(m) => m.sending.lock().check(user, now.secs(), l),
+            ShortLived::Memory(m) => {
+                let key = m.sender_key(user, ip);
+                m.sender_logins
+                    .lock()
+                    .insert(key, (), now, SENDER_LOGIN_TTL_SECS)
+            }
+        }
+    }
+
+    /// Checks (and when allowed counts) one more recipient of `user` sent
+    /// from `ip`, once per `once` (a mail transaction's recipient). With a
+    /// recent SMTP login of `user` from `ip` ([`Self::note_sender_login`])
+    /// it counts against the account's rate; without one (a request
+    /// nobody's login backs: a forgery, or a mail server that does not tell
+    /// Warden its logins) only against the (user, address) pair, so it can
+    /// never defer the account's mail sent from elsewhere.
+    pub async fn count_recipient(
+        &self,
+        user: &str,
+        ip: Option<IpAddr>,
+        once: Option<u64>,
+        now: Timestamp,
+        l: &RateLimits,
+    ) -> RateCheck {
+        match self {
+            ShortLived::Memory(m) => {
+                let seen = ip.is_some_and(|ip| {
+                    let key = m.sender_key(user, ip);
+                    let mut logins = m.sender_logins.lock();
+                    logins.expire(now, SENDER_LOGIN_TTL_SECS);
+                    logins.map.contains_key(&key)
+                });
+                if seen {
+                    m.sending.lock().check(user, once, now.secs(), l)
+                } else {
+                    let pair = match ip {
+                        Some(ip) => format!("{user}\0{ip}"),
+                        None => format!("{user}\0"),
+                    };
+                    m.unseen_sending.lock().check(&pair, once, now.secs(), l)
+                }
+            }
         }
     }
 
@@ -218,7 +296,7 @@ impl ShortLived {
             ShortLived::Memory(m) => {
                 m.counters
                     .lock()
-                    .record_with(user, ip, outcome, fingerprint, now, a)
+                    .record_bounded(user, ip, outcome, fingerprint, now, a)
             }
         }
     }
@@ -230,15 +308,26 @@ impl ShortLived {
         }
     }
 
-    /// Forgets everything expired at `now`.
+    /// Forgets what expired at `now`: every expired evaluation, session,
+    /// ticket and SMTP login (each map pops its oldest entries only), and
+    /// one shard in sixteen of the attack counters (a short walk: called
+    /// every few seconds, see `warden_api::tasks`).
     pub async fn expire(&self, now: Timestamp, a: &Attacks) {
         match self {
             ShortLived::Memory(m) => {
                 m.pending.lock().expire(now, PENDING_TTL_SECS);
                 m.mail.lock().expire(now, MAIL_SESSION_TTL_SECS);
                 m.tickets.lock().expire(now, LOGIN_TICKET_SECS);
-                m.counters.lock().prune(now, a);
+                m.sender_logins.lock().expire(now, SENDER_LOGIN_TTL_SECS);
+                m.counters.lock().prune_step(now, a);
             }
+        }
+    }
+
+    /// Prunes the attack counters in full (tests, and a long-idle node).
+    pub async fn prune_counters(&self, now: Timestamp, a: &Attacks) {
+        match self {
+            ShortLived::Memory(m) => m.counters.lock().prune(now, a),
         }
     }
 
@@ -247,20 +336,35 @@ impl ShortLived {
             ShortLived::Memory(m) => {
                 // One lock at a time: a guard lives to the end of its
                 // statement, and these locks are not reentrant.
-                let pending = m.pending.lock().map.len();
-                let mail_sessions = m.mail.lock().map.len();
-                let tickets = m.tickets.lock().map.len();
-                let senders = m.sending.lock().len();
-                let (counter_keys, lockouts) = {
+                let (pending, pending_bytes) = m.pending.lock().size();
+                let (mail_sessions, mail_session_bytes) = m.mail.lock().size();
+                let (tickets, ticket_bytes) = m.tickets.lock().size();
+                let (sender_logins, sender_login_bytes) = m.sender_logins.lock().size();
+                let (seen, seen_bytes) = {
+                    let s = m.sending.lock();
+                    (s.len(), s.bytes())
+                };
+                let (unseen, unseen_bytes) = {
+                    let s = m.unseen_sending.lock();
+                    (s.len(), s.bytes())
+                };
+                let (counter_keys, counter_bytes, lockouts) = {
                     let c = m.counters.lock();
-                    (c.tracked(), c.lockouts())
+                    (c.tracked(), c.bytes(), c.lockouts())
                 };
                 ShortLivedStats {
                     pending,
+                    pending_bytes,
                     mail_sessions,
+                    mail_session_bytes,
                     tickets,
-                    senders,
+                    ticket_bytes,
+                    senders: seen + unseen,
+                    sender_bytes: seen_bytes + unseen_bytes,
+                    sender_logins,
+                    sender_login_bytes,
                     counter_keys,
+                    counter_bytes,
                     lockouts,
                 }
             }
@@ -271,25 +375,74 @@ impl ShortLived {
 /// The in-process implementation.
 pub struct Memory {
     pending: Mutex<Expiring<u128, Pending>>,
-    mail: Mutex<Expiring<String, MailSession>>,
+    mail: Mutex<Expiring<u64, MailSession>>,
     tickets: Mutex<Expiring<[u8; 32], LoginTicket>>,
+    sender_logins: Mutex<Expiring<u64, ()>>,
     sending: Mutex<SendingRates>,
+    unseen_sending: Mutex<SendingRates>,
     counters: Mutex<Counters>,
+    /// Keys the hashes of mail-session and sender keys (SipHash with a
+    /// random key per process: a client cannot craft collisions).
+    keys: RandomState,
 }
 
 impl Default for Memory {
     fn default() -> Self {
         Memory {
-            pending: Mutex::new(Expiring::with_capacity(PENDING_MAX, PENDING_MAX)),
-            mail: Mutex::new(Expiring::with_capacity(MAIL_SESSIONS_MAX, 0)),
-            tickets: Mutex::new(Expiring::with_capacity(TICKETS_MAX, 0)),
-            sending: Mutex::new(SendingRates::default()),
+            pending: Mutex::new(Expiring::with_capacity(
+                PENDING_MAX,
+                PENDING_MAX_BYTES,
+                PENDING_MAX,
+            )),
+            mail: Mutex::new(Expiring::with_capacity(
+                MAIL_SESSIONS_MAX,
+                MAIL_SESSIONS_MAX_BYTES,
+                0,
+            )),
+            tickets: Mutex::new(Expiring::with_capacity(TICKETS_MAX, TICKETS_MAX_BYTES, 0)),
+            sender_logins: Mutex::new(Expiring::with_capacity(SENDER_LOGINS_MAX, usize::MAX, 0)),
+            sending: Mutex::new(SendingRates::bounded(SENDERS_MAX, SENDERS_MAX_BYTES)),
+            unseen_sending: Mutex::new(SendingRates::bounded(
+                UNSEEN_SENDERS_MAX,
+                UNSEEN_SENDERS_MAX_BYTES,
+            )),
             counters: Mutex::new(Counters::default()),
+            keys: RandomState::new(),
         }
     }
 }
 
-/// A map whose entries expire in insertion order, bounded in entries.
+impl Memory {
+    fn mail_key(&self, key: &str) -> u64 {
+        self.keys.hash_one(key)
+    }
+
+    fn sender_key(&self, user: &str, ip: IpAddr) -> u64 {
+        self.keys.hash_one((user, ip))
+    }
+}
+
+/// Heap bytes of what the maps hold, for their byte caps.
+impl HeapSize for Pending {
+    fn heap_bytes(&self) -> usize {
+        self.attempt.heap_bytes() + self.ip.heap_bytes() + self.assessment.heap_bytes()
+    }
+}
+
+impl HeapSize for MailSession {
+    fn heap_bytes(&self) -> usize {
+        self.attempt.heap_bytes() + self.info.heap_bytes() + self.assessment.heap_bytes()
+    }
+}
+
+impl HeapSize for LoginTicket {
+    fn heap_bytes(&self) -> usize {
+        self.user.len() + 16
+    }
+}
+
+/// A map whose entries expire in insertion order, bounded in entries and
+/// in estimated bytes: the oldest go first.
 ///
 /// Values are boxed and a table may be sized once up front: growing a table
 /// of large inline values rehashes megabytes under the lock (it stalled
@@ -300,33 +453,64 @@ struct Expiring<K, V> {
     /// with that same stamp (a key may be taken and inserted again).
     order: VecDeque<(Timestamp, u64, K)>,
     max: usize,
+    max_bytes: usize,
+    /// Estimated bytes of the current entries.
+    bytes: usize,
     seq: u64,
 }
 
 struct Stamped<V> {
     seq: u64,
+    /// What this entry was estimated to hold when inserted.
+    bytes: usize,
     value: Box<V>,
 }
 
-impl<K: Hash + Eq + Clone, V> Expiring<K, V> {
-    fn with_capacity(max: usize, reserve: usize) -> Self {
+impl<K: Hash + Eq + Clone, V: HeapSize> Expiring<K, V> {
+    /// An entry besides its value's heap bytes: the table slot, the box,
+    /// and up to two places in the order queue (a taken entry's place
+    /// stays until the queue is compacted).
+    const SLOT: usize = std::mem::size_of::<K>()
+        + std::mem::size_of::<Stamped<V>>()
+        + std::mem::size_of::<V>()
+        + 2 * std::mem::size_of::<(Timestamp, u64, K)>()
+        + 16;
+
+    fn with_capacity(max: usize, max_bytes: usize, reserve: usize) -> Self {
         let mut map = FxHashMap::default();
         map.reserve(reserve);
         Expiring {
             map,
             order: VecDeque::with_capacity(reserve),
             max,
+            max_bytes,
+            bytes: 0,
             seq: 0,
         }
     }
 
+    /// Entries and estimated bytes.
+    fn size(&self) -> (usize, usize) {
+        (self.map.len(), self.bytes)
+    }
+
+    fn remove_current(&mut self, key: &K) -> Option<V> {
+        let s = self.map.remove(key)?;
+        self.bytes -= s.bytes;
+        Some(*s.value)
+    }
+
     fn insert(&mut self, key: K, value: V, now: Timestamp, ttl: i64) {
         self.expire(now, ttl);
-        while self.map.len() >= self.max {
+        let bytes = Self::SLOT + value.heap_bytes();
+        if let Some(old) = self.map.remove(&key) {
+            self.bytes -= old.bytes;
+        }
+        while self.map.len() >= self.max || self.bytes + bytes > self.max_bytes {
             match self.order.pop_front() {
                 Some((_, seq, old)) => {
                     if self.map.get(&old).is_some_and(|s| s.seq == seq) {
-                        self.map.remove(&old);
+                        self.remove_current(&old);
                     }
                 }
                 None => break,
@@ -341,10 +525,12 @@ impl<K: Hash + Eq + Clone, V> Expiring<K, V> {
         }
         self.seq += 1;
         self.order.push_back((now, self.seq, key.clone()));
+        self.bytes += bytes;
         self.map.insert(
             key,
             Stamped {
                 seq: self.seq,
+                bytes,
                 value: Box::new(value),
             },
         );
@@ -356,7 +542,9 @@ impl<K: Hash + Eq + Clone, V> Expiring<K, V> {
         Q: Hash + Eq + ?Sized,
     {
         self.expire(now, ttl);
-        self.map.remove(key).map(|s| *s.value)
+        let s = self.map.remove(key)?;
+        self.bytes -= s.bytes;
+        Some(*s.value)
     }
 
     fn expire(&mut self, now: Timestamp, ttl: i64) {
@@ -367,7 +555,7 @@ impl<K: Hash + Eq + Clone, V> Expiring<K, V> {
             }
             if let Some((_, _, key)) = self.order.pop_front() {
                 if current {
-                    self.map.remove(&key);
+                    self.remove_current(&key);
                 }
             }
         }
@@ -380,7 +568,7 @@ mod tests {
 
     #[test]
     fn entries_expire_in_order_and_are_taken_once() {
-        let mut e: Expiring<u128, u32> = Expiring::with_capacity(10, 10);
+        let mut e: Expiring<u128, u32> = Expiring::with_capacity(10, usize::MAX, 10);
         e.insert(1, 10, Timestamp(0), 600);
         e.insert(2, 20, Timestamp(100), 600);
         assert_eq!(e.take(&1, Timestamp(10), 600), Some(10));
@@ -393,7 +581,7 @@ mod tests {
 
     #[test]
     fn a_key_taken_and_inserted_again_keeps_its_new_time() {
-        let mut e: Expiring<String, u32> = Expiring::with_capacity(10, 0);
+        let mut e: Expiring<String, u32> = Expiring::with_capacity(10, usize::MAX, 0);
         e.insert("a".into(), 1, Timestamp(0), 300);
         e.insert("b".into(), 2, Timestamp(100), 300);
         e.take("a", Timestamp(150), 300);
@@ -431,7 +619,7 @@ mod tests {
 
     #[test]
     fn the_oldest_go_first_when_full() {
-        let mut e: Expiring<u32, u32> = Expiring::with_capacity(3, 0);
+        let mut e: Expiring<u32, u32> = Expiring::with_capacity(3, usize::MAX, 0);
         for i in 0..5 {
             e.insert(i, i, Timestamp(i as i64), 600);
         }

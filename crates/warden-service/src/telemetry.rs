@@ -93,7 +93,9 @@ impl Subscriber for Telemetry {
             DomainEvent::SendingHeld { user, ip, verdict } => {
                 metrics::counter!("warden_postfix_held_total", "verdict" => verdict.as_str())
                     .increment(1);
-                tracing::warn!(user, ip = ?ip, verdict = verdict.as_str(), "postfix policy held back outbound mail");
+                // `user` is what the request said: one clean line in the log.
+                let user = warden_core::text::one_line(user, 64);
+                tracing::warn!(%user, ip = ?ip, verdict = verdict.as_str(), "postfix policy held back outbound mail");
             }
             DomainEvent::AccountChanged { event } => {
                 metrics::counter!("warden_account_changes_total", "kind" => event.kind.as_str())
@@ -119,4 +121,28 @@ impl Subscriber for Telemetry {
             }
         }
     }
+}
+
+/// Sets the gauges of the short-lived state's sizes: entries and estimated
+/// bytes per map (`warden_short_lived_entries{map}`,
+/// `warden_short_lived_bytes{map}`), besides the older per-map gauges.
+pub fn short_lived_gauges(s: &crate::shortlived::ShortLivedStats) {
+    let maps = [
+        ("pending_evaluations", s.pending, s.pending_bytes),
+        ("mail_sessions", s.mail_sessions, s.mail_session_bytes),
+        ("login_tickets", s.tickets, s.ticket_bytes),
+        ("sending_rates", s.senders, s.sender_bytes),
+        ("sender_logins", s.sender_logins, s.sender_login_bytes),
+        ("attack_counters", s.counter_keys, s.counter_bytes),
+    ];
+    for (map, entries, bytes) in maps {
+        metrics::gauge!("warden_short_lived_entries", "map" => map).set(entries as f64);
+        metrics::gauge!("warden_short_lived_bytes", "map" => map).set(bytes as f64);
+    }
+    metrics::gauge!("warden_counter_keys").set(s.counter_keys as f64);
+    metrics::gauge!("warden_lockouts_active").set(s.lockouts as f64);
+    metrics::gauge!("warden_pending_evaluations").set(s.pending as f64);
+    metrics::gauge!("warden_mail_sessions").set(s.mail_sessions as f64);
+    metrics::gauge!("warden_login_tickets").set(s.tickets as f64);
+    metrics::gauge!("warden_sending_accounts").set(s.senders as f64);
 }

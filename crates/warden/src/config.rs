@@ -334,8 +334,10 @@ impl From<Lang> for warden_core::Lang {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Postfix {
-    /// Address and port for Postfix's `check_policy_service inet:HOST:PORT`; none (the default) leaves the policy server off.
+    /// Address and port for Postfix's `check_policy_service inet:HOST:PORT`; none (the default) leaves the policy server off. The policy protocol has no authentication, so only a loopback address is accepted unless `allow_remote` is set.
     pub listen: Option<String>,
+    /// Let `listen` be an address other than loopback (Postfix on another host). Whoever reaches the port can ask about any account and add to its sending count: allow only the Postfix hosts (a firewall).
+    pub allow_remote: bool,
     /// The answer when Warden cannot decide (its storage fails): `defer` (`DEFER_IF_PERMIT`, the mail is retried later) or `dunno` (the mail goes on). When Warden is down, Postfix itself answers with `smtpd_policy_service_default_action`.
     pub on_error: OnError,
     /// Window (seconds) over which an account's recipients are counted for the sending-rate check.
@@ -352,6 +354,7 @@ impl Default for Postfix {
     fn default() -> Self {
         Postfix {
             listen: None,
+            allow_remote: false,
             on_error: OnError::Defer,
             rate_window_secs: 3600,
             rate_min_recipients: 100,
@@ -542,8 +545,14 @@ impl Config {
             bail!("login.tarpit_max_secs must be at most 300 (mail clients give up sooner)");
         }
         if let Some(l) = &self.postfix.listen {
-            l.parse::<std::net::SocketAddr>()
+            let addr = l
+                .parse::<std::net::SocketAddr>()
                 .with_context(|| format!("postfix.listen: {l:?} is not an address:port"))?;
+            if !addr.ip().is_loopback() && !self.postfix.allow_remote {
+                bail!(
+                    "postfix.listen: {addr} is not a loopback address; the Postfix policy protocol has no authentication, so set postfix.allow_remote = true to listen there (and let only the Postfix hosts reach it)"
+                );
+            }
         }
         if self.postfix.rate_window_secs < 60 {
             bail!("postfix.rate_window_secs must be at least 60");
@@ -799,6 +808,26 @@ mod tests {
             Config::load(None, &env(&[("WARDEN_SERVER__LISTEN", "nonsense")])).unwrap_err()
         );
         assert!(e.contains("server.listen"), "{e}");
+    }
+
+    #[test]
+    fn the_postfix_port_listens_on_loopback_unless_allowed_elsewhere() {
+        let ok = Config::load(None, &env(&[("WARDEN_POSTFIX__LISTEN", "127.0.0.1:10031")]));
+        assert!(ok.is_ok(), "{ok:?}");
+        assert!(Config::load(None, &env(&[("WARDEN_POSTFIX__LISTEN", "[::1]:10031")])).is_ok());
+        let e = format!(
+            "{:#}",
+            Config::load(None, &env(&[("WARDEN_POSTFIX__LISTEN", "0.0.0.0:10031")])).unwrap_err()
+        );
+        assert!(e.contains("postfix.allow_remote"), "{e}");
+        let remote = Config::load(
+            None,
+            &env(&[
+                ("WARDEN_POSTFIX__LISTEN", "0.0.0.0:10031"),
+                ("WARDEN_POSTFIX__ALLOW_REMOTE", "true"),
+            ]),
+        );
+        assert!(remote.is_ok(), "{remote:?}");
     }
 
     #[test]

@@ -99,6 +99,9 @@ pub fn is_tls(protocol: Protocol, tls: bool, secured: &str) -> bool {
         || (secured == "secured" && !matches!(protocol, Protocol::Imap | Protocol::Pop3))
 }
 
+/// The longest text a refused client is sent.
+const MAX_MESSAGE_CHARS: usize = 400;
+
 /// The text a refused client sees: for IMAP with the response code first,
 /// which Dovecot then sends unchanged (`NO [CONTACTADMIN] ...`); for POP3
 /// and SMTP the plain text (`-ERR [AUTH] ...`, `535 5.7.8 ...`). One line,
@@ -110,12 +113,10 @@ pub fn client_message(
     offset: i32,
     site: &SiteTexts,
 ) -> String {
-    let text: String = verdict
-        .message_with(lang, offset, site)
-        .unwrap_or_default()
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
+    let text = warden_core::text::one_line(
+        &verdict.message_with(lang, offset, site).unwrap_or_default(),
+        MAX_MESSAGE_CHARS,
+    );
     match (protocol, verdict.reason) {
         (Protocol::Imap, Some(r)) => format!("[{}] {text}", r.imap_code()),
         _ => text,
@@ -159,6 +160,32 @@ fn session_key(req: &DovecotPolicyRequest, ip: IpAddr, protocol: Protocol) -> St
     }
 }
 
+/// Dovecot's JSON body, read leniently: bytes that are not UTF-8 (a
+/// client's IMAP ID or login passed through as it came) become U+FFFD
+/// instead of failing the request, which Dovecot would take as "Warden
+/// failed" and let the login through unchecked.
+pub struct DovecotJson(pub DovecotPolicyRequest);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for DovecotJson {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        let body = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| {
+                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge
+                } else {
+                    ApiError::bad(format!("cannot read the body: {}", e.body_text()))
+                }
+            })?;
+        let text = String::from_utf8_lossy(&body);
+        serde_json::from_str(&text)
+            .map(DovecotJson)
+            .map_err(|e| ApiError::bad(format!("invalid JSON body: {e}")))
+    }
+}
+
 fn answer(status: i32, msg: String) -> ApiJson<DovecotPolicyResponse> {
     ApiJson(DovecotPolicyResponse { status, msg })
 }
@@ -182,7 +209,7 @@ fn answer(status: i32, msg: String) -> ApiJson<DovecotPolicyResponse> {
 pub async fn policy<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
     ApiQuery(params): ApiQuery<DovecotPolicyParams>,
-    ApiJson(req): ApiJson<DovecotPolicyRequest>,
+    DovecotJson(req): DovecotJson,
 ) -> Result<ApiJson<DovecotPolicyResponse>, ApiError> {
     let report = match params.command.as_str() {
         "allow" => false,
@@ -226,8 +253,14 @@ pub async fn policy<S: Backend>(
         Ok(a) => a,
         // The client typed a name no account can have (over-long, control
         // characters): refuse it, never an error (Dovecot would let the
-        // login through unchecked); a report of it is only acknowledged.
-        Err(_) if report => return Ok(answer(0, String::new())),
+        // login through unchecked); its report counts as a failure from
+        // its address (spraying, waves) under a stand-in for the name.
+        Err(_) if report => {
+            if req.success != Some(true) {
+                state.count_unnamed_failure(name, ip).await;
+            }
+            return Ok(answer(0, String::new()));
+        }
         Err(_) => {
             let text = match (protocol, state.config.dovecot_lang) {
                 (Protocol::Imap, Lang::Zh) => "[AUTHENTICATIONFAILED] 用户名或密码错误。",

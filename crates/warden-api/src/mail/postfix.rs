@@ -14,6 +14,14 @@
 //!   recipients than it usually does (`warden_core::sending`);
 //! - `DUNNO` otherwise, and for mail that is not authenticated (inbound).
 //!
+//! The protocol has no credential: whoever reaches the port can ask
+//! anything, so it listens on loopback unless configured otherwise
+//! (`postfix.allow_remote`), answers only fixed texts (never the admin's
+//! note on a locked account, never an account's usual rate), and the
+//! pipeline counts a recipient against an account only when it saw that
+//! account's SMTP login from the same address, once per Postfix
+//! `instance` and recipient.
+//!
 //! When Warden cannot decide (its storage fails) it answers per
 //! `postfix.on_error`; when Warden is down, Postfix applies its own
 //! `smtpd_policy_service_default_action` (451 4.3.5 by default: fail closed).
@@ -42,8 +50,6 @@ const MAX_ATTRS: usize = 100;
 /// A connection idle for longer is closed (Postfix's own idle limit,
 /// `smtpd_policy_service_max_idle`, is 300 s).
 const IDLE: Duration = Duration::from_secs(330);
-/// The longest account status reason quoted in a reply.
-const MAX_REASON_CHARS: usize = 200;
 
 /// Settings of the policy server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -143,14 +149,6 @@ async fn connection<S: Backend>(stream: TcpStream, policy: &Policy<S>) -> Result
     Ok(())
 }
 
-/// Text safe for one SMTP reply line, at most `max` characters.
-fn clean(text: &str, max: usize) -> String {
-    text.chars()
-        .take(max)
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
-}
-
 /// The action for one request.
 pub async fn decide<S: Backend>(policy: &Policy<S>, attrs: &HashMap<String, String>) -> String {
     let get = |k: &str| attrs.get(k).map(|v| v.trim()).unwrap_or("");
@@ -163,15 +161,18 @@ pub async fn decide<S: Backend>(policy: &Policy<S>, attrs: &HashMap<String, Stri
         .parse()
         .ok()
         .map(warden_core::normalize_ip);
+    let (instance, rcpt) = (get("instance"), get("recipient"));
     let check = SendCheck {
         user: sasl,
         ip,
         recipient: get("protocol_state").eq_ignore_ascii_case("RCPT"),
+        transaction: (!instance.is_empty()).then_some((instance, rcpt)),
     };
     action(policy.service.send_check(check).await, policy.settings)
 }
 
-/// Words a decision as Postfix's `action=` value.
+/// Words a decision as Postfix's `action=` value: a fixed text per
+/// decision, with nothing a request supplied and nothing an admin wrote.
 pub fn action(a: SendAction, settings: PostfixSettings) -> String {
     match a {
         SendAction::Dunno => "DUNNO".into(),
@@ -179,34 +180,19 @@ pub fn action(a: SendAction, settings: PostfixSettings) -> String {
         SendAction::Undecided { .. } => {
             "DEFER_IF_PERMIT 4.3.0 Warden cannot check this sender now; try again later".into()
         }
-        SendAction::AccountRefused {
-            user,
-            status,
-            reason,
-        } => {
-            let word = match status {
-                AccountStatus::Locked => "locked",
-                AccountStatus::Disabled => "disabled",
-                AccountStatus::Active => "active",
-            };
-            let why = reason
-                .as_deref()
-                .map(|r| format!(" ({})", clean(r, MAX_REASON_CHARS)))
-                .unwrap_or_default();
-            format!(
-                "REJECT 5.7.1 Sending refused: the account {user} is {word}{why}; contact your administrator"
-            )
+        SendAction::AccountRefused { status, .. } => match status {
+            AccountStatus::Disabled => {
+                "REJECT 5.7.1 Sending refused: this account is disabled; contact your administrator"
+            }
+            _ => "REJECT 5.7.1 Sending refused: this account is locked; contact your administrator",
         }
-        SendAction::RiskRefused { user, ip, reason } => format!(
-            "REJECT 5.7.1 Sending refused by risk control: {user} from {ip} ({reason}); contact your administrator"
-        ),
-        SendAction::RateDeferred {
-            user,
-            recent,
-            usual,
-            window_minutes,
-        } => format!(
-            "DEFER_IF_PERMIT 4.7.1 Sending rate limit: {user} sent to {recent} recipients in the last {window_minutes} minutes (usually {usual:.0}); try again later"
+        .into(),
+        SendAction::RiskRefused { .. } => {
+            "REJECT 5.7.1 Sending refused by risk control for this address; contact your administrator"
+                .into()
+        }
+        SendAction::RateDeferred { window_minutes, .. } => format!(
+            "DEFER_IF_PERMIT 4.7.1 Sending rate limit: too many recipients in the last {window_minutes} minutes; try again later"
         ),
     }
 }
@@ -216,28 +202,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn actions_are_one_clean_line() {
+    fn actions_are_fixed_texts() {
         let s = PostfixSettings::default();
         let a = action(
             SendAction::AccountRefused {
-                user: "kim".into(),
+                user: "kim\u{202e}".into(),
                 status: AccountStatus::Locked,
-                reason: Some("compromised\r\nREJECT x".into()),
             },
             s,
         );
-        assert!(a.starts_with("REJECT 5.7.1 "), "{a}");
-        assert!(!a.contains('\n') && !a.contains('\r'), "{a}");
-        let long = "x".repeat(10_000);
+        assert_eq!(
+            a,
+            "REJECT 5.7.1 Sending refused: this account is locked; contact your administrator"
+        );
         let a = action(
-            SendAction::AccountRefused {
+            SendAction::RateDeferred {
                 user: "kim".into(),
-                status: AccountStatus::Disabled,
-                reason: Some(long),
+                recent: 100,
+                usual: 3.0,
+                window_minutes: 60,
             },
             s,
         );
-        assert!(a.len() < 400, "{}", a.len());
+        assert!(!a.contains("kim") && !a.contains("100"), "{a}");
         assert_eq!(
             action(SendAction::Undecided { user: "kim".into() }, s),
             "DEFER_IF_PERMIT 4.3.0 Warden cannot check this sender now; try again later"

@@ -72,6 +72,11 @@ fn parse_net(v: &str) -> Result<IpNet, ApiError> {
         })
 }
 
+/// The longest place name a correction may give.
+const MAX_PLACE_CHARS: usize = 100;
+/// The longest note.
+const MAX_NOTE_CHARS: usize = 1000;
+
 fn from_dto(d: CorrectionRequest, now: warden_core::Timestamp) -> Result<GeoCorrection, ApiError> {
     let network = parse_net(&d.network)?;
     let country = Country::new(&d.country).map_err(|e| ApiError::bad(format!("country: {e}")))?;
@@ -87,24 +92,40 @@ fn from_dto(d: CorrectionRequest, now: warden_core::Timestamp) -> Result<GeoCorr
         (None, None) => None,
         _ => return Err(ApiError::bad("latitude and longitude go together")),
     };
-    let name = |v: Option<String>| {
-        v.map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-            .map(Into::into)
+    // The names reach the texts users see ("Login from Lagos, NG"): no
+    // line breaks, NULs, bidirectional overrides or other hidden characters,
+    // and a bounded length.
+    let text = |field: &str, v: Option<String>, max: usize| -> Result<Option<String>, ApiError> {
+        let Some(v) = v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()) else {
+            return Ok(None);
+        };
+        if warden_core::text::has_hidden(&v) {
+            return Err(ApiError::bad(format!(
+                "{field} must not contain control characters or invisible formatting characters"
+            )));
+        }
+        if v.chars().count() > max {
+            return Err(ApiError::bad(format!(
+                "{field} is longer than {max} characters"
+            )));
+        }
+        Ok(Some(v))
     };
+    let name =
+        |field: &str, v: Option<String>| text(field, v, MAX_PLACE_CHARS).map(|v| v.map(Into::into));
     Ok(GeoCorrection {
         network,
         location: Location {
             country: Some(country),
-            region: name(d.region),
-            region_zh: name(d.region_zh),
-            city: name(d.city),
-            city_zh: name(d.city_zh),
+            region: name("region", d.region)?,
+            region_zh: name("region_zh", d.region_zh)?,
+            city: name("city", d.city)?,
+            city_zh: name("city_zh", d.city_zh)?,
             coords,
             accuracy_km: d.accuracy_km,
-            time_zone: name(d.time_zone),
+            time_zone: name("time_zone", d.time_zone)?,
         },
-        note: d.note,
+        note: text("note", d.note, MAX_NOTE_CHARS)?,
         created_at: now,
     })
 }

@@ -55,13 +55,7 @@ pub async fn metrics<S: Backend>(State(state): State<Arc<AppState<S>>>) -> impl 
     metrics::gauge!("warden_profiles").set(engine.profiles() as f64);
     metrics::gauge!("warden_profile_bytes").set(engine.profile_bytes() as f64);
     metrics::gauge!("warden_places").set(engine.places() as f64);
-    let short = state.short.stats();
-    metrics::gauge!("warden_counter_keys").set(short.counter_keys as f64);
-    metrics::gauge!("warden_lockouts_active").set(short.lockouts as f64);
-    metrics::gauge!("warden_pending_evaluations").set(short.pending as f64);
-    metrics::gauge!("warden_mail_sessions").set(short.mail_sessions as f64);
-    metrics::gauge!("warden_login_tickets").set(short.tickets as f64);
-    metrics::gauge!("warden_sending_accounts").set(short.senders as f64);
+    warden_service::telemetry::short_lived_gauges(&state.short.stats());
     let w = state.writer.stats();
     metrics::gauge!("warden_store_batches").set(w.batches as f64);
     metrics::gauge!("warden_store_failed_batches").set(w.failed_batches as f64);

@@ -26,6 +26,7 @@ use std::net::IpAddr;
 use std::time::Instant;
 
 use warden_core::counters::PasswordFingerprint;
+use warden_core::hash::stable_hash;
 use warden_core::sending::RateCheck;
 use warden_core::verify::{named_place, precheck, Detail};
 use warden_core::{
@@ -99,6 +100,10 @@ pub struct SendCheck<'a> {
     pub ip: Option<IpAddr>,
     /// At the RCPT stage (one more recipient).
     pub recipient: bool,
+    /// Postfix's `instance` (one per mail transaction) and `recipient`,
+    /// when given: a recipient is counted once per transaction, however
+    /// often Postfix asks about it.
+    pub transaction: Option<(&'a str, &'a str)>,
 }
 
 /// What to do with the mail.
@@ -106,12 +111,9 @@ pub struct SendCheck<'a> {
 pub enum SendAction {
     /// Not Warden's business, or nothing against it.
     Dunno,
-    /// The account is locked or disabled.
-    AccountRefused {
-        user: Name,
-        status: AccountStatus,
-        reason: Option<String>,
-    },
+    /// The account is locked or disabled. The admin's note on why is not
+    /// here: it is for admins, never for whoever asks this port.
+    AccountRefused { user: Name, status: AccountStatus },
     /// The risk engine refuses this address for the account.
     RiskRefused {
         user: Name,
@@ -331,6 +333,26 @@ impl<S: Backend> Service<S> {
         .await
     }
 
+    /// Dovecot's report of a failed login under a name no account can have
+    /// (over-long, control characters): nothing to record in a history,
+    /// but the attempt still counts as a failure from `ip` toward spraying
+    /// and waves, under a stand-in for the name (its hash), so hostile
+    /// names are no way past the counters.
+    pub async fn count_unnamed_failure(&self, name: &str, ip: IpAddr) {
+        let stand_in = format!("#invalid-{:016x}", stable_hash(&[name.as_bytes()]));
+        let attacks = self.attacks();
+        self.short
+            .count_outcome(
+                &stand_in,
+                warden_core::normalize_ip(ip),
+                Outcome::Failure(FailureReason::WrongPassword),
+                None,
+                self.now(),
+                &attacks,
+            )
+            .await;
+    }
+
     /// The Postfix policy's decision for mail from an authenticated sender.
     pub async fn send_check(&self, c: SendCheck<'_>) -> SendAction {
         let Ok(user) = warden_core::normalize_user(c.user) else {
@@ -345,7 +367,6 @@ impl<S: Backend> Service<S> {
             Ok(Some(a)) if a.status != AccountStatus::Active => SendAction::AccountRefused {
                 user,
                 status: a.status,
-                reason: a.status_reason,
             },
             Ok(_) => self.send_risk(user, c, now).await,
         };
@@ -386,8 +407,14 @@ impl<S: Backend> Service<S> {
         }
         if c.recipient {
             let l = &self.rates;
+            // Postfix's requests carry no credential: a recipient counts
+            // against the account only when Warden saw the account's SMTP
+            // login from that address (`ShortLived::count_recipient`).
+            let once = c
+                .transaction
+                .map(|(instance, rcpt)| stable_hash(&[instance.as_bytes(), rcpt.as_bytes()]));
             if let RateCheck::Deferred { recent, usual, .. } =
-                self.short.count_recipient(&user, now, l).await
+                self.short.count_recipient(&user, c.ip, once, now, l).await
             {
                 return SendAction::RateDeferred {
                     user,

@@ -308,6 +308,12 @@ impl<S: Backend> Service<S> {
                     &attacks,
                 )
                 .await;
+            if outcome.is_success() && attempt.protocol == warden_core::Protocol::Smtp {
+                // What lets the Postfix policy count this sender's mail.
+                self.short
+                    .note_sender_login(&attempt.user, attempt.ip, attempt.ts)
+                    .await;
+            }
         }
         ack.await?;
         self.events.publish(DomainEvent::LoginRecorded {

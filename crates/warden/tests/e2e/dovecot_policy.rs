@@ -476,3 +476,72 @@ fn with_warden_down_dovecot_fails_open_on_its_own_passwords() {
     let log = std::fs::read_to_string(d.log()).unwrap();
     assert!(log.contains("Policy server HTTP error"), "{log}");
 }
+
+#[test]
+fn a_hostile_imap_id_through_the_real_dovecot_neither_skips_the_lockout_nor_reaches_a_text() {
+    use super::harness::client;
+    let s = stack("hostile", &[], &[("gina@example.com", "gina-password-1")]);
+    let d = &s.dovecot;
+    let w = &s.warden;
+    w.history_at_home("gina@example.com", HOME);
+    let attacker = "81.2.69.10";
+    let port = d.imaps.to_string();
+    // The name an attacker's client gives itself: a sentence with a URL,
+    // as long as Dovecot takes before login (it aborts an ID over about a
+    // kilobyte: "Input buffer full"). imaplib sends ASCII only: bidi
+    // overrides and bytes that are not UTF-8 are tested over HTTP.
+    let hostile = format!(
+        "your mailbox is suspended. verify at https://evil.example/login {}",
+        "x".repeat(600)
+    );
+    let imap = |password: &str, ip: &str| {
+        let mut v = client(&[
+            "imap",
+            "--port",
+            &port,
+            "--user",
+            "gina@example.com",
+            "--password",
+            password,
+            "--tls",
+            "ssl",
+            "--ip",
+            ip,
+            "--client",
+            &hostile,
+        ]);
+        v.remove(0)
+    };
+    for i in 1..=5 {
+        let r = imap(&format!("guess-{i}"), attacker);
+        assert_eq!(
+            seen(&format!("guess {i} with a hostile ID"), &r),
+            "NO [AUTHENTICATIONFAILED] Authentication failed."
+        );
+    }
+    // Each guess was reported and counted: the address is locked out, and
+    // stays refused with the right password and the same hostile ID.
+    w.event_once("gina@example.com", 5, |e| e["outcome"] == "failure");
+    let right = imap("gina-password-1", attacker);
+    let reply = seen(
+        "the right password with a hostile ID from the locked address",
+        &right,
+    );
+    assert!(
+        reply.starts_with("NO [CONTACTADMIN] Locked by risk control"),
+        "{reply}"
+    );
+    // From home the login succeeds, and the client program is shown as one
+    // word of its name (the ID was cut to 1,024 bytes, its version with it;
+    // the history keeps that cut ID beside, as data).
+    let home = imap("gina-password-1", HOME);
+    assert_eq!(
+        seen("gina from home with a hostile ID", &home),
+        "OK Logged in"
+    );
+    let e = w.event_once("gina@example.com", 1, |e| {
+        e["outcome"] == "success" && e["ip"] == HOME
+    });
+    println!("the stored event: {e}");
+    assert_eq!(e["client"], "your", "{e}");
+}
