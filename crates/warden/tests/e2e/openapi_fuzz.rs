@@ -9,7 +9,10 @@
 //! Schemathesis' report with a curl line that reproduces it.
 //!
 //! Deterministic (`--generation-deterministic`: the same requests every
-//! run) and bounded (`MAX_EXAMPLES` per operation). Left out:
+//! run) and bounded (`MAX_EXAMPLES` per operation). One worker: with two,
+//! Schemathesis itself sometimes failed under load with a CPython error in
+//! its own threads ("SystemError: AST constructor recursion depth
+//! mismatch", 1 run in 4 with three runs at once on two cores). Left out:
 //! `positive_data_acceptance` (rules a schema cannot state refuse valid-looking
 //! requests: a password below the policy, a wrong TOTP code, a report
 //! without `evaluation_id` needs `user`, `ip` and `protocol`) and
@@ -51,7 +54,7 @@ fn schemathesis_finds_the_api_as_its_document_says() {
         .args(["--checks", "all", "--exclude-checks", EXCLUDED])
         .args(["--max-examples", MAX_EXAMPLES])
         .arg("--generation-deterministic")
-        .args(["--workers", "2", "--request-timeout", "30"])
+        .args(["--workers", "1", "--request-timeout", "30"])
         .args(["--max-failures", "50", "--no-color"])
         .args(["--report", "junit", "--report-junit-path"])
         .arg(&junit)
