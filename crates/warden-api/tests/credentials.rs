@@ -997,3 +997,62 @@ async fn access_rules_refuse_before_the_password_is_checked() {
         "ok"
     );
 }
+
+#[tokio::test]
+async fn locking_or_disabling_an_account_ends_its_web_sessions_and_second_steps() {
+    let h = Harness::start().await;
+    let login =
+        |user: &str| json!({"user": user, "ip": SHENZHEN, "protocol": "web", "password": PW});
+    let session_of = |b: &Value| json!({"session_token": b["session_token"].as_str().unwrap()});
+    for (user, action) in [("bob@acme.test", "lock"), ("carol@acme.test", "disable")] {
+        h.create(json!({"user": user, "password": PW})).await;
+        let (_, a) = h.post("/v1/auth/login", login(user)).await;
+        let (_, b) = h.post("/v1/auth/login", login(user)).await;
+        assert_eq!(a["status"], "ok", "{a}");
+        for s in [&a, &b] {
+            let (status, who) = h.post("/v1/auth/session", session_of(s)).await;
+            assert_eq!(status, StatusCode::OK, "{who}");
+        }
+        let (s, r) = h
+            .post(
+                &format!("/v1/users/{user}/{action}"),
+                json!({"reason": "compromised"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{r}");
+        for s in [&a, &b] {
+            let (status, body) = h.post("/v1/auth/session", session_of(s)).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{user} {action}: {body}");
+        }
+        // Unlocking or enabling again brings no old session back.
+        let back = if action == "lock" { "unlock" } else { "enable" };
+        h.post(&format!("/v1/users/{user}/{back}"), json!({})).await;
+        let (status, _) = h.post("/v1/auth/session", session_of(&a)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{user} {back}");
+        let (_, events) = h.get(&format!("/v1/users/{user}/security-events")).await;
+        assert!(
+            events["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["kind"] == "sessions_revoked"),
+            "{events}"
+        );
+    }
+
+    // A login waiting for its second factor is cut off too, even when the
+    // account is unlocked before the code comes.
+    h.create(json!({"user": "alice@acme.test", "password": PW}))
+        .await;
+    let (totp, _) = h.enable_totp("alice@acme.test").await;
+    let (_, first) = h.post("/v1/auth/login", login("alice@acme.test")).await;
+    assert_eq!(first["status"], "totp_required", "{first}");
+    h.post("/v1/users/alice@acme.test/lock", json!({})).await;
+    h.post("/v1/users/alice@acme.test/unlock", json!({})).await;
+    let mut step = login("alice@acme.test");
+    step["code"] = json!(totp.code_now(h.now()));
+    step["login_token"] = first["login_token"].clone();
+    let (s, b) = h.post("/v1/auth/login", step).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    assert!(b.to_string().contains("login_token"), "{b}");
+}

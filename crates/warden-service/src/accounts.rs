@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::net::IpAddr;
 
 use warden_auth::{PolicyViolation, Strength};
-use warden_core::{Account, AccountStatus, Org, SecurityEventKind as Kind, Timestamp};
+use warden_core::{Account, AccountStatus, Org, SecurityEventKind as Kind, Timestamp, WebSession};
 use warden_store::{AccountWrite, Backend};
 
 use crate::credentials::{context_words, event, Actor};
@@ -173,8 +173,9 @@ impl<S: Backend> Service<S> {
 
     /// An admin changes an account's status (`kind` says which change: a
     /// lock, an unlock, a disable, an enable). Takes effect at the next
-    /// login through every entry point; an unlock also lifts the account's
-    /// risk-control lockouts.
+    /// login through every entry point; a lock or a disable also ends the
+    /// account's web sessions and pending second steps at once, and an
+    /// unlock lifts the account's risk-control lockouts.
     pub async fn set_status(
         &self,
         user: &str,
@@ -191,16 +192,57 @@ impl<S: Backend> Service<S> {
             .filter(|r| !r.is_empty());
         a.updated_at = now;
         let detail = a.status_reason.clone().unwrap_or_default();
+        let mut events = vec![event(ip, now, user, kind, Actor::Admin, detail)];
+        // A locked or disabled account keeps no way in: its web sessions end
+        // with the change, in the same transaction, and its logins waiting
+        // for a second factor are forgotten.
+        let cut_off = status != AccountStatus::Active;
+        if cut_off {
+            events.push(event(
+                ip,
+                now,
+                user,
+                Kind::SessionsRevoked,
+                Actor::Admin,
+                format!("account {status}"),
+            ));
+        }
         self.commit(AccountWrite {
             account: Some(a.clone()),
-            events: vec![event(ip, now, user, kind, Actor::Admin, detail)],
+            revoke_sessions_at: cut_off.then_some(now),
+            events,
             ..AccountWrite::default()
         })
         .await?;
+        if cut_off {
+            self.short.forget_tickets(user).await;
+        }
         if kind == Kind::AccountUnlocked {
             self.short.lift_lockouts(user).await;
         }
         Ok(a)
+    }
+
+    /// The live web session of this token: not revoked, not expired, and
+    /// of an account that is still active (a lock or a disable revokes the
+    /// sessions; this also refuses one opened while the lock was
+    /// committing).
+    pub async fn live_session(&self, token: &str) -> Result<Option<WebSession>, ServiceError> {
+        let now = self.now();
+        let Some(s) = self
+            .store
+            .session(&warden_auth::codes::token_digest(token))
+            .await?
+            .filter(|s| s.revoked_at.is_none() && now < s.expires_at)
+        else {
+            return Ok(None);
+        };
+        let active = self
+            .store
+            .account(&s.user)
+            .await?
+            .is_some_and(|a| a.status == AccountStatus::Active);
+        Ok(active.then_some(s))
     }
 
     /// A page of accounts with whether each has confirmed TOTP: two queries

@@ -174,6 +174,19 @@ impl ShortLived {
         }
     }
 
+    /// Forgets every ticket of `user` (the account was locked or
+    /// disabled); how many there were.
+    pub async fn forget_tickets(&self, user: &str) -> usize {
+        match self {
+            ShortLived::Memory(m) => {
+                let mut t = m.tickets.lock();
+                let before = t.map.len();
+                t.map.retain(|_, s| &*s.value.user != user);
+                before - t.map.len()
+            }
+        }
+    }
+
     /// Checks (and when allowed counts) one more recipient of `user`.
     pub async fn count_recipient(&self, user: &str, now: Timestamp, l: &RateLimits) -> RateCheck {
         match self {

@@ -9,7 +9,6 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use warden_auth::codes;
 use warden_core::{Lang, Protocol, VerifyReason};
 use warden_service::pipeline::verify::{WebRefusal, WebStatus, WebStep};
 use warden_service::pipeline::AttemptFields;
@@ -169,7 +168,7 @@ pub async fn login<S: Backend>(
     request_body = SessionRequest,
     responses(
         (status = 200, description = "The live session", body = SessionDto),
-        (status = 404, description = "Unknown, expired or revoked", body = crate::error::ErrorBody),
+        (status = 404, description = "Unknown, expired or revoked (a lock or disable of the account revokes its sessions)", body = crate::error::ErrorBody),
     ),
     security(("api_key" = []))
 )]
@@ -177,12 +176,9 @@ pub async fn session<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
     ApiJson(req): ApiJson<SessionRequest>,
 ) -> Result<ApiJson<SessionDto>, ApiError> {
-    let now = state.now();
     let s = state
-        .store
-        .session(&codes::token_digest(&req.session_token))
+        .live_session(&req.session_token)
         .await?
-        .filter(|s| s.revoked_at.is_none() && now < s.expires_at)
         .ok_or_else(|| ApiError::NotFound("unknown, expired or revoked session".into()))?;
     Ok(ApiJson(SessionDto {
         user: s.user.to_string(),
