@@ -49,22 +49,61 @@ pub struct PasswordSet {
 }
 
 impl<S: Backend> Service<S> {
-    /// Checks `password` against the policy for `account` in `org`.
-    pub fn check_password_policy(
+    /// Checks `password` against the policy for `account` in `org`: the
+    /// rule it breaks, or its strength (zxcvbn, on the bounded CPU pool, so
+    /// a crafted password cannot hold up the request threads; a full pool
+    /// is [`ServiceError::Busy`]).
+    pub async fn password_check(
+        &self,
+        account: &Account,
+        org: &Org,
+        password: &str,
+    ) -> Result<Result<Strength, PolicyViolation>, ServiceError> {
+        let policy = self.credentials.settings.password.clone();
+        // The rules are linear in the length and refuse what is too long
+        // before any work: checked here, so only grading waits for the pool.
+        let words = context_words(account, org);
+        let refs: Vec<&str> = words.iter().map(String::as_str).collect();
+        if let Some(v) = policy.violation(password, &refs) {
+            return Ok(Err(v));
+        }
+        let password = password.to_string();
+        self.credentials
+            .cpu
+            .run(move || {
+                let refs: Vec<&str> = words.iter().map(String::as_str).collect();
+                Ok(warden_auth::strength(&password, &refs))
+            })
+            .await
+    }
+
+    /// [`password_check`](Self::password_check) with a broken rule as
+    /// [`ServiceError::Refused`].
+    pub async fn check_password_policy(
         &self,
         account: &Account,
         org: &Org,
         password: &str,
     ) -> Result<Strength, ServiceError> {
-        let words = context_words(account, org);
-        let words: Vec<&str> = words.iter().map(String::as_str).collect();
-        self.credentials
-            .settings
-            .password
-            .check(password, &words)
+        self.password_check(account, org, password)
+            .await?
             .map_err(|v| {
                 ServiceError::refused(violation_code(&v), v.message(warden_core::Lang::En))
             })
+    }
+
+    /// The QR codes of an `otpauth://` URI (PNG bytes, SVG text), rendered on
+    /// the bounded CPU pool.
+    pub async fn qr_codes(&self, uri: String) -> Result<(Vec<u8>, String), ServiceError> {
+        self.credentials
+            .cpu
+            .run(move || {
+                let png = warden_auth::qr_png(&uri)?;
+                let svg = warden_auth::qr_svg(&uri)?;
+                Ok::<_, warden_auth::AuthError>((png, svg))
+            })
+            .await?
+            .map_err(|e| ServiceError::Internal(e.to_string()))
     }
 
     /// How many of the account's authorization codes are usable at `now`
@@ -99,7 +138,7 @@ impl<S: Backend> Service<S> {
                 ));
             }
         }
-        let strength = self.check_password_policy(&a, &org, &new.password)?;
+        let strength = self.check_password_policy(&a, &org, &new.password).await?;
         let keep = self.credentials.settings.password.history;
         if keep > 0 {
             for old in self.store.password_history(user, keep as u32).await? {

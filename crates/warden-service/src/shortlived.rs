@@ -28,6 +28,8 @@ use warden_core::policy::Attacks;
 use warden_core::sending::{RateCheck, RateLimits, SendingRates};
 use warden_core::{Assessment, IpInfo, LoginAttempt, Name, Outcome, Timestamp, VerifyReason};
 
+use crate::code_throttle::{CodeFailure, CodeThrottle};
+
 /// How long an evaluation waits for its report.
 pub const PENDING_TTL_SECS: i64 = 600;
 /// At most this many evaluations wait at once; the oldest go first.
@@ -187,6 +189,27 @@ impl ShortLived {
         }
     }
 
+    /// Until when `user`'s second-factor codes are locked, if they are.
+    pub async fn code_locked(&self, user: &str, now: Timestamp) -> Option<Timestamp> {
+        match self {
+            ShortLived::Memory(m) => m.codes.lock().locked(user, now),
+        }
+    }
+
+    /// Counts a wrong second-factor code of `user`.
+    pub async fn code_failed(&self, user: &str, now: Timestamp) -> CodeFailure {
+        match self {
+            ShortLived::Memory(m) => m.codes.lock().failed(user, now),
+        }
+    }
+
+    /// A right second-factor code of `user`.
+    pub async fn code_passed(&self, user: &str) {
+        match self {
+            ShortLived::Memory(m) => m.codes.lock().passed(user),
+        }
+    }
+
     /// Checks (and when allowed counts) one more recipient of `user`.
     pub async fn count_recipient(&self, user: &str, now: Timestamp, l: &RateLimits) -> RateCheck {
         match self {
@@ -251,6 +274,7 @@ impl ShortLived {
                 m.mail.lock().expire(now, MAIL_SESSION_TTL_SECS);
                 m.tickets.lock().expire(now, LOGIN_TICKET_SECS);
                 m.counters.lock().prune(now, a);
+                m.codes.lock().prune(now);
             }
         }
     }
@@ -288,6 +312,7 @@ pub struct Memory {
     tickets: Mutex<Expiring<[u8; 32], LoginTicket>>,
     sending: Mutex<SendingRates>,
     counters: Mutex<Counters>,
+    codes: Mutex<CodeThrottle>,
 }
 
 impl Default for Memory {
@@ -298,6 +323,7 @@ impl Default for Memory {
             tickets: Mutex::new(Expiring::with_capacity(TICKETS_MAX, 0)),
             sending: Mutex::new(SendingRates::default()),
             counters: Mutex::new(Counters::default()),
+            codes: Mutex::new(CodeThrottle::default()),
         }
     }
 }

@@ -36,7 +36,7 @@ fn parse_lang(lang: Option<&str>) -> Result<Lang, ApiError> {
         (status = 200, description = "`ok`, or `fail` with the reason, the message for the user and the IMAP code", body = VerifyResponse),
         (status = 400, description = "Malformed JSON or invalid field", body = crate::error::ErrorBody),
         (status = 401, description = "Missing or wrong API key", body = crate::error::ErrorBody),
-        (status = 503, description = "Storage unavailable", body = crate::error::ErrorBody),
+        (status = 503, description = "Storage unavailable, or the password-hashing pool and its queue are full (`busy`, with `Retry-After`)", body = crate::error::ErrorBody),
     ),
     security(("api_key" = []))
 )]
@@ -86,6 +86,8 @@ pub async fn verify<S: Backend>(
         (status = 200, description = "`ok` with a session token, `totp_required` with a login token, or `fail` with the reason", body = LoginResponse),
         (status = 400, description = "Malformed JSON or invalid field", body = crate::error::ErrorBody),
         (status = 401, description = "Missing or wrong API key", body = crate::error::ErrorBody),
+        (status = 429, description = "Too many wrong second-factor codes: the account's codes are refused for `Retry-After` seconds", body = crate::error::ErrorBody),
+        (status = 503, description = "The password-hashing pool and its queue are full (`busy`, with `Retry-After`)", body = crate::error::ErrorBody),
     ),
     security(("api_key" = []))
 )]
