@@ -311,6 +311,17 @@ fn credentials_through_the_cli_and_api_and_no_secret_in_any_log() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // Read the log as it comes: a full pipe would stall the service (its
+    // trace log outgrows the pipe's buffer within seconds).
+    let mut child = child;
+    let log_reader = {
+        let mut stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            let mut log = Vec::new();
+            std::io::Read::read_to_end(&mut stderr, &mut log).unwrap();
+            log
+        })
+    };
     let rt = tokio::runtime::Runtime::new().unwrap();
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
@@ -507,8 +518,9 @@ fn credentials_through_the_cli_and_api_and_no_secret_in_any_log() {
         .status()
         .unwrap()
         .success());
-    let out = child.wait_with_output().unwrap();
-    let log = String::from_utf8_lossy(&out.stderr);
+    child.wait().unwrap();
+    let log = log_reader.join().unwrap();
+    let log = String::from_utf8_lossy(&log);
     assert!(
         log.contains("/v1/auth/verify") || log.len() > 1000,
         "the log is not empty: trace logging worked"
