@@ -18,7 +18,7 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Stable machine-readable code: `bad_request`, `unauthorized`,
     /// `not_found`, `conflict`, `payload_too_large`, `unsupported_media_type`,
-    /// `storage_unavailable`, `internal`, or with status 422 the rule that
+    /// `too_many_attempts` (429), `busy` (503), `storage_unavailable`, `internal`, or with status 422 the rule that
     /// refused the request (`password_too_short`, `invalid_code`, ...).
     pub code: &'static str,
     /// What went wrong, for a person.
@@ -47,6 +47,18 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("storage is unavailable: {0}")]
     Storage(String),
+    /// Too many attempts: answered 429 with `Retry-After`.
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after_secs: u64,
+    },
+    /// A CPU-heavy step's pool is full: answered 503 with `Retry-After`.
+    #[error("{message}")]
+    Busy {
+        message: String,
+        retry_after_secs: u64,
+    },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -64,6 +76,10 @@ impl ApiError {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
             ApiError::Storage(_) => (StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable"),
+            ApiError::TooManyRequests { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts")
+            }
+            ApiError::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -83,7 +99,16 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        if status.is_server_error() {
+        let retry_after = match self {
+            ApiError::TooManyRequests {
+                retry_after_secs, ..
+            }
+            | ApiError::Busy {
+                retry_after_secs, ..
+            } => Some(retry_after_secs.max(1)),
+            _ => None,
+        };
+        if status.is_server_error() && retry_after.is_none() {
             tracing::error!(error = %self, "request failed");
         }
         let body = ErrorBody {
@@ -92,7 +117,13 @@ impl IntoResponse for ApiError {
                 message: self.to_string(),
             },
         };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response
     }
 }
 
@@ -286,6 +317,19 @@ impl From<warden_service::ServiceError> for ApiError {
             ServiceError::Refused { code, message } => ApiError::Refused { code, message },
             ServiceError::Store(e) => e.into(),
             ServiceError::Internal(m) => ApiError::Internal(m),
+            ServiceError::Throttled {
+                message,
+                retry_after_secs,
+            } => ApiError::TooManyRequests {
+                message,
+                retry_after_secs,
+            },
+            e @ ServiceError::Busy {
+                retry_after_secs, ..
+            } => ApiError::Busy {
+                message: e.to_string(),
+                retry_after_secs,
+            },
         }
     }
 }

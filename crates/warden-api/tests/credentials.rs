@@ -7,6 +7,8 @@ use std::time::Instant;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
+use warden_api::credentials::AuthSettings;
+use warden_api::ApiConfig;
 use warden_auth::{Totp, TotpSecret};
 use warden_core::Timestamp;
 
@@ -670,20 +672,23 @@ async fn the_second_step_checks_its_own_request_and_a_password_to_change_is_no_w
         json!({"user": "alice@acme.test", "password": PW, "ip": "81.2.69.10", "protocol": "web"});
     let (_, first) = h.post("/v1/auth/login", body.clone()).await;
     let token = first["login_token"].as_str().unwrap();
-    // An admin locks the account between the two steps: the code does not
-    // open a session.
+    // An admin locks the account between the two steps: the lock ends the
+    // waiting login, so the code opens no session; a new login is told why.
     h.post(
         "/v1/users/alice@acme.test/lock",
         json!({"reason": "compromised"}),
     )
     .await;
     let code = totp.code_now(h.now());
-    let (_, second) = h
+    let (s, second) = h
         .post("/v1/auth/login", json!({"user": "alice@acme.test", "login_token": token, "code": code, "ip": "81.2.69.10"}))
         .await;
-    assert_eq!(second["status"], "fail", "{second}");
-    assert_eq!(second["reason"], "account_locked", "{second}");
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{second}");
     assert!(second["session_token"].is_null(), "{second}");
+    let (_, again) = h.post("/v1/auth/login", body.clone()).await;
+    assert_eq!(again["status"], "fail", "{again}");
+    assert_eq!(again["reason"], "account_locked", "{again}");
+    assert!(again["session_token"].is_null(), "{again}");
 
     // Bob has no TOTP and must change his password: from a new country
     // with protection on, the expired password opens no session.
@@ -996,4 +1001,363 @@ async fn access_rules_refuse_before_the_password_is_checked() {
         h.verify("bob@acme.test", PW, "imap", SHENZHEN, true).await["result"],
         "ok"
     );
+}
+
+#[tokio::test]
+async fn locking_or_disabling_an_account_ends_its_web_sessions_and_second_steps() {
+    let h = Harness::start().await;
+    let login =
+        |user: &str| json!({"user": user, "ip": SHENZHEN, "protocol": "web", "password": PW});
+    let session_of = |b: &Value| json!({"session_token": b["session_token"].as_str().unwrap()});
+    for (user, action) in [("bob@acme.test", "lock"), ("carol@acme.test", "disable")] {
+        h.create(json!({"user": user, "password": PW})).await;
+        let (_, a) = h.post("/v1/auth/login", login(user)).await;
+        let (_, b) = h.post("/v1/auth/login", login(user)).await;
+        assert_eq!(a["status"], "ok", "{a}");
+        for s in [&a, &b] {
+            let (status, who) = h.post("/v1/auth/session", session_of(s)).await;
+            assert_eq!(status, StatusCode::OK, "{who}");
+        }
+        let (s, r) = h
+            .post(
+                &format!("/v1/users/{user}/{action}"),
+                json!({"reason": "compromised"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{r}");
+        for s in [&a, &b] {
+            let (status, body) = h.post("/v1/auth/session", session_of(s)).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{user} {action}: {body}");
+        }
+        // Unlocking or enabling again brings no old session back.
+        let back = if action == "lock" { "unlock" } else { "enable" };
+        h.post(&format!("/v1/users/{user}/{back}"), json!({})).await;
+        let (status, _) = h.post("/v1/auth/session", session_of(&a)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{user} {back}");
+        let (_, events) = h.get(&format!("/v1/users/{user}/security-events")).await;
+        assert!(
+            events["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["kind"] == "sessions_revoked"),
+            "{events}"
+        );
+    }
+
+    // A login waiting for its second factor is cut off too, even when the
+    // account is unlocked before the code comes.
+    h.create(json!({"user": "alice@acme.test", "password": PW}))
+        .await;
+    let (totp, _) = h.enable_totp("alice@acme.test").await;
+    let (_, first) = h.post("/v1/auth/login", login("alice@acme.test")).await;
+    assert_eq!(first["status"], "totp_required", "{first}");
+    h.post("/v1/users/alice@acme.test/lock", json!({})).await;
+    h.post("/v1/users/alice@acme.test/unlock", json!({})).await;
+    let mut step = login("alice@acme.test");
+    step["code"] = json!(totp.code_now(h.now()));
+    step["login_token"] = first["login_token"].clone();
+    let (s, b) = h.post("/v1/auth/login", step).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    assert!(b.to_string().contains("login_token"), "{b}");
+}
+
+impl Harness {
+    /// A raw call: status, `Retry-After` (seconds) and the JSON body.
+    async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        body: Value,
+    ) -> (StatusCode, Option<u64>, Value) {
+        let r = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(super::KEY)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        let retry = r
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .map(|v| v.to_str().unwrap().parse().unwrap());
+        (status, retry, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// A web login's password step, then `code` as its second step, from
+    /// an address of its own (a wrong code counts toward the address's
+    /// lockout too).
+    async fn web_code(&self, user: &str, code: String) -> (StatusCode, Option<u64>, Value) {
+        let ip = format!("113.88.7.{}", self.now().secs() % 250);
+        let (_, first) = self
+            .post(
+                "/v1/auth/login",
+                json!({"user": user, "ip": ip, "protocol": "web", "password": PW}),
+            )
+            .await;
+        assert_eq!(first["status"], "totp_required", "{first}");
+        self.raw(
+            Method::POST,
+            "/v1/auth/login",
+            json!({"user": user, "ip": ip, "protocol": "web",
+                   "login_token": first["login_token"], "code": code}),
+        )
+        .await
+    }
+
+    async fn event_kinds(&self, user: &str) -> Vec<String> {
+        let (_, e) = self.get(&format!("/v1/users/{user}/security-events")).await;
+        e["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap().to_string())
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn wrong_codes_lock_every_code_path_for_a_while_and_each_is_recorded() {
+    use warden_service::code_throttle::{CODE_FAILURES, CODE_LOCK_SECS};
+    let h = Harness::start().await;
+    let user = "alice@acme.test";
+    h.create(json!({"user": user, "password": PW})).await;
+    let (totp, recovery) = h.enable_totp(user).await;
+    let totp_path = format!("/v1/users/{user}/totp");
+    let codes_path = format!("/v1/users/{user}/recovery-codes");
+    // Guessing through the switch-off path: each wrong code is refused
+    // and recorded; the one that reaches the limit locks.
+    for i in 0..CODE_FAILURES {
+        let guess = format!("{:06}", 100_000 + i);
+        let (s, retry, b) = h
+            .raw(Method::DELETE, &totp_path, json!({"code": guess}))
+            .await;
+        assert_eq!((s, retry), (StatusCode::UNPROCESSABLE_ENTITY, None), "{b}");
+        h.advance(1);
+    }
+    // The next code is not checked at all, not even the right one, on any
+    // path: 429 with the time left.
+    let right = totp.code_now(h.now());
+    for (method, path, code) in [
+        (Method::DELETE, &totp_path, "123456".to_string()),
+        (Method::DELETE, &totp_path, right.clone()),
+        (Method::POST, &codes_path, right.clone()),
+    ] {
+        let (s, retry, b) = h.raw(method, path, json!({"code": code})).await;
+        assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{b}");
+        assert_eq!(b["error"]["code"], "too_many_attempts", "{b}");
+        let retry = retry.expect("Retry-After");
+        assert!(
+            retry > CODE_LOCK_SECS as u64 - 30 && retry <= CODE_LOCK_SECS as u64,
+            "{retry}"
+        );
+    }
+    let (s, _, b) = h.web_code(user, recovery[0].clone()).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{b}");
+    let (s, _, b) = h.web_code(user, right.clone()).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{b}");
+    let kinds = h.event_kinds(user).await;
+    let count = |k: &str| kinds.iter().filter(|x| *x == k).count();
+    assert_eq!(count("two_factor_code_failed"), CODE_FAILURES, "{kinds:?}");
+    assert_eq!(count("two_factor_codes_locked"), 1, "{kinds:?}");
+    assert_eq!(count("two_factor_disabled"), 0, "{kinds:?}");
+    assert_eq!(count("recovery_code_used"), 0, "{kinds:?}");
+
+    // The lock over, the right code works again.
+    h.advance(CODE_LOCK_SECS);
+    let (s, _, b) = h
+        .raw(
+            Method::POST,
+            &codes_path,
+            json!({"code": totp.code_now(h.now())}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let recovery: Vec<String> = b["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+
+    // Guessing through the web login's second step locks the same way,
+    // and a second lock lasts twice as long.
+    h.advance(30);
+    for i in 0..CODE_FAILURES {
+        h.advance(1);
+        let (s, _, b) = h.web_code(user, format!("{:06}", 200_000 + i)).await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        assert_eq!(b["reason"], "invalid_code", "{b}");
+    }
+    let (s, _, _) = h.web_code(user, recovery[0].clone()).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    h.advance(CODE_LOCK_SECS + 1);
+    let (s, retry, _) = h.web_code(user, recovery[0].clone()).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    assert!(retry.unwrap() <= CODE_LOCK_SECS as u64);
+    h.advance(CODE_LOCK_SECS);
+    let (s, _, b) = h.web_code(user, recovery[0].clone()).await;
+    assert_eq!((s, &b["status"]), (StatusCode::OK, &json!("ok")), "{b}");
+    let kinds = h.event_kinds(user).await;
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|x| *x == "two_factor_code_failed")
+            .count(),
+        2 * CODE_FAILURES
+    );
+}
+
+#[tokio::test]
+async fn a_recovery_code_works_when_the_totp_secret_cannot_be_opened() {
+    let h = Harness::start().await;
+    let user = "alice@acme.test";
+    h.create(json!({"user": user, "password": PW})).await;
+    let (totp, recovery) = h.enable_totp(user).await;
+    // The secret sealed with another key (a lost or replaced key file).
+    use warden_store::AccountStore;
+    let mut enrolment = h.state.store.totp(user).await.unwrap().unwrap();
+    let other = warden_auth::SecretKey::generate();
+    enrolment.sealed_secret = warden_auth::seal(&other, &[7; 20], user.as_bytes());
+    h.state.store.put_totp(&enrolment).await.unwrap();
+    let step = |code: &str, token: &Value| json!({"user": user, "ip": SHENZHEN, "protocol": "web", "login_token": token, "code": code});
+    let password = json!({"user": user, "ip": SHENZHEN, "protocol": "web", "password": PW});
+    // The TOTP code cannot be checked: refused (not a 500).
+    let (_, first) = h.post("/v1/auth/login", password.clone()).await;
+    let (s, b) = h
+        .post(
+            "/v1/auth/login",
+            step(&totp.code_now(h.now()), &first["login_token"]),
+        )
+        .await;
+    assert_eq!(
+        (s, &b["reason"]),
+        (StatusCode::OK, &json!("invalid_code")),
+        "{b}"
+    );
+    // A recovery code still lets the owner in.
+    let (_, first) = h.post("/v1/auth/login", password).await;
+    let (s, b) = h
+        .post("/v1/auth/login", step(&recovery[1], &first["login_token"]))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["status"], "ok", "{b}");
+    assert!(b["session_token"].is_string(), "{b}");
+}
+
+#[tokio::test]
+async fn strength_checks_wait_on_their_own_bounded_pool_while_evaluate_goes_on() {
+    use warden_service::pool::PoolSize;
+    let auth = AuthSettings {
+        cpu_pool: PoolSize {
+            threads: 1,
+            queue: 1,
+        },
+        ..Harness::test_auth()
+    };
+    let h = Harness::start_full(
+        ApiConfig {
+            api_keys: vec![super::KEY.into()],
+            max_body_bytes: 4096,
+            ..ApiConfig::default()
+        },
+        auth,
+    )
+    .await;
+    let user = "bob@acme.test";
+    h.create(json!({"user": user, "password": PW})).await;
+    // The pool's one thread is taken, and stays taken until released.
+    let (release, held) = std::sync::mpsc::channel::<()>();
+    let (started, is_started) = tokio::sync::oneshot::channel();
+    let occupant = {
+        let state = h.state.clone();
+        tokio::spawn(async move {
+            state
+                .credentials
+                .cpu
+                .run(move || {
+                    started.send(()).unwrap();
+                    held.recv().unwrap();
+                })
+                .await
+        })
+    };
+    is_started.await.unwrap();
+
+    // Four clients check crafted 128-character passwords at once: one
+    // waits in the queue, three are refused at once with Retry-After.
+    let crafted: String = "4@1!|3$5+70(<{[".repeat(9).chars().take(128).collect();
+    let path = format!("/v1/users/{user}/password/check");
+    let checks: Vec<_> = (0..4)
+        .map(|i| {
+            let (http, url) = (h.http.clone(), format!("{}{path}", h.base));
+            let body =
+                json!({"password": format!("{i}{crafted}").chars().take(128).collect::<String>()});
+            tokio::spawn(async move {
+                let r = http
+                    .post(url)
+                    .bearer_auth(super::KEY)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                let retry = r.headers().get(reqwest::header::RETRY_AFTER).cloned();
+                (r.status(), retry, r.json::<Value>().await.unwrap())
+            })
+        })
+        .collect();
+    let mut refused = 0;
+    let mut waiting = Vec::new();
+    for c in checks {
+        // A refused check answers while the pool is still held.
+        tokio::task::yield_now().await;
+        waiting.push(c);
+    }
+    while refused < 3 {
+        let mut still = Vec::new();
+        for c in waiting {
+            if c.is_finished() {
+                let (s, retry, b) = c.await.unwrap();
+                assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{b}");
+                assert_eq!(b["error"]["code"], "busy", "{b}");
+                assert_eq!(retry.unwrap(), "1");
+                refused += 1;
+            } else {
+                still.push(c);
+            }
+        }
+        waiting = still;
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert_eq!(waiting.len(), 1);
+    let stats = h.state.credentials.cpu.stats();
+    assert_eq!((stats.running, stats.waiting, stats.rejected), (1, 1, 3));
+
+    // Logins are decided meanwhile, with the pool provably full.
+    for i in 0..20 {
+        let (s, b) = h
+            .evaluate(&format!("user{i}@acme.test"), SHENZHEN, "imap")
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+    }
+    let b = h.verify(user, PW, "imap", SHENZHEN, true).await;
+    assert_eq!(b["result"], "ok", "{b}");
+    let stats = h.state.credentials.cpu.stats();
+    assert_eq!((stats.running, stats.waiting), (1, 1), "still held");
+    assert!(!waiting[0].is_finished());
+    let metrics = h.text("/metrics").await;
+    assert!(
+        metrics.contains("warden_cpu_pool_rejected{pool=\"cpu\"} 3"),
+        "{metrics}"
+    );
+
+    // Released, the queued check is graded.
+    release.send(()).unwrap();
+    occupant.await.unwrap().unwrap();
+    let (s, _, b) = waiting.pop().unwrap().await.unwrap();
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["acceptable"], true, "{b}");
+    assert!(b["strength"]["grade"].is_string(), "{b}");
 }

@@ -24,6 +24,10 @@ const MAX_ITERATIONS: u32 = 64;
 const MAX_PARALLELISM: u32 = 16;
 /// Length of the salt in bytes.
 const SALT_LEN: usize = 16;
+/// The longest password (in bytes, before normalisation) hashed or
+/// checked: the longest `max_length` a policy may set (1024 characters) of
+/// up to four bytes each. Longer input is refused before any work.
+pub const MAX_PASSWORD_BYTES: usize = 4096;
 
 /// The cost of argon2id password hashing. The defaults are OWASP's
 /// recommended minimum for argon2id (19 MiB, 2 iterations, 1 lane).

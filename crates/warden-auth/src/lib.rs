@@ -25,12 +25,12 @@ pub use codes::{
     normalize_recovery_code, recovery_digest, token_digest, AppPasswordSecret,
 };
 pub use error::AuthError;
-pub use hashing::{normalize_password, Argon2Params, PasswordHasher};
+pub use hashing::{normalize_password, Argon2Params, PasswordHasher, MAX_PASSWORD_BYTES};
 pub use policy::{
     account_context, context_words, is_common_password, strength, Expiry, Grade, PasswordPolicy,
     PolicyViolation, Strength,
 };
-pub use secretbox::{fingerprint, open, seal, SecretKey};
+pub use secretbox::{fingerprint, key_check, open, seal, SecretKey};
 pub use totp::{qr_png, qr_svg, Totp, TotpAlgorithm, TotpSecret};
 
 /// `N` bytes from the operating system's random number generator.

@@ -35,6 +35,18 @@ pub fn fingerprint(key: &SecretKey, user: &str, secret: &str) -> u64 {
     u64::from_le_bytes(out[..8].try_into().expect("SHA-256 is 32 bytes"))
 }
 
+/// A check value of `key`: an HMAC-SHA-256 of a fixed text under it. Kept in
+/// the database beside the secrets the key seals, it tells at start-up
+/// whether the key at hand is the one they were sealed with; it reveals
+/// nothing about the key.
+pub fn key_check(key: &SecretKey) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&key.0)
+        .expect("HMAC takes a key of any length");
+    mac.update(b"warden secret-key check v1");
+    mac.finalize().into_bytes().into()
+}
+
 /// Bytes of the nonce at the start of sealed bytes.
 pub const NONCE_LEN: usize = 24;
 /// Bytes of the authentication tag at the end of sealed bytes.
@@ -173,6 +185,15 @@ mod tests {
         assert_ne!(f, fingerprint(&k, "alice", "hunter3"));
         assert_ne!(f, fingerprint(&k, "bob", "hunter2"));
         assert_ne!(f, fingerprint(&other, "alice", "hunter2"));
+    }
+
+    #[test]
+    fn key_checks_tell_keys_apart_and_do_not_show_them() {
+        let k = SecretKey::from_bytes([7; 32]);
+        assert_eq!(key_check(&k), key_check(&k.clone()));
+        assert_ne!(key_check(&k), key_check(&SecretKey::from_bytes([8; 32])));
+        assert_ne!(key_check(&k), k.0);
+        assert_ne!(key_check(&k), [0; 32]);
     }
 
     #[test]

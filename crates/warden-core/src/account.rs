@@ -291,6 +291,10 @@ pub enum SecurityEventKind {
     AppPasswordRevoked,
     AppPasswordsRevokedAll,
     SessionsRevoked,
+    /// A wrong TOTP or recovery code.
+    TwoFactorCodeFailed,
+    /// Too many wrong codes: the account's codes are refused for a while.
+    TwoFactorCodesLocked,
 }
 
 wire_names!(SecurityEventKind, "security event",
@@ -312,6 +316,8 @@ wire_names!(SecurityEventKind, "security event",
     AppPasswordRevoked => "app_password_revoked",
     AppPasswordsRevokedAll => "app_passwords_revoked_all",
     SessionsRevoked => "sessions_revoked",
+    TwoFactorCodeFailed => "two_factor_code_failed",
+    TwoFactorCodesLocked => "two_factor_codes_locked",
 );
 
 /// One security event: who did what to which account, when, from where.

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::net::IpAddr;
 
 use warden_auth::{PolicyViolation, Strength};
-use warden_core::{Account, AccountStatus, Org, SecurityEventKind as Kind, Timestamp};
+use warden_core::{Account, AccountStatus, Org, SecurityEventKind as Kind, Timestamp, WebSession};
 use warden_store::{AccountWrite, Backend};
 
 use crate::credentials::{context_words, event, Actor};
@@ -49,22 +49,61 @@ pub struct PasswordSet {
 }
 
 impl<S: Backend> Service<S> {
-    /// Checks `password` against the policy for `account` in `org`.
-    pub fn check_password_policy(
+    /// Checks `password` against the policy for `account` in `org`: the
+    /// rule it breaks, or its strength (zxcvbn, on the bounded CPU pool, so
+    /// a crafted password cannot hold up the request threads; a full pool
+    /// is [`ServiceError::Busy`]).
+    pub async fn password_check(
+        &self,
+        account: &Account,
+        org: &Org,
+        password: &str,
+    ) -> Result<Result<Strength, PolicyViolation>, ServiceError> {
+        let policy = self.credentials.settings.password.clone();
+        // The rules are linear in the length and refuse what is too long
+        // before any work: checked here, so only grading waits for the pool.
+        let words = context_words(account, org);
+        let refs: Vec<&str> = words.iter().map(String::as_str).collect();
+        if let Some(v) = policy.violation(password, &refs) {
+            return Ok(Err(v));
+        }
+        let password = password.to_string();
+        self.credentials
+            .cpu
+            .run(move || {
+                let refs: Vec<&str> = words.iter().map(String::as_str).collect();
+                Ok(warden_auth::strength(&password, &refs))
+            })
+            .await
+    }
+
+    /// [`password_check`](Self::password_check) with a broken rule as
+    /// [`ServiceError::Refused`].
+    pub async fn check_password_policy(
         &self,
         account: &Account,
         org: &Org,
         password: &str,
     ) -> Result<Strength, ServiceError> {
-        let words = context_words(account, org);
-        let words: Vec<&str> = words.iter().map(String::as_str).collect();
-        self.credentials
-            .settings
-            .password
-            .check(password, &words)
+        self.password_check(account, org, password)
+            .await?
             .map_err(|v| {
                 ServiceError::refused(violation_code(&v), v.message(warden_core::Lang::En))
             })
+    }
+
+    /// The QR codes of an `otpauth://` URI (PNG bytes, SVG text), rendered on
+    /// the bounded CPU pool.
+    pub async fn qr_codes(&self, uri: String) -> Result<(Vec<u8>, String), ServiceError> {
+        self.credentials
+            .cpu
+            .run(move || {
+                let png = warden_auth::qr_png(&uri)?;
+                let svg = warden_auth::qr_svg(&uri)?;
+                Ok::<_, warden_auth::AuthError>((png, svg))
+            })
+            .await?
+            .map_err(|e| ServiceError::Internal(e.to_string()))
     }
 
     /// How many of the account's authorization codes are usable at `now`
@@ -99,7 +138,7 @@ impl<S: Backend> Service<S> {
                 ));
             }
         }
-        let strength = self.check_password_policy(&a, &org, &new.password)?;
+        let strength = self.check_password_policy(&a, &org, &new.password).await?;
         let keep = self.credentials.settings.password.history;
         if keep > 0 {
             for old in self.store.password_history(user, keep as u32).await? {
@@ -173,8 +212,9 @@ impl<S: Backend> Service<S> {
 
     /// An admin changes an account's status (`kind` says which change: a
     /// lock, an unlock, a disable, an enable). Takes effect at the next
-    /// login through every entry point; an unlock also lifts the account's
-    /// risk-control lockouts.
+    /// login through every entry point; a lock or a disable also ends the
+    /// account's web sessions and pending second steps at once, and an
+    /// unlock lifts the account's risk-control lockouts.
     pub async fn set_status(
         &self,
         user: &str,
@@ -191,16 +231,57 @@ impl<S: Backend> Service<S> {
             .filter(|r| !r.is_empty());
         a.updated_at = now;
         let detail = a.status_reason.clone().unwrap_or_default();
+        let mut events = vec![event(ip, now, user, kind, Actor::Admin, detail)];
+        // A locked or disabled account keeps no way in: its web sessions end
+        // with the change, in the same transaction, and its logins waiting
+        // for a second factor are forgotten.
+        let cut_off = status != AccountStatus::Active;
+        if cut_off {
+            events.push(event(
+                ip,
+                now,
+                user,
+                Kind::SessionsRevoked,
+                Actor::Admin,
+                format!("account {status}"),
+            ));
+        }
         self.commit(AccountWrite {
             account: Some(a.clone()),
-            events: vec![event(ip, now, user, kind, Actor::Admin, detail)],
+            revoke_sessions_at: cut_off.then_some(now),
+            events,
             ..AccountWrite::default()
         })
         .await?;
+        if cut_off {
+            self.short.forget_tickets(user).await;
+        }
         if kind == Kind::AccountUnlocked {
             self.short.lift_lockouts(user).await;
         }
         Ok(a)
+    }
+
+    /// The live web session of this token: not revoked, not expired, and
+    /// of an account that is still active (a lock or a disable revokes the
+    /// sessions; this also refuses one opened while the lock was
+    /// committing).
+    pub async fn live_session(&self, token: &str) -> Result<Option<WebSession>, ServiceError> {
+        let now = self.now();
+        let Some(s) = self
+            .store
+            .session(&warden_auth::codes::token_digest(token))
+            .await?
+            .filter(|s| s.revoked_at.is_none() && now < s.expires_at)
+        else {
+            return Ok(None);
+        };
+        let active = self
+            .store
+            .account(&s.user)
+            .await?
+            .is_some_and(|a| a.status == AccountStatus::Active);
+        Ok(active.then_some(s))
     }
 
     /// A page of accounts with whether each has confirmed TOTP: two queries

@@ -1,5 +1,6 @@
-//! The credential service's shared parts: password hashing on a bounded
-//! pool of blocking threads, the sealing key, and the account facts a login
+//! The credential service's shared parts: password hashing and the other
+//! CPU-heavy steps (strength grading, QR codes) on bounded pools of blocking
+//! threads ([`crate::pool`]), the sealing key, and the account facts a login
 //! and the account routes both need (organisation policy, security events,
 //! writes that publish what changed). The verdict itself is the core's
 //! (`warden_core::verify`).
@@ -7,8 +8,7 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use tokio::sync::Semaphore;
-use warden_auth::{Argon2Params, PasswordHasher, PasswordPolicy, SecretKey};
+use warden_auth::{Argon2Params, PasswordHasher, PasswordPolicy, SecretKey, MAX_PASSWORD_BYTES};
 use warden_core::{
     Account, Org, Protocol, SecurityEvent, SecurityEventKind, Timestamp, TwoFactorPolicy,
 };
@@ -16,6 +16,7 @@ use warden_store::{AccountWrite, Backend};
 
 use crate::error::ServiceError;
 use crate::events::DomainEvent;
+use crate::pool::{CpuPool, PoolSize};
 use crate::Service;
 
 /// The organisation accounts join when none is named.
@@ -32,6 +33,29 @@ pub struct AuthSettings {
     pub session_ttl_secs: i64,
     /// The issuer shown in authenticator apps.
     pub totp_issuer: String,
+    /// argon2 (hashing, verification): each takes tens of megabytes and a
+    /// full core, so more at once than cores only adds latency.
+    pub hash_pool: PoolSize,
+    /// zxcvbn strength grading and QR rendering.
+    pub cpu_pool: PoolSize,
+}
+
+/// The pools' default sizes for this machine: one argon2 per core with 32
+/// waiting per core; half the cores (at least one) for the other steps, with
+/// 4 waiting per thread. Evaluations keep the request threads either way.
+pub fn default_pools() -> (PoolSize, PoolSize) {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let cpu = (cores / 2).max(1);
+    (
+        PoolSize {
+            threads: cores,
+            queue: 32 * cores,
+        },
+        PoolSize {
+            threads: cpu,
+            queue: 4 * cpu,
+        },
+    )
 }
 
 impl Default for AuthSettings {
@@ -42,19 +66,22 @@ impl Default for AuthSettings {
             require_tls: true,
             session_ttl_secs: 8 * 3600,
             totp_issuer: "Warden".into(),
+            hash_pool: default_pools().0,
+            cpu_pool: default_pools().1,
         }
     }
 }
 
-/// Password hashing and the sealing key.
+/// Password hashing, the other CPU-heavy steps, and the sealing key.
 pub struct Credentials {
     pub settings: AuthSettings,
     hasher: Arc<PasswordHasher>,
     /// Seals TOTP secrets at rest; keys password fingerprints.
     pub key: SecretKey,
-    /// One argon2 computation per core at a time: each takes tens of
-    /// megabytes and a full core, so more at once only adds latency.
-    permits: Semaphore,
+    /// argon2 runs here.
+    pub hashing: CpuPool,
+    /// Strength grading and QR rendering run here.
+    pub cpu: CpuPool,
 }
 
 impl Credentials {
@@ -69,33 +96,32 @@ impl Credentials {
             .validate()
             .map_err(|e| invalid(e.to_string()))?;
         let hasher = PasswordHasher::new(settings.argon2).map_err(|e| invalid(e.to_string()))?;
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(Credentials {
+            hashing: CpuPool::new("hashing", "password hashing", settings.hash_pool),
+            cpu: CpuPool::new("cpu", "password strength grading", settings.cpu_pool),
             settings,
             hasher: Arc::new(hasher),
             key,
-            permits: Semaphore::new(cores),
         })
     }
 
-    /// Runs `f` with the hasher on a blocking thread, one per core at most.
+    /// Runs `f` with the hasher on the hashing pool.
     async fn with_hasher<T: Send + 'static>(
         &self,
         f: impl FnOnce(&PasswordHasher) -> T + Send + 'static,
     ) -> Result<T, ServiceError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| ServiceError::Internal("hasher closed".into()))?;
         let hasher = Arc::clone(&self.hasher);
-        tokio::task::spawn_blocking(move || f(&hasher))
-            .await
-            .map_err(|e| ServiceError::Internal(format!("password hashing failed: {e}")))
+        self.hashing.run(move || f(&hasher)).await
     }
 
-    /// Hashes a new password.
+    /// Hashes a new password (at most [`MAX_PASSWORD_BYTES`]; the policy
+    /// allows far fewer).
     pub async fn hash(&self, password: String) -> Result<String, ServiceError> {
+        if password.len() > MAX_PASSWORD_BYTES {
+            return Err(ServiceError::invalid(format!(
+                "password: at most {MAX_PASSWORD_BYTES} bytes"
+            )));
+        }
         self.with_hasher(move |h| h.hash(&password))
             .await?
             .map_err(|e| ServiceError::Internal(e.to_string()))
@@ -103,12 +129,26 @@ impl Credentials {
 
     /// Verifies `password` against `phc`; with no hash (unknown user, no
     /// password set) it spends the same time on a dummy and answers false.
+    /// A password longer than [`MAX_PASSWORD_BYTES`] cannot have been set:
+    /// it is wrong, at the same cost.
     pub async fn verify(
         &self,
         phc: Option<String>,
-        password: String,
+        mut password: String,
     ) -> Result<bool, ServiceError> {
+        let too_long = password.len() > MAX_PASSWORD_BYTES;
+        if too_long {
+            let mut cut = MAX_PASSWORD_BYTES;
+            while !password.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            password.truncate(cut);
+        }
         self.with_hasher(move |h| match phc {
+            _ if too_long => {
+                h.verify_dummy(&password);
+                false
+            }
             Some(phc) => h.verify(&phc, &password),
             None => {
                 h.verify_dummy(&password);

@@ -22,6 +22,20 @@ pub enum ServiceError {
     /// The store failed; nothing was acknowledged.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Too many wrong second-factor codes: the account's codes are refused
+    /// for `retry_after_secs` more seconds (the right one too).
+    #[error("{message}")]
+    Throttled {
+        message: String,
+        retry_after_secs: u64,
+    },
+    /// A CPU-heavy step's pool and its queue are full: try again shortly.
+    /// Nothing was done.
+    #[error("{what} is busy; try again in a moment")]
+    Busy {
+        what: &'static str,
+        retry_after_secs: u64,
+    },
     /// A bug or a broken invariant (a hashing thread panicked...).
     #[error("{0}")]
     Internal(String),

@@ -137,6 +137,10 @@ pub enum DomainEvent<'a> {
     /// password, a code created or revoked, 2FA...), by an admin, the user
     /// or Warden: the security event as stored.
     AccountChanged { event: &'a SecurityEvent },
+    /// A second-factor code was refused unchecked: the account's codes are
+    /// locked after too many wrong ones (each wrong one is an
+    /// `AccountChanged` with `two_factor_code_failed`).
+    CodeThrottled { user: &'a str, ip: Option<IpAddr> },
     /// An admin added, replaced or removed a geolocation correction.
     GeoCorrected {
         network: ipnet::IpNet,

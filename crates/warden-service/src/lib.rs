@@ -20,11 +20,15 @@
 //! [`warden_store::Backend`]. No JSON and no HTTP here.
 
 pub mod accounts;
+pub mod code_throttle;
 pub mod credentials;
 pub mod error;
 pub mod events;
 pub mod geo;
 pub mod pipeline;
+pub mod pool;
+pub mod sealing;
+pub mod second_factor;
 pub mod shortlived;
 pub mod telemetry;
 

@@ -29,6 +29,8 @@ use warden_core::sending::{RateCheck, RateLimits, SendingRates};
 use warden_core::size::HeapSize;
 use warden_core::{Assessment, IpInfo, LoginAttempt, Name, Outcome, Timestamp, VerifyReason};
 
+use crate::code_throttle::{CodeFailure, CodeThrottle};
+
 /// How long an evaluation waits for its report.
 pub const PENDING_TTL_SECS: i64 = 600;
 /// At most this many evaluations wait at once, holding at most this many
@@ -209,6 +211,35 @@ impl ShortLived {
         }
     }
 
+    /// Forgets every ticket of `user` (the account was locked or
+    /// disabled); how many there were.
+    pub async fn forget_tickets(&self, user: &str) -> usize {
+        match self {
+            ShortLived::Memory(m) => m.tickets.lock().retain(|t| &*t.user != user),
+        }
+    }
+
+    /// Until when `user`'s second-factor codes are locked, if they are.
+    pub async fn code_locked(&self, user: &str, now: Timestamp) -> Option<Timestamp> {
+        match self {
+            ShortLived::Memory(m) => m.codes.lock().locked(user, now),
+        }
+    }
+
+    /// Counts a wrong second-factor code of `user`.
+    pub async fn code_failed(&self, user: &str, now: Timestamp) -> CodeFailure {
+        match self {
+            ShortLived::Memory(m) => m.codes.lock().failed(user, now),
+        }
+    }
+
+    /// A right second-factor code of `user`.
+    pub async fn code_passed(&self, user: &str) {
+        match self {
+            ShortLived::Memory(m) => m.codes.lock().passed(user),
+        }
+    }
+
     /// Notes a successful SMTP login of `user` from `ip`: for the next
     /// [`SENDER_LOGIN_TTL_SECS`], the Postfix policy counts recipients sent
     /// by `user` from `ip` against the account.
@@ -320,6 +351,7 @@ impl ShortLived {
                 m.tickets.lock().expire(now, LOGIN_TICKET_SECS);
                 m.sender_logins.lock().expire(now, SENDER_LOGIN_TTL_SECS);
                 m.counters.lock().prune_step(now, a);
+                m.codes.lock().prune(now);
             }
         }
     }
@@ -384,6 +416,7 @@ pub struct Memory {
     /// Keys the hashes of mail-session and sender keys (SipHash with a
     /// random key per process: a client cannot craft collisions).
     keys: RandomState,
+    codes: Mutex<CodeThrottle>,
 }
 
 impl Default for Memory {
@@ -408,6 +441,7 @@ impl Default for Memory {
             )),
             counters: Mutex::new(Counters::default()),
             keys: RandomState::new(),
+            codes: Mutex::new(CodeThrottle::default()),
         }
     }
 }
@@ -492,6 +526,21 @@ impl<K: Hash + Eq + Clone, V: HeapSize> Expiring<K, V> {
     /// Entries and estimated bytes.
     fn size(&self) -> (usize, usize) {
         (self.map.len(), self.bytes)
+    }
+
+    /// Keeps the entries whose value passes `keep`; how many went.
+    fn retain(&mut self, mut keep: impl FnMut(&V) -> bool) -> usize {
+        let before = self.map.len();
+        let mut freed = 0;
+        self.map.retain(|_, s| {
+            let k = keep(&s.value);
+            if !k {
+                freed += s.bytes;
+            }
+            k
+        });
+        self.bytes -= freed;
+        before - self.map.len()
     }
 
     fn remove_current(&mut self, key: &K) -> Option<V> {

@@ -108,6 +108,10 @@ impl Subscriber for Telemetry {
                     "account changed"
                 );
             }
+            DomainEvent::CodeThrottled { user, ip } => {
+                metrics::counter!("warden_second_factor_throttled_total").increment(1);
+                tracing::debug!(user, ip = ?ip, "second-factor code refused: too many wrong codes");
+            }
             DomainEvent::GeoCorrected { network, removed } => {
                 metrics::counter!("warden_geo_corrections_changed_total").increment(1);
                 tracing::info!(%network, removed, "geolocation correction changed");

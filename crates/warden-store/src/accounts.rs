@@ -196,6 +196,20 @@ pub trait AccountStore: Send + Sync + 'static {
         digest: &[u8; 32],
     ) -> impl Future<Output = Result<Option<WebSession>, StoreError>> + Send;
 
+    /// Every user holding a sealed TOTP secret (a confirmed or a pending
+    /// enrolment), ordered by name.
+    fn totp_users(&self) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+
+    // ------------------------------------------------------------ meta
+    /// A value of the database's own settings (`meta`), by key.
+    fn meta(&self, key: &str) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> + Send;
+    /// Sets (inserts or replaces) a value of the database's own settings.
+    fn set_meta(
+        &self,
+        key: &str,
+        value: &[u8],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     // ------------------------------------------------- security events
     /// The account's security events, newest first, at most `limit`
     /// (capped at [`MAX_SECURITY_EVENTS`]).

@@ -189,6 +189,16 @@ pub(crate) const CONFIRM_TOTP: &str = "UPDATE totp SET confirmed_at = $2, last_s
 
 pub(crate) const DELETE_TOTP: &str = "DELETE FROM totp WHERE user_name = $1";
 
+/// Every user holding a sealed TOTP secret, confirmed or pending.
+pub(crate) const TOTP_USERS: &str = "SELECT user_name FROM totp ORDER BY user_name";
+
+// ------------------------------------------------------------------ meta
+
+pub(crate) const META: &str = "SELECT value FROM meta WHERE key = $1";
+
+pub(crate) const SET_META: &str = "INSERT INTO meta (key, value) VALUES ($1, $2) \
+     ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+
 // -------------------------------------------------------- recovery codes
 
 /// Binds: user, digest, used_at.
@@ -287,6 +297,9 @@ mod tests {
             DELETE_RECOVERY_CODES,
             USE_RECOVERY_CODE,
             RECOVERY_CODES_LEFT,
+            TOTP_USERS,
+            META,
+            SET_META,
             INSERT_SESSION,
             SESSION,
             REVOKE_SESSIONS,

@@ -255,9 +255,11 @@ pub struct Auth {
     /// Issuer shown in authenticator apps next to the account name.
     pub totp_issuer: String,
     /// File holding the key (64 hex characters) that seals TOTP secrets at
-    /// rest. `serve` creates it with a random key (mode 0600) when missing.
-    /// Losing it disables every enrolled TOTP. Relative paths are under
-    /// `data_dir`.
+    /// rest; back it up with the database. `serve` creates it with a random
+    /// key (mode 0600) when missing and the database holds no TOTP secret,
+    /// and refuses to start when the database's secrets were sealed with
+    /// another key or the file is missing (see "The secret key"). Relative
+    /// paths are under `data_dir`.
     pub secret_key_file: PathBuf,
 }
 

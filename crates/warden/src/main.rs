@@ -41,6 +41,11 @@ enum Command {
     Serve,
     /// Create or upgrade the database schema, then exit.
     Migrate,
+    /// The key that seals TOTP secrets (`auth.secret_key_file`).
+    SecretKey {
+        #[command(subcommand)]
+        command: SecretKeyCommand,
+    },
     /// Evaluate a JSONL stream of login events offline (backtesting).
     Replay {
         /// Input: one JSON event per line.
@@ -252,6 +257,19 @@ enum UserCommand {
 }
 
 #[derive(Subcommand)]
+enum SecretKeyCommand {
+    /// The key is lost and no backup is left: switch TOTP off for every
+    /// account that has it (users enrol again) and make the key file's key
+    /// (a new one when the file is missing) the database's. Run it with the
+    /// service stopped.
+    Reset {
+        /// Yes, switch TOTP off for those accounts.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+#[derive(Subcommand)]
 enum GeoCommand {
     /// What Warden knows about an address.
     Lookup { ip: String },
@@ -366,6 +384,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let path = cfg.database_path();
             rt.block_on(serve::open_store(&cfg))?;
             emit(format_args!("database {} is up to date\n", path.display()))?;
+        }
+        Command::SecretKey {
+            command: SecretKeyCommand::Reset { yes },
+        } => {
+            if !yes {
+                anyhow::bail!(
+                    "secret-key reset switches TOTP off for every account that has it; \
+                     run it again with --yes to do so"
+                );
+            }
+            init_logging(&cfg);
+            let rt = tokio::runtime::Runtime::new()?;
+            let n = rt.block_on(serve::reset_secret_key(&cfg))?;
+            emit(format_args!(
+                "TOTP switched off for {n} accounts (their users enrol again); the database now records the key in {}\n",
+                cfg.in_data_dir(&cfg.auth.secret_key_file).display()
+            ))?;
         }
         Command::Replay {
             input,

@@ -19,7 +19,7 @@ use warden_core::sending::RateLimits;
 use warden_core::{Engine, Name};
 use warden_geo::IpIntel;
 use warden_service::{Events, LoginSettings, Service, ShortLived};
-use warden_store::{BatchConfig, BatchWriter, SqliteStore, Store};
+use warden_store::{AccountStore, BatchConfig, BatchWriter, SqliteStore, Store};
 
 use crate::config::Config;
 
@@ -85,16 +85,53 @@ pub fn api_keys(cfg: &Config) -> anyhow::Result<(Vec<String>, Option<PathBuf>)> 
     Ok((keys, created))
 }
 
-/// The key sealing TOTP secrets: read from `auth.secret_key_file`, or
-/// created there (random, mode 0600) on first start.
-pub fn secret_key(cfg: &Config) -> anyhow::Result<warden_auth::SecretKey> {
+/// The key sealing TOTP secrets, from `auth.secret_key_file`, checked
+/// against the database (see `warden_service::sealing`): created there
+/// (random, mode 0600) on first start; refused, with the way out, when the
+/// database holds TOTP secrets and the file is missing or holds another key.
+pub async fn secret_key<S: AccountStore>(
+    cfg: &Config,
+    store: &S,
+) -> anyhow::Result<warden_auth::SecretKey> {
+    use warden_service::sealing::{self, KeyState};
     let file = cfg.in_data_dir(&cfg.auth.secret_key_file);
+    let db = cfg.database_path();
+    let way_out = "Restore the key file from the backup taken with the database, \
+         or, with no backup left, run `warden secret-key reset --yes` to switch \
+         TOTP off for those accounts (their users enrol again)";
     if !file.exists() {
+        let sealed = sealing::sealed_secrets(store).await?;
+        if sealed > 0 {
+            bail!(
+                "the secret key file {} is missing, but {} holds {sealed} TOTP secrets \
+                 sealed with it: without it two-factor logins fail. {way_out}.",
+                file.display(),
+                db.display()
+            );
+        }
         let key = warden_auth::SecretKey::generate();
         write_secret(&file, &key.to_hex())?;
         tracing::info!(file = %file.display(), "created the key that seals TOTP secrets; back it up with the database");
     }
-    let text = std::fs::read_to_string(&file)
+    let key = read_secret_key(&file)?;
+    match sealing::check_key(store, &key).await? {
+        KeyState::Matches | KeyState::Recorded => Ok(key),
+        KeyState::Replaced => {
+            tracing::warn!(file = %file.display(), "the secret key is not the one recorded in the database; it holds no TOTP secret, so nothing is lost: recorded the new key");
+            Ok(key)
+        }
+        KeyState::Mismatch { sealed } => bail!(
+            "the secret key in {} is not the key that sealed the {sealed} TOTP secrets \
+             in {}: two-factor logins would fail. {way_out}.",
+            file.display(),
+            db.display()
+        ),
+    }
+}
+
+/// Reads the key file as it is.
+pub fn read_secret_key(file: &Path) -> anyhow::Result<warden_auth::SecretKey> {
+    let text = std::fs::read_to_string(file)
         .with_context(|| format!("reading the secret key file {}", file.display()))?;
     warden_auth::SecretKey::parse(text.trim()).with_context(|| {
         format!(
@@ -102,6 +139,23 @@ pub fn secret_key(cfg: &Config) -> anyhow::Result<warden_auth::SecretKey> {
             file.display()
         )
     })
+}
+
+/// `warden secret-key reset`: when the key is lost with no backup, switches
+/// TOTP off for every account that has it and records the key file's key
+/// (created when missing) as the database's. Returns how many accounts lost
+/// their TOTP.
+pub async fn reset_secret_key(cfg: &Config) -> anyhow::Result<usize> {
+    let store = open_store(cfg).await?;
+    let file = cfg.in_data_dir(&cfg.auth.secret_key_file);
+    if !file.exists() {
+        write_secret(&file, &warden_auth::SecretKey::generate().to_hex())?;
+    }
+    let key = read_secret_key(&file)?;
+    let now = warden_core::Clock::now(&SystemClock);
+    let n = warden_service::sealing::reset_two_factor(&store, &key, now).await?;
+    store.close().await;
+    Ok(n)
 }
 
 fn random_key() -> String {
@@ -207,8 +261,9 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
             require_tls: cfg.auth.require_tls,
             session_ttl_secs: cfg.auth.session_ttl_secs,
             totp_issuer: cfg.auth.totp_issuer.clone(),
+            ..warden_service::AuthSettings::default()
         },
-        secret_key(&cfg)?,
+        secret_key(&cfg, store.as_ref()).await?,
     )?;
 
     let writer = BatchWriter::spawn(

@@ -311,6 +311,17 @@ fn credentials_through_the_cli_and_api_and_no_secret_in_any_log() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // Read the log as it comes: a full pipe would stall the service (its
+    // trace log outgrows the pipe's buffer within seconds).
+    let mut child = child;
+    let log_reader = {
+        let mut stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            let mut log = Vec::new();
+            std::io::Read::read_to_end(&mut stderr, &mut log).unwrap();
+            log
+        })
+    };
     let rt = tokio::runtime::Runtime::new().unwrap();
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
@@ -507,8 +518,9 @@ fn credentials_through_the_cli_and_api_and_no_secret_in_any_log() {
         .status()
         .unwrap()
         .success());
-    let out = child.wait_with_output().unwrap();
-    let log = String::from_utf8_lossy(&out.stderr);
+    child.wait().unwrap();
+    let log = log_reader.join().unwrap();
+    let log = String::from_utf8_lossy(&log);
     assert!(
         log.contains("/v1/auth/verify") || log.len() > 1000,
         "the log is not empty: trace logging worked"
@@ -519,4 +531,152 @@ fn credentials_through_the_cli_and_api_and_no_secret_in_any_log() {
             "a secret appears in the log: {s}"
         );
     }
+}
+
+/// Runs the binary's `serve` until it exits by itself (a refusal at
+/// start-up); fails if it is still running after a minute (it started).
+fn serve_refused(dir: &Path) -> (Option<i32>, String) {
+    let mut child = warden(dir)
+        .env(
+            "WARDEN_SERVER__LISTEN",
+            format!("127.0.0.1:{}", free_port()),
+        )
+        .env("WARDEN_SERVER__API_KEYS", "k-0123456789abcdef")
+        .arg("serve")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    for _ in 0..600 {
+        if child.try_wait().unwrap().is_some() {
+            let out = child.wait_with_output().unwrap();
+            return (
+                out.status.code(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("warden serve started although it should have refused");
+}
+
+#[test]
+fn start_up_refuses_a_missing_or_other_secret_key_when_totp_secrets_are_sealed() {
+    let dir = data_dir();
+    let key_file = dir.path().join("secret-key");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let api = "k-0123456789abcdef";
+    let cfg = || Config {
+        server: warden::config::Server {
+            listen: "127.0.0.1:0".into(),
+            api_keys: vec![api.into()],
+            ..Default::default()
+        },
+        ..config(dir.path())
+    };
+    // Alice turns TOTP on.
+    rt.block_on(async {
+        let running = serve::start(cfg()).await.unwrap();
+        let base = format!("http://{}", running.addr);
+        let http = reqwest::Client::new();
+        call(
+            &http,
+            &base,
+            api,
+            "/v1/users",
+            json!({"user": "alice@acme.test", "password": "correct horse battery staple"}),
+        )
+        .await;
+        let e = call(
+            &http,
+            &base,
+            api,
+            "/v1/users/alice@acme.test/totp",
+            json!({}),
+        )
+        .await;
+        let totp = warden_auth::Totp::new(
+            warden_auth::TotpSecret::from_base32(e["secret"].as_str().unwrap()).unwrap(),
+        );
+        let now = warden_core::Timestamp(jiff::Timestamp::now().as_second());
+        call(
+            &http,
+            &base,
+            api,
+            "/v1/users/alice@acme.test/totp/confirm",
+            json!({"code": totp.code_now(now)}),
+        )
+        .await;
+        running.stop().await.unwrap();
+    });
+    let original = std::fs::read_to_string(&key_file).unwrap();
+
+    // Another key: refused, with the way out, and nothing is served.
+    std::fs::write(
+        &key_file,
+        warden_auth::SecretKey::generate().to_hex().as_str(),
+    )
+    .unwrap();
+    let (code, stderr) = serve_refused(dir.path());
+    assert!(code.is_some_and(|c| c != 0), "exit {code:?}: {stderr}");
+    assert!(
+        stderr.contains("is not the key that sealed the 1 TOTP secrets"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Restore the key file from the backup"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("warden secret-key reset --yes"), "{stderr}");
+    // No key file: refused too, and no new key is made.
+    std::fs::remove_file(&key_file).unwrap();
+    let (code, stderr) = serve_refused(dir.path());
+    assert!(code.is_some_and(|c| c != 0), "exit {code:?}: {stderr}");
+    assert!(stderr.contains("is missing, but"), "{stderr}");
+    assert!(!key_file.exists(), "a new key was written");
+
+    // The backup restored: it starts, and TOTP still guards alice.
+    std::fs::write(&key_file, &original).unwrap();
+    rt.block_on(async {
+        let running = serve::start(cfg()).await.unwrap();
+        let base = format!("http://{}", running.addr);
+        let v = call(&reqwest::Client::new(), &base, api, "/v1/auth/verify", json!({"user": "alice@acme.test", "password": "correct horse battery staple", "protocol": "imap", "ip": "113.88.1.10", "tls": true})).await;
+        assert_eq!(v["reason"], "app_password_required", "{v}");
+        running.stop().await.unwrap();
+    });
+
+    // No backup: the explicit reset switches TOTP off, and it starts.
+    std::fs::remove_file(&key_file).unwrap();
+    let (code, _, stderr) = super::output_of(warden(dir.path()).args(["secret-key", "reset"]));
+    assert!(
+        code.is_some_and(|c| c != 0) && stderr.contains("--yes"),
+        "{stderr}"
+    );
+    let (code, stdout, stderr) =
+        super::output_of(warden(dir.path()).args(["secret-key", "reset", "--yes"]));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.contains("TOTP switched off for 1 accounts"),
+        "{stdout}"
+    );
+    assert!(key_file.exists());
+    rt.block_on(async {
+        let running = serve::start(cfg()).await.unwrap();
+        let base = format!("http://{}", running.addr);
+        let http = reqwest::Client::new();
+        let v = call(&http, &base, api, "/v1/auth/verify", json!({"user": "alice@acme.test", "password": "correct horse battery staple", "protocol": "imap", "ip": "113.88.1.10", "tls": true})).await;
+        assert_eq!(v["result"], "ok", "{v}");
+        let r = http
+            .get(format!("{base}/v1/users/alice@acme.test/security-events"))
+            .bearer_auth(api)
+            .send()
+            .await
+            .unwrap();
+        let events: Value = r.json().await.unwrap();
+        assert_eq!(events["events"][0]["kind"], "two_factor_disabled", "{events}");
+        assert_eq!(events["events"][0]["actor"], "system", "{events}");
+        running.stop().await.unwrap();
+    });
 }

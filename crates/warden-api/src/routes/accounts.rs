@@ -13,6 +13,7 @@ use warden_core::{
     normalize_user, Account, AccountStatus, AppPassword, Org, ProtocolSet, RecoveryCode, Role,
     SecurityEventKind as Kind, Timestamp, TotpEnrolment, TwoFactorPolicy,
 };
+use warden_service::second_factor::{CodeCheck, CodePurpose};
 use warden_store::{AccountWrite, Backend};
 
 use crate::credentials::{self, event, Actor, RequestIp, DEFAULT_ORG};
@@ -91,13 +92,13 @@ fn strength_dto(s: &warden_auth::Strength) -> StrengthDto {
 }
 
 /// Checks `password` against the policy for `account` in `org`.
-fn check_policy<S: Backend>(
+async fn check_policy<S: Backend>(
     state: &AppState<S>,
     account: &Account,
     org: &Org,
     password: &str,
 ) -> Result<warden_auth::Strength, ApiError> {
-    Ok(state.check_password_policy(account, org, password)?)
+    Ok(state.check_password_policy(account, org, password).await?)
 }
 
 // ------------------------------------------------------------------ orgs
@@ -233,7 +234,7 @@ pub async fn create_account<S: Backend>(
     let org = ensure_org(&state, &account.org, now).await?;
     let mut history = None;
     if let Some(pw) = req.password.clone() {
-        check_policy(&state, &account, &org, &pw)?;
+        check_policy(&state, &account, &org, &pw).await?;
         let hash = state.credentials.hash(pw).await?;
         account.password_hash = Some(hash.clone());
         account.password_changed_at = Some(now);
@@ -525,7 +526,9 @@ pub async fn import_accounts<S: Backend>(
         }
         let org = ensure_org(&state, &account.org, now).await?;
         if let Some(pw) = req.password.clone() {
-            check_policy(&state, &account, &org, &pw).map_err(line)?;
+            check_policy(&state, &account, &org, &pw)
+                .await
+                .map_err(line)?;
             account.password_hash = Some(state.credentials.hash(pw).await?);
             account.password_changed_at = Some(now);
         }
@@ -548,10 +551,13 @@ pub async fn import_accounts<S: Backend>(
 // ------------------------------------------------------------- passwords
 
 /// Checks a candidate password against the policy without setting it
-/// (for a strength meter).
+/// (for a strength meter). The strength is graded on the first 32
+/// characters, off the request threads; when that pool is full the answer is
+/// 503 with `Retry-After`.
 #[utoipa::path(post, path = "/v1/users/{user}/password/check", tag = "accounts",
     params(UserPath), request_body = PasswordCheckRequest,
-    responses((status = 200, body = PasswordCheckResponse), (status = 404, body = crate::error::ErrorBody)),
+    responses((status = 200, body = PasswordCheckResponse), (status = 404, body = crate::error::ErrorBody),
+        (status = 503, description = "The strength-grading pool is full; retry after `Retry-After` seconds", body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn check_password<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
@@ -560,15 +566,8 @@ pub async fn check_password<S: Backend>(
 ) -> Result<ApiJson<PasswordCheckResponse>, ApiError> {
     let a = credentials::account(&state, &user_of(&user)?).await?;
     let org = credentials::org_of(&state, &a).await?;
-    let words = credentials::context_words(&a, &org);
-    let words: Vec<&str> = words.iter().map(String::as_str).collect();
     Ok(ApiJson(
-        match state
-            .credentials
-            .settings
-            .password
-            .check(&req.password, &words)
-        {
+        match state.password_check(&a, &org, &req.password).await? {
             Ok(s) => PasswordCheckResponse {
                 acceptable: true,
                 violation: None,
@@ -789,20 +788,13 @@ pub async fn revoke_all_app_passwords<S: Backend>(
 
 // ------------------------------------------------------------------ TOTP
 
-/// The TOTP generator of an enrolment (its secret unsealed).
-pub fn totp_of<S: Backend>(
-    state: &AppState<S>,
-    enrolment: &TotpEnrolment,
-) -> Result<Totp, ApiError> {
-    Ok(state.service.totp_of(enrolment)?)
-}
-
 /// Starts TOTP enrolment: a new secret, its `otpauth://` URI and QR codes.
 /// 2FA is on only once confirmed with a first code.
 #[utoipa::path(post, path = "/v1/users/{user}/totp", tag = "accounts",
     params(UserPath),
     responses((status = 200, body = TotpEnrolmentDto), (status = 404, body = crate::error::ErrorBody),
-        (status = 409, description = "2FA is already on", body = crate::error::ErrorBody)),
+        (status = 409, description = "2FA is already on", body = crate::error::ErrorBody),
+        (status = 503, description = "The QR rendering pool is full; retry after `Retry-After` seconds", body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn enrol_totp<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
@@ -836,8 +828,7 @@ pub async fn enrol_totp<S: Backend>(
         })
         .await?;
     let uri = totp.otpauth_uri(&state.credentials.settings.totp_issuer, &user);
-    let png = warden_auth::qr_png(&uri).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let svg = warden_auth::qr_svg(&uri).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let (png, svg) = state.qr_codes(uri.clone()).await?;
     use base64::Engine as _;
     Ok(ApiJson(TotpEnrolmentDto {
         secret: base32,
@@ -866,7 +857,8 @@ fn new_recovery_codes(user: &warden_core::Name) -> (Vec<String>, Vec<RecoveryCod
 #[utoipa::path(post, path = "/v1/users/{user}/totp/confirm", tag = "accounts",
     params(UserPath), request_body = CodeRequest,
     responses((status = 200, body = RecoveryCodesDto), (status = 404, body = crate::error::ErrorBody),
-        (status = 422, description = "Wrong code", body = crate::error::ErrorBody)),
+        (status = 422, description = "Wrong code", body = crate::error::ErrorBody),
+        (status = 429, description = "Too many wrong codes: the account's codes are refused for `Retry-After` seconds", body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn confirm_totp<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
@@ -876,29 +868,28 @@ pub async fn confirm_totp<S: Backend>(
 ) -> Result<ApiJson<RecoveryCodesDto>, ApiError> {
     let user = user_of(&user)?;
     let mut account = credentials::account(&state, &user).await?;
-    let enrolment = state
-        .store
-        .totp(&user)
-        .await?
-        .filter(|t| t.confirmed_at.is_none())
-        .ok_or_else(|| {
-            ApiError::NotFound(
-                "no pending TOTP enrolment; start one with POST /v1/users/{user}/totp".into(),
-            )
-        })?;
     let code = req
         .code
         .as_deref()
         .ok_or_else(|| ApiError::bad("code: required"))?;
     let now = state.now();
-    let step = totp_of(&state, &enrolment)?
-        .verify(code, now, None)
-        .ok_or_else(|| {
-            ApiError::refused(
+    let step = match state
+        .check_code(&user, code, CodePurpose::Confirm, ip, now)
+        .await?
+    {
+        CodeCheck::Passed { step: Some(step) } => step,
+        CodeCheck::NotEnrolled => {
+            return Err(ApiError::NotFound(
+                "no pending TOTP enrolment; start one with POST /v1/users/{user}/totp".into(),
+            ))
+        }
+        _ => {
+            return Err(ApiError::refused(
                 "invalid_code",
                 "the code does not match; check the device's clock and try the current code",
-            )
-        })?;
+            ))
+        }
+    };
     let (shown, stored) = new_recovery_codes(&account.user);
     account.two_factor_changed_at = Some(now);
     account.updated_at = now;
@@ -936,26 +927,21 @@ async fn require_code<S: Backend>(
     state: &AppState<S>,
     user: &str,
     code: Option<&str>,
+    ip: Option<std::net::IpAddr>,
 ) -> Result<(), ApiError> {
     let code = code.ok_or_else(|| ApiError::bad("code: a current TOTP code is required"))?;
-    let enrolment = state
-        .store
-        .totp(user)
+    match state
+        .check_code(user, code, CodePurpose::Manage, ip, state.now())
         .await?
-        .filter(|t| t.confirmed_at.is_some())
-        .ok_or_else(|| ApiError::NotFound("two-factor authentication is not on".into()))?;
-    let now = state.now();
-    let ok = match totp_of(state, &enrolment)?.verify(code, now, enrolment.last_step) {
-        Some(step) => state.store.use_totp_step(user, step).await?,
-        None => false,
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::refused(
+    {
+        CodeCheck::Passed { .. } => Ok(()),
+        CodeCheck::NotEnrolled => Err(ApiError::NotFound(
+            "two-factor authentication is not on".into(),
+        )),
+        CodeCheck::Wrong => Err(ApiError::refused(
             "invalid_code",
             "the code is wrong or was already used",
-        ))
+        )),
     }
 }
 
@@ -963,7 +949,8 @@ async fn require_code<S: Backend>(
 #[utoipa::path(delete, path = "/v1/users/{user}/totp", tag = "accounts",
     params(UserPath), request_body = Option<CodeRequest>,
     responses((status = 204), (status = 404, body = crate::error::ErrorBody),
-        (status = 422, description = "Wrong code", body = crate::error::ErrorBody)),
+        (status = 422, description = "Wrong code", body = crate::error::ErrorBody),
+        (status = 429, description = "Too many wrong codes: the account's codes are refused for `Retry-After` seconds", body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn disable_totp<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
@@ -976,7 +963,7 @@ pub async fn disable_totp<S: Backend>(
     let actor = if req.by_admin {
         Actor::Admin
     } else {
-        require_code(&state, &user, req.code.as_deref()).await?;
+        require_code(&state, &user, req.code.as_deref(), ip).await?;
         Actor::User
     };
     let now = state.now();
@@ -1000,7 +987,8 @@ pub async fn disable_totp<S: Backend>(
     params(UserPath), request_body = CodeRequest,
     responses((status = 200, body = RecoveryCodesDto),
         (status = 404, description = "No such account, or 2FA is not on", body = crate::error::ErrorBody),
-        (status = 422, description = "Wrong code", body = crate::error::ErrorBody)),
+        (status = 422, description = "Wrong code", body = crate::error::ErrorBody),
+        (status = 429, description = "Too many wrong codes: the account's codes are refused for `Retry-After` seconds", body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn regenerate_recovery_codes<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
@@ -1010,7 +998,7 @@ pub async fn regenerate_recovery_codes<S: Backend>(
 ) -> Result<ApiJson<RecoveryCodesDto>, ApiError> {
     let user = user_of(&user)?;
     let account = credentials::account(&state, &user).await?;
-    require_code(&state, &user, req.code.as_deref()).await?;
+    require_code(&state, &user, req.code.as_deref(), ip).await?;
     let (shown, stored) = new_recovery_codes(&account.user);
     let ev = event(
         ip,

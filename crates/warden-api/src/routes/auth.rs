@@ -9,7 +9,6 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use warden_auth::codes;
 use warden_core::{Lang, Protocol, VerifyReason};
 use warden_service::pipeline::verify::{WebRefusal, WebStatus, WebStep};
 use warden_service::pipeline::AttemptFields;
@@ -37,7 +36,7 @@ fn parse_lang(lang: Option<&str>) -> Result<Lang, ApiError> {
         (status = 200, description = "`ok`, or `fail` with the reason, the message for the user and the IMAP code", body = VerifyResponse),
         (status = 400, description = "Malformed JSON or invalid field", body = crate::error::ErrorBody),
         (status = 401, description = "Missing or wrong API key", body = crate::error::ErrorBody),
-        (status = 503, description = "Storage unavailable", body = crate::error::ErrorBody),
+        (status = 503, description = "Storage unavailable, or the password-hashing pool and its queue are full (`busy`, with `Retry-After`)", body = crate::error::ErrorBody),
     ),
     security(("api_key" = []))
 )]
@@ -87,6 +86,8 @@ pub async fn verify<S: Backend>(
         (status = 200, description = "`ok` with a session token, `totp_required` with a login token, or `fail` with the reason", body = LoginResponse),
         (status = 400, description = "Malformed JSON or invalid field", body = crate::error::ErrorBody),
         (status = 401, description = "Missing or wrong API key", body = crate::error::ErrorBody),
+        (status = 429, description = "Too many wrong second-factor codes: the account's codes are refused for `Retry-After` seconds", body = crate::error::ErrorBody),
+        (status = 503, description = "The password-hashing pool and its queue are full (`busy`, with `Retry-After`)", body = crate::error::ErrorBody),
     ),
     security(("api_key" = []))
 )]
@@ -169,7 +170,7 @@ pub async fn login<S: Backend>(
     request_body = SessionRequest,
     responses(
         (status = 200, description = "The live session", body = SessionDto),
-        (status = 404, description = "Unknown, expired or revoked", body = crate::error::ErrorBody),
+        (status = 404, description = "Unknown, expired or revoked (a lock or disable of the account revokes its sessions)", body = crate::error::ErrorBody),
     ),
     security(("api_key" = []))
 )]
@@ -177,12 +178,9 @@ pub async fn session<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
     ApiJson(req): ApiJson<SessionRequest>,
 ) -> Result<ApiJson<SessionDto>, ApiError> {
-    let now = state.now();
     let s = state
-        .store
-        .session(&codes::token_digest(&req.session_token))
+        .live_session(&req.session_token)
         .await?
-        .filter(|s| s.revoked_at.is_none() && now < s.expires_at)
         .ok_or_else(|| ApiError::NotFound("unknown, expired or revoked session".into()))?;
     Ok(ApiJson(SessionDto {
         user: s.user.to_string(),

@@ -56,6 +56,13 @@ pub async fn metrics<S: Backend>(State(state): State<Arc<AppState<S>>>) -> impl 
     metrics::gauge!("warden_profile_bytes").set(engine.profile_bytes() as f64);
     metrics::gauge!("warden_places").set(engine.places() as f64);
     warden_service::telemetry::short_lived_gauges(&state.short.stats());
+    for pool in [&state.credentials.hashing, &state.credentials.cpu] {
+        let p = pool.stats();
+        let name = pool.name();
+        metrics::gauge!("warden_cpu_pool_running", "pool" => name).set(p.running as f64);
+        metrics::gauge!("warden_cpu_pool_waiting", "pool" => name).set(p.waiting as f64);
+        metrics::gauge!("warden_cpu_pool_rejected", "pool" => name).set(p.rejected as f64);
+    }
     let w = state.writer.stats();
     metrics::gauge!("warden_store_batches").set(w.batches as f64);
     metrics::gauge!("warden_store_failed_batches").set(w.failed_batches as f64);

@@ -20,15 +20,16 @@ use std::time::Instant;
 use warden_auth::codes;
 use warden_core::verify::{decide, precheck, Credential, Facts, PasswordAge};
 use warden_core::{
-    Account, AppPassword, Decision, FailureReason, LoginAttempt, Outcome, SecurityEventKind,
-    Timestamp, TotpEnrolment, Verdict, VerifyReason, WebSession,
+    Account, AppPassword, Decision, FailureReason, LoginAttempt, Outcome, Timestamp, Verdict,
+    VerifyReason, WebSession,
 };
 use warden_store::Backend;
 
 use super::{Assessed, Recording};
-use crate::credentials::{self, rehash_in_background, Actor};
+use crate::credentials::{self, rehash_in_background};
 use crate::error::ServiceError;
 use crate::events::{DomainEvent, EntryPoint};
+use crate::second_factor::{CodeCheck, CodePurpose};
 use crate::shortlived::LoginTicket;
 use crate::Service;
 
@@ -462,9 +463,19 @@ impl<S: Backend> Service<S> {
         if let Some(v) = refusal {
             return self.web_refuse(attempt, assessed, v, true, started).await;
         }
-        let passed = self
-            .second_factor(&attempt.user, code, now, attempt.ip)
-            .await?;
+        // Throttled per account: a locked account's codes are refused
+        // unchecked (an error, answered 429), a wrong one is recorded.
+        let passed = matches!(
+            self.check_code(
+                &attempt.user,
+                code,
+                CodePurpose::Login,
+                Some(attempt.ip),
+                now
+            )
+            .await?,
+            CodeCheck::Passed { .. }
+        );
         // A risk challenge answered: the login is the user's own, no alert.
         let alert = passed && assessed.assessment.alert && !ticket.risk_challenge;
         let r = if passed {
@@ -590,65 +601,5 @@ impl<S: Backend> Service<S> {
             })
             .await?;
         Ok((token, expires_at))
-    }
-
-    /// The TOTP generator of an enrolment (its secret unsealed).
-    pub fn totp_of(&self, enrolment: &TotpEnrolment) -> Result<warden_auth::Totp, ServiceError> {
-        let bytes = warden_auth::open(
-            &self.credentials.key,
-            &enrolment.sealed_secret,
-            enrolment.user.as_bytes(),
-        )
-        .map_err(|e| {
-            ServiceError::Internal(format!(
-                "TOTP secret of {} cannot be opened: {e}",
-                enrolment.user
-            ))
-        })?;
-        warden_auth::TotpSecret::from_bytes(&bytes)
-            .map(warden_auth::Totp::new)
-            .map_err(|e| ServiceError::Internal(e.to_string()))
-    }
-
-    /// Checks a TOTP code (or an unused recovery code) of the account; marks
-    /// it used. `Ok(false)` for a wrong or replayed code.
-    async fn second_factor(
-        &self,
-        user: &str,
-        code: &str,
-        now: Timestamp,
-        ip: std::net::IpAddr,
-    ) -> Result<bool, ServiceError> {
-        let Some(enrolment) = self.store.totp(user).await? else {
-            return Ok(false);
-        };
-        if enrolment.confirmed_at.is_none() {
-            return Ok(false);
-        }
-        let totp = self.totp_of(&enrolment)?;
-        if let Some(step) = totp.verify(code, now, enrolment.last_step) {
-            return Ok(self.store.use_totp_step(user, step).await?);
-        }
-        if let Some(recovery) = codes::normalize_recovery_code(code) {
-            let digest = codes::recovery_digest(&recovery);
-            let ev = credentials::event(
-                Some(ip),
-                now,
-                user,
-                SecurityEventKind::RecoveryCodeUsed,
-                Actor::User,
-                "recovery code used to log in",
-            );
-            let used = self
-                .store
-                .use_recovery_code(user, &digest, now, &ev)
-                .await?;
-            if used {
-                self.events
-                    .publish(DomainEvent::AccountChanged { event: &ev });
-            }
-            return Ok(used);
-        }
-        Ok(false)
     }
 }

@@ -730,6 +730,33 @@ impl AccountStore for SqliteStore {
         found.as_ref().map(rows::web_session).transpose()
     }
 
+    async fn totp_users(&self) -> Result<Vec<String>, StoreError> {
+        sqlx::query_scalar(sql::TOTP_USERS)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(StoreError::query("totp_users"))
+    }
+
+    // ------------------------------------------------------------ meta
+
+    async fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        sqlx::query_scalar(sql::META)
+            .bind(key)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(StoreError::query("meta"))
+    }
+
+    async fn set_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        sqlx::query(sql::SET_META)
+            .bind(key)
+            .bind(value)
+            .execute(&self.writer)
+            .await
+            .map_err(StoreError::query("set_meta"))?;
+        Ok(())
+    }
+
     // ------------------------------------------------- security events
 
     async fn security_events(

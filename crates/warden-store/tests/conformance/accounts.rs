@@ -1097,6 +1097,52 @@ pub async fn two_factor_users_are_the_confirmed_enrolments_in_the_range<F: Fixtu
     );
 }
 
+pub async fn totp_users_are_every_sealed_secret_and_meta_values_round_trip<F: Fixture>(
+    fixture: &F,
+) {
+    let store = fixture.fresh().await;
+    assert!(store.totp_users().await.unwrap().is_empty());
+    for user in ["carol", "alice", "bob"] {
+        add(&store, bare_account(user, "example")).await;
+    }
+    // Pending and confirmed alike hold a sealed secret.
+    for user in ["carol", "alice"] {
+        store.put_totp(&pending_totp(user)).await.unwrap();
+    }
+    store
+        .confirm_totp("alice", Timestamp(T0), 10, &[], &[])
+        .await
+        .unwrap();
+    assert_eq!(store.totp_users().await.unwrap(), ["alice", "carol"]);
+    let write = AccountWrite {
+        remove_two_factor: true,
+        events: vec![sec_event("carol", SecurityEventKind::TwoFactorDisabled, T0)],
+        ..AccountWrite::default()
+    };
+    store.commit(&write).await.unwrap();
+    assert_eq!(store.totp_users().await.unwrap(), ["alice"]);
+
+    assert_eq!(store.meta("secret_key_check").await.unwrap(), None);
+    store
+        .set_meta("secret_key_check", &[1, 2, 3])
+        .await
+        .unwrap();
+    store.set_meta("other", b"x").await.unwrap();
+    store.set_meta("secret_key_check", &[0, 255]).await.unwrap();
+    assert_eq!(
+        store.meta("secret_key_check").await.unwrap().as_deref(),
+        Some(&[0u8, 255][..]),
+        "replaced"
+    );
+    let reopened = fixture.reopen(&store).await;
+    assert_eq!(
+        reopened.meta("other").await.unwrap().as_deref(),
+        Some(&b"x"[..])
+    );
+    fixture.close(&reopened).await;
+    fixture.close(&store).await;
+}
+
 // ------------------------------------------------------------ migrations
 
 pub async fn accounts_survive_reopening_and_migrating_again<F: Fixture>(fixture: &F) {

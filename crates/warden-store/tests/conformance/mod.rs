@@ -135,6 +135,7 @@ macro_rules! conformance_tests {
             [] accounts::security_events_round_trip_newest_first_and_capped;
             [] accounts::deleting_an_account_removes_its_credentials_and_keeps_its_history;
             [] accounts::two_factor_users_are_the_confirmed_enrolments_in_the_range;
+            [] accounts::totp_users_are_every_sealed_secret_and_meta_values_round_trip;
             [] accounts::accounts_survive_reopening_and_migrating_again;
         }
     };
