@@ -26,6 +26,7 @@ pub mod events;
 pub mod geo;
 pub mod pipeline;
 pub mod shortlived;
+pub mod snapshots;
 pub mod telemetry;
 
 use std::sync::Arc;
@@ -42,6 +43,7 @@ pub use error::ServiceError;
 pub use events::{DomainEvent, EntryPoint, Events, Subscriber};
 pub use pipeline::LoginSettings;
 pub use shortlived::ShortLived;
+pub use snapshots::Snapshots;
 
 /// Everything the pipeline reads and changes. One per process, shared by
 /// every adapter (`Arc<Service<_>>`).
@@ -64,6 +66,9 @@ pub struct Service<S: Backend> {
     /// The sending-rate limits of the Postfix policy.
     pub rates: RateLimits,
     pub events: Events,
+    /// The users whose profile changed since its last snapshot (written by
+    /// [`Service::flush_profiles`]).
+    pub snapshots: Snapshots,
 }
 
 impl<S: Backend> Service<S> {

@@ -23,6 +23,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "event_auth_reason",
         include_str!("../../migrations/sqlite/0003_event_auth_reason.sql"),
     ),
+    (
+        4,
+        "profile_replay",
+        include_str!("../../migrations/sqlite/0004_profile_replay.sql"),
+    ),
 ];
 
 /// A migrator over the embedded migrations.

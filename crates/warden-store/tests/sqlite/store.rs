@@ -131,6 +131,80 @@ async fn batch_writer_drives_an_async_only_store_from_its_thread() {
     assert!(writer.is_closed());
 }
 
+// --------------------------------------------------------- bounded WAL
+
+/// A sustained stream of reports with no pause (more writers than a batch
+/// holds, each writing again as soon as it is acknowledged, so the queue
+/// never empties): the WAL starts over each time it reaches the restart
+/// size, so its file never grows past that plus one batch. Before, the
+/// background checkpoint never caught up with the commits and the WAL
+/// grew by every page of every commit (here tens of MB).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wal_stays_bounded_under_a_sustained_stream_of_reports() {
+    const RESTART: u64 = 1 << 20;
+    const WRITERS: usize = 128;
+    const PER_WRITER: usize = 120;
+    const MAX_BATCH: usize = 64;
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("warden.db");
+    let store = Arc::new(
+        SqliteStore::open_with_wal_limit(&path, RESTART)
+            .await
+            .unwrap(),
+    );
+    store.migrate().await.unwrap();
+    let writer = BatchWriter::spawn(
+        Arc::clone(&store),
+        BatchConfig {
+            max_batch: MAX_BATCH,
+            max_delay: std::time::Duration::ZERO,
+        },
+    )
+    .unwrap();
+    let mut tasks = Vec::new();
+    for t in 0..WRITERS {
+        let writer = writer.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..PER_WRITER {
+                // Users spread over the whole index: every report touches
+                // pages of its own, as many users' logins do.
+                let user = format!("user{:05}@example.com", (i * WRITERS + t) * 7919 % 20_000);
+                let blob = vec![(i % 251) as u8; 600];
+                writer
+                    .write(
+                        vec![event(&user, i as i64)],
+                        vec![profile(&user, &blob, i as i64)],
+                    )
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let stats = writer.stats();
+    assert_eq!(stats.events, (WRITERS * PER_WRITER) as u64);
+    // The WAL file only grows until it is cut back (to 64 MB, far above
+    // this): its length now is the most it ever held.
+    let wal = std::fs::metadata(dir.path().join("warden.db-wal"))
+        .unwrap()
+        .len();
+    // One batch: at most MAX_BATCH + 1 writes of an event and a snapshot,
+    // each touching a few pages of its own.
+    let one_batch = (MAX_BATCH as u64 + 1) * 4 * 4096;
+    assert!(
+        wal <= RESTART + one_batch,
+        "WAL file {wal} bytes after {} reports; bound {} (restarts: {})",
+        stats.events,
+        RESTART + one_batch,
+        store.wal_restarts()
+    );
+    assert!(store.wal_restarts() > 0, "the WAL started over");
+    writer.close().await;
+    store.close().await;
+}
+
 // ------------------------------------------------------------ corrupt rows
 
 async fn assert_corrupt_event(path: &Path, store: &SqliteStore, damage: &'static str, col: &str) {
@@ -275,6 +349,7 @@ async fn corrupt_correction_and_profile_rows_are_typed_errors() {
         .append(&WriteBatch {
             events: Vec::new(),
             profiles: vec![profile("alice", b"x", 1)],
+            ..Default::default()
         })
         .await
         .unwrap();
