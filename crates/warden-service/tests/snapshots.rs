@@ -110,13 +110,13 @@ async fn login(s: &Service<SqliteStore>, n: usize, user: &str, outcome: Outcome)
         .attempt(AttemptFields {
             user,
             ip: ips[n % ips.len()],
-            protocol: if n % 2 == 0 {
+            protocol: if n.is_multiple_of(2) {
                 Protocol::Imap
             } else {
                 Protocol::Web
             },
             ts: Some(Timestamp(T0 + 600 * n as i64)),
-            device: (n % 4 != 0).then_some(device.as_str()),
+            device: (!n.is_multiple_of(4)).then_some(device.as_str()),
             user_agent: Some(agents[n % agents.len()]),
         })
         .unwrap();

@@ -109,12 +109,10 @@ impl Checkpointer {
             .spawn(move || {
                 // Dropped when the thread ends: `wait` then returns.
                 let _finished = finished;
-                loop {
-                    match stopped.recv_timeout(CHECKPOINT_EVERY) {
-                        Err(flume::RecvTimeoutError::Timeout) => {}
-                        // Asked to stop, or every store handle is gone.
-                        _ => break,
-                    }
+                // Ends when asked to stop, or once every store handle is gone.
+                while let Err(flume::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(CHECKPOINT_EVERY)
+                {
                     if let Err(error) = control.checkpoint(&conn) {
                         tracing::warn!(%error, path = %path.display(), "WAL checkpoint failed; will retry");
                     }
