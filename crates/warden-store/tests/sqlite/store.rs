@@ -205,6 +205,80 @@ async fn the_wal_stays_bounded_under_a_sustained_stream_of_reports() {
     store.close().await;
 }
 
+/// A database of schema version 3 (snapshots written with every login)
+/// upgraded to version 4: its snapshots count as having learned from every
+/// event already stored, and so does the replay mark, so the first start
+/// learns nothing twice.
+#[tokio::test]
+async fn upgrading_keeps_the_old_snapshots_complete() {
+    use sqlx::migrate::{Migration, MigrationType, Migrator};
+    use std::borrow::Cow;
+
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("warden.db");
+    let old: &[(i64, &str, &str)] = &[
+        (
+            1,
+            "init",
+            include_str!("../../migrations/sqlite/0001_init.sql"),
+        ),
+        (
+            2,
+            "accounts",
+            include_str!("../../migrations/sqlite/0002_accounts.sql"),
+        ),
+        (
+            3,
+            "event_auth_reason",
+            include_str!("../../migrations/sqlite/0003_event_auth_reason.sql"),
+        ),
+    ];
+    let migrator = Migrator::with_migrations(
+        old.iter()
+            .map(|&(version, description, sql)| {
+                Migration::new(
+                    version,
+                    Cow::Borrowed(description),
+                    MigrationType::Simple,
+                    sqlx::SqlSafeStr::into_sql_str(sql),
+                    false,
+                )
+            })
+            .collect(),
+    );
+    {
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true);
+        let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+        migrator.run(&pool).await.unwrap();
+        pool.close().await;
+    }
+    exec(
+        &path,
+        "INSERT INTO login_events (ts, user_name, ip, protocol, outcome, decision, risk, \
+         risk_level, alert, reasons) VALUES \
+         (1, 'alice', '192.0.2.1', 'imap', 'success', 'allow', 0, 'low', 0, ''), \
+         (2, 'bob', '192.0.2.1', 'imap', 'success', 'allow', 0, 'low', 0, ''), \
+         (3, 'alice', '192.0.2.1', 'imap', 'wrong_password', 'allow', 0, 'low', 0, ''); \
+         INSERT INTO profiles (user_name, snapshot, updated_at) VALUES \
+         ('alice', x'01', 1), ('bob', x'02', 2);",
+    )
+    .await;
+
+    let store = SqliteStore::open(&path).await.unwrap();
+    store.migrate().await.unwrap();
+    assert_eq!(store.replay_mark().await.unwrap(), 3);
+    let profiles = store.load_profiles().await.unwrap();
+    assert_eq!(profiles.len(), 2);
+    assert!(
+        profiles.iter().all(|p| p.through_event == 3),
+        "{profiles:?}"
+    );
+    assert!(store.successes_after(3, 10).await.unwrap().is_empty());
+    store.close().await;
+}
+
 // ------------------------------------------------------------ corrupt rows
 
 async fn assert_corrupt_event(path: &Path, store: &SqliteStore, damage: &'static str, col: &str) {
