@@ -9,6 +9,8 @@
 # Usage: bench/http.sh [DURATION] [CONNECTIONS]   (defaults 15s, 24: the
 # README's figures). WARDEN_BIN=path runs that binary instead of building
 # this checkout's (bench/compare.sh uses it to interleave two builds).
+# WAL_EVERY=N prints the size of the database's WAL file every N seconds
+# during the load (the README's disk figures).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-15s}
@@ -22,7 +24,7 @@ if [ -z "${WARDEN_BIN:-}" ]; then
 	cargo build --release --locked -p warden 2>&1 | tail -1
 fi
 work=$(mktemp -d)
-trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill $pid ${sampler:-} 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 port=18480
 WARDEN_DATA_DIR="$work" WARDEN_GEO__DIR="$PWD/data/geo" WARDEN_SERVER__LISTEN="127.0.0.1:$port" \
 	WARDEN_SERVER__API_KEYS=bench-key-0123456789 WARDEN_LOG__FILTER=warn "$bin" serve &
@@ -32,9 +34,21 @@ for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && b
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 switches() { cat /proc/"$pid"/task/*/status | awk '/ctxt_switches/ {s += $2} END {print s}'; }
 ticks0=$(cpu_ticks) cs0=$(switches)
+sampler=
+if [ -n "${WAL_EVERY:-}" ]; then
+	(
+		t=0
+		while sleep "$WAL_EVERY"; do
+			t=$((t + WAL_EVERY))
+			echo "WAL after ${t}s: $(stat -c %s "$work/warden.db-wal" 2>/dev/null || echo 0) bytes"
+		done
+	) &
+	sampler=$!
+fi
 WARDEN_KEY=bench-key-0123456789 /usr/bin/time -o "$work/wrk.time" -f "%U %S" \
 	wrk -t"${WRK_THREADS:-2}" -c"$conns" -d"$duration" --latency -s bench/evaluate_report.lua "http://127.0.0.1:$port" | tee "$work/wrk.txt"
 ticks1=$(cpu_ticks) cs1=$(switches)
+if [ -n "$sampler" ]; then kill "$sampler"; fi
 requests=$(awk '/requests in/ {print $1}' "$work/wrk.txt")
 read -r wrk_user wrk_sys <"$work/wrk.time"
 awk -v t=$((ticks1 - ticks0)) -v hz="$(getconf CLK_TCK)" -v c=$((cs1 - cs0)) -v n="$requests" \

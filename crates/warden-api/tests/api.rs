@@ -193,6 +193,7 @@ impl Harness {
             texts: Default::default(),
             rates: Default::default(),
             events: Events::standard(),
+            snapshots: Default::default(),
         });
         let state = Arc::new(AppState {
             service,

@@ -30,6 +30,7 @@ pub mod pool;
 pub mod sealing;
 pub mod second_factor;
 pub mod shortlived;
+pub mod snapshots;
 pub mod telemetry;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -47,6 +48,7 @@ pub use error::ServiceError;
 pub use events::{DomainEvent, EntryPoint, Events, Subscriber};
 pub use pipeline::LoginSettings;
 pub use shortlived::ShortLived;
+pub use snapshots::Snapshots;
 
 /// Everything the pipeline reads and changes. One per process, shared by
 /// every adapter (`Arc<Service<_>>`).
@@ -71,6 +73,9 @@ pub struct Service<S: Backend> {
     pub events: Events,
     /// The engine's sizes, for health and metrics without its lock.
     pub engine_stats: EngineGauges,
+    /// The users whose profile changed since its last snapshot (written by
+    /// [`Service::flush_profiles`]).
+    pub snapshots: Snapshots,
 }
 
 /// The engine's sizes, refreshed under the engine's lock whenever a record

@@ -188,6 +188,7 @@ impl World {
             texts: Default::default(),
             rates: Default::default(),
             events: Events::standard().with(seen.clone()),
+            snapshots: Default::default(),
         });
         World {
             service,

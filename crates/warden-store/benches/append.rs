@@ -48,6 +48,7 @@ fn snapshot(i: usize) -> ProfileSnapshot {
         user: format!("user{}@example.com", i % USERS),
         blob: vec![i as u8; 512],
         updated_at: Timestamp(1_700_000_000 + i as i64),
+        through_event: 0,
     }
 }
 

@@ -26,7 +26,9 @@ mod writer;
 pub use accounts::{AccountStore, AccountWrite, Backend, MAX_SECURITY_EVENTS};
 pub use codec::BadValue;
 pub use error::{CorruptionSource, StoreError};
-pub use model::{Cursor, HistoryQuery, LoginEvent, ProfileSnapshot, WriteBatch, MAX_HISTORY_LIMIT};
-pub use sqlite::SqliteStore;
+pub use model::{
+    Cursor, HistoryQuery, LoginEvent, MarkStep, ProfileSnapshot, WriteBatch, MAX_HISTORY_LIMIT,
+};
+pub use sqlite::{SqliteStore, DEFAULT_WAL_RESTART_BYTES};
 pub use store::{Store, SyncAppend};
 pub use writer::{BatchConfig, BatchWriter, WriterHandle, WriterStats};

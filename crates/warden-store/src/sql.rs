@@ -47,10 +47,30 @@ pub(crate) const PRUNE_CHUNK: &str = "DELETE FROM login_events WHERE id IN \
      (SELECT id FROM login_events WHERE ts < $1 LIMIT $2)";
 
 pub(crate) const LOAD_PROFILES: &str =
-    "SELECT user_name, snapshot, updated_at FROM profiles ORDER BY user_name";
+    "SELECT user_name, snapshot, updated_at, through_event FROM profiles ORDER BY user_name";
 
 pub(crate) const LOAD_PROFILE: &str =
-    "SELECT user_name, snapshot, updated_at FROM profiles WHERE user_name = $1";
+    "SELECT user_name, snapshot, updated_at, through_event FROM profiles WHERE user_name = $1";
+
+/// The id of the newest event (0 when there is none).
+pub(crate) const LAST_EVENT_ID: &str = "SELECT COALESCE(MAX(id), 0) FROM login_events";
+
+/// A profile flush begins: remember the newest event written before it.
+pub(crate) const MARK_BEGIN: &str = "UPDATE replay_marks SET event_id = $1 WHERE name = 'flush'";
+
+/// The flush is complete: what it began with becomes the replay mark.
+pub(crate) const MARK_END: &str = "UPDATE replay_marks SET event_id = \
+     (SELECT event_id FROM replay_marks WHERE name = 'flush') WHERE name = 'profiles'";
+
+/// Every snapshot has learned from every event up to this id.
+pub(crate) const REPLAY_MARK: &str = "SELECT event_id FROM replay_marks WHERE name = 'profiles'";
+
+/// Successful logins after an event id, oldest first.
+pub(crate) const SUCCESSES_AFTER: &str = concat!(
+    "SELECT ",
+    event_columns!(),
+    " FROM login_events WHERE id > $1 AND outcome = 'success' ORDER BY id LIMIT $2"
+);
 
 pub(crate) const LIST_CORRECTIONS: &str = concat!(
     "SELECT ",
@@ -80,7 +100,7 @@ pub(crate) const INSERT_CHUNKS: [usize; 8] = [128, 64, 32, 16, 8, 4, 2, 1];
 /// Columns bound per event row by `insert_events`.
 pub(crate) const EVENT_INSERT_COLUMNS: usize = 17;
 /// Columns bound per snapshot row by `upsert_profiles`.
-pub(crate) const PROFILE_UPSERT_COLUMNS: usize = 3;
+pub(crate) const PROFILE_UPSERT_COLUMNS: usize = 4;
 
 /// How to cut `rows` into statement sizes from [`INSERT_CHUNKS`].
 pub(crate) fn chunk_sizes(mut rows: usize) -> impl Iterator<Item = usize> {
@@ -173,14 +193,16 @@ pub(crate) fn insert_events(style: Placeholders, rows: usize) -> &'static str {
 }
 
 /// Upserts `rows` profile snapshots (`rows` from [`INSERT_CHUNKS`], user
-/// names distinct); binds are user, snapshot, updated_at of each row.
+/// names distinct); binds are user, snapshot, updated_at, through_event of
+/// each row.
 pub(crate) fn upsert_profiles(style: Placeholders, rows: usize) -> &'static str {
     static SQL: ChunkCache = [OnceLock::new(), OnceLock::new()];
     chunked(&SQL, style, rows, |style, rows| {
         format!(
-            "INSERT INTO profiles (user_name, snapshot, updated_at) VALUES {} \
+            "INSERT INTO profiles (user_name, snapshot, updated_at, through_event) VALUES {} \
              ON CONFLICT (user_name) DO UPDATE SET \
-             snapshot = excluded.snapshot, updated_at = excluded.updated_at",
+             snapshot = excluded.snapshot, updated_at = excluded.updated_at, \
+             through_event = excluded.through_event",
             values(style, rows, PROFILE_UPSERT_COLUMNS)
         )
     })

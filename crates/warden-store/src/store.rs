@@ -32,7 +32,10 @@ pub trait Store: Send + Sync + 'static {
     /// Writes all events and profile snapshots of `batch` in one transaction:
     /// either all of it is stored or none. Event ids are assigned by the
     /// database (`LoginEvent::id` is ignored). A snapshot replaces the stored
-    /// one of the same user; within the batch the later snapshot wins.
+    /// one of the same user; within the batch the later snapshot wins. Each
+    /// snapshot is stored with the id of the last event written before it
+    /// (its position in the batch, or the newest event already stored), and
+    /// mark steps move the replay mark ([`Store::replay_mark`]).
     fn append(&self, batch: &WriteBatch) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// A synchronous committer for the group-commit thread, when the
@@ -63,6 +66,22 @@ pub trait Store: Send + Sync + 'static {
         &self,
         user: &str,
     ) -> impl Future<Output = Result<Option<ProfileSnapshot>, StoreError>> + Send;
+
+    /// The replay mark: every stored profile snapshot has learned from every
+    /// event with an id up to this one (0 on a new database). Snapshots are
+    /// written some seconds after the logins they learn from; after a crash
+    /// start-up learns again from the successful logins after the mark that
+    /// a user's snapshot has not seen (id above its
+    /// [`through_event`](crate::ProfileSnapshot::through_event)).
+    fn replay_mark(&self) -> impl Future<Output = Result<i64, StoreError>> + Send;
+
+    /// Successful logins with an id above `after`, oldest first, at most
+    /// `limit` of them.
+    fn successes_after(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<LoginEvent>, StoreError>> + Send;
 
     /// Deletes events with `ts < older_than` and returns how many went. Works
     /// in bounded chunks so that other writers get the lock in between.

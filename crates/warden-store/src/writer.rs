@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{oneshot, watch};
 
 use crate::error::StoreError;
-use crate::model::{LoginEvent, ProfileSnapshot, WriteBatch};
+use crate::model::{LoginEvent, MarkStep, ProfileSnapshot, WriteBatch};
 use crate::store::{Store, SyncAppend};
 
 /// When the writer closes a batch.
@@ -84,6 +84,7 @@ struct Counters {
 struct Pending {
     events: Vec<LoginEvent>,
     profiles: Vec<ProfileSnapshot>,
+    mark: Option<MarkStep>,
     ack: oneshot::Sender<Result<(), StoreError>>,
 }
 
@@ -92,6 +93,7 @@ impl Pending {
     fn command(
         events: Vec<LoginEvent>,
         profiles: Vec<ProfileSnapshot>,
+        mark: Option<MarkStep>,
     ) -> (
         Command,
         impl std::future::Future<Output = Result<(), StoreError>> + Send + 'static,
@@ -100,6 +102,7 @@ impl Pending {
         let command = Command::Write(Pending {
             events,
             profiles,
+            mark,
             ack,
         });
         (command, async move {
@@ -218,7 +221,7 @@ impl WriterHandle {
         events: Vec<LoginEvent>,
         profiles: Vec<ProfileSnapshot>,
     ) -> Result<(), StoreError> {
-        let (command, committed) = Pending::command(events, profiles);
+        let (command, committed) = Pending::command(events, profiles, None);
         self.tx
             .send_async(command)
             .await
@@ -254,7 +257,22 @@ impl WriterHandle {
         impl std::future::Future<Output = Result<(), StoreError>> + Send + 'static,
         StoreError,
     > {
-        let (command, committed) = Pending::command(events, profiles);
+        self.submit_marked(events, profiles, None)
+    }
+
+    /// [`submit`](Self::submit) with a step of a profile flush, which moves
+    /// the replay mark once its write commits (see
+    /// [`Store::replay_mark`](crate::Store::replay_mark)).
+    pub fn submit_marked(
+        &self,
+        events: Vec<LoginEvent>,
+        profiles: Vec<ProfileSnapshot>,
+        mark: Option<MarkStep>,
+    ) -> Result<
+        impl std::future::Future<Output = Result<(), StoreError>> + Send + 'static,
+        StoreError,
+    > {
+        let (command, committed) = Pending::command(events, profiles, mark);
         self.tx.try_send(command).map_err(|e| match e {
             flume::TrySendError::Full(_) => StoreError::QueueFull,
             flume::TrySendError::Disconnected(_) => StoreError::WriterClosed,
@@ -411,8 +429,7 @@ impl Task {
             let mut batch = WriteBatch::default();
             let mut acks = Vec::with_capacity(writes.len());
             for w in writes {
-                batch.events.extend(w.events);
-                batch.profiles.extend(w.profiles);
+                batch.push(w.events, w.profiles, w.mark);
                 acks.push(w.ack);
             }
             let rows = batch.len();

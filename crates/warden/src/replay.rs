@@ -953,6 +953,7 @@ impl<'a> Replayer<'a> {
                         user: user.to_string(),
                         blob,
                         updated_at: at,
+                        through_event: 0,
                     })?;
                 }
             }

@@ -241,18 +241,19 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
     );
 
     let mut engine = Engine::new(cfg.policy.clone())?;
-    let snapshots = store.load_profiles().await.context("loading profiles")?;
-    let (mut restored, mut corrupt) = (0usize, 0usize);
-    for s in snapshots {
-        match engine.restore(Name::from(s.user.as_str()), &s.blob) {
-            Ok(()) => restored += 1,
-            Err(e) => {
-                corrupt += 1;
-                tracing::error!(user = %s.user, error = %e, "skipping unreadable profile snapshot");
-            }
-        }
-    }
-    tracing::info!(profiles = restored, corrupt, "profiles restored");
+    // Snapshots, then the successful logins they have not learned from
+    // (only after a crash: a clean stop writes every snapshot).
+    let snapshots = warden_service::Snapshots::default();
+    let restored =
+        warden_service::snapshots::restore(&mut engine, store.as_ref(), &intel, &snapshots)
+            .await
+            .context("loading profiles")?;
+    tracing::info!(
+        profiles = restored.profiles,
+        corrupt = restored.corrupt,
+        replayed = restored.replayed,
+        "profiles restored"
+    );
 
     let credentials = warden_service::Credentials::new(
         warden_service::AuthSettings {
@@ -296,6 +297,7 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
             half_life_secs: cfg.postfix.rate_half_life_days * 86_400.0,
         },
         events: Events::standard(),
+        snapshots,
     });
     let state = Arc::new(AppState {
         service: service.clone(),
@@ -309,6 +311,8 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
         metrics: warden_api::metrics_handle(),
     });
     let upkeep = warden_api::tasks::spawn(state.clone());
+    let (stop_flusher, flusher_stopped) = oneshot::channel::<()>();
+    let flusher = tokio::spawn(flush_profiles(service.clone(), flusher_stopped));
     let app = warden_api::router(state.clone());
     let postfix = match &cfg.postfix.listen {
         Some(listen) => {
@@ -352,10 +356,18 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
             .with_graceful_shutdown(stop)
             .await;
         upkeep.abort();
+        // Not aborted: a flush in progress completes.
+        let _ = stop_flusher.send(());
+        let _ = flusher.await;
         if let Some(p) = postfix {
             p.abort();
         }
-        // Every acknowledged write is already committed; commit what is queued.
+        // Every acknowledged write is already committed; write the changed
+        // profiles (so the next start has nothing to learn again), then
+        // commit what is queued.
+        if let Err(e) = state.service.flush_profiles().await {
+            tracing::error!(error = %e, "writing the profile snapshots at shutdown failed; the next start learns them again from the history");
+        }
         writer.close().await;
         state.store.close().await;
         served.context("HTTP server")
@@ -365,6 +377,24 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
         shutdown: Some(tx),
         join,
     })
+}
+
+/// Writes the changed profiles every [`FLUSH_EVERY`](warden_service::snapshots::FLUSH_EVERY).
+/// Ends between two flushes once `stop` fires.
+async fn flush_profiles(service: Arc<Service<SqliteStore>>, mut stop: oneshot::Receiver<()>) {
+    let mut tick = tokio::time::interval(warden_service::snapshots::FLUSH_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = &mut stop => return,
+        }
+        match service.flush_profiles().await {
+            Ok(n) => tracing::debug!(snapshots = n, "profiles written"),
+            Err(e) => tracing::warn!(error = %e, "writing profile snapshots failed; will retry"),
+        }
+    }
 }
 
 async fn signal() {

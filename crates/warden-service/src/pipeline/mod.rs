@@ -4,8 +4,9 @@
 //! - [`Service::assess`] looks the address up and scores the attempt
 //!   (the engine's lock is held for the lookup only);
 //! - [`Service::record`] feeds the outcome to the engine and waits until the
-//!   history row and the profile snapshot are committed, then publishes
-//!   [`DomainEvent::LoginRecorded`].
+//!   history row is committed, then publishes [`DomainEvent::LoginRecorded`]
+//!   (the profile's snapshot follows with the next flush, see
+//!   [`crate::snapshots`]).
 //!
 //! The entries built on them: [`evaluate`] (evaluate and report), [`verify`]
 //! (credential checks for mail clients, and the web/IM login), and [`mail`]
@@ -25,7 +26,7 @@ use warden_core::{
     AccountStatus, Assessment, Decision, IpInfo, LoginAttempt, Outcome, Protocol, Timestamp,
     VerifyReason,
 };
-use warden_store::{Backend, LoginEvent, ProfileSnapshot};
+use warden_store::{Backend, LoginEvent};
 
 use crate::error::{shown, ServiceError};
 use crate::events::{DomainEvent, EntryPoint};
@@ -260,8 +261,9 @@ impl<S: Backend> Service<S> {
         .await
     }
 
-    /// Records the attempt as `r` says, waits until both the history row and
-    /// the profile snapshot are committed, then publishes it.
+    /// Records the attempt as `r` says, waits until the history row is
+    /// committed, then publishes it. A changed profile is marked for the
+    /// next snapshot flush ([`Service::flush_profiles`]).
     pub async fn record(
         &self,
         entry: EntryPoint,
@@ -276,24 +278,17 @@ impl<S: Backend> Service<S> {
             if let Some(outcome) = r.counted {
                 if engine.learn(attempt, info, outcome).is_some() {
                     self.engine_stats.refresh(&engine);
+                    // Its snapshot follows with the next flush; the event
+                    // below is what start-up learns from after a crash.
+                    self.snapshots.changed(&attempt.user);
                 }
             }
-            let snapshot = if r.counted.is_some_and(Outcome::is_success) {
-                engine.snapshot(&attempt.user).map(|blob| ProfileSnapshot {
-                    user: attempt.user.to_string(),
-                    blob,
-                    updated_at: attempt.ts,
-                })
-            } else {
-                None
-            };
             let mut event = LoginEvent::of(attempt, info, assessment, r.history);
             event.auth_reason = r.refusal;
-            // Queued under the engine lock so snapshots reach the database in
-            // the order they were taken.
-            let ack = self
-                .writer
-                .submit(vec![event], snapshot.into_iter().collect());
+            // Queued under the engine lock so events reach the database in
+            // the order they were learned, and snapshots (see
+            // `snapshots`) never overtake them.
+            let ack = self.writer.submit(vec![event], Vec::new());
             (ack, engine.policy().attacks)
         };
         let ack = ack?;

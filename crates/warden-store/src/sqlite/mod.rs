@@ -1,16 +1,19 @@
 //! The SQLite backend: one file in WAL mode, a single writer connection for
 //! account changes, migrations and pruning, the group-commit thread's own
-//! connection for events and profiles (`appender`), and a small pool of
-//! readers.
+//! connection for events and profiles (`appender`), a small pool of
+//! readers, and a checkpoint thread that with the group-commit thread keeps
+//! the WAL bounded (`wal`).
 
 mod accounts;
 mod appender;
 mod rows;
 mod schema;
 mod store;
+mod wal;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{
@@ -18,6 +21,9 @@ use sqlx::sqlite::{
 };
 
 use crate::error::StoreError;
+use wal::{Checkpointer, WalControl};
+
+pub use wal::DEFAULT_WAL_RESTART_BYTES;
 
 /// How many connections serve reads.
 const READERS: u32 = 4;
@@ -29,11 +35,9 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// keeping them cached roughly halves commit time once the table is large.
 /// The cache only grows as far as it is used.
 const CACHE_SIZE: &str = "-65536";
-/// The size the WAL file is cut back to when it starts over (bytes). Under
-/// steady heavy load the WAL grows past it (the background checkpoint
-/// cannot finish while the writer commits, see `CHECKPOINT_EVERY`); once
-/// the load pauses and a checkpoint completes, the next commit starts the
-/// WAL over and truncates the file to this.
+/// The size the WAL file is cut back to when it starts over (bytes): the
+/// group-commit thread starts it over once it holds
+/// [`DEFAULT_WAL_RESTART_BYTES`] (see `wal`), and at a pause in the load.
 const WAL_SIZE_LIMIT: &str = "67108864";
 /// How long a caller waits for a free pooled connection.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -41,11 +45,6 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 /// close) folds everything in and empties the WAL file.
 const PASSIVE: &str = "PRAGMA wal_checkpoint(PASSIVE)";
 const TRUNCATE: &str = "PRAGMA wal_checkpoint(TRUNCATE)";
-/// How often the background task moves the WAL into the database file.
-/// Small, frequent checkpoints keep each fsync short; under 10k commits/s
-/// of load, 100 ms gave a report p99 of 18 ms against 22-51 ms at 500 ms
-/// and 28 ms at 2 s (open-loop, see bench/).
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 
 /// A [`Store`](crate::Store) on one SQLite database file.
 ///
@@ -61,14 +60,28 @@ pub struct SqliteStore {
     reader: SqlitePool,
     /// The database file, `None` in memory.
     path: Option<PathBuf>,
+    /// What the checkpoint thread and the group-commit thread share.
+    wal: Arc<WalControl>,
+    /// The checkpoint thread, `None` in memory.
+    checkpointer: Option<Checkpointer>,
 }
 
 impl SqliteStore {
     /// Opens (creating when missing, parent directories included) the
     /// database file at `path`, with WAL journaling, `synchronous = NORMAL`,
     /// a busy timeout and foreign keys on. Does not migrate: call
-    /// [`Store::migrate`](crate::Store::migrate).
+    /// [`Store::migrate`](crate::Store::migrate). The group-commit thread
+    /// starts the WAL over once it holds [`DEFAULT_WAL_RESTART_BYTES`].
     pub async fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        Self::open_with_wal_limit(path, DEFAULT_WAL_RESTART_BYTES).await
+    }
+
+    /// [`SqliteStore::open`], with the WAL started over once it holds
+    /// `wal_restart_bytes` of frames (at least one page).
+    pub async fn open_with_wal_limit(
+        path: impl AsRef<Path>,
+        wal_restart_bytes: u64,
+    ) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
         if path.is_dir() {
             return Err(StoreError::IsADirectory { path });
@@ -98,7 +111,7 @@ impl SqliteStore {
         // WAL before any reader looks at it. It never checkpoints itself: an
         // automatic checkpoint runs inside a commit and holds up every caller
         // waiting for that batch (tens of milliseconds once the file is big).
-        // A background task checkpoints from a reader connection instead.
+        // A thread of its own checkpoints instead (see `wal`).
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -111,11 +124,14 @@ impl SqliteStore {
             .connect_with(options.create_if_missing(false))
             .await
             .map_err(open_error)?;
-        spawn_checkpointer(reader.clone());
+        let wal = Arc::new(WalControl::new(wal_restart_bytes));
+        let checkpointer = Checkpointer::spawn(&path, Arc::clone(&wal))?;
         Ok(SqliteStore {
             writer,
             reader,
             path: Some(path),
+            wal,
+            checkpointer: Some(checkpointer),
         })
     }
 
@@ -152,7 +168,15 @@ impl SqliteStore {
             writer: pool.clone(),
             reader: pool,
             path: None,
+            wal: Arc::new(WalControl::new(DEFAULT_WAL_RESTART_BYTES)),
+            checkpointer: None,
         })
+    }
+
+    /// How many times the group-commit thread has completed a checkpoint to
+    /// start the WAL over (see `wal`).
+    pub fn wal_restarts(&self) -> u64 {
+        self.wal.restarts.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The database file, `None` for an in-memory store.
@@ -163,6 +187,9 @@ impl SqliteStore {
     /// Closes every connection (waiting for those in use to come back) and
     /// checkpoints the WAL. Later calls on this store fail.
     pub async fn close(&self) {
+        if let Some(c) = &self.checkpointer {
+            c.stop().await;
+        }
         if self.path.is_some() {
             // Leave a small file behind: fold the whole WAL in and truncate it.
             let _ = checkpoint(&self.reader, TRUNCATE).await;
@@ -178,25 +205,4 @@ async fn checkpoint(pool: &SqlitePool, sql: &'static str) -> Result<(i64, i64), 
         .await
         .map_err(StoreError::query("checkpoint"))?;
     Ok((row.1, row.2))
-}
-
-/// Checkpoints every [`CHECKPOINT_EVERY`] until the pool is closed. Runs on
-/// the current Tokio runtime and ends with it.
-fn spawn_checkpointer(pool: SqlitePool) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            if pool.is_closed() {
-                break;
-            }
-            if let Err(e) = checkpoint(&pool, PASSIVE).await {
-                if pool.is_closed() {
-                    break;
-                }
-                tracing::warn!(error = %e, "WAL checkpoint failed; will retry");
-            }
-        }
-    });
 }

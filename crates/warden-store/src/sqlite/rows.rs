@@ -121,6 +121,7 @@ pub(crate) fn profile(row: &SqliteRow) -> Result<ProfileSnapshot, StoreError> {
     Ok(ProfileSnapshot {
         blob: cols.get("snapshot")?,
         updated_at: Timestamp(cols.get("updated_at")?),
+        through_event: cols.get("through_event")?,
         user,
     })
 }

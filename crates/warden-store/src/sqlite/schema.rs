@@ -28,6 +28,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "meta",
         include_str!("../../migrations/sqlite/0004_meta.sql"),
     ),
+    (
+        5,
+        "profile_replay",
+        include_str!("../../migrations/sqlite/0005_profile_replay.sql"),
+    ),
 ];
 
 /// A migrator over the embedded migrations.

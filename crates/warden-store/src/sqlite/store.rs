@@ -9,7 +9,7 @@ use super::appender::SqliteAppender;
 use super::{rows, schema, SqliteStore};
 use crate::codec::{event_values, SqlValue};
 use crate::error::StoreError;
-use crate::model::{HistoryQuery, LoginEvent, ProfileSnapshot, WriteBatch};
+use crate::model::{through_at, HistoryQuery, LoginEvent, MarkStep, ProfileSnapshot, WriteBatch};
 use crate::sql;
 use crate::store::{Store, SyncAppend};
 
@@ -43,35 +43,56 @@ fn bind_profile<'q>(
 
 impl SqliteStore {
     /// A batch in one transaction of cached multi-row statements.
-    async fn append_chunked(
-        &self,
-        events: &[LoginEvent],
-        profiles: &[&ProfileSnapshot],
-    ) -> Result<(), StoreError> {
+    async fn append_chunked(&self, batch: &WriteBatch) -> Result<(), StoreError> {
         let mut tx = self
             .writer
             .begin()
             .await
             .map_err(StoreError::query("append"))?;
-        let mut rest = events;
-        for size in sql::chunk_sizes(rest.len()) {
-            let (chunk, tail) = rest.split_at(size);
-            rest = tail;
-            let mut q = sqlx::query(sql::insert_events(sql::Placeholders::Positional, size));
-            for e in chunk {
-                q = bind_event(q, e);
+        // The id of the last event written before each cut (see the appender).
+        let mut through = Vec::new();
+        let mut start = 0;
+        let cuts = batch.cuts();
+        for cut in cuts.iter().copied().chain([batch.events.len()]) {
+            let mut rest = &batch.events[start..cut];
+            start = cut;
+            for size in sql::chunk_sizes(rest.len()) {
+                let (chunk, tail) = rest.split_at(size);
+                rest = tail;
+                let mut q = sqlx::query(sql::insert_events(sql::Placeholders::Positional, size));
+                for e in chunk {
+                    q = bind_event(q, e);
+                }
+                q.execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::query("append"))?;
             }
+            let id: i64 = sqlx::query_scalar(sql::LAST_EVENT_ID)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(StoreError::query("append"))?;
+            through.push((cut, id));
+        }
+        for &(at, step) in &batch.marks {
+            let q = match step {
+                MarkStep::Begin => sqlx::query(sql::MARK_BEGIN).bind(through_at(&through, at)),
+                MarkStep::End => sqlx::query(sql::MARK_END),
+            };
             q.execute(&mut *tx)
                 .await
                 .map_err(StoreError::query("append"))?;
         }
-        let mut rest = profiles;
+        let profiles: Vec<(&ProfileSnapshot, i64)> = batch
+            .last_profiles_indexed()
+            .map(|(i, p)| (p, through_at(&through, batch.events_before_profile(i))))
+            .collect();
+        let mut rest = profiles.as_slice();
         for size in sql::chunk_sizes(rest.len()) {
             let (chunk, tail) = rest.split_at(size);
             rest = tail;
             let mut q = sqlx::query(sql::upsert_profiles(sql::Placeholders::Positional, size));
-            for p in chunk {
-                q = bind_profile(q, p);
+            for (p, id) in chunk {
+                q = bind_profile(q, p).bind(*id);
             }
             q.execute(&mut *tx)
                 .await
@@ -100,13 +121,15 @@ impl Store for SqliteStore {
         if batch.is_empty() {
             return Ok(());
         }
-        let profiles: Vec<&ProfileSnapshot> = batch.last_profiles().collect();
-        self.append_chunked(&batch.events, &profiles).await
+        self.append_chunked(batch).await
     }
 
     fn sync_appender(&self) -> Result<Option<Box<dyn SyncAppend>>, StoreError> {
         match &self.path {
-            Some(path) => Ok(Some(Box::new(SqliteAppender::open(path)?))),
+            Some(path) => Ok(Some(Box::new(SqliteAppender::open(
+                path,
+                std::sync::Arc::clone(&self.wal),
+            )?))),
             // In memory the database lives in the one pooled connection.
             None => Ok(None),
         }
@@ -155,6 +178,23 @@ impl Store for SqliteStore {
             .await
             .map_err(StoreError::query("load_profile"))?;
         found.as_ref().map(rows::profile).transpose()
+    }
+
+    async fn replay_mark(&self) -> Result<i64, StoreError> {
+        sqlx::query_scalar(sql::REPLAY_MARK)
+            .fetch_one(&self.reader)
+            .await
+            .map_err(StoreError::query("replay_mark"))
+    }
+
+    async fn successes_after(&self, after: i64, limit: u32) -> Result<Vec<LoginEvent>, StoreError> {
+        let found = sqlx::query(sql::SUCCESSES_AFTER)
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(&self.reader)
+            .await
+            .map_err(StoreError::query("successes_after"))?;
+        found.iter().map(rows::login_event).collect()
     }
 
     async fn prune_events(&self, older_than: Timestamp) -> Result<u64, StoreError> {

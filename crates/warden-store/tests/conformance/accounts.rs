@@ -994,6 +994,7 @@ pub async fn deleting_an_account_removes_its_credentials_and_keeps_its_history<F
         .append(&WriteBatch {
             events: vec![event("alice", T0)],
             profiles: Vec::new(),
+            ..Default::default()
         })
         .await
         .unwrap();

@@ -42,6 +42,7 @@ pub fn profile(user: &str, blob: &[u8], ts: i64) -> ProfileSnapshot {
         user: user.to_string(),
         blob: blob.to_vec(),
         updated_at: Timestamp(ts),
+        through_event: 0,
     }
 }
 
@@ -49,6 +50,7 @@ pub fn events_batch(events: Vec<LoginEvent>) -> WriteBatch {
     WriteBatch {
         events,
         profiles: Vec::new(),
+        ..Default::default()
     }
 }
 

@@ -114,6 +114,8 @@ macro_rules! conformance_tests {
             [flavor = "multi_thread", worker_threads = 2] writer::a_full_queue_ends_the_linger;
             [] writer::flush_waits_for_earlier_writes;
             [flavor = "multi_thread", worker_threads = 2]
+                writer::snapshots_record_the_last_event_before_them_and_a_complete_flush_moves_the_mark;
+            [flavor = "multi_thread", worker_threads = 2]
                 writer::a_failed_batch_reports_the_error_to_every_caller;
             // ----------------------------------------------------- accounts
             [] accounts::orgs_round_trip_upsert_and_list_by_name;

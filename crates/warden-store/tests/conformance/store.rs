@@ -253,11 +253,13 @@ pub async fn a_failure_late_in_a_batch_rolls_back_its_events_and_the_store_recov
     let batch = WriteBatch {
         events: (0..300).map(|i| event("late", i)).collect(),
         profiles: vec![profile("late", b"1", 1)],
+        ..Default::default()
     };
     // A large batch (cached chunk statements) and a small one (one script).
     let small = WriteBatch {
         events: (0..3).map(|i| event("late", i)).collect(),
         profiles: vec![profile("late", b"1", 1)],
+        ..Default::default()
     };
     for b in [&batch, &small] {
         let err = store.append(b).await.unwrap_err();
@@ -295,17 +297,24 @@ pub async fn profiles_upsert_last_in_batch_wins_and_survive_reopen<F: Fixture>(f
             profile("bob", &[0, 255, 0, 1], 2),
             profile("alice", b"a2", 3),
         ],
+        ..Default::default()
     };
     store.append(&batch).await.unwrap();
+    // Stored with the newest event written before them (the batch's one).
+    let stored = |p: warden_store::ProfileSnapshot| warden_store::ProfileSnapshot {
+        through_event: 1,
+        ..p
+    };
     assert_eq!(
         store.load_profile("alice").await.unwrap(),
-        Some(profile("alice", b"a2", 3))
+        Some(stored(profile("alice", b"a2", 3)))
     );
 
     // A later batch replaces the stored snapshot.
     let batch = WriteBatch {
         events: Vec::new(),
         profiles: vec![profile("bob", b"b2", 9), profile("carol", b"", 4)],
+        ..Default::default()
     };
     store.append(&batch).await.unwrap();
     fixture.close(&store).await;
@@ -318,9 +327,9 @@ pub async fn profiles_upsert_last_in_batch_wins_and_survive_reopen<F: Fixture>(f
     assert_eq!(
         all,
         vec![
-            profile("alice", b"a2", 3),
-            profile("bob", b"b2", 9),
-            profile("carol", b"", 4),
+            stored(profile("alice", b"a2", 3)),
+            stored(profile("bob", b"b2", 9)),
+            stored(profile("carol", b"", 4)),
         ]
     );
     assert_eq!(

@@ -5,7 +5,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use warden_store::{BatchConfig, BatchWriter, Store, StoreError, WriterHandle, WriterStats};
+use std::collections::HashMap;
+
+use warden_core::{FailureReason, Outcome};
+use warden_store::{
+    BatchConfig, BatchWriter, MarkStep, Store, StoreError, WriteBatch, WriterHandle, WriterStats,
+};
 
 use super::data::{event, history, profile};
 use super::Fixture;
@@ -230,5 +235,97 @@ pub async fn a_failed_batch_reports_the_error_to_every_caller<F: Fixture>(fixtur
     assert_eq!(stats.events, 0);
     // The transaction rolled back: no profile of a failed batch was stored.
     assert!(store.load_profiles().await.unwrap().is_empty());
+    writer.close().await;
+}
+
+/// The newest event each stored snapshot has learned from, by user.
+async fn through_by_user<S: Store>(store: &S) -> HashMap<String, i64> {
+    store
+        .load_profiles()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| (p.user, p.through_event))
+        .collect()
+}
+
+/// A snapshot is stored with the id of the last event queued before it,
+/// within a batch (writes interleave events and snapshots) and across
+/// batches; a flush's mark steps move the replay mark to where the flush
+/// began, and only once its end is committed; `successes_after` reads the
+/// successful logins after an id, oldest first.
+pub async fn snapshots_record_the_last_event_before_them_and_a_complete_flush_moves_the_mark<
+    F: Fixture,
+>(
+    fixture: &F,
+) {
+    let store = Arc::new(fixture.fresh().await);
+    assert_eq!(store.replay_mark().await.unwrap(), 0, "a new database");
+    // One batch as the writer builds it from four writes (event ids 1..=3).
+    let mut batch = WriteBatch::default();
+    batch.push(
+        vec![event("a", 1), event("b", 2)],
+        vec![profile("a", b"a1", 1)],
+        None,
+    );
+    batch.push(Vec::new(), Vec::new(), Some(MarkStep::Begin));
+    batch.push(vec![event("c", 3)], vec![profile("c", b"c1", 3)], None);
+    batch.push(Vec::new(), vec![profile("b", b"b1", 2)], None);
+    store.append(&batch).await.unwrap();
+    let through = through_by_user(store.as_ref()).await;
+    assert_eq!(through["a"], 2, "a's snapshot came after events 1 and 2");
+    assert_eq!(through["c"], 3);
+    assert_eq!(through["b"], 3, "b's snapshot came after event 3");
+    assert_eq!(
+        store.replay_mark().await.unwrap(),
+        0,
+        "the flush is not complete"
+    );
+
+    // Through the writer thread, across batches.
+    let writer = BatchWriter::spawn(Arc::clone(&store), BatchConfig::default()).unwrap();
+    let mut failed = event("d", 4);
+    failed.outcome = Outcome::Failure(FailureReason::WrongPassword);
+    writer
+        .write(vec![failed, event("d", 5)], vec![profile("d", b"d1", 5)])
+        .await
+        .unwrap();
+    writer
+        .submit_marked(Vec::new(), vec![profile("a", b"a2", 6)], None)
+        .unwrap()
+        .await
+        .unwrap();
+    writer
+        .submit_marked(Vec::new(), Vec::new(), Some(MarkStep::End))
+        .unwrap()
+        .await
+        .unwrap();
+    let through = through_by_user(store.as_ref()).await;
+    assert_eq!(through["d"], 5);
+    assert_eq!(
+        through["a"], 5,
+        "no event came between d's write and a's snapshot"
+    );
+    assert_eq!(
+        store.replay_mark().await.unwrap(),
+        2,
+        "the mark is where the completed flush began"
+    );
+
+    let ids = |events: Vec<warden_store::LoginEvent>| -> Vec<(i64, String)> {
+        events
+            .into_iter()
+            .map(|e| (e.id.unwrap(), e.user))
+            .collect()
+    };
+    assert_eq!(
+        ids(store.successes_after(2, 10).await.unwrap()),
+        [(3, "c".to_string()), (5, "d".to_string())],
+        "failures are left out"
+    );
+    assert_eq!(
+        ids(store.successes_after(0, 2).await.unwrap()),
+        [(1, "a".to_string()), (2, "b".to_string())]
+    );
     writer.close().await;
 }

@@ -131,6 +131,154 @@ async fn batch_writer_drives_an_async_only_store_from_its_thread() {
     assert!(writer.is_closed());
 }
 
+// --------------------------------------------------------- bounded WAL
+
+/// A sustained stream of reports with no pause (more writers than a batch
+/// holds, each writing again as soon as it is acknowledged, so the queue
+/// never empties): the WAL starts over each time it reaches the restart
+/// size, so its file never grows past that plus one batch. Before, the
+/// background checkpoint never caught up with the commits and the WAL
+/// grew by every page of every commit (here tens of MB).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wal_stays_bounded_under_a_sustained_stream_of_reports() {
+    const RESTART: u64 = 1 << 20;
+    const WRITERS: usize = 128;
+    const PER_WRITER: usize = 120;
+    const MAX_BATCH: usize = 64;
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("warden.db");
+    let store = Arc::new(
+        SqliteStore::open_with_wal_limit(&path, RESTART)
+            .await
+            .unwrap(),
+    );
+    store.migrate().await.unwrap();
+    let writer = BatchWriter::spawn(
+        Arc::clone(&store),
+        BatchConfig {
+            max_batch: MAX_BATCH,
+            max_delay: std::time::Duration::ZERO,
+        },
+    )
+    .unwrap();
+    let mut tasks = Vec::new();
+    for t in 0..WRITERS {
+        let writer = writer.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..PER_WRITER {
+                // Users spread over the whole index: every report touches
+                // pages of its own, as many users' logins do.
+                let user = format!("user{:05}@example.com", (i * WRITERS + t) * 7919 % 20_000);
+                let blob = vec![(i % 251) as u8; 600];
+                writer
+                    .write(
+                        vec![event(&user, i as i64)],
+                        vec![profile(&user, &blob, i as i64)],
+                    )
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let stats = writer.stats();
+    assert_eq!(stats.events, (WRITERS * PER_WRITER) as u64);
+    // The WAL file only grows until it is cut back (to 64 MB, far above
+    // this): its length now is the most it ever held.
+    let wal = std::fs::metadata(dir.path().join("warden.db-wal"))
+        .unwrap()
+        .len();
+    // One batch: at most MAX_BATCH + 1 writes of an event and a snapshot,
+    // each touching a few pages of its own.
+    let one_batch = (MAX_BATCH as u64 + 1) * 4 * 4096;
+    assert!(
+        wal <= RESTART + one_batch,
+        "WAL file {wal} bytes after {} reports; bound {} (restarts: {})",
+        stats.events,
+        RESTART + one_batch,
+        store.wal_restarts()
+    );
+    assert!(store.wal_restarts() > 0, "the WAL started over");
+    writer.close().await;
+    store.close().await;
+}
+
+/// A database of schema version 3 (snapshots written with every login)
+/// upgraded to version 5: its snapshots count as having learned from every
+/// event already stored, and so does the replay mark, so the first start
+/// learns nothing twice.
+#[tokio::test]
+async fn upgrading_keeps_the_old_snapshots_complete() {
+    use sqlx::migrate::{Migration, MigrationType, Migrator};
+    use std::borrow::Cow;
+
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("warden.db");
+    let old: &[(i64, &str, &str)] = &[
+        (
+            1,
+            "init",
+            include_str!("../../migrations/sqlite/0001_init.sql"),
+        ),
+        (
+            2,
+            "accounts",
+            include_str!("../../migrations/sqlite/0002_accounts.sql"),
+        ),
+        (
+            3,
+            "event_auth_reason",
+            include_str!("../../migrations/sqlite/0003_event_auth_reason.sql"),
+        ),
+    ];
+    let migrator = Migrator::with_migrations(
+        old.iter()
+            .map(|&(version, description, sql)| {
+                Migration::new(
+                    version,
+                    Cow::Borrowed(description),
+                    MigrationType::Simple,
+                    sqlx::SqlSafeStr::into_sql_str(sql),
+                    false,
+                )
+            })
+            .collect(),
+    );
+    {
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true);
+        let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+        migrator.run(&pool).await.unwrap();
+        pool.close().await;
+    }
+    exec(
+        &path,
+        "INSERT INTO login_events (ts, user_name, ip, protocol, outcome, decision, risk, \
+         risk_level, alert, reasons) VALUES \
+         (1, 'alice', '192.0.2.1', 'imap', 'success', 'allow', 0, 'low', 0, ''), \
+         (2, 'bob', '192.0.2.1', 'imap', 'success', 'allow', 0, 'low', 0, ''), \
+         (3, 'alice', '192.0.2.1', 'imap', 'wrong_password', 'allow', 0, 'low', 0, ''); \
+         INSERT INTO profiles (user_name, snapshot, updated_at) VALUES \
+         ('alice', x'01', 1), ('bob', x'02', 2);",
+    )
+    .await;
+
+    let store = SqliteStore::open(&path).await.unwrap();
+    store.migrate().await.unwrap();
+    assert_eq!(store.replay_mark().await.unwrap(), 3);
+    let profiles = store.load_profiles().await.unwrap();
+    assert_eq!(profiles.len(), 2);
+    assert!(
+        profiles.iter().all(|p| p.through_event == 3),
+        "{profiles:?}"
+    );
+    assert!(store.successes_after(3, 10).await.unwrap().is_empty());
+    store.close().await;
+}
+
 // ------------------------------------------------------------ corrupt rows
 
 async fn assert_corrupt_event(path: &Path, store: &SqliteStore, damage: &'static str, col: &str) {
@@ -275,6 +423,7 @@ async fn corrupt_correction_and_profile_rows_are_typed_errors() {
         .append(&WriteBatch {
             events: Vec::new(),
             profiles: vec![profile("alice", b"x", 1)],
+            ..Default::default()
         })
         .await
         .unwrap();
