@@ -18,7 +18,7 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Stable machine-readable code: `bad_request`, `unauthorized`,
     /// `not_found`, `conflict`, `payload_too_large`, `unsupported_media_type`,
-    /// `storage_unavailable`, `internal`, or with status 422 the rule that
+    /// `request_timeout`, `overloaded`, `storage_unavailable`, `internal`, or with status 422 the rule that
     /// refused the request (`password_too_short`, `invalid_code`, ...).
     pub code: &'static str,
     /// What went wrong, for a person.
@@ -47,6 +47,12 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("storage is unavailable: {0}")]
     Storage(String),
+    /// The request's body did not arrive within `server.body_timeout_secs`.
+    #[error("the request body did not arrive in time (server.body_timeout_secs)")]
+    RequestTimeout,
+    /// Every slot for requests is taken (`server.max_in_flight`): retry.
+    #[error("Warden is overloaded: retry after {OVERLOADED_RETRY_AFTER_SECS} s")]
+    Overloaded,
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -64,6 +70,8 @@ impl ApiError {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
             ApiError::Storage(_) => (StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable"),
+            ApiError::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
+            ApiError::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, "overloaded"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -83,7 +91,10 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        if status.is_server_error() {
+        // Shedding is counted in /metrics; a line per shed request would
+        // add work when there is already too much.
+        let overloaded = matches!(self, ApiError::Overloaded);
+        if status.is_server_error() && !overloaded {
             tracing::error!(error = %self, "request failed");
         }
         let body = ErrorBody {
@@ -92,9 +103,19 @@ impl IntoResponse for ApiError {
                 message: self.to_string(),
             },
         };
-        (status, Json(body)).into_response()
+        let mut resp = (status, Json(body)).into_response();
+        if overloaded {
+            resp.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(OVERLOADED_RETRY_AFTER_SECS),
+            );
+        }
+        resp
     }
 }
+
+/// `Retry-After` of an overloaded answer, in seconds.
+pub const OVERLOADED_RETRY_AFTER_SECS: u32 = 1;
 
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {

@@ -2,6 +2,7 @@
 mod detection;
 mod docs;
 mod e2e;
+mod edge;
 mod eval;
 mod replay;
 mod service;
