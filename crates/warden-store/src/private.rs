@@ -1,8 +1,9 @@
 //! The database's files are private: the file (argon2 hashes, login
 //! history) is created with mode 0600 whatever the process's umask, so its
 //! `-wal` and `-shm` (which SQLite creates with the database's mode) are
-//! too, and folders this crate creates are 0700. A file found with group or
-//! other permissions is tightened to 0600, with a warning.
+//! too, and folders created here are 0700. A file found with group or other
+//! permissions is tightened to 0600, with a warning; a folder is only
+//! warned about.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -69,6 +70,34 @@ pub fn prepare(db: &Path) -> io::Result<()> {
     #[cfg(not(unix))]
     let _ = db;
     Ok(())
+}
+
+/// Warns when the folder `dir` lets group or others in (its files are
+/// private anyway; the folder is not changed, since other programs may
+/// share it). Returns whether it does.
+pub fn warn_if_open(dir: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let Ok(meta) = std::fs::metadata(dir) else {
+            return false;
+        };
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 == 0 {
+            return false;
+        }
+        tracing::warn!(
+            dir = %dir.display(),
+            mode = format!("{mode:04o}"),
+            "the data folder is open to other users (its files are 0600); `chmod 700` it unless another program needs it"
+        );
+        true
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        false
+    }
 }
 
 /// Sets `path`'s mode to `mode` when it exists and grants more than that

@@ -217,11 +217,12 @@ impl Running {
 /// Starts the service and returns once it listens.
 pub async fn start(cfg: Config) -> anyhow::Result<Running> {
     cfg.validate()?;
-    // The data folder holds the database, the keys and the history: 0700,
-    // tightened (with a warning) when found looser.
+    // The data folder holds the database, the keys and the history: created
+    // 0700. An existing folder open to others is left as it is (other
+    // programs may share it; the files in it are 0600) with a warning.
     private::create_dir_all(&cfg.data_dir)
-        .and_then(|()| private::tighten(&cfg.data_dir, 0o700))
         .with_context(|| format!("creating data folder {}", cfg.data_dir.display()))?;
+    private::warn_if_open(&cfg.data_dir);
     let keys = api_keys(&cfg)?;
     if let (true, Some(f)) = (keys.created, &keys.file) {
         tracing::warn!(file = %f.display(), "no API key configured: generated one into this file");
