@@ -9,7 +9,7 @@
 #
 # Usage: bench/http-open-loop.sh [RATE] [DURATION]   (defaults 20000, 20s)
 # CONNS=N sets each oha's connections (default 32, so 64 in all); more
-# connections than server.max_in_flight (128) let the service shed.
+# connections than server.max_in_flight (32) let the service shed.
 # BENCH_TMP=/dev/shm puts the database on tmpfs (to separate disk stalls).
 # It also prints the service's own CPU time per request (user + system, from
 # /proc), a figure that depends far less on what else the machine is doing

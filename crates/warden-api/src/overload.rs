@@ -45,8 +45,8 @@ pub struct OverloadSettings {
 impl Default for OverloadSettings {
     fn default() -> Self {
         OverloadSettings {
-            max_in_flight: 128,
-            queue_timeout: Duration::from_millis(100),
+            max_in_flight: 32,
+            queue_timeout: Duration::from_millis(10),
         }
     }
 }

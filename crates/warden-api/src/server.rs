@@ -116,6 +116,8 @@ struct Conn {
     since: AtomicU64,
     /// The request body must fail now (its timeout, or eviction).
     cut: AtomicBool,
+    /// The request's reader met the cut: it failed for want of its body.
+    cut_seen: AtomicBool,
     /// Chosen to make room; its task closes it.
     evicting: AtomicBool,
     body_waker: AtomicWaker,
@@ -239,28 +241,27 @@ pub async fn serve(
             phase: AtomicU8::new(Phase::Fresh as u8),
             since: AtomicU64::new(shared.now()),
             cut: AtomicBool::new(false),
+            cut_seen: AtomicBool::new(false),
             evicting: AtomicBool::new(false),
             body_waker: AtomicWaker::new(),
             evict: Notify::new(),
         });
         let id = next_id;
         next_id += 1;
-        let open = {
+        {
             let mut conns = shared.conns.lock();
             conns.insert(id, conn.clone());
-            conns.len()
-        };
-        metrics::gauge!("warden_http_connections").set(open as f64);
+            metrics::gauge!("warden_http_connections").set(conns.len() as f64);
+        }
         let (shared, app, http, stop) =
             (shared.clone(), app.clone(), http.clone(), stop_rx.clone());
         tokio::spawn(async move {
             connection(tcp, peer, app, &http, conn, &shared, stop).await;
-            let open = {
+            {
                 let mut conns = shared.conns.lock();
                 conns.remove(&id);
-                conns.len()
-            };
-            metrics::gauge!("warden_http_connections").set(open as f64);
+                metrics::gauge!("warden_http_connections").set(conns.len() as f64);
+            }
             shared.ended.notify_waiters();
         });
     }
@@ -379,6 +380,7 @@ async fn handle(
     use tower::Service;
     let whole = req.body().is_end_stream();
     conn.cut.store(false, Ordering::Release);
+    conn.cut_seen.store(false, Ordering::Release);
     conn.set(
         if whole { Phase::Working } else { Phase::Body },
         shared.now(),
@@ -395,7 +397,9 @@ async fn handle(
         Ok(r) => r,
         Err(never) => match never {},
     };
-    if conn.cut.load(Ordering::Acquire) {
+    // Only when the handler failed for want of its body: one that acted
+    // without reading it keeps its own answer.
+    if conn.cut_seen.load(Ordering::Acquire) {
         resp = ApiError::RequestTimeout.into_response();
         resp.headers_mut()
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
@@ -473,6 +477,11 @@ struct Guarded {
 pub struct BodyCut;
 
 impl Guarded {
+    fn cut(&self) -> Poll<Option<Result<Frame<Bytes>, axum::BoxError>>> {
+        self.conn.cut_seen.store(true, Ordering::Release);
+        Poll::Ready(Some(Err(BodyCut.into())))
+    }
+
     fn whole(&self) {
         if self.conn.phase() == Phase::Body {
             self.conn.set(Phase::Working, self.now.now());
@@ -489,13 +498,13 @@ impl HttpBody for Guarded {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         if self.conn.cut.load(Ordering::Acquire) {
-            return Poll::Ready(Some(Err(BodyCut.into())));
+            return self.cut();
         }
         match Pin::new(&mut self.inner).poll_frame(cx) {
             Poll::Pending => {
                 self.conn.body_waker.register(cx.waker());
                 if self.conn.cut.load(Ordering::Acquire) {
-                    return Poll::Ready(Some(Err(BodyCut.into())));
+                    return self.cut();
                 }
                 Poll::Pending
             }

@@ -158,7 +158,11 @@ pub struct Server {
     /// it is closed.
     pub idle_timeout_secs: u64,
     /// Most requests under `/v1` handled at once; `/healthz`, `/readyz`,
-    /// `/metrics` and the OpenAPI document are never limited.
+    /// `/metrics` and the OpenAPI document are never limited. A request
+    /// costs the service about 50 µs of CPU, so a few dozen keep the cores
+    /// busy and more only queue: on 2 cores at twice the sustainable rate,
+    /// 32 with a 10 ms wait kept the p99 at 0.34–0.41 s where 128 with
+    /// 100 ms shed nothing and reached 2.4 s.
     pub max_in_flight: usize,
     /// Milliseconds an API request (`/v1/evaluate`, `/v1/report`,
     /// `/v1/auth/login`, `/v1/auth/session`) waits for one of the
@@ -184,8 +188,8 @@ impl Default for Server {
             header_timeout_secs: 10,
             body_timeout_secs: 10,
             idle_timeout_secs: 60,
-            max_in_flight: 128,
-            queue_timeout_ms: 100,
+            max_in_flight: 32,
+            queue_timeout_ms: 10,
             mail_queue_timeout_ms: 1000,
         }
     }

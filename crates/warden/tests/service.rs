@@ -255,6 +255,9 @@ fn the_binary_serves_and_commits_everything_on_sigterm() {
     let child = warden(dir.path())
         .env("WARDEN_SERVER__LISTEN", format!("127.0.0.1:{port}"))
         .env("WARDEN_SERVER__API_KEYS", "k-0123456789abcdef")
+        // 200 reports at once on a debug build: let them wait for a slot
+        // rather than be shed (this test is about what is acknowledged).
+        .env("WARDEN_SERVER__QUEUE_TIMEOUT_MS", "30000")
         .arg("serve")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
