@@ -8,6 +8,8 @@
 # which flatters the report path a little.
 #
 # Usage: bench/http-open-loop.sh [RATE] [DURATION]   (defaults 20000, 20s)
+# CONNS=N sets each oha's connections (default 32, so 64 in all); more
+# connections than server.max_in_flight (32) let the service shed.
 # BENCH_TMP=/dev/shm puts the database on tmpfs (to separate disk stalls).
 # It also prints the service's own CPU time per request (user + system, from
 # /proc), a figure that depends far less on what else the machine is doing
@@ -32,7 +34,7 @@ for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && b
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 before=$(cpu_ticks)
 half=$((rate / 2))
-common=(--no-tui -z "$duration" -c 32 -q "$half" --latency-correction -m POST -H "Authorization: Bearer $key" -T application/json)
+common=(--no-tui -z "$duration" -c "${CONNS:-32}" -q "$half" --latency-correction -m POST -H "Authorization: Bearer $key" -T application/json)
 "$oha" "${common[@]}" -d '{"user":"alice@example.com","ip":"113.88.1.10","protocol":"imap","user_agent":"Foxmail 7.2"}' \
 	"http://127.0.0.1:$port/v1/evaluate" >"$work/evaluate.txt" 2>&1 &
 evaluating=$!
@@ -42,8 +44,11 @@ wait "$evaluating"
 after=$(cpu_ticks)
 for part in evaluate report; do
 	echo "== $part"
-	grep -E "Success rate|Requests/sec|50.00%|99.00%|99.90%" "$work/$part.txt"
+	grep -E "Success rate|Requests/sec|50.00%|99.00%|99.90%|\[[0-9]{3}\]" "$work/$part.txt"
 done
+# Overload as /metrics shows it, and the service's peak memory.
+curl -s "http://127.0.0.1:$port/metrics" | grep -E "^warden_http_(requests_shed_total|queue_wait_seconds_count|connections_(evicted|refused)_total)" || true
+grep VmHWM "/proc/$pid/status"
 requests=$(awk '/Requests\/sec/{r+=$2} END{print r}' "$work/evaluate.txt" "$work/report.txt")
 secs=${duration%s}
 awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$requests" -v s="$secs" \

@@ -18,7 +18,8 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Stable machine-readable code: `bad_request`, `unauthorized`,
     /// `not_found`, `conflict`, `payload_too_large`, `unsupported_media_type`,
-    /// `too_many_attempts` (429), `busy` (503), `storage_unavailable`, `internal`, or with status 422 the rule that
+    /// `too_many_attempts` (429), `busy` (503), `request_timeout` (408),
+    /// `overloaded` (503), `storage_unavailable`, `internal`, or with status 422 the rule that
     /// refused the request (`password_too_short`, `invalid_code`, ...).
     pub code: &'static str,
     /// What went wrong, for a person.
@@ -59,6 +60,12 @@ pub enum ApiError {
         message: String,
         retry_after_secs: u64,
     },
+    /// The request's body did not arrive within `server.body_timeout_secs`.
+    #[error("the request body did not arrive in time (server.body_timeout_secs)")]
+    RequestTimeout,
+    /// Every slot for requests is taken (`server.max_in_flight`): retry.
+    #[error("Warden is overloaded: retry after {OVERLOADED_RETRY_AFTER_SECS} s")]
+    Overloaded,
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -80,6 +87,8 @@ impl ApiError {
                 (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts")
             }
             ApiError::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
+            ApiError::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
+            ApiError::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, "overloaded"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -106,8 +115,11 @@ impl IntoResponse for ApiError {
             | ApiError::Busy {
                 retry_after_secs, ..
             } => Some(retry_after_secs.max(1)),
+            ApiError::Overloaded => Some(OVERLOADED_RETRY_AFTER_SECS),
             _ => None,
         };
+        // Shedding and busy pools are counted in /metrics; a line per
+        // refused request would add work when there is already too much.
         if status.is_server_error() && retry_after.is_none() {
             tracing::error!(error = %self, "request failed");
         }
@@ -126,6 +138,9 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+/// `Retry-After` of an overloaded answer, in seconds.
+pub const OVERLOADED_RETRY_AFTER_SECS: u64 = 1;
 
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {

@@ -13,7 +13,9 @@ pub mod diagnose;
 pub mod error;
 pub mod mail;
 pub mod openapi;
+pub mod overload;
 pub mod routes;
+pub mod server;
 pub mod state;
 pub mod tasks;
 pub mod types;
@@ -127,6 +129,14 @@ pub fn router<S: Backend>(state: Arc<AppState<S>>) -> Router {
                 .delete(geo::delete_correction::<S>),
         )
         .route("/geo/{ip}", get(geo::lookup::<S>))
+        // Inside the key check: a request without a valid key takes no slot.
+        .route_layer(axum::middleware::from_fn_with_state(
+            overload::Gate {
+                admission: state.config.admission.clone(),
+                body_limit: limit,
+            },
+            overload::admit,
+        ))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_key::<S>,

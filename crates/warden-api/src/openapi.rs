@@ -27,7 +27,8 @@ impl Modify for Security {
     }
 }
 
-/// The error answers an operation gives by its shape, whatever the route:
+/// The error answers an operation gives by its shape, whatever the route
+/// (400, 401, 408, 413, 415, 503):
 /// every extractor answers them as an [`ErrorBody`] (`crate::error`). A
 /// route describes its own answers (404 for a missing account, 409, 422
 /// for a rule); these are added where it does not.
@@ -42,6 +43,11 @@ pub mod errors {
         "Body larger than the limit (server.max_body_bytes; 1 MiB for Dovecot's policy)";
     /// Every operation whose JSON body is required.
     pub const UNSUPPORTED_MEDIA_TYPE: &str = "No `Content-Type: application/json`";
+    /// Every operation with a request body.
+    pub const REQUEST_TIMEOUT: &str =
+        "The body did not arrive within `server.body_timeout_secs`; the connection is closed";
+    /// Every operation with a security requirement.
+    pub const UNAVAILABLE: &str = "Try again after `Retry-After` seconds: every request slot is taken (`overloaded`; never for Dovecot's policy or verify), a CPU pool is full (`busy`), or the storage is unreachable (`storage_unavailable`)";
 }
 
 struct ErrorResponses;
@@ -94,7 +100,11 @@ impl Modify for ErrorResponses {
                     add("401", errors::UNAUTHORIZED);
                 }
                 if body.is_some() {
+                    add("408", errors::REQUEST_TIMEOUT);
                     add("413", errors::PAYLOAD_TOO_LARGE);
+                }
+                if secured {
+                    add("503", errors::UNAVAILABLE);
                 }
                 if json_required {
                     add("415", errors::UNSUPPORTED_MEDIA_TYPE);

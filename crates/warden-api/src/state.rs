@@ -27,6 +27,8 @@ pub struct ApiConfig {
     pub prune_interval: Duration,
     /// Language of the texts Dovecot's policy answers carry to clients.
     pub dovecot_lang: Lang,
+    /// The bound on requests handled at once (`crate::overload`).
+    pub admission: crate::overload::Admission,
 }
 
 impl Default for ApiConfig {
@@ -37,6 +39,7 @@ impl Default for ApiConfig {
             retention_days: 180,
             prune_interval: Duration::from_secs(3600),
             dovecot_lang: Lang::En,
+            admission: crate::overload::Admission::default(),
         }
     }
 }

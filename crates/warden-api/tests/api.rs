@@ -566,6 +566,16 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
             json!({"user": "bob", "ip": "113.88.1.10", "protocol": "imap", "outcome": "success", "ts": "2030-01-01T00:00:00Z"}),
             "in the future",
         ),
+        // The year 0 used to be accepted and moved the last success back
+        // to 1970; anything over a year old is refused.
+        (
+            json!({"user": "bob", "ip": "113.88.1.10", "protocol": "imap", "outcome": "success", "ts": "0000-01-01T00:00:00Z"}),
+            "days in the past",
+        ),
+        (
+            json!({"user": "bob", "ip": "113.88.1.10", "protocol": "imap", "outcome": "success", "ts": jiff::Timestamp::from_second(T0 - 367 * 86_400).unwrap().to_string()}),
+            "more than 366 days in the past",
+        ),
         (
             json!({"user": "bob", "ip": "113.88.1.10", "protocol": "imap", "outcome": "success", "failure_reason": "wrong_password"}),
             "failure_reason",
@@ -599,6 +609,20 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
     // Evaluate validates the same way.
     let (s, b) = h.evaluate("bob", "nope", "imap").await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    let (s, b) = h
+        .post(
+            "/v1/evaluate",
+            json!({"user": "bob", "ip": "113.88.1.10", "protocol": "imap", "ts": "0000-01-01T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    assert!(
+        b["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("days in the past"),
+        "{b}"
+    );
 
     // Oversize body, wrong content type.
     let big = format!("{{\"user\": \"{}\", \"ip\": \"113.88.1.10\", \"protocol\": \"imap\", \"outcome\": \"success\"}}", "x".repeat(10_000));

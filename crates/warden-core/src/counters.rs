@@ -410,20 +410,18 @@ impl Counters {
             .get(&pair_key(user, ip))
             .filter(|(_, until, _)| *until > t)
             .map(|(n, until, _)| (*n, Timestamp(*until)));
-        let account_failures = self
-            .user_failures
-            .get(&user_key(user))
-            .map_or(0, |r| r.count_since(t - a.account_window_secs));
+        let account_failures = self.user_failures.get(&user_key(user)).map_or(0, |r| {
+            r.count_since(t.saturating_sub(a.account_window_secs))
+        });
         let ip_failed_accounts = self.ip_failed_accounts.get(&ip).map_or(0, |s| s.count(t));
         let subnet_failed_accounts = self
             .subnet_failed_accounts
             .get(&subnet_key(ip))
             .map_or(0, |s| s.count(t));
         let ip_colleagues = self.ip_colleagues.get(&ip).map_or(0, |s| s.count(t));
-        let repeated_failures = self
-            .pair_repeats
-            .get(&pair_key(user, ip))
-            .map_or(0, |r| r.count_since(t - a.ip_lockout_window_secs));
+        let repeated_failures = self.pair_repeats.get(&pair_key(user, ip)).map_or(0, |r| {
+            r.count_since(t.saturating_sub(a.ip_lockout_window_secs))
+        });
         let window_minutes = (a.wave_window_secs / 60).max(1);
         let minute = t.div_euclid(60);
         let recent = self.wave.failures_since(minute - window_minutes);
@@ -452,7 +450,7 @@ impl Counters {
         now: Timestamp,
         a: &Attacks,
     ) -> bool {
-        let since = now.secs() - a.ip_lockout_window_secs;
+        let since = now.secs().saturating_sub(a.ip_lockout_window_secs);
         self.wrong_passwords
             .get(&pair_key(user, ip))
             .is_some_and(|l| l.iter().any(|&(f, last)| f == fingerprint && last > since))
@@ -487,7 +485,7 @@ impl Counters {
         let pk = pair_key(user, ip);
         let uk = user_key(user);
         if let (Outcome::Failure(_), Some(fp)) = (outcome, fingerprint) {
-            let since = t - a.ip_lockout_window_secs;
+            let since = t.saturating_sub(a.ip_lockout_window_secs);
             let seen = self.wrong_passwords.entry(pk).or_default();
             if let Some(entry) = seen.iter_mut().find(|(f, last)| *f == fp && *last > since) {
                 entry.1 = t;
@@ -522,13 +520,14 @@ impl Counters {
                 let cap = a.ip_lockout_failures.max(1) as usize;
                 let pair = self.pair_failures.entry(pk).or_default();
                 pair.push(t, cap);
-                let n = pair.count_since(t - a.ip_lockout_window_secs);
+                let n = pair.count_since(t.saturating_sub(a.ip_lockout_window_secs));
                 let locked = self
                     .lockouts
                     .get(&pk)
                     .is_some_and(|(_, until, _)| *until > t);
                 if n >= a.ip_lockout_failures && !locked {
-                    self.lockouts.insert(pk, (n, t + a.ip_lockout_secs, uk));
+                    self.lockouts
+                        .insert(pk, (n, t.saturating_add(a.ip_lockout_secs), uk));
                     self.pair_failures.remove(&pk);
                 }
                 let bucket = (a.spray_window_secs / SPRAY_BUCKETS as i64).max(1) as u32;
@@ -575,21 +574,22 @@ impl Counters {
         let t = now.secs();
         let pair_window = a.ip_lockout_window_secs;
         self.pair_failures
-            .retain_shard(i, |_, r| r.newest() > t - pair_window);
+            .retain_shard(i, |_, r| r.newest() > t.saturating_sub(pair_window));
         self.lockouts.retain_shard(i, |_, (_, until, _)| *until > t);
-        self.user_failures
-            .retain_shard(i, |_, r| r.newest() > t - a.account_window_secs);
+        self.user_failures.retain_shard(i, |_, r| {
+            r.newest() > t.saturating_sub(a.account_window_secs)
+        });
         self.ip_failed_accounts
             .retain_shard(i, |_, s| !s.is_stale(t));
         self.subnet_failed_accounts
             .retain_shard(i, |_, s| !s.is_stale(t));
         self.ip_colleagues.retain_shard(i, |_, s| !s.is_stale(t));
         self.wrong_passwords.retain_shard(i, |_, l| {
-            l.retain(|&(_, last)| last > t - pair_window);
+            l.retain(|&(_, last)| last > t.saturating_sub(pair_window));
             !l.is_empty()
         });
         self.pair_repeats
-            .retain_shard(i, |_, r| r.newest() > t - pair_window);
+            .retain_shard(i, |_, r| r.newest() > t.saturating_sub(pair_window));
     }
 
     /// Records like [`Counters::record_with`], then holds every map to its
@@ -986,5 +986,33 @@ mod tests {
             c.prune_step(later, &a);
         }
         assert_eq!(c.tracked(), 0);
+    }
+
+    /// Defence in depth behind `Policy::validate`: a lockout length near
+    /// `i64::MAX` saturates instead of wrapping to a time in the past, which
+    /// used to lift the lockout at once.
+    #[test]
+    fn a_huge_lockout_length_saturates_instead_of_wrapping() {
+        let mut c = Counters::default();
+        let a = Attacks {
+            ip_lockout_secs: 9_223_372_036_854_775_000,
+            ..Attacks::default()
+        };
+        let t0 = 1_700_000_000;
+        let ip: IpAddr = "1.2.3.4".parse().unwrap();
+        for i in 0..5 {
+            c.record(
+                "alice",
+                ip,
+                Outcome::Failure(FailureReason::WrongPassword),
+                Timestamp(t0 + i),
+                &a,
+            );
+        }
+        let (n, until) = c
+            .signals("alice", ip, Timestamp(t0 + 10), &a)
+            .lockout
+            .expect("locked out");
+        assert_eq!((n, until), (5, Timestamp(i64::MAX)));
     }
 }

@@ -294,83 +294,151 @@ impl Default for Statistics {
 #[error("invalid policy: {0}")]
 pub struct InvalidPolicy(pub String);
 
+/// The longest window or duration an attack rule may use: 30 days. Longer
+/// ones keep attacker-keyed state for as long and, near `i64::MAX`, used to
+/// wrap when added to a time.
+pub const MAX_ATTACK_SECS: i64 = 30 * 86_400;
+
+/// A value within `lo..=hi` (NaN is not), or an error naming the key and the
+/// range.
+fn within<T: PartialOrd + std::fmt::Display>(
+    key: &str,
+    v: T,
+    lo: T,
+    hi: T,
+) -> Result<(), InvalidPolicy> {
+    if lo <= v && v <= hi {
+        Ok(())
+    } else {
+        Err(InvalidPolicy(format!(
+            "policy.{key} must be within {lo}..={hi}, got {v}"
+        )))
+    }
+}
+
 impl Policy {
-    /// Checks ranges and orderings; the engine trusts a validated policy.
+    /// Checks every value's range and the orderings between them; the engine
+    /// trusts a validated policy. Errors name the key (`policy.…`) and the
+    /// allowed range.
     pub fn validate(&self) -> Result<(), InvalidPolicy> {
         let t = &self.thresholds;
         if !(0.0 < t.medium && t.medium < t.high && t.high <= 1.0) {
             return Err(InvalidPolicy(format!(
-                "thresholds must satisfy 0 < medium < high <= 1 (medium = {}, high = {})",
+                "policy.thresholds must satisfy 0 < medium < high <= 1 (medium = {}, high = {})",
                 t.medium, t.high
             )));
         }
         let w = &self.weights;
         for (name, v) in [
-            ("unusual_country", w.unusual_country),
-            ("unusual_region", w.unusual_region),
-            ("unusual_city", w.unusual_city),
-            ("impossible_travel", w.impossible_travel),
-            ("concurrent_distant_sessions", w.concurrent_distant_sessions),
-            ("new_device", w.new_device),
-            ("new_client", w.new_client),
-            ("new_automated_client", w.new_automated_client),
-            ("unusual_hour", w.unusual_hour),
-            ("tor", w.tor),
-            ("vpn_or_proxy", w.vpn_or_proxy),
-            ("datacenter", w.datacenter),
-            ("password_spraying", w.password_spraying),
-            ("credential_stuffing", w.credential_stuffing),
-            ("account_under_attack", w.account_under_attack),
-            ("known_org_ip_trust", w.known_org_ip_trust),
+            ("weights.unusual_country", w.unusual_country),
+            ("weights.unusual_region", w.unusual_region),
+            ("weights.unusual_city", w.unusual_city),
+            ("weights.impossible_travel", w.impossible_travel),
+            (
+                "weights.concurrent_distant_sessions",
+                w.concurrent_distant_sessions,
+            ),
+            ("weights.new_device", w.new_device),
+            ("weights.new_client", w.new_client),
+            ("weights.new_automated_client", w.new_automated_client),
+            ("weights.unusual_hour", w.unusual_hour),
+            ("weights.tor", w.tor),
+            ("weights.vpn_or_proxy", w.vpn_or_proxy),
+            ("weights.datacenter", w.datacenter),
+            ("weights.password_spraying", w.password_spraying),
+            ("weights.credential_stuffing", w.credential_stuffing),
+            ("weights.account_under_attack", w.account_under_attack),
+            ("weights.known_org_ip_trust", w.known_org_ip_trust),
             ("learning.learning_damping", self.learning.learning_damping),
+            ("learning.forget_below", self.learning.forget_below),
+            (
+                "learning.unusual_hour_share",
+                self.learning.unusual_hour_share,
+            ),
             ("statistics.weight", self.statistics.weight),
         ] {
-            if !(0.0..=1.0).contains(&v) {
-                return Err(InvalidPolicy(format!(
-                    "weights.{name} must be within 0..=1, got {v}"
-                )));
-            }
+            within(name, v, 0.0, 1.0)?;
         }
         let s = &self.statistics;
-        if s.from.is_nan() || s.full_at.is_nan() || s.from >= s.full_at {
+        within("statistics.from", s.from, 0.0, 1000.0)?;
+        within("statistics.full_at", s.full_at, 0.0, 1000.0)?;
+        if s.from >= s.full_at {
             return Err(InvalidPolicy(
-                "statistics.from must be below statistics.full_at".into(),
+                "policy.statistics.from must be below policy.statistics.full_at".into(),
             ));
         }
         crate::access::AccessRules::new(&self.access)?;
-        if self.learning.half_life_days <= 0.0 {
-            return Err(InvalidPolicy(
-                "learning.half_life_days must be positive".into(),
-            ));
-        }
-        if !(-14 * 60..=14 * 60).contains(&self.learning.utc_offset_minutes) {
-            return Err(InvalidPolicy(
-                "learning.utc_offset_minutes must be within ±840".into(),
-            ));
-        }
+        let l = &self.learning;
+        within("learning.half_life_days", l.half_life_days, 0.01, 3650.0)?;
+        within("learning.learning_logins", l.learning_logins, 0, 100_000)?;
+        within(
+            "learning.min_logins_for_hours",
+            l.min_logins_for_hours,
+            0,
+            1_000_000,
+        )?;
+        within(
+            "learning.utc_offset_minutes",
+            l.utc_offset_minutes,
+            -14 * 60,
+            14 * 60,
+        )?;
         let tr = &self.travel;
-        if tr.max_speed_kmh <= 0.0 || tr.session_ttl_secs <= 0 {
-            return Err(InvalidPolicy(
-                "travel.max_speed_kmh and travel.session_ttl_secs must be positive".into(),
-            ));
-        }
+        // Half the Earth's circumference: no two places are further apart.
+        const EARTH_KM: f64 = 20_040.0;
+        within("travel.max_speed_kmh", tr.max_speed_kmh, 1.0, 100_000.0)?;
+        within("travel.min_distance_km", tr.min_distance_km, 0.0, EARTH_KM)?;
+        within(
+            "travel.default_accuracy_km",
+            tr.default_accuracy_km,
+            0.0,
+            EARTH_KM,
+        )?;
+        within("travel.nearby_city_km", tr.nearby_city_km, 0.0, EARTH_KM)?;
+        within("travel.far_km", tr.far_km, 1.0, EARTH_KM)?;
+        within(
+            "travel.concurrent_min_km",
+            tr.concurrent_min_km,
+            0.0,
+            EARTH_KM,
+        )?;
+        within(
+            "travel.known_places_damping",
+            tr.known_places_damping,
+            0.0,
+            1.0,
+        )?;
+        within("travel.own_device_damping", tr.own_device_damping, 0.0, 1.0)?;
+        within(
+            "travel.session_ttl_secs",
+            tr.session_ttl_secs,
+            1,
+            7 * 86_400,
+        )?;
         let a = &self.attacks;
         for (name, v) in [
-            ("ip_lockout_window_secs", a.ip_lockout_window_secs),
-            ("ip_lockout_secs", a.ip_lockout_secs),
-            ("account_window_secs", a.account_window_secs),
-            ("spray_window_secs", a.spray_window_secs),
-            ("wave_window_secs", a.wave_window_secs),
+            ("attacks.ip_lockout_window_secs", a.ip_lockout_window_secs),
+            ("attacks.ip_lockout_secs", a.ip_lockout_secs),
+            ("attacks.account_window_secs", a.account_window_secs),
+            ("attacks.spray_window_secs", a.spray_window_secs),
+            ("attacks.wave_window_secs", a.wave_window_secs),
         ] {
-            if v <= 0 {
-                return Err(InvalidPolicy(format!("attacks.{name} must be positive")));
-            }
+            within(name, v, 1, MAX_ATTACK_SECS)?;
         }
-        if a.ip_lockout_failures == 0 || a.account_failures == 0 {
-            return Err(InvalidPolicy(
-                "attack failure thresholds must be at least 1".into(),
-            ));
+        for (name, v) in [
+            ("attacks.ip_lockout_failures", a.ip_lockout_failures),
+            ("attacks.account_failures", a.account_failures),
+            ("attacks.spray_accounts_per_ip", a.spray_accounts_per_ip),
+            (
+                "attacks.spray_accounts_per_subnet",
+                a.spray_accounts_per_subnet,
+            ),
+            ("attacks.wave_min_failures", a.wave_min_failures),
+            ("attacks.shared_ip_min_users", a.shared_ip_min_users),
+        ] {
+            within(name, v, 1, 100_000)?;
         }
+        within("attacks.wave_growth", a.wave_growth, 1.0, 1000.0)?;
         Ok(())
     }
 }
@@ -392,5 +460,67 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("weights.tor"));
+    }
+
+    /// Every numeric value has a range, and the error names the key and
+    /// the range: a lockout of `i64::MAX`-ish seconds used to be accepted
+    /// and wrapped when added to a time, so the lockout never held.
+    #[test]
+    fn out_of_range_values_are_refused_with_key_and_range() {
+        let err = |f: &dyn Fn(&mut Policy)| {
+            let mut p = Policy::default();
+            f(&mut p);
+            p.validate().unwrap_err().to_string()
+        };
+        let e = err(&|p| p.attacks.ip_lockout_secs = 9_223_372_036_854_775_000);
+        assert_eq!(
+            e,
+            "invalid policy: policy.attacks.ip_lockout_secs must be within 1..=2592000, got 9223372036854775000"
+        );
+        type Change<'a> = &'a dyn Fn(&mut Policy);
+        let cases: [(&str, Change); 12] = [
+            ("attacks.ip_lockout_secs must be within 1..=", &|p| {
+                p.attacks.ip_lockout_secs = 0
+            }),
+            ("attacks.spray_window_secs", &|p| {
+                p.attacks.spray_window_secs = i64::MAX
+            }),
+            ("attacks.account_failures must be within 1..=100000", &|p| {
+                p.attacks.account_failures = u32::MAX
+            }),
+            ("attacks.spray_accounts_per_ip", &|p| {
+                p.attacks.spray_accounts_per_ip = 0
+            }),
+            ("attacks.wave_growth", &|p| p.attacks.wave_growth = f64::NAN),
+            ("travel.max_speed_kmh", &|p| {
+                p.travel.max_speed_kmh = f64::INFINITY
+            }),
+            ("travel.far_km", &|p| p.travel.far_km = 0.0),
+            ("travel.session_ttl_secs", &|p| {
+                p.travel.session_ttl_secs = i64::MAX
+            }),
+            ("learning.half_life_days", &|p| {
+                p.learning.half_life_days = f32::NAN
+            }),
+            ("learning.forget_below", &|p| p.learning.forget_below = -1.0),
+            ("statistics.full_at", &|p| {
+                p.statistics.full_at = f32::INFINITY
+            }),
+            (
+                "learning.utc_offset_minutes must be within -840..=840",
+                &|p| p.learning.utc_offset_minutes = 900,
+            ),
+        ];
+        for (want, f) in cases {
+            let e = err(f);
+            assert!(e.contains(&format!("policy.{want}")), "{want}: {e}");
+        }
+        // The edges of each range are accepted.
+        let mut p = Policy::default();
+        p.attacks.ip_lockout_secs = MAX_ATTACK_SECS;
+        p.attacks.ip_lockout_window_secs = 1;
+        p.attacks.wave_growth = 1.0;
+        p.travel.far_km = 20_040.0;
+        p.validate().unwrap();
     }
 }

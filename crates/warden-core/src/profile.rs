@@ -342,12 +342,16 @@ impl Profile {
         }
         self.addresses.insert(obs.prefix);
         self.learn_hour(now, l);
-        self.last_success = Some(LastLogin {
-            ts: t,
-            place: place_key,
-            coords,
-            accuracy_km: accuracy,
-        });
+        // A late report of an older login (the clients' `ts`) never moves
+        // the last success backwards: travel is judged from the latest one.
+        if self.last_success.is_none_or(|last| last.ts <= t) {
+            self.last_success = Some(LastLogin {
+                ts: t,
+                place: place_key,
+                coords,
+                accuracy_km: accuracy,
+            });
+        }
         self.touch_session(obs.ip, place_key, coords, t, session_ttl);
     }
 
@@ -694,6 +698,32 @@ mod tests {
         // Four years on, everything is forgotten.
         let far = t0.plus_secs(4 * 365 * 86_400);
         assert!(known(&list, 0, far, &l()).is_none());
+    }
+
+    #[test]
+    fn an_older_login_learned_late_does_not_move_the_last_success_back() {
+        let sz = loc("CN", "Guangdong", "Shenzhen", 22.54, 114.06);
+        let bj = loc("CN", "Beijing", "Beijing", 39.9, 116.4);
+        fn obs(at: &Location) -> Observation<'_> {
+            Observation {
+                location: Some(at),
+                region_key: keys::region(at),
+                place_key: keys::place(at),
+                asn: None,
+                device: None,
+                client: None,
+                ip: 3,
+                prefix: 4,
+            }
+        }
+        let mut p = Profile::default();
+        let now = Timestamp(1_700_000_000);
+        p.learn(now, &obs(&sz), &l(), 1800);
+        p.learn(Timestamp(now.secs() - 86_400), &obs(&bj), &l(), 1800);
+        let last = p.last_success.unwrap();
+        assert_eq!(last.ts, 1_700_000_000);
+        assert_eq!(last.place, keys::place(&sz).unwrap());
+        assert_eq!(p.logins, 2, "the older login is still learned");
     }
 
     #[test]

@@ -17,6 +17,7 @@ mod accounts;
 mod codec;
 mod error;
 mod model;
+pub mod private;
 mod sql;
 mod sql_accounts;
 mod sqlite;

@@ -1006,7 +1006,11 @@ pub fn run(opts: &ReplayOptions, policy: Policy, intel: &IpIntel) -> anyhow::Res
     let output: Box<dyn Write> = match opts.output.as_deref() {
         None => Box::new(io::stdout().lock()),
         Some(p) if p == Path::new("-") => Box::new(io::stdout().lock()),
-        Some(p) => Box::new(File::create(p).with_context(|| format!("creating {}", p.display()))?),
+        // Decisions name users and addresses: private like the database.
+        Some(p) => Box::new(
+            warden_store::private::create_file(p)
+                .with_context(|| format!("creating {}", p.display()))?,
+        ),
     };
     let mut replayer = Replayer::new(policy, intel)?;
     if let Some(db) = &opts.db {

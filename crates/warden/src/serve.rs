@@ -19,7 +19,7 @@ use warden_core::sending::RateLimits;
 use warden_core::{Engine, Name};
 use warden_geo::IpIntel;
 use warden_service::{Events, LoginSettings, Service, ShortLived};
-use warden_store::{AccountStore, BatchConfig, BatchWriter, SqliteStore, Store};
+use warden_store::{private, AccountStore, BatchConfig, BatchWriter, SqliteStore, Store};
 
 use crate::config::Config;
 
@@ -53,10 +53,41 @@ pub fn load_intel(cfg: &Config) -> anyhow::Result<IpIntel> {
         .with_context(|| format!("loading geo data from {}", dir.display()))
 }
 
-/// The API keys: configured ones plus the key file, which is created with a
-/// random key when there is no key at all.
-pub fn api_keys(cfg: &Config) -> anyhow::Result<(Vec<String>, Option<PathBuf>)> {
-    let mut keys: Vec<String> = cfg
+/// The API keys `/v1` accepts and where they came from.
+#[derive(Debug)]
+pub struct ApiKeys {
+    pub keys: Vec<String>,
+    /// The key file, when its key is in use.
+    pub file: Option<PathBuf>,
+    /// True when the key file was created just now.
+    pub created: bool,
+    /// A key file that exists but is not read, because keys are configured.
+    pub ignored_file: Option<PathBuf>,
+    /// How many keys `server.api_keys` gave.
+    pub configured: usize,
+}
+
+impl ApiKeys {
+    /// The active key sources, for the start-up log: `server.api_keys (2
+    /// keys)` or `key file data/api-key`.
+    pub fn sources(&self) -> String {
+        match &self.file {
+            Some(f) => format!("key file {}", f.display()),
+            None => format!(
+                "server.api_keys ({} key{})",
+                self.configured,
+                if self.configured == 1 { "" } else { "s" }
+            ),
+        }
+    }
+}
+
+/// The API keys: the configured ones (`server.api_keys`, from the file or
+/// `WARDEN_SERVER__API_KEYS`) when there are any, else the key file, which
+/// is created with a random key when missing. Never both: once keys move
+/// into the configuration, an old key file stops working.
+pub fn api_keys(cfg: &Config) -> anyhow::Result<ApiKeys> {
+    let keys: Vec<String> = cfg
         .server
         .api_keys
         .iter()
@@ -64,8 +95,22 @@ pub fn api_keys(cfg: &Config) -> anyhow::Result<(Vec<String>, Option<PathBuf>)> 
         .filter(|k| !k.is_empty())
         .collect();
     let file = cfg.in_data_dir(&cfg.server.api_key_file);
-    let mut created = None;
-    if file.exists() {
+    if !keys.is_empty() {
+        return Ok(ApiKeys {
+            configured: keys.len(),
+            keys,
+            file: None,
+            created: false,
+            ignored_file: file.exists().then_some(file),
+        });
+    }
+    let created = !file.exists();
+    let key = if created {
+        let key = random_key();
+        write_secret(&file, &key)?;
+        key
+    } else {
+        private::tighten(&file, 0o600).with_context(|| format!("securing {}", file.display()))?;
         let k = std::fs::read_to_string(&file)
             .with_context(|| format!("reading API key file {}", file.display()))?;
         let k = k.trim();
@@ -75,14 +120,15 @@ pub fn api_keys(cfg: &Config) -> anyhow::Result<(Vec<String>, Option<PathBuf>)> 
                 file.display()
             );
         }
-        keys.push(k.to_string());
-    } else if keys.is_empty() {
-        let key = random_key();
-        write_secret(&file, &key)?;
-        keys.push(key);
-        created = Some(file);
-    }
-    Ok((keys, created))
+        k.to_string()
+    };
+    Ok(ApiKeys {
+        keys: vec![key],
+        file: Some(file),
+        created,
+        ignored_file: None,
+        configured: 0,
+    })
 }
 
 /// The key sealing TOTP secrets, from `auth.secret_key_file`, checked
@@ -95,6 +141,7 @@ pub async fn secret_key<S: AccountStore>(
 ) -> anyhow::Result<warden_auth::SecretKey> {
     use warden_service::sealing::{self, KeyState};
     let file = cfg.in_data_dir(&cfg.auth.secret_key_file);
+    private::tighten(&file, 0o600).with_context(|| format!("securing {}", file.display()))?;
     let db = cfg.database_path();
     let way_out = "Restore the key file from the backup taken with the database, \
          or, with no backup left, run `warden secret-key reset --yes` to switch \
@@ -167,7 +214,7 @@ fn random_key() -> String {
 
 fn write_secret(path: &Path, value: &str) -> anyhow::Result<()> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        private::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     #[cfg(unix)]
     {
@@ -224,12 +271,20 @@ impl Running {
 /// Starts the service and returns once it listens.
 pub async fn start(cfg: Config) -> anyhow::Result<Running> {
     cfg.validate()?;
-    std::fs::create_dir_all(&cfg.data_dir)
+    // The data folder holds the database, the keys and the history: created
+    // 0700. An existing folder open to others is left as it is (other
+    // programs may share it; the files in it are 0600) with a warning.
+    private::create_dir_all(&cfg.data_dir)
         .with_context(|| format!("creating data folder {}", cfg.data_dir.display()))?;
-    let (keys, created) = api_keys(&cfg)?;
-    if let Some(f) = created {
+    private::warn_if_open(&cfg.data_dir);
+    let keys = api_keys(&cfg)?;
+    if let (true, Some(f)) = (keys.created, &keys.file) {
         tracing::warn!(file = %f.display(), "no API key configured: generated one into this file");
     }
+    if let Some(f) = &keys.ignored_file {
+        tracing::warn!(file = %f.display(), "server.api_keys is set, so this old API key file is not read and its key no longer works: delete it");
+    }
+    tracing::info!(sources = %keys.sources(), "API keys accepted on /v1");
     let intel_cfg = cfg.clone();
     let intel = tokio::task::spawn_blocking(move || load_intel(&intel_cfg)).await??;
     let store = Arc::new(open_store(&cfg).await?);
@@ -302,11 +357,17 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
     let state = Arc::new(AppState {
         service: service.clone(),
         config: ApiConfig {
-            api_keys: keys,
+            api_keys: keys.keys,
             max_body_bytes: cfg.server.max_body_bytes,
             retention_days: cfg.storage.retention_days,
             prune_interval: Duration::from_secs(cfg.storage.prune_interval_secs),
             dovecot_lang: cfg.dovecot.lang.into(),
+            admission: warden_api::overload::Admission::new(
+                warden_api::overload::OverloadSettings {
+                    max_in_flight: cfg.server.max_in_flight,
+                    queue_timeout: Duration::from_millis(cfg.server.queue_timeout_ms),
+                },
+            ),
         },
         metrics: warden_api::metrics_handle(),
     });
@@ -330,6 +391,13 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
         }
         None => None,
     };
+    let limits = warden_api::server::Limits {
+        max_connections: cfg.server.max_connections,
+        header_timeout: Duration::from_secs(cfg.server.header_timeout_secs),
+        body_timeout: Duration::from_secs(cfg.server.body_timeout_secs),
+        idle_timeout: Duration::from_secs(cfg.server.idle_timeout_secs),
+    };
+    fd_limit(cfg.server.max_connections as u64 + FD_RESERVE);
     let listener = tokio::net::TcpListener::bind(&cfg.server.listen)
         .await
         .with_context(|| format!("listening on {}", cfg.server.listen))?;
@@ -344,17 +412,9 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
                 _ = signal() => tracing::info!("shutting down"),
             }
         };
-        // Answers are small single writes: never hold them back (Nagle).
-        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-            }
-        });
-        // The peer address goes into security events (`RequestIp`).
-        let app = app.into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(stop)
-            .await;
+        // Timeouts and a connection limit (warden_api::server); the peer
+        // address goes into security events (`RequestIp`).
+        let served = warden_api::server::serve(listener, app, limits, stop).await;
         upkeep.abort();
         // Not aborted: a flush in progress completes.
         let _ = stop_flusher.send(());
@@ -394,6 +454,59 @@ async fn flush_profiles(service: Arc<Service<SqliteStore>>, mut stop: oneshot::R
             Ok(n) => tracing::debug!(snapshots = n, "profiles written"),
             Err(e) => tracing::warn!(error = %e, "writing profile snapshots failed; will retry"),
         }
+    }
+}
+
+/// File descriptors Warden needs besides its HTTP connections: the
+/// database's files on several connections, geo data, the Postfix policy
+/// server's connections, the runtime's own.
+pub const FD_RESERVE: u64 = 256;
+
+/// Makes sure the process may open `needed` files: raises the soft
+/// `RLIMIT_NOFILE` up to the hard one when it is lower, and warns when even
+/// the hard limit is lower (connections beyond it would fail to open, and
+/// `server.max_connections` should come down). Returns the soft limit.
+pub fn fd_limit(needed: u64) -> u64 {
+    #[cfg(unix)]
+    {
+        let mut l = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit/setrlimit read and write the struct we pass.
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut l) } != 0 {
+            return u64::MAX;
+        }
+        // rlim_t is u64 on Linux (the casts are for other unixes).
+        #[allow(clippy::unnecessary_cast)]
+        let (soft, hard) = (l.rlim_cur as u64, l.rlim_max as u64);
+        if soft >= needed {
+            return soft;
+        }
+        let target = needed.min(hard);
+        l.rlim_cur = target as libc::rlim_t;
+        // SAFETY: as above.
+        let raised = target > soft && unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &l) } == 0;
+        let now = if raised { target } else { soft };
+        if now < needed {
+            tracing::warn!(
+                limit = now,
+                needed,
+                "the open-file limit (ulimit -n) is below server.max_connections + {FD_RESERVE}: raise it (LimitNOFILE= in a systemd unit) or lower server.max_connections"
+            );
+        } else {
+            tracing::info!(
+                from = soft,
+                to = now,
+                "raised the open-file limit for server.max_connections"
+            );
+        }
+        now
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = needed;
+        u64::MAX
     }
 }
 

@@ -32,6 +32,10 @@ fn serve(dir: &std::path::Path, port: u16) -> Child {
         .env("WARDEN_SERVER__LISTEN", format!("127.0.0.1:{port}"))
         .env("WARDEN_SERVER__API_KEYS", KEY)
         .env("WARDEN_LOG__FILTER", "warn")
+        // Room for every request of the burst: this test is about what an
+        // acknowledgement means, not about shedding (`server.max_in_flight`).
+        .env("WARDEN_SERVER__MAX_IN_FLIGHT", "256")
+        .env("WARDEN_SERVER__QUEUE_TIMEOUT_MS", "5000")
         .arg("serve")
         .stdout(Stdio::null())
         .stderr(Stdio::null())

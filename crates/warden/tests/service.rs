@@ -138,6 +138,99 @@ async fn configured_keys_are_used_and_no_key_file_is_written() {
     running.stop().await.unwrap();
 }
 
+/// An old key file stops working once keys are in the configuration (it
+/// used to stay valid beside them), and the sources are named.
+#[tokio::test]
+async fn an_old_key_file_stops_working_once_keys_are_configured() {
+    let dir = data_dir();
+    std::fs::write(dir.path().join("api-key"), "old-file-key-0123456789\n").unwrap();
+    // Without configured keys the file is the one source.
+    let keys = serve::api_keys(&config(dir.path())).unwrap();
+    assert_eq!(keys.keys, ["old-file-key-0123456789"]);
+    assert_eq!(
+        keys.sources(),
+        format!("key file {}", dir.path().join("api-key").display())
+    );
+    let mut c = config(dir.path());
+    c.server.api_keys = vec![
+        "configured-key-1234567890".into(),
+        "second-key-0987654321".into(),
+    ];
+    let keys = serve::api_keys(&c).unwrap();
+    assert_eq!(keys.sources(), "server.api_keys (2 keys)");
+    assert_eq!(keys.ignored_file, Some(dir.path().join("api-key")));
+    let running = serve::start(c).await.unwrap();
+    let get = |key: &'static str| {
+        reqwest::Client::new()
+            .get(format!("http://{}/v1/geo/113.88.1.10", running.addr))
+            .header("X-API-Key", key)
+            .send()
+    };
+    assert_eq!(get("old-file-key-0123456789").await.unwrap().status(), 401);
+    assert_eq!(
+        get("configured-key-1234567890").await.unwrap().status(),
+        200
+    );
+    assert_eq!(get("second-key-0987654321").await.unwrap().status(), 200);
+    running.stop().await.unwrap();
+}
+
+/// Item 13: on a fresh data folder, under an umask of 0 (the files used to
+/// follow the umask: `warden.db` was 0644), the folder is 0700 and the
+/// database with its -wal and -shm, the secret key and the API key file are
+/// 0600; looser key and database files found at start are tightened. One
+/// test per process (nextest), so the umask touches no other test.
+#[cfg(unix)]
+#[tokio::test]
+async fn data_files_are_private_from_a_fresh_start() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    // SAFETY: umask only sets the process's file creation mask.
+    unsafe { libc::umask(0) };
+    let geo = data_dir();
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    let mut c = config(&data);
+    c.geo.dir = Some(geo.path().join("geo"));
+    let running = serve::start(c.clone()).await.unwrap();
+    let key = std::fs::read_to_string(data.join("api-key")).unwrap();
+    let r = reqwest::Client::new()
+        .post(format!("http://{}/v1/report", running.addr))
+        .bearer_auth(key.trim())
+        .json(&json!({"user": "alice", "ip": "113.88.1.10", "protocol": "imap", "outcome": "success"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(mode(&data), 0o700);
+    for f in [
+        "warden.db",
+        "warden.db-wal",
+        "warden.db-shm",
+        "secret-key",
+        "api-key",
+    ] {
+        assert_eq!(mode(&data.join(f)), 0o600, "{f}");
+    }
+    running.stop().await.unwrap();
+
+    for (f, m) in [
+        (".", 0o755),
+        ("secret-key", 0o644),
+        ("api-key", 0o640),
+        ("warden.db", 0o644),
+    ] {
+        std::fs::set_permissions(data.join(f), std::fs::Permissions::from_mode(m)).unwrap();
+    }
+    let running = serve::start(c).await.unwrap();
+    // An existing folder may be shared on purpose: warned about, kept.
+    assert_eq!(mode(&data), 0o755);
+    for f in ["secret-key", "api-key", "warden.db"] {
+        assert_eq!(mode(&data.join(f)), 0o600, "{f}");
+    }
+    running.stop().await.unwrap();
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -162,6 +255,9 @@ fn the_binary_serves_and_commits_everything_on_sigterm() {
     let child = warden(dir.path())
         .env("WARDEN_SERVER__LISTEN", format!("127.0.0.1:{port}"))
         .env("WARDEN_SERVER__API_KEYS", "k-0123456789abcdef")
+        // 200 reports at once on a debug build: let them wait for a slot
+        // rather than be shed (this test is about what is acknowledged).
+        .env("WARDEN_SERVER__QUEUE_TIMEOUT_MS", "30000")
         .arg("serve")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

@@ -3,6 +3,7 @@ mod crash;
 mod detection;
 mod docs;
 mod e2e;
+mod edge;
 mod eval;
 mod replay;
 mod service;

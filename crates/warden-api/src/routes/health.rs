@@ -68,6 +68,10 @@ pub async fn metrics<S: Backend>(State(state): State<Arc<AppState<S>>>) -> impl 
     metrics::gauge!("warden_store_failed_batches").set(w.failed_batches as f64);
     metrics::gauge!("warden_store_events_written").set(w.events as f64);
     metrics::gauge!("warden_store_queued").set(w.queued as f64);
+    let a = state.config.admission.stats();
+    metrics::gauge!("warden_http_requests_in_flight").set(a.in_flight as f64);
+    metrics::gauge!("warden_http_requests_waiting").set(a.waiting as f64);
+    metrics::gauge!("warden_http_max_in_flight").set(a.max_in_flight as f64);
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),

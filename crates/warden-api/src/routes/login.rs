@@ -40,7 +40,9 @@ fn parse_id(id: &str) -> Result<u128, ApiError> {
         (status = 200, description = "The decision with its reasons", body = EvaluateResponse),
         (status = 400, description = "Malformed JSON or invalid field", body = crate::error::ErrorBody),
         (status = 401, description = "Missing or wrong API key", body = crate::error::ErrorBody),
+        (status = 408, description = "The body did not arrive within server.body_timeout_secs (the connection is closed)", body = crate::error::ErrorBody),
         (status = 413, description = "Body too large", body = crate::error::ErrorBody),
+        (status = 503, description = "Overloaded (code `overloaded`): retry after the `Retry-After` seconds", body = crate::error::ErrorBody),
     ),
     security(("api_key" = []))
 )]
@@ -87,7 +89,8 @@ pub async fn evaluate<S: Backend>(
         (status = 200, description = "Recorded and stored", body = ReportResponse),
         (status = 400, description = "Malformed JSON, invalid field, or unknown/expired evaluation_id", body = crate::error::ErrorBody),
         (status = 401, description = "Missing or wrong API key", body = crate::error::ErrorBody),
-        (status = 503, description = "Storage unavailable; nothing was acknowledged", body = crate::error::ErrorBody),
+        (status = 408, description = "The body did not arrive within server.body_timeout_secs (the connection is closed)", body = crate::error::ErrorBody),
+        (status = 503, description = "Storage unavailable (`storage_unavailable`; nothing was acknowledged) or overloaded (`overloaded`: retry after the `Retry-After` seconds)", body = crate::error::ErrorBody),
     ),
     security(("api_key" = []))
 )]

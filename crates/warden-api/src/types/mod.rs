@@ -114,7 +114,7 @@ pub struct EvaluateRequest {
     pub ip: String,
     pub protocol: ProtocolDto,
     /// When the attempt happened (RFC 3339); defaults to now. At most five
-    /// minutes in the future.
+    /// minutes in the future and 366 days in the past.
     #[schema(example = "2026-03-01T09:00:00+08:00")]
     pub ts: Option<String>,
     /// A stable device identifier, when the client sends one (at most
@@ -343,7 +343,8 @@ pub struct ReportRequest {
     #[schema(schema_with = schema::ip_opt)]
     pub ip: Option<String>,
     pub protocol: Option<ProtocolDto>,
-    /// When the attempt happened (RFC 3339); defaults to now.
+    /// When the login happened (RFC 3339); defaults to now. At most five
+    /// minutes in the future and 366 days in the past.
     pub ts: Option<String>,
     #[schema(max_length = 256)]
     pub device: Option<String>,

@@ -35,6 +35,14 @@ use crate::Service;
 /// Attempts may be stamped at most this far in the future (clock skew).
 pub const MAX_FUTURE_SECS: i64 = 300;
 
+/// Attempts may be stamped at most this far in the past: a year (366 days).
+/// Older logins teach nothing — at the default 60-day half-life a login's
+/// weight falls below `forget_below` (0.1) after 200 days, and history is
+/// kept 180 days by default — while a time far back (the year 0, which
+/// reads as 1970 in a profile) corrupts the profile's hours, sessions and
+/// counters' windows.
+pub const MAX_PAST_SECS: i64 = 366 * 86_400;
+
 /// The fingerprint of a wrong password as a mail server gives it (Dovecot's
 /// `pwhash`: hex, usually 3 or 4 digits): the number itself when it fits,
 /// else a hash of the text. `None` for an empty one.
@@ -184,6 +192,14 @@ impl<S: Backend> Service<S> {
             return Err(ServiceError::invalid(format!(
                 "ts: {} is more than {MAX_FUTURE_SECS} s in the future",
                 ts.secs()
+            )));
+        }
+        if now.since(ts) > MAX_PAST_SECS {
+            return Err(ServiceError::invalid(format!(
+                "ts: {} is more than {} days in the past (accepted: the last {} days up to {MAX_FUTURE_SECS} s ahead)",
+                ts.secs(),
+                MAX_PAST_SECS / 86_400,
+                MAX_PAST_SECS / 86_400,
             )));
         }
         LoginAttempt::new(ts, f.user, ip, f.protocol, f.device, f.user_agent)

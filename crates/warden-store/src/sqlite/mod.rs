@@ -21,6 +21,7 @@ use sqlx::sqlite::{
 };
 
 use crate::error::StoreError;
+use crate::private;
 use wal::{Checkpointer, WalControl};
 
 pub use wal::DEFAULT_WAL_RESTART_BYTES;
@@ -87,11 +88,18 @@ impl SqliteStore {
             return Err(StoreError::IsADirectory { path });
         }
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|source| StoreError::CreateDir {
+            private::create_dir_all(parent).map_err(|source| StoreError::CreateDir {
                 path: parent.to_path_buf(),
                 source,
             })?;
         }
+        // The file holds password hashes and login history: private (0600)
+        // whatever the umask, and SQLite gives its -wal and -shm the
+        // database's mode.
+        private::prepare(&path).map_err(|source| StoreError::Open {
+            path: path.clone(),
+            source: sqlx::Error::Io(source),
+        })?;
 
         let options = SqliteConnectOptions::new()
             .filename(&path)

@@ -14,6 +14,53 @@ use crate::conformance::data::{event, events_batch, full_correction, history, pr
 
 // ---------------------------------------------------------- open & migrate
 
+/// The database holds argon2 hashes and login history: the file and its
+/// -wal and -shm are 0600 and new folders 0700 even under an umask of 0
+/// (they used to follow the umask: 0644 under the usual 022), and looser
+/// files found at start are tightened. Tests run one per process
+/// (nextest), so setting the umask touches no other test.
+#[cfg(unix)]
+#[tokio::test]
+async fn database_files_are_private_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    // SAFETY: umask only sets the process's file creation mask.
+    unsafe { libc::umask(0) };
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("fresh/warden.db");
+    let store = SqliteStore::open(&path).await.unwrap();
+    store.migrate().await.unwrap();
+    store
+        .append(&events_batch(vec![event("alice", 1)]))
+        .await
+        .unwrap();
+    let wal = dir.path().join("fresh/warden.db-wal");
+    let shm = dir.path().join("fresh/warden.db-shm");
+    assert!(wal.exists() && shm.exists());
+    assert_eq!(mode(&dir.path().join("fresh")), 0o700);
+    for f in [&path, &wal, &shm] {
+        assert_eq!(mode(f), 0o600, "{}", f.display());
+    }
+    store.close().await;
+
+    // Files made public by hand are tightened at the next open.
+    for f in [&path, &wal, &shm] {
+        if f.exists() {
+            std::fs::set_permissions(f, std::fs::Permissions::from_mode(0o664)).unwrap();
+        }
+    }
+    let store = SqliteStore::open(&path).await.unwrap();
+    assert_eq!(mode(&path), 0o600);
+    for f in [&wal, &shm] {
+        if f.exists() {
+            assert_eq!(mode(f), 0o600, "{}", f.display());
+        }
+    }
+    let kept = store.history("alice", history(None, 10)).await.unwrap();
+    assert_eq!(kept.len(), 1, "the data is intact");
+    store.close().await;
+}
+
 #[tokio::test]
 async fn open_creates_parent_dirs_and_file_and_migrate_is_idempotent() {
     let dir = TempDir::new().unwrap();
