@@ -12,7 +12,6 @@ use warden_core::Lang;
 use warden_service::Service;
 use warden_store::Backend;
 
-pub use parking_lot::Mutex;
 pub use warden_service::SystemClock;
 
 /// Settings the adapters need.

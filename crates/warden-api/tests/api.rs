@@ -8,7 +8,6 @@ use std::time::Duration;
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use warden_api::credentials::{AuthSettings, Credentials};
-use warden_api::state::Mutex;
 use warden_api::{ApiConfig, AppState};
 use warden_auth::{Argon2Params, SecretKey};
 use warden_core::{Clock, Engine, Policy, Timestamp};
@@ -181,8 +180,7 @@ impl Harness {
         let writer = BatchWriter::spawn(store.clone(), BatchConfig::default()).expect("writer");
         let clock = Arc::new(TestClock(AtomicI64::new(T0)));
         let service = Arc::new(Service {
-            engine: Mutex::new(Engine::new(Policy::default()).unwrap()),
-            engine_stats: Default::default(),
+            engine: Engine::new(Policy::default()).unwrap().into(),
             intel: Arc::new(intel),
             store,
             writer,

@@ -36,7 +36,7 @@ pub mod telemetry;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, MutexGuard};
 use warden_core::sending::RateLimits;
 use warden_core::verify::SiteTexts;
 use warden_core::{Clock, Engine, Lang, Timestamp};
@@ -55,7 +55,7 @@ pub use snapshots::Snapshots;
 pub struct Service<S: Backend> {
     /// Profiles and counters. Held only for a lookup or a record, never
     /// across an await or a CPU-heavy step.
-    pub engine: Mutex<Engine>,
+    pub engine: EngineCell,
     pub intel: Arc<IpIntel>,
     pub store: Arc<S>,
     /// The store's group-commit writer: history rows and profile snapshots.
@@ -71,11 +71,49 @@ pub struct Service<S: Backend> {
     /// The sending-rate limits of the Postfix policy.
     pub rates: RateLimits,
     pub events: Events,
-    /// The engine's sizes, for health and metrics without its lock.
-    pub engine_stats: EngineGauges,
     /// The users whose profile changed since its last snapshot (written by
     /// [`Service::flush_profiles`]).
     pub snapshots: Snapshots,
+}
+
+/// The engine behind its lock, with its sizes readable without the lock.
+/// The sizes are taken from the engine itself when the cell is made and
+/// whenever a record changes a profile ([`EngineCell::refresh`]).
+#[derive(Debug)]
+pub struct EngineCell {
+    engine: Mutex<Engine>,
+    stats: EngineGauges,
+}
+
+impl EngineCell {
+    pub fn new(engine: Engine) -> Self {
+        EngineCell {
+            stats: EngineGauges::of(&engine),
+            engine: Mutex::new(engine),
+        }
+    }
+
+    /// The engine, for a lookup or a record.
+    pub fn lock(&self) -> MutexGuard<'_, Engine> {
+        self.engine.lock()
+    }
+
+    /// Takes the sizes of `engine`, the guard of this cell's lock, after a
+    /// change.
+    pub fn refresh(&self, engine: &Engine) {
+        self.stats.refresh(engine);
+    }
+
+    /// The sizes as of the last change, without the lock.
+    pub fn stats(&self) -> &EngineGauges {
+        &self.stats
+    }
+}
+
+impl From<Engine> for EngineCell {
+    fn from(engine: Engine) -> Self {
+        EngineCell::new(engine)
+    }
 }
 
 /// The engine's sizes, refreshed under the engine's lock whenever a record
@@ -90,7 +128,7 @@ pub struct EngineGauges {
 
 impl EngineGauges {
     /// The sizes of `engine` now.
-    pub fn of(engine: &Engine) -> Self {
+    fn of(engine: &Engine) -> Self {
         let g = EngineGauges::default();
         g.refresh(engine);
         g
@@ -98,7 +136,7 @@ impl EngineGauges {
 
     /// Takes the sizes of `engine` (constant time: `Engine::stats` keeps
     /// running totals).
-    pub fn refresh(&self, engine: &Engine) {
+    fn refresh(&self, engine: &Engine) {
         let s = engine.stats();
         self.profiles.store(s.profiles, Ordering::Relaxed);
         self.profile_bytes.store(s.profile_bytes, Ordering::Relaxed);

@@ -173,8 +173,7 @@ impl World {
             ..AuthSettings::default()
         };
         let service = Arc::new(Service {
-            engine: Mutex::new(Engine::new(policy).unwrap()),
-            engine_stats: Default::default(),
+            engine: Engine::new(policy).unwrap().into(),
             intel: Arc::new(intel),
             store,
             writer,
@@ -233,10 +232,10 @@ impl World {
     }
 
     /// One login through `way`, as the client would see it.
-    async fn login(&self, way: Way, user: &str, password: &str, ip: &str, tls: bool) -> Seen2 {
-        let s = &self.service;
-        let attempt = || {
-            s.attempt(AttemptFields {
+    /// An IMAP attempt by `user` from `ip` now.
+    fn attempt(&self, user: &str, ip: &str) -> warden_core::LoginAttempt {
+        self.service
+            .attempt(AttemptFields {
                 user,
                 ip,
                 protocol: Protocol::Imap,
@@ -245,7 +244,11 @@ impl World {
                 user_agent: None,
             })
             .unwrap()
-        };
+    }
+
+    async fn login(&self, way: Way, user: &str, password: &str, ip: &str, tls: bool) -> Seen2 {
+        let s = &self.service;
+        let attempt = || self.attempt(user, ip);
         // Dovecot's pwhash: a short hash of the password.
         let pwhash = format!(
             "{:03x}",
@@ -611,17 +614,7 @@ const NEIGHBOUR: &str = "113.88.200.10";
 
 /// What the engine says of a login by `user` from `ip` now, before it.
 async fn decision(w: &World, user: &str, ip: &str) -> warden_core::Decision {
-    let a = w
-        .service
-        .attempt(AttemptFields {
-            user,
-            ip,
-            protocol: Protocol::Imap,
-            ts: None,
-            device: None,
-            user_agent: None,
-        })
-        .unwrap();
+    let a = w.attempt(user, ip);
     w.service.assess(&a).await.assessment.decision
 }
 
@@ -721,17 +714,7 @@ async fn the_answer_before_the_password_does_not_tell_who_exists() {
         // Dovecot's check before the password answers both alike.
         if way != Way::Verify {
             for user in ["kim", "nobody"] {
-                let a = w
-                    .service
-                    .attempt(AttemptFields {
-                        user,
-                        ip: LAGOS,
-                        protocol: Protocol::Imap,
-                        ts: None,
-                        device: None,
-                        user_agent: None,
-                    })
-                    .unwrap();
+                let a = w.attempt(user, LAGOS);
                 let before = w
                     .service
                     .mail_check(MailCheck {

@@ -8,7 +8,6 @@ use std::path::Path;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
-use parking_lot::Mutex;
 use warden_auth::SecretKey;
 use warden_core::{Clock, Engine, FailureReason, Outcome, Policy, Protocol, Timestamp};
 use warden_geo::mmdb_writer::DbipFixture;
@@ -81,8 +80,7 @@ async fn node(dir: &Path, clock: Arc<TestClock>) -> (Arc<Service<SqliteStore>>, 
         .unwrap();
     let writer = BatchWriter::spawn(store.clone(), BatchConfig::default()).unwrap();
     let service = Arc::new(Service {
-        engine_stats: warden_service::EngineGauges::of(&engine),
-        engine: Mutex::new(engine),
+        engine: engine.into(),
         intel: Arc::new(intel),
         store,
         writer,

@@ -13,7 +13,6 @@ use anyhow::{bail, Context};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use warden_api::mail::postfix;
-use warden_api::state::Mutex;
 use warden_api::{ApiConfig, AppState, SystemClock};
 use warden_core::sending::RateLimits;
 use warden_core::{Engine, Name};
@@ -331,8 +330,7 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
     )
     .context("starting the storage writer")?;
     let service = Arc::new(Service {
-        engine_stats: warden_service::EngineGauges::of(&engine),
-        engine: Mutex::new(engine),
+        engine: engine.into(),
         intel: Arc::new(intel),
         store,
         writer: writer.clone(),

@@ -37,7 +37,7 @@ pub async fn readyz<S: Backend>(State(state): State<Arc<AppState<S>>>) -> impl I
         storage,
         geo_city: stats.has_city(),
         geo_asn: stats.asn.is_some(),
-        profiles: state.engine_stats.profiles(),
+        profiles: state.engine.stats().profiles(),
     };
     let code = if ready {
         StatusCode::OK
@@ -51,7 +51,7 @@ pub async fn readyz<S: Backend>(State(state): State<Arc<AppState<S>>>) -> impl I
 pub async fn metrics<S: Backend>(State(state): State<Arc<AppState<S>>>) -> impl IntoResponse {
     // Neither route takes the engine's lock: anyone may call them at any
     // rate, and every login decision needs that lock.
-    let engine = &state.engine_stats;
+    let engine = state.engine.stats();
     metrics::gauge!("warden_profiles").set(engine.profiles() as f64);
     metrics::gauge!("warden_profile_bytes").set(engine.profile_bytes() as f64);
     metrics::gauge!("warden_places").set(engine.places() as f64);

@@ -293,7 +293,7 @@ impl<S: Backend> Service<S> {
             let mut engine = self.engine.lock();
             if let Some(outcome) = r.counted {
                 if engine.learn(attempt, info, outcome).is_some() {
-                    self.engine_stats.refresh(&engine);
+                    self.engine.refresh(&engine);
                     // Its snapshot follows with the next flush; the event
                     // below is what start-up learns from after a crash.
                     self.snapshots.changed(&attempt.user);
