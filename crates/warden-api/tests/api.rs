@@ -192,6 +192,9 @@ impl Harness {
             rates: Default::default(),
             events: Events::standard(),
             snapshots: Default::default(),
+            alerts: Default::default(),
+            notify: Default::default(),
+            answers: Default::default(),
         });
         let state = Arc::new(AppState {
             service,

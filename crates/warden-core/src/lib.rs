@@ -8,6 +8,7 @@
 
 pub mod access;
 pub mod account;
+pub mod alert;
 pub mod assess;
 pub mod client;
 pub mod counters;
@@ -31,6 +32,9 @@ pub mod verify;
 pub use account::{
     Account, AccountStatus, AppPassword, Org, ProtocolSet, RecoveryCode, Role, SecurityEvent,
     SecurityEventKind, TotpEnrolment, TwoFactorPolicy, UnknownValue, WebSession,
+};
+pub use alert::{
+    Alert, AlertKind, AlertState, Answer, Audience, ChannelKind, Delivery, DeliveryState, Grade,
 };
 pub use assess::Assessment;
 pub use decision::{Decision, Level, ReasonCode};

@@ -20,11 +20,14 @@
 //! [`warden_store::Backend`]. No JSON and no HTTP here.
 
 pub mod accounts;
+pub mod alerts;
+pub mod answers;
 pub mod code_throttle;
 pub mod credentials;
 pub mod error;
 pub mod events;
 pub mod geo;
+pub mod notify;
 pub mod pipeline;
 pub mod pool;
 pub mod sealing;
@@ -74,6 +77,12 @@ pub struct Service<S: Backend> {
     /// The users whose profile changed since its last snapshot (written by
     /// [`Service::flush_profiles`]).
     pub snapshots: Snapshots,
+    /// Which detections become alerts ([`alerts`]).
+    pub alerts: alerts::AlertSettings,
+    /// How alerts reach people ([`notify`]).
+    pub notify: notify::NotifySettings,
+    /// "Was this you?" links ([`answers`]).
+    pub answers: answers::AnswerSettings,
 }
 
 /// The engine behind its lock, with its sizes readable without the lock.

@@ -188,6 +188,9 @@ impl World {
             rates: Default::default(),
             events: Events::standard().with(seen.clone()),
             snapshots: Default::default(),
+            alerts: Default::default(),
+            notify: Default::default(),
+            answers: Default::default(),
         });
         World {
             service,

@@ -92,6 +92,9 @@ async fn node(dir: &Path, clock: Arc<TestClock>) -> (Arc<Service<SqliteStore>>, 
         rates: Default::default(),
         events: Events::standard(),
         snapshots,
+        alerts: Default::default(),
+        notify: Default::default(),
+        answers: Default::default(),
     });
     (service, restored)
 }

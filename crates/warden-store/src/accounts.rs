@@ -221,7 +221,8 @@ pub trait AccountStore: Send + Sync + 'static {
 }
 
 /// Everything the service needs from one database: the login history and
-/// profiles ([`crate::Store`]) and the accounts ([`AccountStore`]).
-pub trait Backend: crate::Store + AccountStore {}
+/// profiles ([`crate::Store`]), the accounts ([`AccountStore`]) and the
+/// alerts ([`crate::AlertStore`]).
+pub trait Backend: crate::Store + AccountStore + crate::AlertStore {}
 
-impl<T: crate::Store + AccountStore> Backend for T {}
+impl<T: crate::Store + AccountStore + crate::AlertStore> Backend for T {}

@@ -14,17 +14,20 @@
 //! panic.
 
 mod accounts;
+mod alerts;
 mod codec;
 mod error;
 mod model;
 pub mod private;
 mod sql;
 mod sql_accounts;
+mod sql_alerts;
 mod sqlite;
 mod store;
 mod writer;
 
 pub use accounts::{AccountStore, AccountWrite, Backend, MAX_SECURITY_EVENTS};
+pub use alerts::AlertStore;
 pub use codec::BadValue;
 pub use error::{CorruptionSource, StoreError};
 pub use model::{

@@ -351,6 +351,9 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
         },
         events: Events::standard(),
         snapshots,
+        alerts: Default::default(),
+        notify: Default::default(),
+        answers: Default::default(),
     });
     let state = Arc::new(AppState {
         service: service.clone(),

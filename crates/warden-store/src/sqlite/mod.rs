@@ -5,6 +5,7 @@
 //! the WAL bounded (`wal`).
 
 mod accounts;
+mod alerts;
 mod appender;
 mod rows;
 mod schema;

@@ -311,3 +311,41 @@ pub(crate) fn security_event(row: &SqliteRow) -> Result<SecurityEvent, StoreErro
         detail: cols.get("detail")?,
     })
 }
+
+/// Decodes one `alerts` row (columns as in `sql_alerts::alert_columns!`).
+pub(crate) fn alert(row: &SqliteRow) -> Result<warden_core::Alert, StoreError> {
+    let mut cols = Cols::new(row, "alerts");
+    let id: i64 = cols.get("id")?;
+    cols.key = id.to_string();
+    Ok(warden_core::Alert {
+        id,
+        kind: cols.parse("kind", wire)?,
+        grade: cols.parse("grade", wire)?,
+        state: cols.parse("state", wire)?,
+        user: cols.name("user_name")?,
+        created_at: cols.time("created_at")?,
+        ts: cols.time("ts")?,
+        last_ts: cols.time("last_ts")?,
+        count: cols.parse("count", |v: i64| u32::try_from(v))?,
+        dedupe_key: cols.get("dedupe_key")?,
+        notify_user: cols.parse("notify_user", parse_flag)?,
+        notify_admins: cols.parse("notify_admins", parse_flag)?,
+        ip: cols.parse_opt("ip", ip)?,
+        country: cols.parse_opt("country", country)?,
+        region: cols.get("region")?,
+        city: cols.get("city")?,
+        asn: cols.parse_opt("asn", |v: i64| u32::try_from(v))?,
+        isp: cols.get("isp")?,
+        device: cols.get("device")?,
+        client: cols.get("client")?,
+        protocol: cols.parse_opt("protocol", |s: String| s.parse())?,
+        decision: cols.parse_opt("decision", |s: String| s.parse())?,
+        succeeded: cols.parse("succeeded", parse_flag)?,
+        reasons: cols.parse("reasons", |s: String| parse_reasons(&s))?,
+        event_id: cols.get("event_id")?,
+        answer: cols.parse_opt("answer", wire)?,
+        answered_at: cols.time_opt("answered_at")?,
+        answered_ip: cols.parse_opt("answered_ip", ip)?,
+        note: cols.get("note")?,
+    })
+}

@@ -33,6 +33,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "profile_replay",
         include_str!("../../migrations/sqlite/0005_profile_replay.sql"),
     ),
+    (
+        6,
+        "alerts",
+        include_str!("../../migrations/sqlite/0006_alerts.sql"),
+    ),
 ];
 
 /// A migrator over the embedded migrations.

@@ -37,6 +37,7 @@
 //! fixture (`tests/sqlite/`), not here.
 
 pub mod accounts;
+pub mod alerts;
 pub mod data;
 pub mod store;
 pub mod writer;
@@ -117,6 +118,10 @@ macro_rules! conformance_tests {
                 writer::snapshots_record_the_last_event_before_them_and_a_complete_flush_moves_the_mark;
             [flavor = "multi_thread", worker_threads = 2]
                 writer::a_failed_batch_reports_the_error_to_every_caller;
+            // ------------------------------------------------------- alerts
+            [] alerts::alerts_round_trip_every_field;
+            [flavor = "multi_thread", worker_threads = 4]
+                alerts::an_answer_is_taken_once_even_by_racing_requests;
             // ----------------------------------------------------- accounts
             [] accounts::orgs_round_trip_upsert_and_list_by_name;
             [] accounts::accounts_round_trip_every_field_and_replace_changes_every_field;
