@@ -538,6 +538,7 @@ mod tests {
             password_changed_at: None,
             must_change_password: false,
             two_factor_changed_at: None,
+            lang: None,
             created_at: Timestamp(T0 - 86_400 * 30),
             updated_at: Timestamp(T0 + 3600 * 5),
         }

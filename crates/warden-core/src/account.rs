@@ -204,6 +204,9 @@ pub struct Account {
     pub must_change_password: bool,
     /// When TOTP was last confirmed or removed (for diagnosis).
     pub two_factor_changed_at: Option<Timestamp>,
+    /// The language of the account's notifications; `None`: the
+    /// organisation's default.
+    pub lang: Option<crate::reason::Lang>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }

@@ -108,8 +108,8 @@ pub enum Evidence {
     },
 }
 
-/// Language of a reason text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Language of a reason text, a notification, an account's messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Lang {
     En,
     Zh,
@@ -125,6 +125,23 @@ impl Lang {
             Lang::En => "en",
             Lang::Zh => "zh",
         }
+    }
+}
+
+impl std::str::FromStr for Lang {
+    type Err = crate::account::UnknownValue;
+
+    /// `en` or `zh` (any case, trimmed).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Lang::ALL
+            .iter()
+            .copied()
+            .find(|l| l.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| crate::account::UnknownValue {
+                kind: "language",
+                value: s.to_string(),
+                expected: "en zh",
+            })
     }
 }
 

@@ -150,6 +150,48 @@ pub enum DomainEvent<'a> {
     Unauthorized { path: &'a str },
     /// Upkeep pruned the history.
     HistoryPruned { rows: u64 },
+    /// An alert's deliveries were written to the outbox.
+    AlertFannedOut { alert_id: i64, deliveries: usize },
+    /// The notification worker tried to send a delivery: `error` is `None`
+    /// when it was sent; `gave_up` when it failed for the last time.
+    DeliveryAttempted {
+        delivery: &'a warden_core::Delivery,
+        /// The channel's kind (`None`: the channel is no longer configured).
+        kind: Option<warden_core::ChannelKind>,
+        error: Option<&'a str>,
+        gave_up: bool,
+        elapsed: Duration,
+    },
+    /// An admin acted on notifications: tested a channel, saved or reset a
+    /// template.
+    NotifyAdmin {
+        action: NotifyAction,
+        /// The channel's or the template's name.
+        target: &'a str,
+        lang: Option<warden_core::Lang>,
+        /// Who: the API key's actor.
+        actor: &'a str,
+        ip: Option<IpAddr>,
+        at: warden_core::Timestamp,
+    },
+}
+
+/// What an admin did to notifications.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotifyAction {
+    ChannelTested,
+    TemplateSet,
+    TemplateReset,
+}
+
+impl NotifyAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotifyAction::ChannelTested => "channel_tested",
+            NotifyAction::TemplateSet => "template_set",
+            NotifyAction::TemplateReset => "template_reset",
+        }
+    }
 }
 
 /// Something that reacts to events. Runs synchronously where the event is

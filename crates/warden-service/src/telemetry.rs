@@ -123,6 +123,73 @@ impl Subscriber for Telemetry {
             DomainEvent::HistoryPruned { rows } => {
                 metrics::counter!("warden_history_pruned_total").increment(rows);
             }
+            DomainEvent::AlertFannedOut {
+                alert_id,
+                deliveries,
+            } => {
+                metrics::counter!("warden_notify_queued_total").increment(deliveries as u64);
+                tracing::debug!(alert_id, deliveries, "alert deliveries queued");
+            }
+            DomainEvent::DeliveryAttempted {
+                delivery,
+                kind,
+                error,
+                gave_up,
+                elapsed,
+            } => {
+                let kind = kind.map(|k| k.as_str()).unwrap_or("unknown");
+                metrics::histogram!("warden_notify_send_seconds", "kind" => kind)
+                    .record(elapsed.as_secs_f64());
+                match error {
+                    None => {
+                        metrics::counter!("warden_notify_sent_total", "kind" => kind).increment(1);
+                        tracing::info!(
+                            delivery = delivery.id,
+                            alert = delivery.alert_id,
+                            channel = %delivery.channel,
+                            attempts = delivery.attempts + 1,
+                            "notification sent"
+                        );
+                    }
+                    Some(error) => {
+                        metrics::counter!("warden_notify_send_errors_total", "kind" => kind)
+                            .increment(1);
+                        if gave_up {
+                            metrics::counter!("warden_notify_failed_total", "kind" => kind)
+                                .increment(1);
+                        }
+                        tracing::warn!(
+                            delivery = delivery.id,
+                            alert = delivery.alert_id,
+                            channel = %delivery.channel,
+                            attempts = delivery.attempts + 1,
+                            gave_up,
+                            error,
+                            "notification not sent"
+                        );
+                    }
+                }
+            }
+            DomainEvent::NotifyAdmin {
+                action,
+                target,
+                lang,
+                actor,
+                ip,
+                at,
+            } => {
+                metrics::counter!("warden_notify_admin_actions_total", "action" => action.as_str())
+                    .increment(1);
+                tracing::info!(
+                    action = action.as_str(),
+                    target,
+                    lang = lang.map(|l| l.as_str()),
+                    actor,
+                    ip = ?ip,
+                    at = at.secs(),
+                    "notification admin action"
+                );
+            }
         }
     }
 }

@@ -225,6 +225,7 @@ impl World {
                     password_changed_at: Some(now),
                     must_change_password: false,
                     two_factor_changed_at: None,
+                    lang: None,
                     created_at: now,
                     updated_at: now,
                 }),

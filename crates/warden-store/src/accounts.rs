@@ -222,7 +222,20 @@ pub trait AccountStore: Send + Sync + 'static {
 
 /// Everything the service needs from one database: the login history and
 /// profiles ([`crate::Store`]), the accounts ([`AccountStore`]) and the
-/// alerts ([`crate::AlertStore`]).
-pub trait Backend: crate::Store + AccountStore + crate::AlertStore {}
+/// alerts ([`crate::AlertStore`]), their notification outbox
+/// ([`crate::DeliveryStore`]) and the admins' templates
+/// ([`crate::TemplateStore`]).
+pub trait Backend:
+    crate::Store + AccountStore + crate::AlertStore + crate::DeliveryStore + crate::TemplateStore
+{
+}
 
-impl<T: crate::Store + AccountStore + crate::AlertStore> Backend for T {}
+impl<
+        T: crate::Store
+            + AccountStore
+            + crate::AlertStore
+            + crate::DeliveryStore
+            + crate::TemplateStore,
+    > Backend for T
+{
+}

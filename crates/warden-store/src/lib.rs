@@ -16,23 +16,28 @@
 mod accounts;
 mod alerts;
 mod codec;
+mod deliveries;
 mod error;
 mod model;
 pub mod private;
 mod sql;
 mod sql_accounts;
 mod sql_alerts;
+mod sql_notify;
 mod sqlite;
 mod store;
+mod templates;
 mod writer;
 
 pub use accounts::{AccountStore, AccountWrite, Backend, MAX_SECURITY_EVENTS};
 pub use alerts::AlertStore;
 pub use codec::BadValue;
+pub use deliveries::{DeliveryQuery, DeliveryStore, FailedTry, MAX_DELIVERIES};
 pub use error::{CorruptionSource, StoreError};
 pub use model::{
     Cursor, HistoryQuery, LoginEvent, MarkStep, ProfileSnapshot, WriteBatch, MAX_HISTORY_LIMIT,
 };
 pub use sqlite::{SqliteStore, DEFAULT_WAL_RESTART_BYTES};
 pub use store::{Store, SyncAppend};
+pub use templates::{StoredTemplate, TemplateStore};
 pub use writer::{BatchConfig, BatchWriter, WriterHandle, WriterStats};

@@ -15,7 +15,7 @@ macro_rules! account_columns {
     () => {
         "user_name, org, display_name, email, phone, role, status, status_reason, \
          password_hash, password_changed_at, must_change_password, two_factor_changed_at, \
-         created_at, updated_at"
+         created_at, updated_at, lang"
     };
 }
 
@@ -93,7 +93,7 @@ pub(crate) const TWO_FACTOR_USERS: &str = "SELECT user_name FROM totp \
 pub(crate) const INSERT_ACCOUNT: &str = concat!(
     "INSERT INTO accounts (",
     account_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
 );
 
 /// Binds the account columns in order (`$1` is the key); changes nothing
@@ -102,7 +102,7 @@ pub(crate) const UPDATE_ACCOUNT: &str = "UPDATE accounts SET \
      org = $2, display_name = $3, email = $4, phone = $5, role = $6, status = $7, \
      status_reason = $8, password_hash = $9, password_changed_at = $10, \
      must_change_password = $11, two_factor_changed_at = $12, created_at = $13, \
-     updated_at = $14 \
+     updated_at = $14, lang = $15 \
      WHERE user_name = $1";
 
 pub(crate) const DELETE_ACCOUNT: &str = "DELETE FROM accounts WHERE user_name = $1";
@@ -312,7 +312,7 @@ mod tests {
             let n = placeholders(sql);
             assert_eq!(n, (1..=n.len()).collect::<Vec<_>>(), "{sql}");
         }
-        assert_eq!(placeholders(INSERT_ACCOUNT).len(), 14);
-        assert_eq!(placeholders(UPDATE_ACCOUNT).len(), 14);
+        assert_eq!(placeholders(INSERT_ACCOUNT).len(), 15);
+        assert_eq!(placeholders(UPDATE_ACCOUNT).len(), 15);
     }
 }

@@ -56,6 +56,7 @@ pub fn account_dto(a: &Account, two_factor: bool) -> AccountDto {
         display_name: a.display_name.clone(),
         email: a.email.clone(),
         phone: a.phone.clone(),
+        lang: a.lang.map(|l| l.as_str().to_string()),
         role: a.role.to_string(),
         status: a.status.to_string(),
         status_reason: a.status_reason.clone(),
@@ -192,6 +193,10 @@ fn new_account(req: &CreateAccountRequest, now: Timestamp) -> Result<Account, Ap
         password_changed_at: None,
         must_change_password: req.must_change_password,
         two_factor_changed_at: None,
+        lang: match req.lang.as_deref() {
+            None => None,
+            Some(l) => Some(parse("lang", l)?),
+        },
         created_at: now,
         updated_at: now,
     })

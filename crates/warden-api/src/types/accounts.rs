@@ -49,6 +49,11 @@ pub struct CreateAccountRequest {
     pub email: Option<String>,
     #[serde(default)]
     pub phone: Option<String>,
+    /// The language of the user's notifications, `en` or `zh` (default: the
+    /// organisation's, `notify.default_lang`).
+    #[serde(default)]
+    #[schema(pattern = "^(en|zh)$")]
+    pub lang: Option<String>,
     /// `user` (default) or `admin`.
     #[serde(default)]
     pub role: Option<String>,
@@ -68,6 +73,8 @@ pub struct AccountDto {
     pub display_name: String,
     pub email: Option<String>,
     pub phone: Option<String>,
+    /// `en` or `zh`; absent: the organisation's default.
+    pub lang: Option<String>,
     pub role: String,
     /// `active`, `locked` or `disabled`.
     pub status: String,

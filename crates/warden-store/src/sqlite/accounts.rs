@@ -106,6 +106,7 @@ fn bind_account<'q>(q: Query<'q>, a: &'q Account) -> Query<'q> {
         .bind(a.two_factor_changed_at.map(Timestamp::secs))
         .bind(a.created_at.secs())
         .bind(a.updated_at.secs())
+        .bind(a.lang.map(|l| l.as_str()))
 }
 
 /// Inserts `account`; [`StoreError::Conflict`] when the user exists (told by
@@ -214,7 +215,7 @@ fn write_target(write: &AccountWrite) -> Result<Option<&str>, StoreError> {
 }
 
 impl SqliteStore {
-    async fn begin_write(
+    pub(super) async fn begin_write(
         &self,
         op: &'static str,
     ) -> Result<Transaction<'static, Sqlite>, StoreError> {

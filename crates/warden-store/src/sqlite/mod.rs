@@ -7,6 +7,7 @@
 mod accounts;
 mod alerts;
 mod appender;
+mod notify;
 mod rows;
 mod schema;
 mod store;

@@ -231,6 +231,7 @@ pub(crate) fn account(row: &SqliteRow) -> Result<Account, StoreError> {
         password_changed_at: cols.time_opt("password_changed_at")?,
         must_change_password: cols.parse("must_change_password", parse_flag)?,
         two_factor_changed_at: cols.time_opt("two_factor_changed_at")?,
+        lang: cols.parse_opt("lang", wire)?,
         created_at: cols.time("created_at")?,
         updated_at: cols.time("updated_at")?,
     })
@@ -347,5 +348,39 @@ pub(crate) fn alert(row: &SqliteRow) -> Result<warden_core::Alert, StoreError> {
         answered_at: cols.time_opt("answered_at")?,
         answered_ip: cols.parse_opt("answered_ip", ip)?,
         note: cols.get("note")?,
+    })
+}
+
+/// Decodes one `deliveries` row (columns as in `sql_notify`).
+pub(crate) fn delivery(row: &SqliteRow) -> Result<warden_core::Delivery, StoreError> {
+    let mut cols = Cols::new(row, "deliveries");
+    let id: i64 = cols.get("id")?;
+    cols.key = id.to_string();
+    Ok(warden_core::Delivery {
+        id,
+        alert_id: cols.get("alert_id")?,
+        audience: cols.parse("audience", wire)?,
+        channel: cols.get("channel")?,
+        recipient: cols.get("recipient")?,
+        state: cols.parse("state", wire)?,
+        attempts: cols.parse("attempts", |v: i64| u32::try_from(v))?,
+        next_at: cols.time("next_at")?,
+        last_error: cols.get("last_error")?,
+        created_at: cols.time("created_at")?,
+        sent_at: cols.time_opt("sent_at")?,
+    })
+}
+
+/// Decodes one `alert_templates` row.
+pub(crate) fn template(row: &SqliteRow) -> Result<crate::templates::StoredTemplate, StoreError> {
+    let mut cols = Cols::new(row, "alert_templates");
+    let name: String = cols.get("name")?;
+    cols.key.clone_from(&name);
+    Ok(crate::templates::StoredTemplate {
+        name,
+        lang: cols.parse("lang", wire)?,
+        body: cols.get("body")?,
+        updated_at: cols.time("updated_at")?,
+        updated_by: cols.get("updated_by")?,
     })
 }

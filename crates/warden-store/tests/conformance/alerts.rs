@@ -11,7 +11,7 @@ use warden_store::AlertStore;
 use super::data::{ip, T0};
 use super::Fixture;
 
-fn foreign_login() -> Alert {
+pub fn foreign_login() -> Alert {
     Alert {
         id: 0,
         kind: AlertKind::UnusualLocation,

@@ -111,6 +111,7 @@ pub fn account(user: &str, org: &str) -> Account {
         password_changed_at: Some(Timestamp(T0 + 1)),
         must_change_password: true,
         two_factor_changed_at: Some(Timestamp(T0 + 2)),
+        lang: Some(warden_core::Lang::Zh),
         created_at: Timestamp(T0),
         updated_at: Timestamp(T0 + 3),
     }
@@ -131,6 +132,7 @@ pub fn bare_account(user: &str, org: &str) -> Account {
         password_changed_at: None,
         must_change_password: false,
         two_factor_changed_at: None,
+        lang: None,
         created_at: Timestamp(-1),
         updated_at: Timestamp(0),
     }

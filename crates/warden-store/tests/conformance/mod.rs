@@ -39,6 +39,7 @@
 pub mod accounts;
 pub mod alerts;
 pub mod data;
+pub mod deliveries;
 pub mod store;
 pub mod writer;
 
@@ -122,6 +123,12 @@ macro_rules! conformance_tests {
             [] alerts::alerts_round_trip_every_field;
             [flavor = "multi_thread", worker_threads = 4]
                 alerts::an_answer_is_taken_once_even_by_racing_requests;
+            // --------------------------------------------------- deliveries
+            [] deliveries::fan_out_writes_deliveries_with_the_mark_and_a_stale_mark_writes_nothing;
+            [flavor = "multi_thread", worker_threads = 4]
+                deliveries::racing_fan_outs_write_each_alert_once;
+            [] deliveries::deliveries_are_due_sent_retried_and_given_up_conditionally;
+            [] deliveries::templates_round_trip_replace_and_reset;
             // ----------------------------------------------------- accounts
             [] accounts::orgs_round_trip_upsert_and_list_by_name;
             [] accounts::accounts_round_trip_every_field_and_replace_changes_every_field;
