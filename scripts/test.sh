@@ -27,6 +27,13 @@ if ! st --version 2>/dev/null | grep -qx "st, version $SCHEMATHESIS"; then
 	python3 -m pip install --quiet "schemathesis==$SCHEMATHESIS" ||
 		python3 -m pip install --quiet --break-system-packages "schemathesis==$SCHEMATHESIS"
 fi
+# The alert-delivery tests run a real SMTP server (Python aiosmtpd) on a
+# loopback port (crates/warden-service/tests/notify.rs,
+# crates/warden/tests/notify_crash.rs).
+if ! python3 -c "import aiosmtpd" 2>/dev/null; then
+	python3 -m pip install --quiet "aiosmtpd==1.4.6" ||
+		python3 -m pip install --quiet --break-system-packages "aiosmtpd==1.4.6"
+fi
 scripts/fetch-geo.sh data/geo
 export WARDEN_GEO_DIR="$PWD/data/geo"
 
