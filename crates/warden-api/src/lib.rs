@@ -52,7 +52,7 @@ pub const DOVECOT_BODY_LIMIT: usize = 1 << 20;
 /// Builds the router over shared state.
 pub fn router<S: Backend>(state: Arc<AppState<S>>) -> Router {
     use mail::dovecot;
-    use routes::{accounts, auth as authn, geo, health, login, users};
+    use routes::{accounts, auth as authn, geo, health, login, notify, users};
     let limit = state.config.max_body_bytes;
     let v1 = Router::new()
         .route("/evaluate", post(login::evaluate::<S>))
@@ -129,6 +129,23 @@ pub fn router<S: Backend>(state: Arc<AppState<S>>) -> Router {
                 .delete(geo::delete_correction::<S>),
         )
         .route("/geo/{ip}", get(geo::lookup::<S>))
+        .route("/notify/channels", get(notify::list_channels::<S>))
+        .route(
+            "/notify/channels/{name}/test",
+            post(notify::test_channel::<S>),
+        )
+        .route("/templates", get(notify::list_templates::<S>))
+        .route(
+            "/templates/{name}/{lang}",
+            get(notify::get_template::<S>)
+                .put(notify::put_template::<S>)
+                .delete(notify::reset_template::<S>),
+        )
+        .route(
+            "/templates/{name}/{lang}/preview",
+            get(notify::preview_template::<S>),
+        )
+        .route("/deliveries", get(notify::list_deliveries::<S>))
         // Inside the key check: a request without a valid key takes no slot.
         .route_layer(axum::middleware::from_fn_with_state(
             overload::Gate {

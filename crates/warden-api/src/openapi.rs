@@ -9,7 +9,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::{ErrorBody, ErrorDetail};
 use crate::mail::dovecot;
-use crate::routes::{accounts, auth, geo, health, login, users};
+use crate::routes::{accounts, auth, geo, health, login, notify, users};
 
 struct Security;
 
@@ -158,6 +158,14 @@ impl Modify for ErrorResponses {
         accounts::regenerate_recovery_codes,
         accounts::security_events,
         accounts::diagnose,
+        notify::list_channels,
+        notify::test_channel,
+        notify::list_templates,
+        notify::get_template,
+        notify::preview_template,
+        notify::put_template,
+        notify::reset_template,
+        notify::list_deliveries,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&Security, &ErrorResponses),
@@ -169,6 +177,7 @@ impl Modify for ErrorResponses {
         (name = "auth", description = "Credential verification for mail servers, web/IM login with a second factor, sessions"),
         (name = "accounts", description = "Organisations, accounts, passwords, authorization codes, TOTP, security events, diagnosis"),
         (name = "mail servers", description = "Dovecot's auth policy protocol (docs/integrations/dovecot.md)"),
+        (name = "notify", description = "Alert delivery: channels, templates, the outbox's deliveries (docs/alert-delivery.md)"),
     )
 )]
 pub struct ApiDoc;

@@ -97,6 +97,7 @@ pub struct Config {
     pub dovecot: Dovecot,
     pub postfix: Postfix,
     pub log: Log,
+    pub notify: Notify,
 }
 
 /// Keys that moved, with their new names.
@@ -120,6 +121,7 @@ impl Default for Config {
             dovecot: Dovecot::default(),
             postfix: Postfix::default(),
             log: Log::default(),
+            notify: Notify::default(),
         }
     }
 }
@@ -660,6 +662,7 @@ impl Config {
             0.01,
             3650.0,
         )?;
+        self.notify.validate()?;
         for r in &self.geo.org_ranges {
             for n in &r.networks {
                 n.parse::<ipnet::IpNet>()
@@ -687,6 +690,363 @@ impl Config {
             .dir
             .clone()
             .unwrap_or_else(|| self.data_dir.join("geo"))
+    }
+}
+
+closed_set! {
+    /// A notification channel's kind.
+    ChannelKindName {
+        Email = "email",
+        Webhook = "webhook",
+        WeCom = "wecom",
+        DingTalk = "dingtalk",
+        Slack = "slack",
+        Sms = "sms",
+    }
+}
+
+impl From<ChannelKindName> for warden_core::ChannelKind {
+    fn from(k: ChannelKindName) -> Self {
+        use warden_core::ChannelKind as K;
+        match k {
+            ChannelKindName::Email => K::Email,
+            ChannelKindName::Webhook => K::Webhook,
+            ChannelKindName::WeCom => K::WeCom,
+            ChannelKindName::DingTalk => K::DingTalk,
+            ChannelKindName::Slack => K::Slack,
+            ChannelKindName::Sms => K::Sms,
+        }
+    }
+}
+
+closed_set! {
+    /// How an SMTP connection is secured.
+    SmtpSecurityName {
+        /// STARTTLS on a plain connection (port 587); refused without it.
+        StartTls = "starttls",
+        /// TLS from the first byte (port 465).
+        Tls = "tls",
+        /// No TLS: only to a relay on a loopback address.
+        Plain = "plain",
+    }
+}
+
+closed_set! {
+    /// An alert's grade.
+    GradeName {
+        Info = "info",
+        Warning = "warning",
+        Critical = "critical",
+    }
+}
+
+impl From<GradeName> for warden_core::Grade {
+    fn from(g: GradeName) -> Self {
+        match g {
+            GradeName::Info => warden_core::Grade::Info,
+            GradeName::Warning => warden_core::Grade::Warning,
+            GradeName::Critical => warden_core::Grade::Critical,
+        }
+    }
+}
+
+/// `<redacted>` for a secret that is set (`warden config check` prints the
+/// configuration).
+fn redacted<S: serde::Serializer>(v: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(_) => s.serialize_some("<redacted>"),
+        None => s.serialize_none(),
+    }
+}
+
+/// Alert delivery: where alerts go (channels), who hears of which grade,
+/// and how failed sends are retried. The README's "Configuring alert
+/// delivery" walks through it; docs/alert-delivery.md is the receivers'
+/// reference.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Notify {
+    /// The channels, as `[[notify.channels]]` tables: `name` (what
+    /// deliveries and routes refer to), `kind` (`email`, `webhook`, `wecom`,
+    /// `dingtalk`, `slack` or `sms`), for email `smtp_host`, `smtp_port`,
+    /// `smtp_security` (`starttls`, `tls`, or `plain` to a loopback relay
+    /// only), `smtp_username`, `smtp_password` and `from`; for the others
+    /// `url` (https, or http to loopback) and `secret` (the HMAC key of a
+    /// webhook or an SMS gateway, DingTalk's `SEC...` secret); `timeout_secs`.
+    pub channels: Vec<NotifyChannel>,
+    /// The email channel users' alerts go out on (to the account's security
+    /// email). None: users are not mailed.
+    pub user_email_channel: Option<String>,
+    /// The SMS channel for users whose account has a phone number (besides
+    /// email).
+    pub user_sms_channel: Option<String>,
+    /// A user without an account (or without a security email) is mailed at
+    /// the login name when it is an email address (the mailbox itself);
+    /// false: such users are not told, only the admins.
+    pub login_name_fallback: bool,
+    /// Who among the admins hears of which alerts, as `[[notify.admins]]`
+    /// tables: `channel`, `recipients` (addresses for email, phone numbers
+    /// for SMS; none for chat robots and webhooks) and `min_grade` (`info`,
+    /// `warning` or `critical`).
+    pub admins: Vec<NotifyAdmins>,
+    /// The language of admins' messages and of users whose account has
+    /// none: `en` or `zh`.
+    pub default_lang: Lang,
+    /// Tries of a delivery before it is `failed`.
+    pub max_attempts: u32,
+    /// Seconds to wait after the first failed try; the wait doubles after
+    /// each (times a random factor between 0.5 and 1).
+    pub retry_base_secs: u64,
+    /// The longest wait between tries, in seconds.
+    pub retry_max_secs: u64,
+    /// Milliseconds between the worker's looks for new alerts and due
+    /// deliveries.
+    pub poll_interval_ms: u64,
+}
+
+impl Default for Notify {
+    fn default() -> Self {
+        Notify {
+            channels: Vec::new(),
+            user_email_channel: None,
+            user_sms_channel: None,
+            login_name_fallback: true,
+            admins: Vec::new(),
+            default_lang: Lang::En,
+            max_attempts: 8,
+            retry_base_secs: 30,
+            retry_max_secs: 3600,
+            poll_interval_ms: 1000,
+        }
+    }
+}
+
+/// One notification channel (`[[notify.channels]]`).
+#[derive(Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyChannel {
+    pub name: String,
+    pub kind: ChannelKindName,
+    #[serde(default)]
+    pub smtp_host: Option<String>,
+    #[serde(default)]
+    pub smtp_port: Option<u16>,
+    #[serde(default)]
+    pub smtp_security: Option<SmtpSecurityName>,
+    #[serde(default)]
+    pub smtp_username: Option<String>,
+    #[serde(default, serialize_with = "redacted")]
+    pub smtp_password: Option<String>,
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default, serialize_with = "redacted")]
+    pub url: Option<String>,
+    #[serde(default, serialize_with = "redacted")]
+    pub secret: Option<String>,
+    #[serde(default = "default_channel_timeout")]
+    pub timeout_secs: u64,
+}
+
+fn default_channel_timeout() -> u64 {
+    10
+}
+
+impl std::fmt::Debug for NotifyChannel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NotifyChannel")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("smtp_host", &self.smtp_host)
+            .field("smtp_port", &self.smtp_port)
+            .field("from", &self.from)
+            .field("url", &self.url.as_ref().map(|_| "<redacted>"))
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field(
+                "smtp_password",
+                &self.smtp_password.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
+/// Which admins hear of which alerts (`[[notify.admins]]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyAdmins {
+    pub channel: String,
+    #[serde(default)]
+    pub recipients: Vec<String>,
+    pub min_grade: GradeName,
+}
+
+fn is_loopback_host(host: &str) -> bool {
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    h.eq_ignore_ascii_case("localhost")
+        || h.parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+impl Notify {
+    fn validate(&self) -> anyhow::Result<()> {
+        within("notify.max_attempts", self.max_attempts, 1, 100)?;
+        within("notify.retry_base_secs", self.retry_base_secs, 1, 86_400)?;
+        within(
+            "notify.retry_max_secs",
+            self.retry_max_secs,
+            self.retry_base_secs,
+            7 * 86_400,
+        )?;
+        within("notify.poll_interval_ms", self.poll_interval_ms, 50, 60_000)?;
+        let mut names = std::collections::HashSet::new();
+        for c in &self.channels {
+            let key = format!("notify.channels {:?}", c.name);
+            let name_ok = !c.name.is_empty()
+                && c.name.len() <= 64
+                && c.name
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch));
+            if !name_ok {
+                bail!("{key}: a name is 1 to 64 letters, digits, '-', '_' or '.'");
+            }
+            if !names.insert(c.name.as_str()) {
+                bail!("{key}: two channels have this name");
+            }
+            within(&format!("{key}.timeout_secs"), c.timeout_secs, 1, 120)?;
+            if c.kind == ChannelKindName::Email {
+                let Some(host) = c.smtp_host.as_deref().filter(|h| !h.is_empty()) else {
+                    bail!("{key}: an email channel needs smtp_host");
+                };
+                let from = c.from.as_deref().unwrap_or("");
+                if !from.contains('@') || from.len() > 254 {
+                    bail!("{key}: an email channel needs from = \"Name <address>\" or an address");
+                }
+                if c.smtp_security == Some(SmtpSecurityName::Plain) && !is_loopback_host(host) {
+                    bail!("{key}: smtp_security = \"plain\" is only allowed to a loopback relay; use starttls or tls for {host}");
+                }
+                if c.smtp_username.is_some() != c.smtp_password.is_some() {
+                    bail!("{key}: give both smtp_username and smtp_password, or neither");
+                }
+                if c.url.is_some() {
+                    bail!("{key}: an email channel has no url");
+                }
+            } else {
+                let Some(url) = c.url.as_deref() else {
+                    bail!("{key}: a {} channel needs url", c.kind);
+                };
+                let parsed = reqwest::Url::parse(url)
+                    .map_err(|e| anyhow::anyhow!("{key}: url is not a URL: {e}"))?;
+                let host = parsed.host_str().unwrap_or("");
+                match parsed.scheme() {
+                    "https" => {}
+                    "http" if is_loopback_host(host) => {}
+                    _ => bail!("{key}: url must be https (http only to a loopback address)"),
+                }
+                if c.smtp_host.is_some() || c.from.is_some() {
+                    bail!("{key}: smtp_* and from are for email channels");
+                }
+            }
+        }
+        let kind_of = |name: &str| {
+            self.channels
+                .iter()
+                .find(|c| c.name == name)
+                .map(|c| c.kind)
+        };
+        if let Some(ch) = &self.user_email_channel {
+            if kind_of(ch) != Some(ChannelKindName::Email) {
+                bail!("notify.user_email_channel: {ch:?} is not an email channel");
+            }
+        }
+        if let Some(ch) = &self.user_sms_channel {
+            if kind_of(ch) != Some(ChannelKindName::Sms) {
+                bail!("notify.user_sms_channel: {ch:?} is not an sms channel");
+            }
+        }
+        for a in &self.admins {
+            let Some(kind) = kind_of(&a.channel) else {
+                bail!("notify.admins: no channel is named {:?}", a.channel);
+            };
+            let needs = matches!(kind, ChannelKindName::Email | ChannelKindName::Sms);
+            if needs && a.recipients.is_empty() {
+                bail!(
+                    "notify.admins {:?}: an {kind} channel needs recipients",
+                    a.channel
+                );
+            }
+            if !needs && !a.recipients.is_empty() {
+                bail!(
+                    "notify.admins {:?}: a {kind} channel takes no recipients",
+                    a.channel
+                );
+            }
+            for r in &a.recipients {
+                if r.is_empty() || r.len() > 254 || r.chars().any(char::is_whitespace) {
+                    bail!(
+                        "notify.admins {:?}: {r:?} is not an address or a phone number",
+                        a.channel
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The service's notification settings.
+    pub fn settings(&self) -> warden_service::notify::NotifySettings {
+        use warden_service::notify::{AdminRoute, Channel, RetrySettings, Smtp, SmtpSecurity};
+        let channels = self
+            .channels
+            .iter()
+            .map(|c| Channel {
+                name: c.name.clone(),
+                kind: c.kind.into(),
+                smtp: (c.kind == ChannelKindName::Email).then(|| {
+                    let security = match c.smtp_security.unwrap_or(SmtpSecurityName::StartTls) {
+                        SmtpSecurityName::StartTls => SmtpSecurity::StartTls,
+                        SmtpSecurityName::Tls => SmtpSecurity::Tls,
+                        SmtpSecurityName::Plain => SmtpSecurity::Plain,
+                    };
+                    Smtp {
+                        host: c.smtp_host.clone().unwrap_or_default(),
+                        port: c.smtp_port.unwrap_or(match security {
+                            SmtpSecurity::StartTls => 587,
+                            SmtpSecurity::Tls => 465,
+                            SmtpSecurity::Plain => 25,
+                        }),
+                        security,
+                        username: c.smtp_username.clone(),
+                        password: c.smtp_password.clone(),
+                        from: c.from.clone().unwrap_or_default(),
+                    }
+                }),
+                url: c.url.clone(),
+                secret: c.secret.clone(),
+                timeout: std::time::Duration::from_secs(c.timeout_secs),
+            })
+            .collect::<Vec<_>>();
+        warden_service::notify::NotifySettings {
+            enabled: !channels.is_empty(),
+            channels,
+            user_email_channel: self.user_email_channel.clone(),
+            user_sms_channel: self.user_sms_channel.clone(),
+            login_name_fallback: self.login_name_fallback,
+            admin_routes: self
+                .admins
+                .iter()
+                .map(|a| AdminRoute {
+                    channel: a.channel.clone(),
+                    recipients: a.recipients.clone(),
+                    min_grade: a.min_grade.into(),
+                })
+                .collect(),
+            default_lang: self.default_lang.into(),
+            retry: RetrySettings {
+                max_attempts: self.max_attempts,
+                base: std::time::Duration::from_secs(self.retry_base_secs),
+                max: std::time::Duration::from_secs(self.retry_max_secs),
+            },
+            poll: std::time::Duration::from_millis(self.poll_interval_ms),
+        }
     }
 }
 

@@ -110,6 +110,22 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Alert delivery channels: list, send a test, the outbox's deliveries
+    /// (through the running service).
+    Channels {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: warden::admin_notify::ChannelsCommand,
+    },
+    /// Notification templates: list, preview, set, reset (through the
+    /// running service).
+    Templates {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: warden::admin_notify::TemplatesCommand,
+    },
     /// Manage accounts and credentials (through the running service).
     User {
         #[command(flatten)]
@@ -490,6 +506,29 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             command: ConfigCommand::Reference,
         }
         | Command::Checkpassword { .. } => unreachable!("handled above"),
+        Command::Channels { remote, command } => {
+            let admin = warden::admin::Admin::new(
+                &cfg,
+                remote.server.as_deref(),
+                std::env::var("WARDEN_API_KEY").ok(),
+            )?;
+            let rt = tokio::runtime::Runtime::new()?;
+            let answer = rt.block_on(warden::admin_notify::channels(&admin, command))?;
+            emit(format_args!("{}\n", serde_json::to_string_pretty(&answer)?))?;
+        }
+        Command::Templates { remote, command } => {
+            let admin = warden::admin::Admin::new(
+                &cfg,
+                remote.server.as_deref(),
+                std::env::var("WARDEN_API_KEY").ok(),
+            )?;
+            let rt = tokio::runtime::Runtime::new()?;
+            let answer = rt.block_on(warden::admin_notify::templates(&admin, command))?;
+            match answer {
+                serde_json::Value::String(text) => emit(format_args!("{text}\n"))?,
+                v => emit(format_args!("{}\n", serde_json::to_string_pretty(&v)?))?,
+            }
+        }
         Command::User { remote, command } => {
             let admin = warden::admin::Admin::new(
                 &cfg,

@@ -352,9 +352,15 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
         events: Events::standard(),
         snapshots,
         alerts: Default::default(),
-        notify: Default::default(),
+        notify: cfg.notify.settings(),
         answers: Default::default(),
     });
+    // The notification outbox: fans committed alerts out to deliveries and
+    // sends them (crates/warden-service/src/notify/outbox.rs).
+    let notifier = service
+        .notify
+        .enabled
+        .then(|| warden_service::notify::outbox::spawn(service.clone()));
     let state = Arc::new(AppState {
         service: service.clone(),
         config: ApiConfig {
@@ -417,6 +423,9 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
         // address goes into security events (`RequestIp`).
         let served = warden_api::server::serve(listener, app, limits, stop).await;
         upkeep.abort();
+        if let Some(n) = &notifier {
+            n.abort();
+        }
         // Not aborted: a flush in progress completes.
         let _ = stop_flusher.send(());
         let _ = flusher.await;

@@ -5,6 +5,7 @@ mod docs;
 mod e2e;
 mod edge;
 mod eval;
+mod notify_crash;
 mod replay;
 mod service;
 

@@ -396,8 +396,8 @@ pub async fn delete_account<S: Backend>(
 }
 
 /// Parses the CSV of a bulk import: a header row naming the columns `user`
-/// (required), `org`, `display_name`, `email`, `phone`, `role`, `password`,
-/// `must_change_password`. Every error names its line.
+/// (required), `org`, `display_name`, `email`, `phone`, `lang`, `role`,
+/// `password`, `must_change_password`. Every error names its line.
 pub fn parse_import(csv_text: &str) -> Result<Vec<CreateAccountRequest>, ApiError> {
     let mut lines = csv_text
         .lines()
@@ -412,12 +412,13 @@ pub fn parse_import(csv_text: &str) -> Result<Vec<CreateAccountRequest>, ApiErro
         .into_iter()
         .map(|c| c.trim().to_lowercase())
         .collect();
-    const KNOWN: [&str; 8] = [
+    const KNOWN: [&str; 9] = [
         "user",
         "org",
         "display_name",
         "email",
         "phone",
+        "lang",
         "role",
         "password",
         "must_change_password",
@@ -466,6 +467,7 @@ pub fn parse_import(csv_text: &str) -> Result<Vec<CreateAccountRequest>, ApiErro
             display_name: get("display_name"),
             email: get("email"),
             phone: get("phone"),
+            lang: get("lang"),
             role: get("role"),
             password: get("password"),
             must_change_password: must,

@@ -5,4 +5,5 @@ pub mod auth;
 pub mod geo;
 pub mod health;
 pub mod login;
+pub mod notify;
 pub mod users;
