@@ -19,6 +19,7 @@ use warden_store::{BatchConfig, BatchWriter, SqliteStore, Store};
 
 mod credentials;
 mod hostile;
+mod notify;
 
 const KEY: &str = "test-key-0123456789abcdef";
 /// 2026-03-01T00:00:00Z
@@ -164,6 +165,16 @@ impl Harness {
     }
 
     async fn start_login(config: ApiConfig, auth: AuthSettings, login: LoginSettings) -> Harness {
+        Self::start_all(config, auth, login, Default::default()).await
+    }
+
+    /// With notification channels (`notify`).
+    async fn start_all(
+        config: ApiConfig,
+        auth: AuthSettings,
+        login: LoginSettings,
+        notify: warden_service::notify::NotifySettings,
+    ) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         write_geo(dir.path());
         let intel = IpIntel::builder()
@@ -193,7 +204,7 @@ impl Harness {
             events: Events::standard(),
             snapshots: Default::default(),
             alerts: Default::default(),
-            notify: Default::default(),
+            notify,
             answers: Default::default(),
         });
         let state = Arc::new(AppState {

@@ -166,7 +166,7 @@ timeout_secs = 2
     assert_eq!(rows[0]["state"], "pending");
     assert_eq!(rows[0]["recipient"], "kim@example.com");
     assert!(
-        rows[0]["last_error"].as_str().unwrap_or("").len() > 0,
+        !rows[0]["last_error"].as_str().unwrap_or("").is_empty(),
         "{rows:?}"
     );
     let delivery = rows[0]["id"].as_i64().unwrap();

@@ -373,7 +373,7 @@ pub fn spawn<S: Backend>(service: std::sync::Arc<Service<S>>) -> tokio::task::Jo
             if let Err(e) = deliver_due(&service).await {
                 tracing::warn!(error = %e, "delivery round failed; will retry");
             }
-            if round % 10 == 0 {
+            if round.is_multiple_of(10) {
                 let _ = refresh_gauges(&service).await;
             }
             round += 1;
