@@ -1553,4 +1553,116 @@ mod tests {
             "{e}"
         );
     }
+
+    fn notify_file(body: &str) -> anyhow::Result<Config> {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("w.toml");
+        std::fs::write(&f, body).unwrap();
+        Config::load(Some(&f), &env(&[]))
+    }
+
+    const GOOD_NOTIFY: &str = r#"
+[notify]
+user_email_channel = "mail"
+default_lang = "zh"
+[[notify.channels]]
+name = "mail"
+kind = "email"
+smtp_host = "smtp.example.com"
+smtp_username = "warden"
+smtp_password = "pw-SECRET"
+from = "Warden <warden@example.com>"
+[[notify.channels]]
+name = "secops-wecom"
+kind = "wecom"
+url = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=KEY-SECRET"
+[[notify.admins]]
+channel = "secops-wecom"
+min_grade = "warning"
+[[notify.admins]]
+channel = "mail"
+recipients = ["secops@example.com"]
+min_grade = "critical"
+"#;
+
+    #[test]
+    fn notify_channels_become_settings_and_secrets_never_print() {
+        let c = notify_file(GOOD_NOTIFY).unwrap();
+        let s = c.notify.settings();
+        assert!(s.enabled);
+        assert_eq!(s.default_lang, warden_core::Lang::Zh);
+        let mail = s.channel("mail").unwrap();
+        let smtp = mail.smtp.as_ref().unwrap();
+        assert_eq!(
+            (smtp.port, smtp.password.as_deref()),
+            (587, Some("pw-SECRET"))
+        );
+        assert_eq!(s.admin_routes[0].min_grade, warden_core::Grade::Warning);
+        // `warden config check` prints the configuration; Debug may be
+        // logged: neither shows a secret.
+        let printed = serde_json::to_string(&c).unwrap();
+        assert!(!printed.contains("SECRET"), "{printed}");
+        let debug = format!("{c:?} {s:?}");
+        assert!(!debug.contains("SECRET"), "{debug}");
+    }
+
+    #[test]
+    fn notify_mistakes_are_refused_naming_the_key() {
+        let cases = [
+            (
+                GOOD_NOTIFY.replace("kind = \"wecom\"", "kind = \"pager\""),
+                "is not a valid value",
+            ),
+            (
+                GOOD_NOTIFY.replace(
+                    "smtp_host = \"smtp.example.com\"\n",
+                    "smtp_host = \"smtp.example.com\"\nsmtp_security = \"plain\"\n",
+                ),
+                "only allowed to a loopback relay",
+            ),
+            (
+                GOOD_NOTIFY.replace("https://qyapi", "http://qyapi"),
+                "url must be https",
+            ),
+            (
+                GOOD_NOTIFY.replace("recipients = [\"secops@example.com\"]\n", ""),
+                "needs recipients",
+            ),
+            (
+                GOOD_NOTIFY.replace(
+                    "user_email_channel = \"mail\"",
+                    "user_email_channel = \"secops-wecom\"",
+                ),
+                "is not an email channel",
+            ),
+            (
+                GOOD_NOTIFY.replace("name = \"secops-wecom\"", "name = \"mail\""),
+                "two channels have this name",
+            ),
+            (format!("{GOOD_NOTIFY}\n"), ""),
+            (
+                GOOD_NOTIFY.replace(
+                    "default_lang = \"zh\"",
+                    "default_lang = \"zh\"\nmax_attempts = 0",
+                ),
+                "notify.max_attempts must be within 1..=100",
+            ),
+            (
+                GOOD_NOTIFY.replace(
+                    "default_lang = \"zh\"",
+                    "default_lang = \"zh\"\nretry_base_secs = 60\nretry_max_secs = 10",
+                ),
+                "notify.retry_max_secs",
+            ),
+        ];
+        for (body, want) in cases {
+            let got = notify_file(&body);
+            if want.is_empty() {
+                assert!(got.is_ok(), "{got:?}");
+                continue;
+            }
+            let e = format!("{:#}", got.unwrap_err());
+            assert!(e.contains(want), "{want}: {e}");
+        }
+    }
 }
