@@ -829,7 +829,16 @@ async fn webhook_signatures_verify_with_the_documented_snippet_and_replays_are_r
     })
     .await;
     let script = world.dir.path().join("receiver.py");
-    std::fs::write(&script, format!("{}\n{}", documented_snippet(), RECEIVER)).unwrap();
+    let snippet = documented_snippet();
+    // The README shows the very same block.
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
+            .unwrap();
+    assert!(
+        readme.contains(&snippet),
+        "README.md's snippet differs from docs/alert-delivery.md's"
+    );
+    std::fs::write(&script, format!("{snippet}\n{RECEIVER}")).unwrap();
     let log = world.dir.path().join("log.jsonl");
     let _rx = python(
         &script,

@@ -1665,4 +1665,26 @@ min_grade = "critical"
             assert!(e.contains(want), "{want}: {e}");
         }
     }
+
+    #[test]
+    fn the_readme_alert_delivery_configuration_loads() {
+        let readme = include_str!("../../../README.md");
+        let start = readme.find("## Configuring alert delivery").unwrap();
+        let section = &readme[start..];
+        let end = section[3..]
+            .find("\n## ")
+            .map(|i| i + 3)
+            .unwrap_or(section.len());
+        let toml: Vec<&str> = section[..end]
+            .split("```toml\n")
+            .skip(1)
+            .map(|b| b.split("```").next().unwrap())
+            .collect();
+        assert_eq!(toml.len(), 2, "the email and the WeCom blocks");
+        let c = notify_file(&toml.concat()).unwrap();
+        let s = c.notify.settings();
+        assert_eq!(s.user_email_channel.as_deref(), Some("mail"));
+        assert_eq!(s.channels.len(), 2);
+        assert_eq!(s.admin_routes.len(), 2);
+    }
 }
