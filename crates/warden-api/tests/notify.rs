@@ -29,7 +29,6 @@ fn free_port() -> u16 {
 async fn start() -> Harness {
     let dead = free_port();
     let settings = NotifySettings {
-        enabled: true,
         channels: vec![
             Channel {
                 name: "mail".into(),
@@ -282,6 +281,10 @@ async fn deliveries_show_their_state_tries_and_last_error_per_alert() {
         h.get("/v1/deliveries?limit=0").await.0,
         StatusCode::BAD_REQUEST
     );
+    for bad in ["alert_id=0", "before=-3", "limit=1001"] {
+        let (s, v) = h.get(&format!("/v1/deliveries?{bad}")).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}: {v}");
+    }
     // Paging.
     let (_, p1) = h.get("/v1/deliveries?limit=1").await;
     let before = p1["next_before"].as_i64().unwrap();

@@ -302,7 +302,6 @@ async fn an_alert_email_arrives_at_a_real_smtp_server_in_chinese_and_in_english(
         timeout: Duration::from_secs(5),
     };
     let world = World::new(NotifySettings {
-        enabled: true,
         channels: vec![mail],
         user_email_channel: Some("mail".into()),
         retry: fast_retry(),
@@ -551,7 +550,6 @@ async fn wecom_dingtalk_and_slack_payloads_match_their_documented_shapes() {
         min_grade: g,
     };
     let world = World::new(NotifySettings {
-        enabled: true,
         channels,
         admin_routes: vec![
             route("wecom", Grade::Warning),
@@ -659,7 +657,6 @@ async fn a_failing_receiver_is_retried_with_backoff_until_it_succeeds_or_attempt
     let port = rx.start().await;
     let flaky = rx.clone();
     let world = World::new(NotifySettings {
-        enabled: true,
         channels: vec![
             http_channel(
                 "hook",
@@ -812,7 +809,6 @@ fn documented_snippet() -> String {
 async fn webhook_signatures_verify_with_the_documented_snippet_and_replays_are_refused() {
     let port = free_port();
     let world = World::new(NotifySettings {
-        enabled: true,
         channels: vec![http_channel(
             "hook",
             ChannelKind::Webhook,

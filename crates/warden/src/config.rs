@@ -1025,7 +1025,6 @@ impl Notify {
             })
             .collect::<Vec<_>>();
         warden_service::notify::NotifySettings {
-            enabled: !channels.is_empty(),
             channels,
             user_email_channel: self.user_email_channel.clone(),
             user_sms_channel: self.user_sms_channel.clone(),
@@ -1330,6 +1329,7 @@ mod tests {
             closed,
             [
                 ("dovecot.lang".to_string(), names(Lang::NAMES)),
+                ("notify.default_lang".to_string(), names(Lang::NAMES)),
                 ("postfix.on_error".to_string(), names(OnError::NAMES)),
             ]
         );
@@ -1589,7 +1589,7 @@ min_grade = "critical"
     fn notify_channels_become_settings_and_secrets_never_print() {
         let c = notify_file(GOOD_NOTIFY).unwrap();
         let s = c.notify.settings();
-        assert!(s.enabled);
+        assert_eq!(s.channels.len(), 2);
         assert_eq!(s.default_lang, warden_core::Lang::Zh);
         let mail = s.channel("mail").unwrap();
         let smtp = mail.smtp.as_ref().unwrap();

@@ -356,11 +356,11 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
         answers: Default::default(),
     });
     // The notification outbox: fans committed alerts out to deliveries and
-    // sends them (crates/warden-service/src/notify/outbox.rs).
-    let notifier = service
-        .notify
-        .enabled
-        .then(|| warden_service::notify::outbox::spawn(service.clone()));
+    // sends them (crates/warden-service/src/notify/outbox.rs). It runs
+    // without channels too: the fan-out then moves its mark past alerts
+    // with nowhere to go, so configuring a channel later does not mail
+    // old alerts.
+    let notifier = warden_service::notify::outbox::spawn(service.clone());
     let state = Arc::new(AppState {
         service: service.clone(),
         config: ApiConfig {
@@ -423,9 +423,7 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
         // address goes into security events (`RequestIp`).
         let served = warden_api::server::serve(listener, app, limits, stop).await;
         upkeep.abort();
-        if let Some(n) = &notifier {
-            n.abort();
-        }
+        notifier.abort();
         // Not aborted: a flush in progress completes.
         let _ = stop_flusher.send(());
         let _ = flusher.await;

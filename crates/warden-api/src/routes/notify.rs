@@ -104,6 +104,13 @@ pub async fn test_channel<S: Backend>(
     Path(name): Path<String>,
     ApiJson(req): ApiJson<ChannelTestRequest>,
 ) -> Result<ApiJson<ChannelTestResponse>, ApiError> {
+    if req
+        .recipient
+        .as_ref()
+        .is_some_and(|r| r.chars().count() > 254)
+    {
+        return Err(ApiError::bad("recipient: at most 254 characters"));
+    }
     outbox::send_test(&state.service, &name, req.recipient.as_deref(), ACTOR, ip).await?;
     Ok(ApiJson(ChannelTestResponse {
         channel: name,
@@ -208,6 +215,12 @@ pub async fn put_template<S: Backend>(
 ) -> Result<ApiJson<PreviewResponse>, ApiError> {
     let name = template_name(&name)?;
     let lang = lang_of(&lang)?;
+    if req.body.chars().count() > templates::MAX_TEMPLATE_CHARS {
+        return Err(ApiError::bad(format!(
+            "body: at most {} characters",
+            templates::MAX_TEMPLATE_CHARS
+        )));
+    }
     let rendered = outbox::set_template(&state.service, name, lang, &req.body, ACTOR, ip).await?;
     Ok(ApiJson(PreviewResponse {
         name: name.to_string(),
@@ -258,6 +271,12 @@ pub async fn list_deliveries<S: Backend>(
     let limit = p.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad("limit: must be within 1..=1000"));
+    }
+    if p.alert_id.is_some_and(|a| a < 1) {
+        return Err(ApiError::bad("alert_id: must be at least 1"));
+    }
+    if p.before.is_some_and(|b| b < 1) {
+        return Err(ApiError::bad("before: must be at least 1"));
     }
     let rows = state
         .service

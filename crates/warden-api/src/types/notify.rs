@@ -65,7 +65,8 @@ pub struct TemplatesResponse {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TemplateRequest {
-    #[schema(max_length = 32768)]
+    /// At most 8192 characters.
+    #[schema(max_length = 8192)]
     pub body: String,
 }
 

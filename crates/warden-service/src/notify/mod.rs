@@ -61,9 +61,6 @@ impl Default for RetrySettings {
 /// Where and how alerts are delivered.
 #[derive(Debug, Clone)]
 pub struct NotifySettings {
-    /// Whether the worker runs (a server without channels has nothing to
-    /// send).
-    pub enabled: bool,
     pub channels: Vec<Channel>,
     /// The email channel users' alerts go out on.
     pub user_email_channel: Option<String>,
@@ -84,7 +81,6 @@ pub struct NotifySettings {
 impl Default for NotifySettings {
     fn default() -> Self {
         NotifySettings {
-            enabled: false,
             channels: Vec::new(),
             user_email_channel: None,
             user_sms_channel: None,

@@ -27,8 +27,9 @@ pub const NAMES: &[&str] = &[
     "summary_text",
 ];
 
-/// The longest template source an admin may save (bytes).
-pub const MAX_TEMPLATE_BYTES: usize = 32 * 1024;
+/// The longest template source an admin may save, in characters (at most
+/// 32 KiB of UTF-8, which a request body of the default 64 KiB carries).
+pub const MAX_TEMPLATE_CHARS: usize = 8 * 1024;
 /// The longest rendered message (bytes); longer is an error.
 pub const MAX_OUTPUT_BYTES: usize = 64 * 1024;
 /// Instructions one rendering may execute.
@@ -39,7 +40,7 @@ const FUEL: u64 = 200_000;
 pub enum TemplateError {
     #[error("unknown template {0:?}; expected one of {names}", names = NAMES.join(", "))]
     UnknownName(String),
-    #[error("the template is {0} bytes; at most {MAX_TEMPLATE_BYTES} are allowed")]
+    #[error("the template is {0} characters; at most {MAX_TEMPLATE_CHARS} are allowed")]
     TooLong(usize),
     #[error("the template does not render: {0}")]
     Render(String),
@@ -173,8 +174,9 @@ pub fn render(name: &str, source: &str, view: &AlertView) -> Result<String, Temp
     if !NAMES.contains(&name) {
         return Err(TemplateError::UnknownName(name.to_string()));
     }
-    if source.len() > MAX_TEMPLATE_BYTES {
-        return Err(TemplateError::TooLong(source.len()));
+    let chars = source.chars().count();
+    if chars > MAX_TEMPLATE_CHARS {
+        return Err(TemplateError::TooLong(chars));
     }
     let mut env = environment();
     env.add_template_owned(name.to_string(), source.to_string())
@@ -460,7 +462,7 @@ mod tests {
             Err(TemplateError::UnknownName(_))
         ));
         assert!(matches!(
-            render("user_text", &"x".repeat(MAX_TEMPLATE_BYTES + 1), &view),
+            render("user_text", &"x".repeat(MAX_TEMPLATE_CHARS + 1), &view),
             Err(TemplateError::TooLong(_))
         ));
     }
