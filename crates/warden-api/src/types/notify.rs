@@ -65,8 +65,8 @@ pub struct TemplatesResponse {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TemplateRequest {
-    /// At most 8192 characters.
-    #[schema(max_length = 8192)]
+    /// At most 4096 characters.
+    #[schema(max_length = 4096)]
     pub body: String,
 }
 
