@@ -17,6 +17,7 @@ use warden_service::shortlived::PENDING_TTL_SECS;
 use warden_service::{Events, LoginSettings, Service, ShortLived};
 use warden_store::{BatchConfig, BatchWriter, SqliteStore, Store};
 
+mod alerts;
 mod credentials;
 mod hostile;
 
@@ -164,6 +165,15 @@ impl Harness {
     }
 
     async fn start_login(config: ApiConfig, auth: AuthSettings, login: LoginSettings) -> Harness {
+        Self::start_service(config, auth, login, Default::default()).await
+    }
+
+    async fn start_service(
+        config: ApiConfig,
+        auth: AuthSettings,
+        login: LoginSettings,
+        alerts: warden_service::alerts::AlertSettings,
+    ) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         write_geo(dir.path());
         let intel = IpIntel::builder()
@@ -192,7 +202,7 @@ impl Harness {
             rates: Default::default(),
             events: Events::standard(),
             snapshots: Default::default(),
-            alerts: Default::default(),
+            alerts,
             notify: Default::default(),
             answers: Default::default(),
         });

@@ -27,7 +27,10 @@ mod store;
 mod writer;
 
 pub use accounts::{AccountStore, AccountWrite, Backend, MAX_SECURITY_EVENTS};
-pub use alerts::AlertStore;
+pub use alerts::{
+    AlertAction, AlertBatch, AlertChange, AlertQuery, AlertStore, MAX_ALERTS_LIMIT,
+    MAX_ALERT_NOTE_CHARS,
+};
 pub use codec::BadValue;
 pub use error::{CorruptionSource, StoreError};
 pub use model::{
