@@ -3,6 +3,7 @@
 //! command line and calls into these modules.
 
 pub mod admin;
+pub mod alerts_cli;
 pub mod checkpassword;
 pub mod config;
 pub mod eval;
