@@ -1084,6 +1084,70 @@ mod tests {
     }
 
     #[test]
+    fn alert_rules_load_from_toml_and_may_not_silence_the_user() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("w.toml");
+        let rules = |extra: &str| {
+            format!(
+                r#"[alerts]
+admin_min_grade = "critical"
+storm_threshold = 200
+[[alerts.rules]]
+reasons = ["impossible_travel", "unusual_country", "unusual_region", "unusual_city"]
+outcome = "success"
+kind = "unusual_location"
+grade = "critical"
+notify_user = true
+[[alerts.rules]]
+reasons = ["new_device"]
+outcome = "success"
+kind = "new_device"
+grade = "info"
+{extra}
+"#
+            )
+        };
+        std::fs::write(&f, rules("notify_user = true")).unwrap();
+        let c = Config::load(Some(&f), &env(&[])).unwrap();
+        let s = c.alerts.settings().unwrap();
+        assert_eq!(s.rules.len(), 2);
+        assert_eq!(s.admin_min_grade, warden_core::Grade::Critical);
+        assert_eq!(s.storm_threshold, 200);
+        assert_eq!(s.rules[1].kind, warden_core::AlertKind::NewDevice);
+        // The defaults when no rule is configured.
+        let d = Config::default().alerts.settings().unwrap();
+        assert_eq!(d.rules, warden_service::alerts::rules::default_rules());
+
+        // Silencing the user for an unusual place names the key.
+        std::fs::write(
+            &f,
+            rules("").replace(
+                "grade = \"critical\"\nnotify_user = true",
+                "grade = \"critical\"\nnotify_user = false",
+            ),
+        )
+        .unwrap();
+        let e = format!("{:#}", Config::load(Some(&f), &env(&[])).unwrap_err());
+        assert!(e.contains("alerts.rules[0].notify_user"), "{e}");
+        assert!(e.contains("impossible_travel"), "{e}");
+        // Unknown names and numbers out of range name their key too.
+        for (bad, key) in [
+            ("kind = \"unusual_location\"", "kind = \"teleport\""),
+            ("reasons = [\"new_device\"]", "reasons = [\"bad_vibes\"]"),
+            ("storm_threshold = 200", "storm_threshold = 0"),
+        ] {
+            std::fs::write(&f, rules("").replacen(bad, key, 1)).unwrap();
+            let e = format!("{:#}", Config::load(Some(&f), &env(&[])).unwrap_err());
+            assert!(e.contains("alerts."), "{key}: {e}");
+        }
+        let e = format!(
+            "{:#}",
+            Config::load(None, &env(&[("WARDEN_ALERTS__ADMIN_MIN_GRADE", "loud")])).unwrap_err()
+        );
+        assert!(e.contains("`info`, `warning` or `critical`"), "{e}");
+    }
+
+    #[test]
     fn the_postfix_port_listens_on_loopback_unless_allowed_elsewhere() {
         let ok = Config::load(None, &env(&[("WARDEN_POSTFIX__LISTEN", "127.0.0.1:10031")]));
         assert!(ok.is_ok(), "{ok:?}");
@@ -1143,6 +1207,10 @@ mod tests {
         assert_eq!(
             closed,
             [
+                (
+                    "alerts.admin_min_grade".to_string(),
+                    names(GradeName::NAMES)
+                ),
                 ("dovecot.lang".to_string(), names(Lang::NAMES)),
                 ("postfix.on_error".to_string(), names(OnError::NAMES)),
             ]

@@ -56,13 +56,26 @@ pub fn alert_dto(a: &Alert) -> AlertDto {
     }
 }
 
-fn parse<T: std::str::FromStr>(field: &str, v: Option<&str>) -> Result<Option<T>, ApiError>
+/// A wire name, exactly as the document lists it (no other case, no
+/// spaces around).
+fn parse<T: std::str::FromStr + std::fmt::Display>(
+    field: &str,
+    v: Option<&str>,
+) -> Result<Option<T>, ApiError>
 where
     T::Err: std::fmt::Display,
 {
     v.map(|v| {
-        v.parse()
-            .map_err(|e: T::Err| ApiError::bad(format!("{field}: {e}")))
+        let t: T = v
+            .parse()
+            .map_err(|e: T::Err| ApiError::bad(format!("{field}: {e}")))?;
+        if t.to_string() != v {
+            return Err(ApiError::bad(format!(
+                "{field}: {v:?} is not written as {t:?}",
+                t = t.to_string()
+            )));
+        }
+        Ok(t)
     })
     .transpose()
 }

@@ -2,7 +2,38 @@
 //! with its cursor, the list filters, and an admin's note.
 
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::{IntoParams, ToSchema};
+use warden_core::{AlertKind, AlertState, Grade};
+
+/// A string that is one of `names`.
+fn one_of(names: impl Iterator<Item = &'static str>, description: &str) -> Schema {
+    Schema::Object(
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(names))
+            .description(Some(description))
+            .build(),
+    )
+}
+
+fn kind_schema() -> Schema {
+    one_of(AlertKind::ALL.iter().map(|k| k.as_str()), "Only this kind.")
+}
+
+fn grade_schema() -> Schema {
+    one_of(
+        Grade::ALL.iter().map(|g| g.as_str()),
+        "Only this grade and above.",
+    )
+}
+
+fn state_schema() -> Schema {
+    one_of(
+        AlertState::ALL.iter().map(|s| s.as_str()),
+        "Only alerts in this state.",
+    )
+}
 
 /// One alert.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -71,14 +102,16 @@ pub struct AlertsResponse {
 #[into_params(parameter_in = Query)]
 pub struct AlertListParams {
     /// Only this user's alerts.
-    #[param(max_length = 320)]
+    #[param(schema_with = crate::types::schema::user)]
     pub user: Option<String>,
     /// Only this kind.
-    #[param(example = "unusual_location")]
+    #[param(schema_with = kind_schema)]
     pub kind: Option<String>,
     /// Only this grade and above (`info`, `warning`, `critical`).
+    #[param(schema_with = grade_schema)]
     pub grade: Option<String>,
     /// Only alerts in this state (`open`, `acknowledged`, `closed`).
+    #[param(schema_with = state_schema)]
     pub state: Option<String>,
     /// Only logins at or after this time (RFC 3339).
     #[param(format = DateTime)]

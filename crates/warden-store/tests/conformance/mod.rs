@@ -122,6 +122,10 @@ macro_rules! conformance_tests {
             [] alerts::alerts_round_trip_every_field;
             [flavor = "multi_thread", worker_threads = 4]
                 alerts::an_answer_is_taken_once_even_by_racing_requests;
+            [] alerts::the_alert_worker_reads_every_outcome_after_its_mark;
+            [] alerts::alerts_folds_and_the_mark_commit_together_once;
+            [] alerts::a_failed_alert_batch_moves_no_mark;
+            [] alerts::admins_filter_page_acknowledge_close_and_resend_alerts;
             // ----------------------------------------------------- accounts
             [] accounts::orgs_round_trip_upsert_and_list_by_name;
             [] accounts::accounts_round_trip_every_field_and_replace_changes_every_field;
