@@ -33,7 +33,7 @@ pub const MAX_ALERT_NOTE_CHARS: usize = 2000;
 #[derive(Debug, Clone, PartialEq)]
 pub enum AlertChange {
     /// A new alert (its `id` is ignored).
-    Insert(Alert),
+    Insert(Box<Alert>),
     /// More logins folded into the stored alert `id`: `count` grows by
     /// `add`, `last_ts` becomes the later of the two; a summary's
     /// breakdown replaces its note when given.

@@ -1,16 +1,16 @@
 //! Alerts: which detections become alerts, graded by rules, folded by
 //! user, kind and place, and raised from the committed history.
 //!
-//! - [`rules`]: the configurable rules (reasons, outcome, decision → kind,
+//! - [`rules`] — the configurable rules (reasons, outcome, decision → kind,
 //!   grade, who is told) and their validation (the user cannot be silenced
 //!   for a login from an unusual place or impossible travel).
-//! - [`fold`]: dedupe keys and the fold window (one alert per user, kind
+//! - [`fold`] — dedupe keys and the fold window (one alert per user, kind
 //!   and place a day), and the storm windows that turn a flood of one kind
 //!   into one summary for the admins.
-//! - [`worker`]: [`Service::raise_alerts`](crate::Service::raise_alerts)
-//!   reads the history after the alerts mark and writes alerts and mark in
+//! - [`worker`] — `Service::raise_alerts` reads the history after the alerts mark and writes alerts and mark in
 //!   one transaction; [`AlertWake`] wakes it after every committed login;
 //!   [`worker::run`] is its loop.
+//! - [`admin`] — what admins do with alerts.
 
 pub mod admin;
 pub mod fold;

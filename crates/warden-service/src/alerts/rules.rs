@@ -289,10 +289,10 @@ mod tests {
 
     #[test]
     fn dropping_the_rule_for_a_place_is_refused() {
-        let rules: Vec<AlertRule> = default_rules()
-            .into_iter()
-            .filter(|r| !r.reasons.contains(&ReasonCode::UnusualCity))
-            .collect();
+        let mut rules = default_rules();
+        for r in &mut rules {
+            r.reasons.retain(|c| *c != ReasonCode::UnusualCity);
+        }
         let e = validate(&rules).unwrap_err();
         assert_eq!(
             e,

@@ -137,8 +137,11 @@ impl Plan {
     }
 
     fn into_batch(self, from_mark: i64, to_mark: i64) -> AlertBatch {
-        let mut changes: Vec<AlertChange> =
-            self.inserts.into_iter().map(AlertChange::Insert).collect();
+        let mut changes: Vec<AlertChange> = self
+            .inserts
+            .into_iter()
+            .map(|a| AlertChange::Insert(Box::new(a)))
+            .collect();
         let mut folds: Vec<_> = self.folds.into_iter().collect();
         folds.sort_by_key(|(id, _)| *id);
         changes.extend(
@@ -246,7 +249,10 @@ impl<S: Backend> Service<S> {
                 AlertChange::Fold { .. } => None,
             });
             for (a, id) in inserted.zip(ids) {
-                let a = Alert { id, ..a.clone() };
+                let a = Alert {
+                    id,
+                    ..(**a).clone()
+                };
                 report.raised += 1;
                 if a.kind == AlertKind::Summary {
                     report.summaries += 1;

@@ -115,7 +115,7 @@ fn inserts(kind: AlertKind, n: usize) -> Vec<AlertChange> {
             a.last_ts = a.ts;
             a.dedupe_key = format!("{kind}|user{i}");
             a.user = Some(format!("user{i}@example.com").as_str().into());
-            AlertChange::Insert(a)
+            AlertChange::Insert(Box::new(a))
         })
         .collect()
 }
