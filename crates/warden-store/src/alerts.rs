@@ -174,6 +174,14 @@ pub trait AlertStore: Send + Sync + 'static {
         limit: u32,
     ) -> impl Future<Output = Result<Vec<(i64, Timestamp)>, StoreError>> + Send;
 
+    /// Deletes the alerts whose newest login is before `older_than` (the
+    /// history's retention) and that no delivery or correction request
+    /// refers to any more; returns how many went. Works in bounded chunks.
+    fn prune_alerts(
+        &self,
+        older_than: Timestamp,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
     /// Clears the resend request of alert `id` if it is still the one made
     /// at `at` (a newer request stays). `false`: it was not.
     fn clear_resend(

@@ -72,3 +72,10 @@ pub(crate) const RESENDS_DUE: &str = "SELECT id, resend_at FROM alerts \
 
 pub(crate) const CLEAR_RESEND: &str =
     "UPDATE alerts SET resend_at = NULL WHERE id = $1 AND resend_at = $2";
+
+/// One chunk of alerts past the retention that nothing refers to.
+pub(crate) const PRUNE_ALERTS_CHUNK: &str = "DELETE FROM alerts WHERE id IN \
+     (SELECT a.id FROM alerts a WHERE a.last_ts < $1 \
+     AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.alert_id = a.id) \
+     AND NOT EXISTS (SELECT 1 FROM correction_requests c WHERE c.alert_id = a.id) \
+     LIMIT $2)";

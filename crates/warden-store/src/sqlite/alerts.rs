@@ -247,6 +247,25 @@ impl AlertStore for SqliteStore {
             .collect()
     }
 
+    async fn prune_alerts(&self, older_than: Timestamp) -> Result<u64, StoreError> {
+        const CHUNK: i64 = 1000;
+        let mut deleted = 0u64;
+        loop {
+            let done = sqlx::query(sql_alerts::PRUNE_ALERTS_CHUNK)
+                .bind(older_than.secs())
+                .bind(CHUNK)
+                .execute(&self.writer)
+                .await
+                .map_err(StoreError::query("prune_alerts"))?
+                .rows_affected();
+            deleted += done;
+            if done < CHUNK as u64 {
+                return Ok(deleted);
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+
     async fn clear_resend(&self, id: i64, at: Timestamp) -> Result<bool, StoreError> {
         let done = sqlx::query(sql_alerts::CLEAR_RESEND)
             .bind(id)

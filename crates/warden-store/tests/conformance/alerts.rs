@@ -335,3 +335,47 @@ pub async fn admins_filter_page_acknowledge_close_and_resend_alerts<F: Fixture>(
         .unwrap());
     assert!(store.resends_due(10).await.unwrap().is_empty());
 }
+
+pub async fn alerts_past_the_retention_are_pruned_unless_referred_to<F: Fixture>(fixture: &F) {
+    let store = fixture.fresh().await;
+    let ids = store
+        .apply_alerts(&AlertBatch {
+            from_mark: 0,
+            to_mark: 1,
+            changes: inserts(AlertKind::UnusualLocation, 3),
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    // The newest login of the last one is recent.
+    store
+        .apply_alerts(&AlertBatch {
+            from_mark: 1,
+            to_mark: 2,
+            changes: vec![AlertChange::Fold {
+                id: ids[2],
+                add: 1,
+                last_ts: Timestamp(T0 + 1000),
+                note: None,
+            }],
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    // A notification still refers to the first.
+    fixture
+        .exec(
+            &store,
+            &format!(
+                "INSERT INTO deliveries (alert_id, audience, channel, recipient, state, attempts, next_at, created_at) \
+                 VALUES ({}, 'user', 'mail', 'kim@example.com', 'pending', 0, 0, 0)",
+                ids[0]
+            ),
+        )
+        .await;
+    assert_eq!(store.prune_alerts(Timestamp(T0 + 500)).await.unwrap(), 1);
+    assert!(store.alert(ids[0]).await.unwrap().is_some());
+    assert!(store.alert(ids[1]).await.unwrap().is_none());
+    assert!(store.alert(ids[2]).await.unwrap().is_some());
+    assert_eq!(store.prune_alerts(Timestamp(T0 + 500)).await.unwrap(), 0);
+}

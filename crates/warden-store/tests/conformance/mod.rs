@@ -126,6 +126,7 @@ macro_rules! conformance_tests {
             [] alerts::alerts_folds_and_the_mark_commit_together_once;
             [] alerts::a_failed_alert_batch_moves_no_mark;
             [] alerts::admins_filter_page_acknowledge_close_and_resend_alerts;
+            [] alerts::alerts_past_the_retention_are_pruned_unless_referred_to;
             // ----------------------------------------------------- accounts
             [] accounts::orgs_round_trip_upsert_and_list_by_name;
             [] accounts::accounts_round_trip_every_field_and_replace_changes_every_field;
