@@ -26,6 +26,9 @@ use crate::model::LoginEvent;
 /// The most alerts one [`AlertQuery`] returns, whatever it asks for.
 pub const MAX_ALERTS_LIMIT: u32 = 500;
 
+/// The most users one [`AlertStore::recent_user_alerts`] takes.
+pub const MAX_ALERT_USERS: usize = 1000;
+
 /// The longest admin note kept on an alert (characters).
 pub const MAX_ALERT_NOTE_CHARS: usize = 2000;
 
@@ -120,6 +123,16 @@ pub trait AlertStore: Send + Sync + 'static {
         &self,
         dedupe_key: &str,
     ) -> impl Future<Output = Result<Option<Alert>, StoreError>> + Send;
+
+    /// The alerts of `kinds` about any of `users` whose first login is at
+    /// or after `since`, by id (the worker's one read per batch for the
+    /// logins it may fold into them). At most [`MAX_ALERT_USERS`] users.
+    fn recent_user_alerts(
+        &self,
+        kinds: &[AlertKind],
+        users: &[String],
+        since: Timestamp,
+    ) -> impl Future<Output = Result<Vec<Alert>, StoreError>> + Send;
 
     /// The first login times (`ts`) of the newest alerts of `kind` whose
     /// login is at or after `since`, newest first, at most `limit`: what a

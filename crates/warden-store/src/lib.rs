@@ -29,7 +29,7 @@ mod writer;
 pub use accounts::{AccountStore, AccountWrite, Backend, MAX_SECURITY_EVENTS};
 pub use alerts::{
     AlertAction, AlertBatch, AlertChange, AlertQuery, AlertStore, MAX_ALERTS_LIMIT,
-    MAX_ALERT_NOTE_CHARS,
+    MAX_ALERT_NOTE_CHARS, MAX_ALERT_USERS,
 };
 pub use codec::BadValue;
 pub use error::{CorruptionSource, StoreError};

@@ -79,3 +79,20 @@ pub(crate) const PRUNE_ALERTS_CHUNK: &str = "DELETE FROM alerts WHERE id IN \
      AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.alert_id = a.id) \
      AND NOT EXISTS (SELECT 1 FROM correction_requests c WHERE c.alert_id = a.id) \
      LIMIT $2)";
+
+/// The alerts of some kinds about some users since a time: `$1` the time,
+/// then `kinds` kind and `users` user placeholders.
+pub(crate) fn recent_user_alerts(kinds: usize, users: usize) -> String {
+    let list = |from: usize, n: usize| {
+        (from..from + n)
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!(
+        "SELECT id, {} FROM alerts WHERE ts >= $1 AND kind IN ({}) AND user_name IN ({}) ORDER BY id",
+        alert_columns!(),
+        list(2, kinds),
+        list(2 + kinds, users)
+    )
+}

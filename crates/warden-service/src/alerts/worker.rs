@@ -279,6 +279,36 @@ impl<S: Backend> Service<S> {
         let settings = &self.alerts;
         let now = self.now();
         let mut plan = Plan::default();
+        // One read for the place alerts every success of the batch may fold
+        // into (instead of one per user and place).
+        let mut users: Vec<String> = events
+            .iter()
+            .filter(|e| e.outcome.is_success())
+            .map(|e| e.user.clone())
+            .collect();
+        users.sort_unstable();
+        users.dedup();
+        users.truncate(warden_store::MAX_ALERT_USERS);
+        if let Some(oldest) = events.iter().map(|e| e.ts).min() {
+            let since = oldest.plus_secs(-settings.fold_secs);
+            for a in self
+                .store
+                .recent_user_alerts(&fold::PLACE_KINDS, &users, since)
+                .await?
+            {
+                // By id: the newest of a key wins.
+                plan.keys.insert(
+                    a.dedupe_key.clone(),
+                    Some(Slot {
+                        target: Target::Stored(a.id),
+                        ts: a.ts,
+                        last_ts: a.last_ts,
+                        count: a.count,
+                    }),
+                );
+            }
+        }
+        let preloaded: std::collections::HashSet<&str> = users.iter().map(String::as_str).collect();
         for e in events {
             let Some(j) = settings.judge(e) else {
                 // A success from a place alerted on today: one more login
@@ -286,6 +316,11 @@ impl<S: Backend> Service<S> {
                 if e.outcome.is_success() {
                     for kind in fold::PLACE_KINDS {
                         let key = fold::dedupe_key(kind, super::KeyBy::UserPlace, e);
+                        if preloaded.contains(e.user.as_str()) {
+                            // Read above: no alert within reach unless
+                            // found there (or raised in this batch).
+                            plan.keys.entry(key.clone()).or_insert(None);
+                        }
                         if self
                             .within_fold(&mut plan, &key, e.ts, settings.fold_secs, false)
                             .await?

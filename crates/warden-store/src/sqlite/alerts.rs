@@ -112,6 +112,32 @@ impl AlertStore for SqliteStore {
         found.as_ref().map(rows::alert).transpose()
     }
 
+    async fn recent_user_alerts(
+        &self,
+        kinds: &[AlertKind],
+        users: &[String],
+        since: Timestamp,
+    ) -> Result<Vec<Alert>, StoreError> {
+        if kinds.is_empty() || users.is_empty() {
+            return Ok(Vec::new());
+        }
+        let users = &users[..users.len().min(crate::MAX_ALERT_USERS)];
+        let text = sql_alerts::recent_user_alerts(kinds.len(), users.len());
+        // Placeholders only: every value is bound.
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(text)).bind(since.secs());
+        for k in kinds {
+            q = q.bind(k.as_str());
+        }
+        for u in users {
+            q = q.bind(u.as_str());
+        }
+        let found = q
+            .fetch_all(&self.reader)
+            .await
+            .map_err(StoreError::query("recent_user_alerts"))?;
+        found.iter().map(rows::alert).collect()
+    }
+
     async fn recent_alert_times(
         &self,
         kind: AlertKind,

@@ -208,6 +208,22 @@ pub async fn alerts_folds_and_the_mark_commit_together_once<F: Fixture>(fixture:
         .await
         .unwrap();
     assert_eq!(times, vec![Timestamp(T0 + 1)]);
+    let users = vec!["user1@example.com".to_string(), "nobody".to_string()];
+    let found = store
+        .recent_user_alerts(&[AlertKind::UnusualLocation], &users, Timestamp(T0))
+        .await
+        .unwrap();
+    assert_eq!(found.iter().map(|a| a.id).collect::<Vec<_>>(), vec![ids[1]]);
+    let none = store
+        .recent_user_alerts(&[AlertKind::BruteForce], &users, Timestamp(T0))
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+    let later = store
+        .recent_user_alerts(&[AlertKind::UnusualLocation], &users, Timestamp(T0 + 2))
+        .await
+        .unwrap();
+    assert!(later.is_empty());
 }
 
 pub async fn a_failed_alert_batch_moves_no_mark<F: Fixture>(fixture: &F) {
