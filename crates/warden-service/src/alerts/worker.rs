@@ -234,10 +234,25 @@ impl<S: Backend> Service<S> {
             let Some(to_mark) = events.last().and_then(|e| e.id) else {
                 return Ok(report);
             };
-            let plan = self.plan(&events, &mut storms).await?;
+            // A batch that is not written must not stay counted in the
+            // storm windows: they are read again from the store.
+            let plan = match self.plan(&events, &mut storms).await {
+                Ok(p) => p,
+                Err(e) => {
+                    storms.clear();
+                    return Err(e);
+                }
+            };
             let folded = plan.folded.clone();
             let batch = plan.into_batch(mark, to_mark);
-            let Some(ids) = self.store.apply_alerts(&batch).await? else {
+            let applied = match self.store.apply_alerts(&batch).await {
+                Ok(a) => a,
+                Err(e) => {
+                    storms.clear();
+                    return Err(e.into());
+                }
+            };
+            let Some(ids) = applied else {
                 // Another worker moved the mark: nothing was written; read
                 // again (storm windows too).
                 storms.clear();
@@ -382,6 +397,13 @@ impl<S: Backend> Service<S> {
                         notify_user: false,
                         notify_admins: true,
                         dedupe_key: skey.clone(),
+                        // About many logins: no one address or place.
+                        ip: None,
+                        country: None,
+                        region: None,
+                        city: None,
+                        asn: None,
+                        isp: None,
                         device: None,
                         client: None,
                         event_id: e.id,
