@@ -52,7 +52,7 @@ pub const DOVECOT_BODY_LIMIT: usize = 1 << 20;
 /// Builds the router over shared state.
 pub fn router<S: Backend>(state: Arc<AppState<S>>) -> Router {
     use mail::dovecot;
-    use routes::{accounts, auth as authn, geo, health, login, notify, users};
+    use routes::{accounts, alerts, auth as authn, geo, health, login, notify, users};
     let limit = state.config.max_body_bytes;
     let v1 = Router::new()
         .route("/evaluate", post(login::evaluate::<S>))
@@ -146,6 +146,11 @@ pub fn router<S: Backend>(state: Arc<AppState<S>>) -> Router {
             get(notify::preview_template::<S>),
         )
         .route("/deliveries", get(notify::list_deliveries::<S>))
+        .route("/alerts", get(alerts::list::<S>))
+        .route("/alerts/{id}", get(alerts::get::<S>))
+        .route("/alerts/{id}/ack", post(alerts::ack::<S>))
+        .route("/alerts/{id}/close", post(alerts::close::<S>))
+        .route("/alerts/{id}/resend", post(alerts::resend::<S>))
         // Inside the key check: a request without a valid key takes no slot.
         .route_layer(axum::middleware::from_fn_with_state(
             overload::Gate {

@@ -9,7 +9,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::{ErrorBody, ErrorDetail};
 use crate::mail::dovecot;
-use crate::routes::{accounts, auth, geo, health, login, notify, users};
+use crate::routes::{accounts, alerts, auth, geo, health, login, notify, users};
 
 struct Security;
 
@@ -166,6 +166,11 @@ impl Modify for ErrorResponses {
         notify::put_template,
         notify::reset_template,
         notify::list_deliveries,
+        alerts::list,
+        alerts::get,
+        alerts::ack,
+        alerts::close,
+        alerts::resend,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&Security, &ErrorResponses),
@@ -176,6 +181,7 @@ impl Modify for ErrorResponses {
         (name = "ops", description = "Health and readiness"),
         (name = "auth", description = "Credential verification for mail servers, web/IM login with a second factor, sessions"),
         (name = "accounts", description = "Organisations, accounts, passwords, authorization codes, TOTP, security events, diagnosis"),
+        (name = "alerts", description = "Alerts raised from the login history: list, acknowledge, close, resend"),
         (name = "mail servers", description = "Dovecot's auth policy protocol (docs/integrations/dovecot.md)"),
         (name = "notify", description = "Alert delivery: channels, templates, the outbox's deliveries (docs/alert-delivery.md)"),
     )

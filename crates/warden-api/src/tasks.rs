@@ -1,4 +1,4 @@
-//! Background upkeep: prune the login history past its retention, forget
+//! Background upkeep: prune the login history (and its alerts) past its retention, forget
 //! expired attack counters and short-lived state (evaluations that never got
 //! a report, mail sessions, login tickets).
 
@@ -17,6 +17,11 @@ pub async fn upkeep<S: Backend>(state: &AppState<S>) -> Result<u64, warden_store
     state.short.expire(now, &attacks).await;
     let cutoff = now.plus_secs(-(state.config.retention_days as i64) * 86_400);
     let pruned = state.store.prune_events(cutoff).await?;
+    // Alerts go with their logins (once no notification refers to them).
+    let alerts = warden_store::AlertStore::prune_alerts(state.store.as_ref(), cutoff).await?;
+    if alerts > 0 {
+        tracing::info!(alerts, "pruned alerts past the retention");
+    }
     if pruned > 0 {
         tracing::info!(
             pruned,

@@ -17,6 +17,7 @@ use warden_service::shortlived::PENDING_TTL_SECS;
 use warden_service::{Events, LoginSettings, Service, ShortLived};
 use warden_store::{BatchConfig, BatchWriter, SqliteStore, Store};
 
+mod alerts;
 mod credentials;
 mod hostile;
 mod notify;
@@ -165,7 +166,7 @@ impl Harness {
     }
 
     async fn start_login(config: ApiConfig, auth: AuthSettings, login: LoginSettings) -> Harness {
-        Self::start_all(config, auth, login, Default::default()).await
+        Self::start_custom(config, auth, login, Default::default(), Default::default()).await
     }
 
     /// With notification channels (`notify`).
@@ -173,6 +174,26 @@ impl Harness {
         config: ApiConfig,
         auth: AuthSettings,
         login: LoginSettings,
+        notify: warden_service::notify::NotifySettings,
+    ) -> Harness {
+        Self::start_custom(config, auth, login, Default::default(), notify).await
+    }
+
+    /// With alert rules (`alerts`).
+    async fn start_service(
+        config: ApiConfig,
+        auth: AuthSettings,
+        login: LoginSettings,
+        alerts: warden_service::alerts::AlertSettings,
+    ) -> Harness {
+        Self::start_custom(config, auth, login, alerts, Default::default()).await
+    }
+
+    async fn start_custom(
+        config: ApiConfig,
+        auth: AuthSettings,
+        login: LoginSettings,
+        alerts: warden_service::alerts::AlertSettings,
         notify: warden_service::notify::NotifySettings,
     ) -> Harness {
         let dir = tempfile::tempdir().unwrap();
@@ -203,7 +224,7 @@ impl Harness {
             rates: Default::default(),
             events: Events::standard(),
             snapshots: Default::default(),
-            alerts: Default::default(),
+            alerts,
             notify,
             answers: Default::default(),
         });

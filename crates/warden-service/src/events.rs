@@ -12,7 +12,10 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use warden_core::{Assessment, IpInfo, LoginAttempt, Outcome, SecurityEvent, VerifyReason};
+use warden_core::{
+    Alert, AlertKind, Assessment, IpInfo, LoginAttempt, Outcome, SecurityEvent, Timestamp,
+    VerifyReason,
+};
 
 /// Which way a login came in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -85,6 +88,25 @@ impl SendingVerdict {
     }
 }
 
+/// What an admin did to an alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertAdminAction {
+    Acknowledge,
+    Close,
+    /// Asked the delivery side to send it again.
+    Resend,
+}
+
+impl AlertAdminAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertAdminAction::Acknowledge => "acknowledge",
+            AlertAdminAction::Close => "close",
+            AlertAdminAction::Resend => "resend",
+        }
+    }
+}
+
 /// One thing that happened.
 #[derive(Debug, Clone, Copy)]
 pub enum DomainEvent<'a> {
@@ -148,6 +170,21 @@ pub enum DomainEvent<'a> {
     },
     /// A request presented no valid API key.
     Unauthorized { path: &'a str },
+    /// An alert was raised from the committed history (it is stored).
+    AlertRaised { alert: &'a Alert },
+    /// A run of the alert worker folded `repeats` more logins into stored
+    /// or new alerts of `kind` (dedupe: one alert per user, kind and place
+    /// a day).
+    AlertsFolded { kind: AlertKind, repeats: u32 },
+    /// An admin acknowledged, closed or asked to resend an alert.
+    AlertActed {
+        id: i64,
+        action: AlertAdminAction,
+        /// Who: the API key's holder (`admin`), as security events say.
+        actor: &'a str,
+        at: Timestamp,
+        ip: Option<IpAddr>,
+    },
     /// Upkeep pruned the history.
     HistoryPruned { rows: u64 },
     /// An alert's deliveries were written to the outbox.

@@ -48,7 +48,7 @@ use warden_store::{Backend, WriterHandle};
 
 pub use credentials::{AuthSettings, Credentials};
 pub use error::ServiceError;
-pub use events::{DomainEvent, EntryPoint, Events, NotifyAction, Subscriber};
+pub use events::{AlertAdminAction, DomainEvent, EntryPoint, Events, NotifyAction, Subscriber};
 pub use pipeline::LoginSettings;
 pub use shortlived::ShortLived;
 pub use snapshots::Snapshots;

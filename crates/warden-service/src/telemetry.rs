@@ -120,6 +120,45 @@ impl Subscriber for Telemetry {
                 metrics::counter!("warden_unauthorized_total").increment(1);
                 tracing::debug!(path, "request without a valid API key");
             }
+            DomainEvent::AlertRaised { alert } => {
+                metrics::counter!("warden_alerts_raised_total", "kind" => alert.kind.as_str(), "grade" => alert.grade.as_str())
+                    .increment(1);
+                if alert.kind == warden_core::AlertKind::Summary {
+                    metrics::counter!("warden_alert_summaries_total").increment(1);
+                }
+                tracing::info!(
+                    alert = alert.id,
+                    kind = alert.kind.as_str(),
+                    grade = alert.grade.as_str(),
+                    user = alert.user.as_deref().unwrap_or(""),
+                    ip = ?alert.ip,
+                    notify_user = alert.notify_user,
+                    notify_admins = alert.notify_admins,
+                    "alert raised"
+                );
+            }
+            DomainEvent::AlertsFolded { kind, repeats } => {
+                metrics::counter!("warden_alert_repeats_folded_total", "kind" => kind.as_str())
+                    .increment(u64::from(repeats));
+            }
+            DomainEvent::AlertActed {
+                id,
+                action,
+                actor,
+                at,
+                ip,
+            } => {
+                metrics::counter!("warden_alert_actions_total", "action" => action.as_str())
+                    .increment(1);
+                tracing::info!(
+                    alert = id,
+                    action = action.as_str(),
+                    actor,
+                    at = at.secs(),
+                    ip = ?ip,
+                    "alert action"
+                );
+            }
             DomainEvent::HistoryPruned { rows } => {
                 metrics::counter!("warden_history_pruned_total").increment(rows);
             }

@@ -65,6 +65,18 @@ pub trait DeliveryStore: Send + Sync + 'static {
         rows: &[Delivery],
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
+    /// In one transaction: if alert `alert_id`'s resend request is still
+    /// the one made at `requested_at` (see
+    /// [`AlertStore::request_resend`](crate::AlertStore::request_resend)),
+    /// clears it and inserts `rows`. `false`: the request was gone or newer,
+    /// and nothing was written — so a resend is fanned out once.
+    fn fan_out_resend(
+        &self,
+        alert_id: i64,
+        requested_at: Timestamp,
+        rows: &[Delivery],
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Pending deliveries due at `now` (`next_at <= now`), oldest first, at
     /// most `limit`.
     fn due_deliveries(

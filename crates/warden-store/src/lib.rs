@@ -30,7 +30,10 @@ mod templates;
 mod writer;
 
 pub use accounts::{AccountStore, AccountWrite, Backend, MAX_SECURITY_EVENTS};
-pub use alerts::AlertStore;
+pub use alerts::{
+    AlertAction, AlertBatch, AlertChange, AlertQuery, AlertStore, MAX_ALERTS_LIMIT,
+    MAX_ALERT_NOTE_CHARS, MAX_ALERT_USERS,
+};
 pub use codec::BadValue;
 pub use deliveries::{DeliveryQuery, DeliveryStore, FailedTry, MAX_DELIVERIES};
 pub use error::{CorruptionSource, StoreError};

@@ -72,6 +72,14 @@ pub(crate) const SUCCESSES_AFTER: &str = concat!(
     " FROM login_events WHERE id > $1 AND outcome = 'success' ORDER BY id LIMIT $2"
 );
 
+/// Login events of every outcome after an event id, oldest first (the
+/// alert worker's reading).
+pub(crate) const EVENTS_AFTER: &str = concat!(
+    "SELECT ",
+    event_columns!(),
+    " FROM login_events WHERE id > $1 ORDER BY id LIMIT $2"
+);
+
 pub(crate) const LIST_CORRECTIONS: &str = concat!(
     "SELECT ",
     correction_columns!(),

@@ -96,6 +96,7 @@ pub struct Config {
     pub texts: Texts,
     pub dovecot: Dovecot,
     pub postfix: Postfix,
+    pub alerts: Alerts,
     pub log: Log,
     pub notify: Notify,
 }
@@ -120,6 +121,7 @@ impl Default for Config {
             texts: Texts::default(),
             dovecot: Dovecot::default(),
             postfix: Postfix::default(),
+            alerts: Alerts::default(),
             log: Log::default(),
             notify: Notify::default(),
         }
@@ -422,6 +424,177 @@ impl Default for Postfix {
     }
 }
 
+/// Alerts: which committed logins raise an alert, how serious it is, who is told, and how repeats and storms fold (see the README's Alerts section).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Alerts {
+    /// Admins are told of alerts of this grade and above (`info`, `warning` or `critical`).
+    pub admin_min_grade: GradeName,
+    /// Logins of one user, kind and place (or one account under attack, or one attacking address) within this many seconds of an alert's first login fold into it (its count grows) instead of raising another.
+    pub fold_secs: u64,
+    /// More than this many alerts of one kind within `alerts.storm_window_secs` make a storm: the admins get one `summary` alert for the rest instead of each (each is still kept, and users are still told of their own logins).
+    pub storm_threshold: u32,
+    /// The storm window in seconds.
+    pub storm_window_secs: u64,
+    /// The rules, replacing the built-in ones when not empty (the README lists those). A rule matches a login with any of its `reasons` (reason codes), its `outcome` (`success`, `failure` or `any`), one of its `decisions` (empty: any) and, with `flagged_only`, the engine's alert flag; it raises `kind` (an alert kind) at `grade`, tells the user when `notify_user`, and folds by `key` (`user_place`, `user` or `source`). The highest grade among the matching rules wins. Rules must keep telling the user of every flagged successful login with `unusual_country`, `unusual_region`, `unusual_city` or `impossible_travel`.
+    pub rules: Vec<AlertRuleConfig>,
+}
+
+impl Default for Alerts {
+    fn default() -> Self {
+        let d = warden_service::alerts::AlertSettings::default();
+        Alerts {
+            admin_min_grade: GradeName::Warning,
+            fold_secs: d.fold_secs as u64,
+            storm_threshold: d.storm_threshold,
+            storm_window_secs: d.storm_window_secs as u64,
+            rules: Vec::new(),
+        }
+    }
+}
+
+/// One alert rule (see `alerts.rules`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlertRuleConfig {
+    #[serde(default)]
+    pub reasons: Vec<String>,
+    #[serde(default = "any_outcome")]
+    pub outcome: OutcomeName,
+    #[serde(default)]
+    pub decisions: Vec<String>,
+    #[serde(default)]
+    pub flagged_only: bool,
+    pub kind: String,
+    pub grade: GradeName,
+    #[serde(default)]
+    pub notify_user: bool,
+    #[serde(default = "user_place")]
+    pub key: KeyName,
+}
+
+fn any_outcome() -> OutcomeName {
+    OutcomeName::Any
+}
+
+fn user_place() -> KeyName {
+    KeyName::UserPlace
+}
+
+closed_set! {
+    /// An alert grade.
+    GradeName {
+        Info = "info",
+        Warning = "warning",
+        Critical = "critical",
+    }
+}
+
+closed_set! {
+    /// Which outcomes an alert rule matches.
+    OutcomeName {
+        Success = "success",
+        Failure = "failure",
+        Any = "any",
+    }
+}
+
+closed_set! {
+    /// What logins fold into one alert.
+    KeyName {
+        /// The user and the place.
+        UserPlace = "user_place",
+        /// The user (an attack on one account).
+        User = "user",
+        /// The source address (one address attacking many accounts).
+        Source = "source",
+    }
+}
+
+impl From<GradeName> for warden_core::Grade {
+    fn from(g: GradeName) -> Self {
+        match g {
+            GradeName::Info => warden_core::Grade::Info,
+            GradeName::Warning => warden_core::Grade::Warning,
+            GradeName::Critical => warden_core::Grade::Critical,
+        }
+    }
+}
+
+impl Alerts {
+    /// The service's alert settings, every value checked: numbers in
+    /// range, reason codes, decisions and kinds known, and rules that keep
+    /// telling the user of a login from an unusual place (the error names
+    /// the key).
+    pub fn settings(&self) -> anyhow::Result<warden_service::alerts::AlertSettings> {
+        use warden_service::alerts::{rules, AlertRule, KeyBy, OutcomeFilter};
+        within("alerts.fold_secs", self.fold_secs, 60, 30 * 86_400)?;
+        within("alerts.storm_threshold", self.storm_threshold, 1, 100_000)?;
+        within(
+            "alerts.storm_window_secs",
+            self.storm_window_secs,
+            60,
+            86_400,
+        )?;
+        let mut parsed = Vec::with_capacity(self.rules.len());
+        for (i, r) in self.rules.iter().enumerate() {
+            let key = |field: &str| format!("alerts.rules[{i}].{field}");
+            let reasons = r
+                .reasons
+                .iter()
+                .map(|c| {
+                    c.parse::<warden_core::ReasonCode>().map_err(|e| {
+                        anyhow::anyhow!("invalid configuration: {}: {e}", key("reasons"))
+                    })
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let decisions = r
+                .decisions
+                .iter()
+                .map(|c| {
+                    c.parse::<warden_core::Decision>().map_err(|e| {
+                        anyhow::anyhow!("invalid configuration: {}: {e}", key("decisions"))
+                    })
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let kind = r
+                .kind
+                .parse::<warden_core::AlertKind>()
+                .map_err(|e| anyhow::anyhow!("invalid configuration: {}: {e}", key("kind")))?;
+            parsed.push(AlertRule {
+                reasons,
+                outcome: match r.outcome {
+                    OutcomeName::Success => OutcomeFilter::Success,
+                    OutcomeName::Failure => OutcomeFilter::Failure,
+                    OutcomeName::Any => OutcomeFilter::Any,
+                },
+                decisions,
+                flagged_only: r.flagged_only,
+                kind,
+                grade: r.grade.into(),
+                notify_user: r.notify_user,
+                key: match r.key {
+                    KeyName::UserPlace => KeyBy::UserPlace,
+                    KeyName::User => KeyBy::User,
+                    KeyName::Source => KeyBy::Source,
+                },
+            });
+        }
+        let mut s = warden_service::alerts::AlertSettings {
+            admin_min_grade: self.admin_min_grade.into(),
+            fold_secs: self.fold_secs as i64,
+            storm_threshold: self.storm_threshold,
+            storm_window_secs: self.storm_window_secs as i64,
+            ..Default::default()
+        };
+        if !parsed.is_empty() {
+            rules::validate(&parsed).map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+            s.rules = parsed;
+        }
+        Ok(s)
+    }
+}
+
 closed_set! {
     /// What the Postfix policy server answers when Warden cannot decide.
     OnError {
@@ -577,6 +750,7 @@ impl Config {
     pub fn validate(&self) -> anyhow::Result<()> {
         self.policy.validate()?;
         self.texts.site_texts()?;
+        self.alerts.settings()?;
         self.server
             .listen
             .parse::<std::net::SocketAddr>()
@@ -728,25 +902,6 @@ closed_set! {
         Tls = "tls",
         /// No TLS: only to a relay on a loopback address.
         Plain = "plain",
-    }
-}
-
-closed_set! {
-    /// An alert's grade.
-    GradeName {
-        Info = "info",
-        Warning = "warning",
-        Critical = "critical",
-    }
-}
-
-impl From<GradeName> for warden_core::Grade {
-    fn from(g: GradeName) -> Self {
-        match g {
-            GradeName::Info => warden_core::Grade::Info,
-            GradeName::Warning => warden_core::Grade::Warning,
-            GradeName::Critical => warden_core::Grade::Critical,
-        }
     }
 }
 
@@ -1269,6 +1424,70 @@ mod tests {
     }
 
     #[test]
+    fn alert_rules_load_from_toml_and_may_not_silence_the_user() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("w.toml");
+        let rules = |extra: &str| {
+            format!(
+                r#"[alerts]
+admin_min_grade = "critical"
+storm_threshold = 200
+[[alerts.rules]]
+reasons = ["impossible_travel", "unusual_country", "unusual_region", "unusual_city"]
+outcome = "success"
+kind = "unusual_location"
+grade = "critical"
+notify_user = true
+[[alerts.rules]]
+reasons = ["new_device"]
+outcome = "success"
+kind = "new_device"
+grade = "info"
+{extra}
+"#
+            )
+        };
+        std::fs::write(&f, rules("notify_user = true")).unwrap();
+        let c = Config::load(Some(&f), &env(&[])).unwrap();
+        let s = c.alerts.settings().unwrap();
+        assert_eq!(s.rules.len(), 2);
+        assert_eq!(s.admin_min_grade, warden_core::Grade::Critical);
+        assert_eq!(s.storm_threshold, 200);
+        assert_eq!(s.rules[1].kind, warden_core::AlertKind::NewDevice);
+        // The defaults when no rule is configured.
+        let d = Config::default().alerts.settings().unwrap();
+        assert_eq!(d.rules, warden_service::alerts::rules::default_rules());
+
+        // Silencing the user for an unusual place names the key.
+        std::fs::write(
+            &f,
+            rules("").replace(
+                "grade = \"critical\"\nnotify_user = true",
+                "grade = \"critical\"\nnotify_user = false",
+            ),
+        )
+        .unwrap();
+        let e = format!("{:#}", Config::load(Some(&f), &env(&[])).unwrap_err());
+        assert!(e.contains("alerts.rules[0].notify_user"), "{e}");
+        assert!(e.contains("impossible_travel"), "{e}");
+        // Unknown names and numbers out of range name their key too.
+        for (bad, key) in [
+            ("kind = \"unusual_location\"", "kind = \"teleport\""),
+            ("reasons = [\"new_device\"]", "reasons = [\"bad_vibes\"]"),
+            ("storm_threshold = 200", "storm_threshold = 0"),
+        ] {
+            std::fs::write(&f, rules("").replacen(bad, key, 1)).unwrap();
+            let e = format!("{:#}", Config::load(Some(&f), &env(&[])).unwrap_err());
+            assert!(e.contains("alerts."), "{key}: {e}");
+        }
+        let e = format!(
+            "{:#}",
+            Config::load(None, &env(&[("WARDEN_ALERTS__ADMIN_MIN_GRADE", "loud")])).unwrap_err()
+        );
+        assert!(e.contains("`info`, `warning` or `critical`"), "{e}");
+    }
+
+    #[test]
     fn the_postfix_port_listens_on_loopback_unless_allowed_elsewhere() {
         let ok = Config::load(None, &env(&[("WARDEN_POSTFIX__LISTEN", "127.0.0.1:10031")]));
         assert!(ok.is_ok(), "{ok:?}");
@@ -1328,6 +1547,10 @@ mod tests {
         assert_eq!(
             closed,
             [
+                (
+                    "alerts.admin_min_grade".to_string(),
+                    names(GradeName::NAMES)
+                ),
                 ("dovecot.lang".to_string(), names(Lang::NAMES)),
                 ("notify.default_lang".to_string(), names(Lang::NAMES)),
                 ("postfix.on_error".to_string(), names(OnError::NAMES)),

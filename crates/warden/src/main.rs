@@ -133,6 +133,13 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// List, show, acknowledge, close and resend alerts (through the running service).
+    Alerts {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: warden::alerts_cli::AlertsCommand,
+    },
     /// Replay a labelled stream (from `warden simulate`) and report detection
     /// quality: catch rates per attack, friction, alerts, ROC.
     Eval {
@@ -549,6 +556,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else if !answer.is_null() {
                 emit(format_args!("{}\n", serde_json::to_string_pretty(&answer)?))?;
             }
+        }
+        Command::Alerts { remote, command } => {
+            let admin = warden::admin::Admin::new(
+                &cfg,
+                remote.server.as_deref(),
+                std::env::var("WARDEN_API_KEY").ok(),
+            )?;
+            let rt = tokio::runtime::Runtime::new()?;
+            let answer = rt.block_on(warden::alerts_cli::run(&admin, command))?;
+            emit(format_args!("{}\n", serde_json::to_string_pretty(&answer)?))?;
         }
         Command::Eval {
             events,

@@ -329,6 +329,8 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
         },
     )
     .context("starting the storage writer")?;
+    let alerts = cfg.alerts.settings()?;
+    let events = Events::standard().with(alerts.waker());
     let service = Arc::new(Service {
         engine: engine.into(),
         intel: Arc::new(intel),
@@ -349,9 +351,9 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
             factor: cfg.postfix.rate_factor,
             half_life_secs: cfg.postfix.rate_half_life_days * 86_400.0,
         },
-        events: Events::standard(),
+        events,
         snapshots,
-        alerts: Default::default(),
+        alerts,
         notify: cfg.notify.settings(),
         answers: Default::default(),
     });
@@ -381,6 +383,14 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
     let upkeep = warden_api::tasks::spawn(state.clone());
     let (stop_flusher, flusher_stopped) = oneshot::channel::<()>();
     let flusher = tokio::spawn(flush_profiles(service.clone(), flusher_stopped));
+    // Alerts from the committed history (woken by every recorded login).
+    let (stop_alerts, alerts_stopped) = oneshot::channel::<()>();
+    let alert_worker = tokio::spawn(warden_service::alerts::worker::run(
+        service.clone(),
+        async move {
+            let _ = alerts_stopped.await;
+        },
+    ));
     let app = warden_api::router(state.clone());
     let postfix = match &cfg.postfix.listen {
         Some(listen) => {
@@ -427,6 +437,8 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
         // Not aborted: a flush in progress completes.
         let _ = stop_flusher.send(());
         let _ = flusher.await;
+        let _ = stop_alerts.send(());
+        let _ = alert_worker.await;
         if let Some(p) = postfix {
             p.abort();
         }
@@ -437,6 +449,10 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
             tracing::error!(error = %e, "writing the profile snapshots at shutdown failed; the next start learns them again from the history");
         }
         writer.close().await;
+        // The alerts of the last committed logins.
+        if let Err(e) = state.service.raise_alerts().await {
+            tracing::warn!(error = %e, "raising the last alerts at shutdown failed; the next start raises them");
+        }
         state.store.close().await;
         served.context("HTTP server")
     });

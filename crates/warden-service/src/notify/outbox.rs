@@ -164,6 +164,32 @@ pub async fn fan_out<S: Backend>(service: &Service<S>) -> Result<usize, NotifyEr
     Ok(alerts.len())
 }
 
+/// The alerts an admin asked to send again (`POST /v1/alerts/{id}/resend`):
+/// each is planned afresh (today's recipients and channels) and its rows
+/// are written in the same transaction that clears the request, so one
+/// request is fanned out once. Returns how many were.
+pub async fn fan_out_resends<S: Backend>(service: &Service<S>) -> Result<usize, NotifyError> {
+    let mut done = 0;
+    for (id, requested_at) in service.store.resends_due(FAN_OUT_BATCH).await? {
+        let Some(alert) = service.store.alert(id).await? else {
+            continue;
+        };
+        let rows = plan(service, &alert).await?;
+        if service
+            .store
+            .fan_out_resend(id, requested_at, &rows)
+            .await?
+        {
+            service.events.publish(DomainEvent::AlertFannedOut {
+                alert_id: id,
+                deliveries: rows.len(),
+            });
+            done += 1;
+        }
+    }
+    Ok(done)
+}
+
 /// The source of template `name` in `lang`: the admins' version, else the
 /// built-in one.
 pub async fn template_source<S: Backend>(
@@ -369,6 +395,9 @@ pub fn spawn<S: Backend>(service: std::sync::Arc<Service<S>>) -> tokio::task::Jo
             tick.tick().await;
             if let Err(e) = fan_out(&service).await {
                 tracing::warn!(error = %e, "alert fan-out failed; will retry");
+            }
+            if let Err(e) = fan_out_resends(&service).await {
+                tracing::warn!(error = %e, "fanning out resends failed; will retry");
             }
             if let Err(e) = deliver_due(&service).await {
                 tracing::warn!(error = %e, "delivery round failed; will retry");

@@ -38,7 +38,10 @@ CREATE TABLE alerts (
     answer          TEXT,               -- it_was_me | not_me | wrong_location
     answered_at     INTEGER,
     answered_ip     TEXT,
-    note            TEXT    NOT NULL
+    note            TEXT    NOT NULL,
+    -- When an admin asked for the alert to be sent again (NULL: not asked,
+    -- or the delivery side has fanned it out again since).
+    resend_at       INTEGER
 );
 
 -- Folding a login into the alert of its key.
@@ -47,6 +50,8 @@ CREATE INDEX alerts_dedupe ON alerts (dedupe_key, id);
 CREATE INDEX alerts_user ON alerts (user_name, id);
 -- Alerts by when they were raised (listing, summaries).
 CREATE INDEX alerts_created ON alerts (created_at, id);
+-- Resends the delivery side has still to fan out.
+CREATE INDEX alerts_resend ON alerts (resend_at, id);
 
 -- The outbox: one row per alert, audience, channel and recipient, written
 -- before anything is sent, retried until sent or given up.

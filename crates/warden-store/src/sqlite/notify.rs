@@ -47,22 +47,29 @@ impl DeliveryStore for SqliteStore {
             // Dropping the transaction rolls it back.
             return Ok(false);
         }
-        for d in deliveries {
-            sqlx::query(sql::INSERT_DELIVERY)
-                .bind(d.alert_id)
-                .bind(d.audience.as_str())
-                .bind(d.channel.as_str())
-                .bind(d.recipient.as_str())
-                .bind(d.state.as_str())
-                .bind(i64::from(d.attempts))
-                .bind(d.next_at.secs())
-                .bind(d.last_error.as_deref())
-                .bind(d.created_at.secs())
-                .bind(d.sent_at.map(Timestamp::secs))
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::query(OP))?;
+        insert_deliveries(&mut tx, deliveries, OP).await?;
+        tx.commit().await.map_err(StoreError::query(OP))?;
+        Ok(true)
+    }
+
+    async fn fan_out_resend(
+        &self,
+        alert_id: i64,
+        requested_at: Timestamp,
+        deliveries: &[Delivery],
+    ) -> Result<bool, StoreError> {
+        const OP: &str = "fan_out_resend";
+        let mut tx = self.begin_write(OP).await?;
+        let cleared = sqlx::query(crate::sql_alerts::CLEAR_RESEND)
+            .bind(alert_id)
+            .bind(requested_at.secs())
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::query(OP))?;
+        if cleared.rows_affected() != 1 {
+            return Ok(false);
         }
+        insert_deliveries(&mut tx, deliveries, OP).await?;
         tx.commit().await.map_err(StoreError::query(OP))?;
         Ok(true)
     }
@@ -199,4 +206,29 @@ impl TemplateStore for SqliteStore {
             .map_err(StoreError::query("delete_template"))?;
         Ok(done.rows_affected() == 1)
     }
+}
+
+/// Inserts outbox rows inside a fan-out's transaction.
+async fn insert_deliveries(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    deliveries: &[Delivery],
+    op: &'static str,
+) -> Result<(), StoreError> {
+    for d in deliveries {
+        sqlx::query(sql::INSERT_DELIVERY)
+            .bind(d.alert_id)
+            .bind(d.audience.as_str())
+            .bind(d.channel.as_str())
+            .bind(d.recipient.as_str())
+            .bind(d.state.as_str())
+            .bind(i64::from(d.attempts))
+            .bind(d.next_at.secs())
+            .bind(d.last_error.as_deref())
+            .bind(d.created_at.secs())
+            .bind(d.sent_at.map(Timestamp::secs))
+            .execute(&mut **tx)
+            .await
+            .map_err(StoreError::query(op))?;
+    }
+    Ok(())
 }

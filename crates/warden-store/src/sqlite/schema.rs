@@ -43,6 +43,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "notify",
         include_str!("../../migrations/sqlite/0007_notify.sql"),
     ),
+    (
+        8,
+        "alerts_mark",
+        include_str!("../../migrations/sqlite/0008_alerts_mark.sql"),
+    ),
 ];
 
 /// A migrator over the embedded migrations.

@@ -257,3 +257,47 @@ pub async fn templates_round_trip_replace_and_reset<F: Fixture>(fixture: &F) {
     assert!(!store.delete_template("user_email", Lang::Zh).await.unwrap());
     assert_eq!(store.templates().await.unwrap(), vec![en]);
 }
+
+pub async fn a_resend_request_is_fanned_out_once_and_a_newer_request_waits<F: Fixture>(
+    fixture: &F,
+) {
+    let store = fixture.fresh().await;
+    let a = store.insert_alert(&foreign_login()).await.unwrap();
+    let rows = vec![delivery(a, "mail", "kim@example.com")];
+    // No request: nothing is written.
+    assert!(!store
+        .fan_out_resend(a, Timestamp(T0 + 5), &rows)
+        .await
+        .unwrap());
+    assert!(store.request_resend(a, Timestamp(T0 + 5)).await.unwrap());
+    assert_eq!(
+        store.resends_due(10).await.unwrap(),
+        vec![(a, Timestamp(T0 + 5))]
+    );
+    // A newer request replaced the one a worker read: the stale fan-out
+    // writes nothing, the newer one is still due.
+    assert!(store.request_resend(a, Timestamp(T0 + 9)).await.unwrap());
+    assert!(!store
+        .fan_out_resend(a, Timestamp(T0 + 5), &rows)
+        .await
+        .unwrap());
+    assert!(store
+        .fan_out_resend(a, Timestamp(T0 + 9), &rows)
+        .await
+        .unwrap());
+    assert!(store.resends_due(10).await.unwrap().is_empty());
+    // Twice the same request (a racing or restarted worker): once.
+    assert!(!store
+        .fan_out_resend(a, Timestamp(T0 + 9), &rows)
+        .await
+        .unwrap());
+    let all = store
+        .deliveries(DeliveryQuery {
+            alert_id: Some(a),
+            limit: 100,
+            ..DeliveryQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 1);
+}

@@ -129,6 +129,12 @@ macro_rules! conformance_tests {
                 deliveries::racing_fan_outs_write_each_alert_once;
             [] deliveries::deliveries_are_due_sent_retried_and_given_up_conditionally;
             [] deliveries::templates_round_trip_replace_and_reset;
+            [] deliveries::a_resend_request_is_fanned_out_once_and_a_newer_request_waits;
+            [] alerts::the_alert_worker_reads_every_outcome_after_its_mark;
+            [] alerts::alerts_folds_and_the_mark_commit_together_once;
+            [] alerts::a_failed_alert_batch_moves_no_mark;
+            [] alerts::admins_filter_page_acknowledge_close_and_resend_alerts;
+            [] alerts::alerts_past_the_retention_are_pruned_unless_referred_to;
             // ----------------------------------------------------- accounts
             [] accounts::orgs_round_trip_upsert_and_list_by_name;
             [] accounts::accounts_round_trip_every_field_and_replace_changes_every_field;

@@ -217,7 +217,7 @@ async fn account_tables_survive_reopening_and_migrating_again() {
             .fetch_all(&mut conn)
             .await
             .unwrap();
-    assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7]);
+    assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8]);
     conn.close().await.unwrap();
     store.close().await;
 }

@@ -255,7 +255,7 @@ async fn the_wal_stays_bounded_under_a_sustained_stream_of_reports() {
 /// A database of schema version 3 (snapshots written with every login)
 /// upgraded to version 5: its snapshots count as having learned from every
 /// event already stored, and so does the replay mark, so the first start
-/// learns nothing twice.
+/// learns nothing twice, and the alerts start from the newest event.
 #[tokio::test]
 async fn upgrading_keeps_the_old_snapshots_complete() {
     use sqlx::migrate::{Migration, MigrationType, Migrator};
@@ -323,6 +323,12 @@ async fn upgrading_keeps_the_old_snapshots_complete() {
         "{profiles:?}"
     );
     assert!(store.successes_after(3, 10).await.unwrap().is_empty());
+    // The alerts mark starts at the newest event: the history from before
+    // the upgrade raises no alert now.
+    assert_eq!(
+        warden_store::AlertStore::alerts_mark(&store).await.unwrap(),
+        3
+    );
     store.close().await;
 }
 

@@ -72,7 +72,19 @@ fn schemathesis_finds_the_api_as_its_document_says() {
 
     // Not a vacuous pass: every operation of the document was run, and the
     // key worked (requests reached the pipeline and changed accounts).
-    let doc = w.get("/v1/openapi.json");
+    // A new connection: the harness's pooled one has been idle through
+    // the whole run, longer than `server.idle_timeout_secs`, and is closed.
+    let doc: serde_json::Value = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            reqwest::get(format!("{url}/v1/openapi.json"))
+                .await?
+                .json()
+                .await
+        })
+        .unwrap();
     let operations: usize = doc["paths"]
         .as_object()
         .unwrap()
