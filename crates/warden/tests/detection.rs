@@ -48,6 +48,7 @@ fn detection_stays_above_the_bar_on_a_small_simulated_tenant() {
         Policy::default(),
         &intel,
         true,
+        warden::replay::LearnMode::Enforced,
     )
     .unwrap();
     let r = metrics::report(&scored);
