@@ -20,7 +20,9 @@
 //! What a success teaches depends on the [`LearnMode`]. By default
 //! ([`LearnMode::Enforced`]) the replay tells the truth about enforcement:
 //! a success Warden denies could not have happened, so it is learned as
-//! refused (a blocked failure); one it challenges or alerts on is learned
+//! refused (a blocked failure; with `challenge_passed` the user confirms
+//! afterwards that it was them, which teaches its place as
+//! [`Engine::confirm`] does); one it challenges or alerts on is learned
 //! only when `challenge_passed` is true, else kept as an unconfirmed
 //! observation ([`warden_core::Trust`]). [`LearnMode::Literal`] learns
 //! every success as it happened (a backtest of monitoring mode, where
@@ -252,6 +254,12 @@ pub fn observe(
         LearnMode::Enforced if e.outcome.is_success() && a.decision == Decision::Deny => {
             let refused = Outcome::Failure(FailureReason::Blocked);
             engine.record(&e.attempt, info, refused);
+            if e.challenge_passed {
+                // Refused all the same; the user then confirms it was
+                // them (the "yes" of the alert, or an admin on the
+                // phone), which teaches its place for the next login.
+                engine.confirm(&e.attempt, info);
+            }
             refused
         }
         LearnMode::Enforced => {
