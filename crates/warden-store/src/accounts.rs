@@ -223,6 +223,6 @@ pub trait AccountStore: Send + Sync + 'static {
 /// Everything the service needs from one database: the login history and
 /// profiles ([`crate::Store`]), the accounts ([`AccountStore`]) and the
 /// alerts ([`crate::AlertStore`]).
-pub trait Backend: crate::Store + AccountStore + crate::AlertStore {}
+pub trait Backend: crate::Store + AccountStore + crate::AlertStore + crate::AnswerStore {}
 
-impl<T: crate::Store + AccountStore + crate::AlertStore> Backend for T {}
+impl<T: crate::Store + AccountStore + crate::AlertStore + crate::AnswerStore> Backend for T {}

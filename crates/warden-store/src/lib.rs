@@ -15,6 +15,7 @@
 
 mod accounts;
 mod alerts;
+mod answers;
 mod codec;
 mod error;
 mod model;
@@ -22,12 +23,14 @@ pub mod private;
 mod sql;
 mod sql_accounts;
 mod sql_alerts;
+mod sql_answers;
 mod sqlite;
 mod store;
 mod writer;
 
 pub use accounts::{AccountStore, AccountWrite, Backend, MAX_SECURITY_EVENTS};
 pub use alerts::AlertStore;
+pub use answers::{AnswerStore, MAX_QUEUE_PAGE};
 pub use codec::BadValue;
 pub use error::{CorruptionSource, StoreError};
 pub use model::{

@@ -38,6 +38,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "alerts",
         include_str!("../../migrations/sqlite/0006_alerts.sql"),
     ),
+    (
+        7,
+        "answers",
+        include_str!("../../migrations/sqlite/0007_answers.sql"),
+    ),
 ];
 
 /// A migrator over the embedded migrations.
