@@ -19,7 +19,9 @@ pub struct Assessment {
     pub reasons: Vec<Reason>,
 }
 
-fn is_attack(code: ReasonCode) -> bool {
+/// True for the reasons that speak of an attack on the account or from the
+/// address (lockouts, access rules, spraying, stuffing), not of habits.
+pub fn is_attack(code: ReasonCode) -> bool {
     matches!(
         code,
         ReasonCode::BruteForceLockout
@@ -28,6 +30,13 @@ fn is_attack(code: ReasonCode) -> bool {
             | ReasonCode::PasswordSpraying
             | ReasonCode::CredentialStuffing
     )
+}
+
+impl Assessment {
+    /// True when a reason speaks of an attack ([`is_attack`]).
+    pub fn has_attack_signal(&self) -> bool {
+        self.reasons.iter().any(|r| is_attack(r.code))
+    }
 }
 
 /// Scores one attempt. Pure: same input, same answer.

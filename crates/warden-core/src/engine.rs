@@ -17,6 +17,8 @@ use crate::policy::{InvalidPolicy, Policy};
 use crate::profile::{keys, Observation, PlaceCatalog, Profile, SnapshotError};
 use crate::stats::{Feature, Population};
 use crate::time::Timestamp;
+use crate::trust::Trust;
+use crate::unconfirmed::{self, Unconfirmed};
 
 /// Sizes, for metrics and the memory benchmark.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,8 +146,9 @@ impl Engine {
         })
     }
 
-    /// Records how the attempt ended; a success teaches the user's profile.
-    /// Returns the user's profile when it changed.
+    /// Records how the attempt ended; a success teaches the user's profile
+    /// (as trusted: see [`Engine::record_as`]). Returns the user's profile
+    /// when it changed.
     pub fn record(
         &mut self,
         attempt: &LoginAttempt,
@@ -165,6 +168,19 @@ impl Engine {
         outcome: Outcome,
         fingerprint: Option<PasswordFingerprint>,
     ) -> Option<&Profile> {
+        self.record_as(attempt, ip, outcome, fingerprint, Trust::Trusted)
+    }
+
+    /// Records how the attempt ended; a success teaches the profile as
+    /// `trust` says ([`Engine::learn_as`]).
+    pub fn record_as(
+        &mut self,
+        attempt: &LoginAttempt,
+        ip: &IpInfo,
+        outcome: Outcome,
+        fingerprint: Option<PasswordFingerprint>,
+        trust: Trust,
+    ) -> Option<&Profile> {
         self.counters.record_with(
             &attempt.user,
             attempt.ip,
@@ -173,18 +189,33 @@ impl Engine {
             attempt.ts,
             &self.policy.attacks,
         );
-        self.learn(attempt, ip, outcome)
+        self.learn_as(attempt, ip, outcome, trust)
     }
 
-    /// Teaches the user's profile and the population from a success (and
-    /// nothing from a failure), leaving the counters alone: for counters kept
-    /// elsewhere ([`Engine::evaluate_with`]). Returns the user's profile when
-    /// it changed.
+    /// Teaches the user's profile and the population from a trusted
+    /// success (and nothing from a failure), leaving the counters alone: for
+    /// counters kept elsewhere ([`Engine::evaluate_with`]). Returns the
+    /// user's profile when it changed.
     pub fn learn(
         &mut self,
         attempt: &LoginAttempt,
         ip: &IpInfo,
         outcome: Outcome,
+    ) -> Option<&Profile> {
+        self.learn_as(attempt, ip, outcome, Trust::Trusted)
+    }
+
+    /// [`Engine::learn`] under `trust`: a trusted success is learned (and
+    /// any unconfirmed observation of its place and network with it); an
+    /// untrusted one is kept as an unconfirmed observation, which teaches
+    /// nothing until it is confirmed ([`Engine::confirm`]) or, without an
+    /// attack signal, seen on `learning.confirm_after_days` distinct days.
+    pub fn learn_as(
+        &mut self,
+        attempt: &LoginAttempt,
+        ip: &IpInfo,
+        outcome: Outcome,
+        trust: Trust,
     ) -> Option<&Profile> {
         if !outcome.is_success() {
             return None;
@@ -194,6 +225,88 @@ impl Engine {
         if let Some(k) = place_key {
             self.catalog.remember_as(k, &ip.location);
         }
+        let Trust::Unconfirmed { attack } = trust else {
+            return Some(self.learn_trusted(attempt, ip, region_key, place_key));
+        };
+        let seen = Unconfirmed {
+            place: place_key.unwrap_or(0),
+            region: region_key.unwrap_or(0),
+            country: ip.location.country,
+            coords: ip.location.coords,
+            asn: ip.network.habit_key().unwrap_or(0),
+            device: attempt.device.as_deref().map_or(0, keys::text),
+            client: attempt.client.as_ref().map_or(0, |c| keys::text(&c.name)),
+            prefix: keys::prefix(attempt.ip),
+            first: 0,
+            last: attempt.ts.secs().clamp(0, u32::MAX as i64) as u32,
+            days: 0,
+            logins: 0,
+            flagged: false,
+        };
+        let l = &self.policy.learning;
+        let (offset, after) = (l.utc_offset_minutes, l.confirm_after_days);
+        let (profile, before) = profile_entry(&mut self.profiles, &attempt.user);
+        let u = unconfirmed::note(&mut profile.unconfirmed, seen, attack, offset);
+        let confirmed = after > 0 && !u.flagged && u.days >= after;
+        self.profile_bytes = self.profile_bytes + bytes_of(profile) - before;
+        if confirmed {
+            return Some(self.learn_trusted(attempt, ip, region_key, place_key));
+        }
+        self.profiles.get(&*attempt.user)
+    }
+
+    /// Confirms a successful login as the user's own (the user's "yes, it
+    /// was me", an admin's confirmation): learns it as trusted and drops
+    /// the unconfirmed observation of its place and network. Returns the
+    /// user's profile.
+    pub fn confirm(&mut self, attempt: &LoginAttempt, ip: &IpInfo) -> &Profile {
+        let region_key = keys::region(&ip.location);
+        let place_key = keys::place(&ip.location);
+        if let Some(k) = place_key {
+            self.catalog.remember_as(k, &ip.location);
+        }
+        self.learn_trusted(attempt, ip, region_key, place_key)
+    }
+
+    /// Marks the unconfirmed observations of `ip`'s place and network as
+    /// disowned (the user said "not me"): no rule confirms them on their
+    /// own. Returns how many there were.
+    pub fn disown(&mut self, user: &str, ip: &IpInfo) -> usize {
+        let place = keys::place(&ip.location).unwrap_or(0);
+        let asn = ip.network.habit_key().unwrap_or(0);
+        self.profiles.get_mut(user).map_or(0, |p| {
+            p.unconfirmed
+                .iter_mut()
+                .filter(|u| u.is_of(place, asn))
+                .map(|u| u.flagged = true)
+                .count()
+        })
+    }
+}
+
+/// The user's profile for a change, with its size before it.
+fn profile_entry<'a>(
+    profiles: &'a mut FxHashMap<Name, Profile>,
+    user: &Name,
+) -> (&'a mut Profile, usize) {
+    match profiles.entry(user.clone()) {
+        Entry::Occupied(o) => {
+            let p = o.into_mut();
+            let before = bytes_of(p);
+            (p, before)
+        }
+        Entry::Vacant(v) => (v.insert(Profile::default()), 0),
+    }
+}
+
+impl Engine {
+    fn learn_trusted(
+        &mut self,
+        attempt: &LoginAttempt,
+        ip: &IpInfo,
+        region_key: Option<u64>,
+        place_key: Option<u64>,
+    ) -> &Profile {
         let obs = Observation {
             location: Some(&ip.location),
             region_key,
@@ -206,17 +319,15 @@ impl Engine {
         };
         self.learn_population(attempt, ip, region_key, place_key);
         let ttl = self.policy.travel.session_ttl_secs;
-        let (profile, before) = match self.profiles.entry(attempt.user.clone()) {
-            Entry::Occupied(o) => {
-                let p = o.into_mut();
-                let before = bytes_of(p);
-                (p, before)
-            }
-            Entry::Vacant(v) => (v.insert(Profile::default()), 0),
-        };
+        let (profile, before) = profile_entry(&mut self.profiles, &attempt.user);
         profile.learn(attempt.ts, &obs, &self.policy.learning, ttl);
+        unconfirmed::forget(
+            &mut profile.unconfirmed,
+            place_key.unwrap_or(0),
+            obs.asn.unwrap_or(0),
+        );
         self.profile_bytes = self.profile_bytes + bytes_of(profile) - before;
-        Some(profile)
+        profile
     }
 
     /// Evaluates, then records the outcome: what replay does per event.

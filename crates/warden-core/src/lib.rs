@@ -28,6 +28,8 @@ pub mod sketch;
 pub mod stats;
 pub mod text;
 pub mod time;
+pub mod trust;
+pub mod unconfirmed;
 pub mod verify;
 
 pub use account::{
@@ -46,4 +48,5 @@ pub use policy::Policy;
 pub use profile::Profile;
 pub use reason::{Evidence, Lang, Reason};
 pub use time::{Clock, Timestamp};
+pub use trust::Trust;
 pub use verify::{Credential, PasswordAge, Verdict, VerifyReason};

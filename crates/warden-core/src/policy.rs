@@ -112,6 +112,13 @@ pub struct Learning {
     /// Offset of the organisation's local time from UTC, in minutes, used for
     /// hours of day (e.g. 480 for China Standard Time).
     pub utc_offset_minutes: i32,
+    /// A success Warden challenged or alerted on, with no challenge passed,
+    /// teaches the profile only once confirmed ("yes, it was me", an
+    /// admin, a passed step-up) or once the same place and network has
+    /// been seen on this many distinct days with no attack signal and no
+    /// "not me" (0: only an explicit confirmation). See docs/detection.md
+    /// for the data behind the default.
+    pub confirm_after_days: u16,
 }
 
 impl Default for Learning {
@@ -124,6 +131,7 @@ impl Default for Learning {
             min_logins_for_hours: 20,
             unusual_hour_share: 0.02,
             utc_offset_minutes: 480,
+            confirm_after_days: 3,
         }
     }
 }
@@ -371,6 +379,7 @@ impl Policy {
         let l = &self.learning;
         within("learning.half_life_days", l.half_life_days, 0.01, 3650.0)?;
         within("learning.learning_logins", l.learning_logins, 0, 100_000)?;
+        within("learning.confirm_after_days", l.confirm_after_days, 0, 365)?;
         within(
             "learning.min_logins_for_hours",
             l.min_logins_for_hours,

@@ -15,6 +15,7 @@ use crate::domain::{Coords, Country, Location};
 use crate::hash::stable_hash;
 use crate::policy::Learning;
 use crate::time::Timestamp;
+use crate::unconfirmed::Unconfirmed;
 
 /// How many entries each list keeps; the weakest is evicted beyond that.
 pub const MAX_COUNTRIES: usize = 4;
@@ -83,6 +84,10 @@ pub struct Profile {
     /// Kept in the snapshot next to the profile (added in version 2).
     #[serde(skip)]
     pub addresses: AddressSet,
+    /// Untrusted successes, kept aside until confirmed (see
+    /// [`crate::unconfirmed`]); in the snapshot since version 3.
+    #[serde(skip)]
+    pub unconfirmed: Vec<Unconfirmed>,
 }
 
 /// Decay factor for `dt` seconds at the given half-life.
@@ -452,6 +457,7 @@ impl Profile {
             + self.devices.capacity() * size_of::<Seen<u64>>()
             + self.clients.capacity() * size_of::<Seen<u64>>()
             + self.sessions.capacity() * size_of::<Session>()
+            + self.unconfirmed.capacity() * size_of::<Unconfirmed>()
     }
 
     /// Trims spare capacity (after loading or learning in bulk).
@@ -463,6 +469,7 @@ impl Profile {
         self.devices.shrink_to_fit();
         self.clients.shrink_to_fit();
         self.sessions.shrink_to_fit();
+        self.unconfirmed.shrink_to_fit();
     }
 }
 
@@ -515,9 +522,9 @@ pub enum SnapshotError {
     Corrupt(String),
 }
 
-/// Version 2 added the address prefixes; version 1 snapshots still load
-/// (with none).
-const SNAPSHOT_VERSION: u8 = 2;
+/// Version 2 added the address prefixes, version 3 the unconfirmed
+/// observations; older snapshots still load (with none).
+const SNAPSHOT_VERSION: u8 = 3;
 
 /// Place names stored inside a snapshot so a restarted engine can name the
 /// places again.
@@ -538,6 +545,15 @@ struct Snapshot {
     profile: Profile,
     places: Vec<PlaceRecord>,
     addresses: AddressSet,
+    unconfirmed: Vec<Unconfirmed>,
+}
+
+/// Version 2: no unconfirmed observations.
+#[derive(Deserialize)]
+struct SnapshotV2 {
+    profile: Profile,
+    places: Vec<PlaceRecord>,
+    addresses: AddressSet,
 }
 
 /// Version 1: no address prefixes.
@@ -553,6 +569,7 @@ impl Profile {
         let mut keys: Vec<u64> = self.cities.iter().map(|c| c.seen.key).collect();
         keys.extend(self.last_success.map(|l| l.place));
         keys.extend(self.sessions.iter().map(|s| s.place));
+        keys.extend(self.unconfirmed.iter().map(|u| u.place));
         keys.sort_unstable();
         keys.dedup();
         let places = keys
@@ -574,6 +591,7 @@ impl Profile {
             profile: self.clone(),
             places,
             addresses: self.addresses,
+            unconfirmed: self.unconfirmed.clone(),
         };
         let mut out = vec![SNAPSHOT_VERSION];
         // Serialising plain data into a Vec cannot fail.
@@ -595,6 +613,16 @@ impl Profile {
                     profile: v1.profile,
                     places: v1.places,
                     addresses: AddressSet::default(),
+                    unconfirmed: Vec::new(),
+                }
+            }
+            2 => {
+                let v2: SnapshotV2 = postcard::from_bytes(body).map_err(corrupt)?;
+                Snapshot {
+                    profile: v2.profile,
+                    places: v2.places,
+                    addresses: v2.addresses,
+                    unconfirmed: Vec::new(),
                 }
             }
             SNAPSHOT_VERSION => postcard::from_bytes(body).map_err(corrupt)?,
@@ -614,6 +642,10 @@ impl Profile {
         }
         let mut profile = snap.profile;
         profile.addresses = snap.addresses;
+        profile.unconfirmed = snap.unconfirmed;
+        profile
+            .unconfirmed
+            .truncate(crate::unconfirmed::MAX_UNCONFIRMED);
         profile.shrink();
         Ok(profile)
     }

@@ -23,6 +23,7 @@ pub mod accounts;
 pub mod alerts;
 pub mod answers;
 pub mod code_throttle;
+pub mod confirm;
 pub mod credentials;
 pub mod error;
 pub mod events;
@@ -46,6 +47,7 @@ use warden_core::{Clock, Engine, Lang, Timestamp};
 use warden_geo::IpIntel;
 use warden_store::{Backend, WriterHandle};
 
+pub use confirm::LoginToConfirm;
 pub use credentials::{AuthSettings, Credentials};
 pub use error::ServiceError;
 pub use events::{DomainEvent, EntryPoint, Events, Subscriber};

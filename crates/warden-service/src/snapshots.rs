@@ -21,7 +21,8 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 use rustc_hash::FxHashSet;
-use warden_core::{Engine, LoginAttempt, Name, Outcome, Timestamp};
+use warden_core::assess::is_attack;
+use warden_core::{Engine, LoginAttempt, Name, Outcome, Timestamp, Trust};
 use warden_geo::IpIntel;
 use warden_store::{Backend, MarkStep, ProfileSnapshot, Store, StoreError};
 
@@ -165,7 +166,9 @@ pub struct Restored {
 /// successful logins after the replay mark that the user's snapshot has not
 /// learned from, in their original order, each looked up again in `intel`
 /// (so with the geo data and corrections of now). After a clean stop there
-/// are none; after a crash, about [`FLUSH_EVERY`] of them. The profiles they
+/// are none; after a crash, about [`FLUSH_EVERY`] of them. Each is learned
+/// under the trust rule `Service::record` applied ([`Trust::of_parts`]
+/// from the row's decision, alert and reasons). The profiles they
 /// change are marked in `changed`, so the next flush writes them before
 /// the mark moves past their events.
 pub async fn restore<S: Store>(
@@ -213,7 +216,14 @@ pub async fn restore<S: Store>(
                 }
             };
             let info = intel.lookup(attempt.ip);
-            if engine.learn(&attempt, &info, Outcome::Success).is_some() {
+            // The rule `Service::record` applied (a passed challenge that
+            // overrode it wrote the user's snapshot at once).
+            let attack = e.reasons.iter().any(|&c| is_attack(c));
+            let trust = Trust::of_parts(e.decision, e.alert, attack, false);
+            if engine
+                .learn_as(&attempt, &info, Outcome::Success, trust)
+                .is_some()
+            {
                 changed.changed(&attempt.user);
             }
             done.replayed += 1;

@@ -23,7 +23,7 @@ use warden_core::counters::{PasswordFingerprint, Signals};
 use warden_core::policy::Attacks;
 use warden_core::verify::{Detail, Verdict};
 use warden_core::{
-    AccountStatus, Assessment, Decision, IpInfo, LoginAttempt, Outcome, Protocol, Timestamp,
+    AccountStatus, Assessment, Decision, IpInfo, LoginAttempt, Outcome, Protocol, Timestamp, Trust,
     VerifyReason,
 };
 use warden_store::{Backend, LoginEvent};
@@ -151,6 +151,10 @@ pub struct Recording {
     pub fingerprint: Option<PasswordFingerprint>,
     /// The user and the admin should be told (a success with an alert).
     pub alert: bool,
+    /// A second factor was asked for and passed (a web login's TOTP or
+    /// emailed code): the success is the user's own and teaches the
+    /// profile whatever its assessment (see [`warden_core::Trust`]).
+    pub challenge_passed: bool,
 }
 
 impl Recording {
@@ -162,6 +166,7 @@ impl Recording {
             refusal: None,
             fingerprint: None,
             alert: false,
+            challenge_passed: false,
         }
     }
 
@@ -173,6 +178,7 @@ impl Recording {
             refusal: Some(reason),
             fingerprint: None,
             alert: false,
+            challenge_passed: false,
         }
     }
 }
@@ -280,6 +286,14 @@ impl<S: Backend> Service<S> {
     /// Records the attempt as `r` says, waits until the history row is
     /// committed, then publishes it. A changed profile is marked for the
     /// next snapshot flush ([`Service::flush_profiles`]).
+    ///
+    /// A success teaches the profile only when trusted
+    /// ([`Trust::of`]): one challenged, denied or alerted on with no
+    /// challenge passed is kept as an unconfirmed observation. The history
+    /// row keeps the decision and the alert, from which start-up applies
+    /// the same rule; what it cannot show (a passed challenge that made an
+    /// untrusted assessment trusted) is written to the user's snapshot
+    /// before this returns.
     pub async fn record(
         &self,
         entry: EntryPoint,
@@ -289,10 +303,14 @@ impl<S: Backend> Service<S> {
         r: Recording,
         started: Instant,
     ) -> Result<(), ServiceError> {
+        let trust = Trust::of(assessment, r.challenge_passed);
+        let durable_now = r.counted.is_some_and(Outcome::is_success)
+            && trust.is_trusted()
+            && !Trust::of(assessment, false).is_trusted();
         let (ack, attacks) = {
             let mut engine = self.engine.lock();
             if let Some(outcome) = r.counted {
-                if engine.learn(attempt, info, outcome).is_some() {
+                if engine.learn_as(attempt, info, outcome, trust).is_some() {
                     self.engine.refresh(&engine);
                     // Its snapshot follows with the next flush; the event
                     // below is what start-up learns from after a crash.
@@ -327,6 +345,9 @@ impl<S: Backend> Service<S> {
             }
         }
         ack.await?;
+        if durable_now {
+            self.write_profile(&attempt.user).await?;
+        }
         self.events.publish(DomainEvent::LoginRecorded {
             entry,
             attempt,

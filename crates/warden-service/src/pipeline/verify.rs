@@ -481,6 +481,7 @@ impl<S: Backend> Service<S> {
         let r = if passed {
             Recording {
                 alert,
+                challenge_passed: true,
                 ..Recording::reported(Outcome::Success)
             }
         } else {
