@@ -9,7 +9,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::{ErrorBody, ErrorDetail};
 use crate::mail::dovecot;
-use crate::routes::{accounts, auth, geo, health, login, users};
+use crate::routes::{accounts, answers, auth, geo, health, login, users};
 
 struct Security;
 
@@ -158,6 +158,10 @@ impl Modify for ErrorResponses {
         accounts::regenerate_recovery_codes,
         accounts::security_events,
         accounts::diagnose,
+        answers::answer,
+        answers::list_queue,
+        answers::accept,
+        answers::reject,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&Security, &ErrorResponses),
@@ -168,6 +172,7 @@ impl Modify for ErrorResponses {
         (name = "ops", description = "Health and readiness"),
         (name = "auth", description = "Credential verification for mail servers, web/IM login with a second factor, sessions"),
         (name = "accounts", description = "Organisations, accounts, passwords, authorization codes, TOTP, security events, diagnosis"),
+        (name = "alerts", description = "Alerts and the users' answers to \"was this you?\""),
         (name = "mail servers", description = "Dovecot's auth policy protocol (docs/integrations/dovecot.md)"),
     )
 )]

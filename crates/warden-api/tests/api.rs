@@ -195,6 +195,7 @@ impl Harness {
             alerts: Default::default(),
             notify: Default::default(),
             answers: Default::default(),
+            blocks: Default::default(),
         });
         let state = Arc::new(AppState {
             service,

@@ -163,7 +163,10 @@ pub enum DomainEvent<'a> {
     },
     /// An answer link or an answer was refused (`why`: a forged, expired or
     /// used link, an alert that takes no answer); nothing changed.
-    AnswerRefused { why: &'static str, ip: Option<IpAddr> },
+    AnswerRefused {
+        why: &'static str,
+        ip: Option<IpAddr>,
+    },
     /// An admin accepted or rejected a queued location complaint.
     CorrectionDecided {
         id: i64,

@@ -354,6 +354,7 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
         alerts: Default::default(),
         notify: Default::default(),
         answers: Default::default(),
+        blocks: Default::default(),
     });
     let state = Arc::new(AppState {
         service: service.clone(),

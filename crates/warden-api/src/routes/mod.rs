@@ -1,6 +1,7 @@
 //! The HTTP handlers, one module per resource.
 
 pub mod accounts;
+pub mod answers;
 pub mod auth;
 pub mod geo;
 pub mod health;

@@ -12,6 +12,7 @@ use warden_core::{
 use crate::error::ApiError;
 
 pub mod accounts;
+pub mod answers;
 pub mod dovecot;
 pub mod schema;
 

@@ -132,7 +132,11 @@ impl<S: Backend> Service<S> {
 
     async fn open_link(&self, token: &str, _ip: Option<IpAddr>) -> Result<Alert, AnswerError> {
         let id = self.answers.open(token, self.now())?;
-        let alert = self.store.alert(id).await?.ok_or(AnswerError::NotFound(id))?;
+        let alert = self
+            .store
+            .alert(id)
+            .await?
+            .ok_or(AnswerError::NotFound(id))?;
         if let Some(answer) = alert.answer {
             return Err(AnswerError::AlreadyAnswered { id, answer });
         }
@@ -191,7 +195,11 @@ impl<S: Backend> Service<S> {
         actor: Actor,
         ip: Option<IpAddr>,
     ) -> Result<Answered, AnswerError> {
-        let alert = self.store.alert(id).await?.ok_or(AnswerError::NotFound(id))?;
+        let alert = self
+            .store
+            .alert(id)
+            .await?
+            .ok_or(AnswerError::NotFound(id))?;
         if let Some(answer) = alert.answer {
             return Err(AnswerError::AlreadyAnswered { id, answer });
         }
@@ -283,6 +291,15 @@ impl<S: Backend> Service<S> {
             out.account_cut_off = true;
         }
         if let Some(login_ip) = alert.ip {
+            // The place and network stay unconfirmed for good: no rule of
+            // the profile learns them on its own.
+            let info = self.intel.lookup(login_ip);
+            {
+                let mut engine = self.engine.lock();
+                if engine.disown(&user, &info) > 0 {
+                    self.snapshots.changed(&user);
+                }
+            }
             let block = SourceBlock {
                 user: user.clone(),
                 network: SourceBlock::network_of(login_ip),

@@ -74,7 +74,11 @@ impl<S: Backend> Service<S> {
     }
 
     /// The network blocked for `user` that holds `ip`, if any.
-    pub async fn source_block(&self, user: &str, ip: IpAddr) -> Result<Option<IpNet>, ServiceError> {
+    pub async fn source_block(
+        &self,
+        user: &str,
+        ip: IpAddr,
+    ) -> Result<Option<IpNet>, ServiceError> {
         self.load_source_blocks().await?;
         Ok(self.blocks.find(user, ip))
     }

@@ -1,0 +1,214 @@
+//! "Was this you?" answered for the user (admins, webmail: `POST
+//! /v1/alerts/{id}/answer`, the same service method as the answer page),
+//! and the admins' queue of location complaints (`/v1/geo/corrections/queue`:
+//! list, accept into a geolocation correction, reject).
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use warden_core::{Answer, CorrectionState, QueuedCorrection};
+use warden_service::answers::AnswerError;
+use warden_store::Backend;
+
+use crate::credentials::{Actor, RequestIp};
+use crate::error::ApiPath as Path;
+use crate::error::{ApiError, ApiJson, ApiQuery};
+use crate::routes::geo::from_dto;
+use crate::state::AppState;
+use crate::types::answers::{
+    AcceptCorrectionRequest, AnswerRequest, AnswerResponse, QueueParams, QueueResponse,
+    QueuedCorrectionDto, RejectCorrectionRequest,
+};
+use crate::types::{rfc3339, CorrectionRequest};
+
+fn parse_id(field: &str, v: &str) -> Result<i64, ApiError> {
+    v.trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| ApiError::bad(format!("{field}: {:?} is not a positive integer", v)))
+}
+
+fn answer_error(e: AnswerError) -> ApiError {
+    match e {
+        AnswerError::NotFound(id) => ApiError::NotFound(format!("no alert {id}")),
+        AnswerError::AlreadyAnswered { .. } => ApiError::Conflict(e.to_string()),
+        AnswerError::NotAnswerable(_) => ApiError::Refused {
+            code: "not_answerable",
+            message: e.to_string(),
+        },
+        AnswerError::Link(_) => ApiError::bad(e.to_string()),
+        AnswerError::Service(s) => s.into(),
+    }
+}
+
+/// Answers "was this you?" for the user: what the answer page's POST does.
+#[utoipa::path(post, path = "/v1/alerts/{id}/answer", tag = "alerts",
+    params(("id" = i64, Path, minimum = 1, description = "The alert's id")),
+    request_body = AnswerRequest,
+    responses(
+        (status = 200, description = "Taken; what it did", body = AnswerResponse),
+        (status = 404, description = "No such alert", body = crate::error::ErrorBody),
+        (status = 409, description = "Answered already; nothing changed", body = crate::error::ErrorBody),
+        (status = 422, description = "The alert is not about one user's login", body = crate::error::ErrorBody),
+    ),
+    security(("api_key" = [])))]
+pub async fn answer<S: Backend>(
+    State(state): State<Arc<AppState<S>>>,
+    RequestIp(ip): RequestIp,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<AnswerRequest>,
+) -> Result<ApiJson<AnswerResponse>, ApiError> {
+    let id = parse_id("id", &id)?;
+    let choice: Answer = req
+        .answer
+        .parse()
+        .map_err(|e| ApiError::bad(format!("answer: {e}")))?;
+    let done = state
+        .service
+        .answer_alert_id(id, choice, req.comment.as_deref(), Actor::Admin, ip)
+        .await
+        .map_err(answer_error)?;
+    Ok(ApiJson(AnswerResponse {
+        alert_id: id,
+        answer: choice.as_str().to_string(),
+        state: done.alert.state.as_str().to_string(),
+        disowned_alert: done.disowned_alert,
+        blocked: done.blocked.map(|n| n.to_string()),
+        account_cut_off: done.account_cut_off,
+        queued_correction: done.queued_correction,
+    }))
+}
+
+fn dto(c: &QueuedCorrection) -> QueuedCorrectionDto {
+    QueuedCorrectionDto {
+        id: c.id,
+        alert_id: c.alert_id,
+        user: c.user.to_string(),
+        ip: c.ip.to_string(),
+        country: c.country.map(|c| c.as_str().to_string()),
+        region: c.region.clone(),
+        city: c.city.clone(),
+        comment: c.comment.clone(),
+        state: c.state.as_str().to_string(),
+        created_at: rfc3339(c.created_at),
+        decided_at: c.decided_at.map(rfc3339),
+        decided_by: c.decided_by.clone(),
+    }
+}
+
+/// The admin's name as it is recorded: one clean line, at most 64
+/// characters; `api` when none is given.
+fn by(v: Option<&str>) -> Result<String, ApiError> {
+    let v = v.map(str::trim).filter(|s| !s.is_empty()).unwrap_or("api");
+    if warden_core::text::has_hidden(v) || v.chars().count() > 64 {
+        return Err(ApiError::bad(
+            "by: at most 64 characters, no control or invisible characters",
+        ));
+    }
+    Ok(v.to_string())
+}
+
+/// The queue of location complaints, oldest first.
+#[utoipa::path(get, path = "/v1/geo/corrections/queue", tag = "geo",
+    params(QueueParams),
+    responses((status = 200, description = "A page of complaints", body = QueueResponse)),
+    security(("api_key" = [])))]
+pub async fn list_queue<S: Backend>(
+    State(state): State<Arc<AppState<S>>>,
+    ApiQuery(p): ApiQuery<QueueParams>,
+) -> Result<ApiJson<QueueResponse>, ApiError> {
+    let filter = p
+        .state
+        .as_deref()
+        .map(|s| s.parse::<CorrectionState>())
+        .transpose()
+        .map_err(|e| ApiError::bad(format!("state: {e}")))?;
+    if p.after.is_some_and(|a| a < 0) {
+        return Err(ApiError::bad("after: must not be negative"));
+    }
+    let limit = p.limit.unwrap_or(100);
+    if !(1..=warden_store::MAX_QUEUE_PAGE).contains(&limit) {
+        return Err(ApiError::bad("limit: 1 to 500"));
+    }
+    let page = state
+        .service
+        .queued_corrections(filter, p.after, limit)
+        .await?;
+    let next_after = (page.len() == limit as usize)
+        .then(|| page.last().map(|c| c.id))
+        .flatten();
+    Ok(ApiJson(QueueResponse {
+        requests: page.iter().map(dto).collect(),
+        next_after,
+    }))
+}
+
+/// Accepts a complaint: a geolocation correction for the address (or a
+/// network holding it) with the place given, live at once; the complaint
+/// is marked accepted.
+#[utoipa::path(post, path = "/v1/geo/corrections/queue/{id}/accept", tag = "geo",
+    params(("id" = i64, Path, minimum = 1, description = "The complaint's id")),
+    request_body = AcceptCorrectionRequest,
+    responses(
+        (status = 200, description = "Accepted; the correction is live", body = QueuedCorrectionDto),
+        (status = 404, description = "No such complaint", body = crate::error::ErrorBody),
+        (status = 422, description = "Decided already (`already_decided`); nothing changed", body = crate::error::ErrorBody),
+    ),
+    security(("api_key" = [])))]
+pub async fn accept<S: Backend>(
+    State(state): State<Arc<AppState<S>>>,
+    RequestIp(ip): RequestIp,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<AcceptCorrectionRequest>,
+) -> Result<ApiJson<QueuedCorrectionDto>, ApiError> {
+    let id = parse_id("id", &id)?;
+    let by = by(req.by.as_deref())?;
+    let queued = state.service.queued_correction(id).await?;
+    let correction = from_dto(
+        CorrectionRequest {
+            network: req.network.unwrap_or_else(|| queued.ip.to_string()),
+            country: req.country,
+            region: req.region,
+            region_zh: req.region_zh,
+            city: req.city,
+            city_zh: req.city_zh,
+            latitude: None,
+            longitude: None,
+            accuracy_km: None,
+            time_zone: req.time_zone,
+            note: Some(
+                req.note
+                    .unwrap_or_else(|| format!("location complaint {id} of {}", queued.user)),
+            ),
+        },
+        state.now(),
+    )?;
+    let done = state
+        .service
+        .accept_correction(id, &correction, &by, ip)
+        .await?;
+    Ok(ApiJson(dto(&done)))
+}
+
+/// Rejects a complaint.
+#[utoipa::path(post, path = "/v1/geo/corrections/queue/{id}/reject", tag = "geo",
+    params(("id" = i64, Path, minimum = 1, description = "The complaint's id")),
+    request_body = RejectCorrectionRequest,
+    responses(
+        (status = 200, description = "Rejected", body = QueuedCorrectionDto),
+        (status = 404, description = "No such complaint", body = crate::error::ErrorBody),
+        (status = 422, description = "Decided already (`already_decided`); nothing changed", body = crate::error::ErrorBody),
+    ),
+    security(("api_key" = [])))]
+pub async fn reject<S: Backend>(
+    State(state): State<Arc<AppState<S>>>,
+    RequestIp(ip): RequestIp,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<RejectCorrectionRequest>,
+) -> Result<ApiJson<QueuedCorrectionDto>, ApiError> {
+    let id = parse_id("id", &id)?;
+    let by = by(req.by.as_deref())?;
+    let done = state.service.reject_correction(id, &by, ip).await?;
+    Ok(ApiJson(dto(&done)))
+}
