@@ -17,6 +17,7 @@ use warden_service::shortlived::PENDING_TTL_SECS;
 use warden_service::{Events, LoginSettings, Service, ShortLived};
 use warden_store::{BatchConfig, BatchWriter, SqliteStore, Store};
 
+mod answers;
 mod credentials;
 mod hostile;
 
