@@ -46,6 +46,11 @@ impl Harness {
 
     /// The alert the rules raise for the user's last login, as stored.
     async fn alert_for_login(&self, user: &str, ip: &str) -> i64 {
+        self.alert_with_isp(user, ip, "<script>alert(1)</script> Airtel")
+            .await
+    }
+
+    async fn alert_with_isp(&self, user: &str, ip: &str, isp: &str) -> i64 {
         let now = self.state.now();
         let ip: std::net::IpAddr = ip.parse().unwrap();
         let info = self.state.intel.lookup(ip);
@@ -67,8 +72,15 @@ impl Harness {
             region: info.location.region.as_deref().map(str::to_string),
             city: info.location.city.as_deref().map(str::to_string),
             asn: info.network.asn,
-            isp: Some("<script>alert(1)</script> Airtel".into()),
-            device: Some("<b>phone</b>".into()),
+            isp: Some(isp.into()),
+            device: Some(
+                if isp.contains('<') {
+                    "<b>phone</b>"
+                } else {
+                    "iPhone"
+                }
+                .into(),
+            ),
             client: Some("Foxmail".into()),
             protocol: Some(Protocol::Imap),
             decision: Some(Decision::Challenge),
@@ -608,7 +620,7 @@ async fn the_page_in_headless_chromium_shows_then_acts_only_on_the_form_post() {
     let user = "gwen@acme.test";
     h.settled_user(user).await;
     h.verify_at(user, PW, LAGOS).await;
-    let id = h.alert_for_login(user, LAGOS).await;
+    let id = h.alert_with_isp(user, LAGOS, "Airtel Networks").await;
     let url = format!("{}{}?choice=not_me", h.base, h.answer_path(id));
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_path_buf();

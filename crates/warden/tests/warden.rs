@@ -1,4 +1,5 @@
 //! The binary's integration tests (one test binary for link time).
+mod answers;
 mod crash;
 mod detection;
 mod docs;

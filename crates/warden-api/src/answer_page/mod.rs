@@ -217,7 +217,12 @@ fn place(a: &Alert, lang: Lang) -> Option<String> {
         Lang::En => countries::name_en(c),
         Lang::Zh => countries::name_zh(c),
     });
-    let parts: Vec<String> = [a.city.as_deref(), a.region.as_deref(), country]
+    // "Lagos, Lagos": a region named as its city is said once.
+    let region = a
+        .region
+        .as_deref()
+        .filter(|r| a.city.as_deref() != Some(*r));
+    let parts: Vec<String> = [a.city.as_deref(), region, country]
         .into_iter()
         .flatten()
         .map(|s| warden_core::text::one_line(s, 80))
