@@ -139,6 +139,7 @@ pub fn router<S: Backend>(state: Arc<AppState<S>>) -> Router {
             post(answers::reject::<S>),
         )
         .route("/alerts/{id}/answer", post(answers::answer::<S>))
+        .route("/alerts/{id}/review", get(answers::review::<S>))
         .route("/geo/{ip}", get(geo::lookup::<S>))
         // Inside the key check: a request without a valid key takes no slot.
         .route_layer(axum::middleware::from_fn_with_state(

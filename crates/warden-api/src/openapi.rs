@@ -159,6 +159,7 @@ impl Modify for ErrorResponses {
         accounts::security_events,
         accounts::diagnose,
         answers::answer,
+        answers::review,
         answers::list_queue,
         answers::accept,
         answers::reject,

@@ -322,6 +322,32 @@ async fn yes_it_was_me_makes_the_next_login_from_that_place_quiet() {
         (Some("ok"), Some(false)),
         "{b}"
     );
+
+    // The admin's review of a later alert: where the user usually is, who
+    // else logs in from the address, what the user answered before.
+    h.settled_user("zed@acme.test").await;
+    h.verify_at("zed@acme.test", PW, LAGOS).await;
+    let later = h.alert_for_login(user, LAGOS).await;
+    let (s, r) = h.get(&format!("/v1/alerts/{later}/review")).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(r["profiled"], true, "{r}");
+    let cities: Vec<&str> = r["usual_places"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["city"].as_str())
+        .collect();
+    assert!(
+        cities.contains(&"Shenzhen") && cities.contains(&"Lagos"),
+        "{r}"
+    );
+    assert_eq!(r["other_users"], json!(["zed@acme.test"]), "{r}");
+    assert_eq!(r["previous_answers"][0]["alert_id"], id, "{r}");
+    assert_eq!(r["previous_answers"][0]["answer"], "it_was_me", "{r}");
+    assert_eq!(r["ip"]["location"]["city"], "Lagos", "{r}");
+    assert_eq!(r["blocked"], Value::Null);
+    let (s, _) = h.get("/v1/alerts/424242/review").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]

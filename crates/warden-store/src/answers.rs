@@ -6,12 +6,18 @@
 
 use std::future::Future;
 
-use warden_core::{CorrectionState, QueuedCorrection, SourceBlock, Timestamp};
+use std::net::IpAddr;
+
+use warden_core::{Alert, CorrectionState, QueuedCorrection, SourceBlock, Timestamp};
 
 use crate::error::StoreError;
 
 /// The most queued complaints one page returns.
 pub const MAX_QUEUE_PAGE: u32 = 500;
+
+/// How many of the newest logins [`AnswerStore::users_seen_from`] looks
+/// through at most: the admin's view stays bounded in time on any history.
+pub const MAX_SCANNED_LOGINS: u32 = 200_000;
 
 /// Persistence for answers' consequences.
 pub trait AnswerStore: Send + Sync + 'static {
@@ -46,6 +52,25 @@ pub trait AnswerStore: Send + Sync + 'static {
         after: Option<i64>,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<QueuedCorrection>, StoreError>> + Send;
+
+    /// `user`'s answered alerts, newest first, at most `limit` (capped at
+    /// 100): what the user said before.
+    fn answered_alerts(
+        &self,
+        user: &str,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<Alert>, StoreError>> + Send;
+
+    /// The users (other than `except`) with a login from `ip` since
+    /// `since`, among the newest [`MAX_SCANNED_LOGINS`] logins, at most
+    /// `limit` (capped at 100): who else is behind the address.
+    fn users_seen_from(
+        &self,
+        ip: IpAddr,
+        except: &str,
+        since: Timestamp,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
 
     /// Decides a pending complaint. `false`: there is none pending with
     /// this id (nothing changed).

@@ -22,6 +22,7 @@ mod model;
 pub mod private;
 mod sql;
 mod sql_accounts;
+#[macro_use]
 mod sql_alerts;
 mod sql_answers;
 mod sqlite;

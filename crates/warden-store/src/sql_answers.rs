@@ -37,3 +37,16 @@ pub(crate) const QUEUED_CORRECTIONS: &str = concat!(
 
 pub(crate) const DECIDE_CORRECTION: &str = "UPDATE correction_requests \
      SET state = $2, decided_at = $3, decided_by = $4 WHERE id = $1 AND state = 'pending'";
+
+/// `$1`: the user; `$2`: limit.
+pub(crate) const ANSWERED_ALERTS: &str = concat!(
+    "SELECT id, ",
+    alert_columns!(),
+    " FROM alerts WHERE user_name = $1 AND answer IS NOT NULL ORDER BY id DESC LIMIT $2"
+);
+
+/// `$1`: since; `$2`: logins scanned at most; `$3`: the address; `$4`: the
+/// user left out; `$5`: limit.
+pub(crate) const USERS_SEEN_FROM: &str = "SELECT DISTINCT user_name FROM \
+     (SELECT user_name, ip FROM login_events WHERE ts >= $1 ORDER BY ts DESC LIMIT $2) \
+     WHERE ip = $3 AND user_name <> $4 ORDER BY user_name LIMIT $5";

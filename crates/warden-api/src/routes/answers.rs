@@ -16,10 +16,10 @@ use crate::error::{ApiError, ApiJson, ApiQuery};
 use crate::routes::geo::from_dto;
 use crate::state::AppState;
 use crate::types::answers::{
-    AcceptCorrectionRequest, AnswerRequest, AnswerResponse, QueueParams, QueueResponse,
-    QueuedCorrectionDto, RejectCorrectionRequest,
+    AcceptCorrectionRequest, AlertReviewResponse, AnswerRequest, AnswerResponse, PreviousAnswerDto,
+    QueueParams, QueueResponse, QueuedCorrectionDto, RejectCorrectionRequest,
 };
-use crate::types::{rfc3339, CorrectionRequest};
+use crate::types::{rfc3339, CorrectionRequest, IpInfoDto, LocationDto};
 
 fn parse_id(field: &str, v: &str) -> Result<i64, ApiError> {
     v.trim()
@@ -211,4 +211,53 @@ pub async fn reject<S: Backend>(
     let by = by(req.by.as_deref())?;
     let done = state.service.reject_correction(id, &by, ip).await?;
     Ok(ApiJson(dto(&done)))
+}
+
+/// The facts an admin reviewing an alert needs: the user's usual places
+/// and networks, the address's network kind, other users behind it, the
+/// user's earlier answers.
+#[utoipa::path(get, path = "/v1/alerts/{id}/review", tag = "alerts",
+    params(("id" = i64, Path, minimum = 1, description = "The alert's id")),
+    responses(
+        (status = 200, description = "The review", body = AlertReviewResponse),
+        (status = 404, description = "No such alert", body = crate::error::ErrorBody),
+    ),
+    security(("api_key" = [])))]
+pub async fn review<S: Backend>(
+    State(state): State<Arc<AppState<S>>>,
+    Path(id): Path<String>,
+) -> Result<ApiJson<AlertReviewResponse>, ApiError> {
+    let id = parse_id("id", &id)?;
+    let r = state.service.alert_review(id).await?;
+    let a = &r.alert;
+    Ok(ApiJson(AlertReviewResponse {
+        alert_id: a.id,
+        kind: a.kind.as_str().to_string(),
+        grade: a.grade.as_str().to_string(),
+        state: a.state.as_str().to_string(),
+        user: a.user.as_deref().map(str::to_string),
+        ts: rfc3339(a.ts),
+        answer: a.answer.map(|x| x.as_str().to_string()),
+        carrier_group: r.ip.as_ref().and_then(|i| i.network.group),
+        ip: r.ip.as_ref().map(IpInfoDto::from),
+        profiled: r.profiled,
+        usual_places: r.usual_places.iter().map(LocationDto::from).collect(),
+        usual_networks: r.usual_networks.clone(),
+        network_usual: r.network_usual,
+        other_users: r.other_users.clone(),
+        previous_answers: r
+            .previous_answers
+            .iter()
+            .map(|p| PreviousAnswerDto {
+                alert_id: p.id,
+                kind: p.kind.as_str().to_string(),
+                answer: p.answer.map(|x| x.as_str().to_string()).unwrap_or_default(),
+                answered_at: p.answered_at.map(rfc3339),
+                ip: p.ip.map(|ip| ip.to_string()),
+                country: p.country.map(|c| c.as_str().to_string()),
+                city: p.city.clone(),
+            })
+            .collect(),
+        blocked: r.blocked.map(|n| n.to_string()),
+    }))
 }

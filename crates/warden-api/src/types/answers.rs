@@ -115,3 +115,52 @@ pub struct RejectCorrectionRequest {
     #[schema(max_length = 64)]
     pub by: Option<String>,
 }
+
+/// One earlier answer of the user.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PreviousAnswerDto {
+    pub alert_id: i64,
+    pub kind: String,
+    /// `it_was_me`, `not_me` or `wrong_location`.
+    pub answer: String,
+    pub answered_at: Option<String>,
+    pub ip: Option<String>,
+    pub country: Option<String>,
+    pub city: Option<String>,
+}
+
+/// The facts an admin reviewing an alert needs (Tencent's checklist: the
+/// user themselves? someone sharing the account? the user's own egress —
+/// VPN, mobile carrier, datacenter?).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AlertReviewResponse {
+    pub alert_id: i64,
+    pub kind: String,
+    pub grade: String,
+    pub state: String,
+    pub user: Option<String>,
+    /// When the login happened (RFC 3339).
+    pub ts: String,
+    pub answer: Option<String>,
+    /// The address as Warden sees it now: place, network (datacenter,
+    /// anonymizer, the organisation's own range).
+    pub ip: Option<crate::types::IpInfoDto>,
+    /// For a carrier announcing many AS numbers (a mobile carrier's
+    /// provinces), the group's main AS number.
+    pub carrier_group: Option<u32>,
+    /// The user has a profile Warden learned.
+    pub profiled: bool,
+    /// The user's usual places now, strongest first.
+    pub usual_places: Vec<crate::types::LocationDto>,
+    /// The user's usual networks (AS numbers).
+    pub usual_networks: Vec<u32>,
+    /// The alert's network is one of the user's usual ones.
+    pub network_usual: bool,
+    /// Other users with a login from the same address in the last 30 days
+    /// (at most 20; among the newest 200,000 logins).
+    pub other_users: Vec<String>,
+    /// The user's earlier answers, newest first (at most 20).
+    pub previous_answers: Vec<PreviousAnswerDto>,
+    /// The network blocked for the user that holds the address.
+    pub blocked: Option<String>,
+}

@@ -12,6 +12,9 @@
 //!   every entry point (kept in memory, loaded from the store once).
 //! - [`queue`]: the admins' list, accept (a geolocation correction) and
 //!   reject of the queued complaints.
+//! - [`review`]: the facts an admin reviewing an alert needs (usual places
+//!   and networks, the network's kind, other users behind the address,
+//!   earlier answers).
 //!
 //! The store takes an answer once
 //! ([`warden_store::AlertStore::answer_alert`]): a second use, even racing,
@@ -21,7 +24,9 @@ pub mod act;
 pub mod blocks;
 pub mod links;
 pub mod queue;
+pub mod review;
 
 pub use act::{AnswerError, Answered, MAX_COMMENT_CHARS};
 pub use blocks::SourceBlocks;
 pub use links::{AnswerSettings, LinkError, DEFAULT_LINK_TTL_SECS, MAX_TOKEN_LEN};
+pub use review::AlertReview;

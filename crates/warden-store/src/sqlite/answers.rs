@@ -1,10 +1,12 @@
 //! [`AnswerStore`] for [`SqliteStore`]: writes on the writer connection,
 //! reads on the reader pool; a decision is one conditional `UPDATE`.
 
-use warden_core::{CorrectionState, QueuedCorrection, SourceBlock, Timestamp};
+use std::net::IpAddr;
+
+use warden_core::{Alert, CorrectionState, QueuedCorrection, SourceBlock, Timestamp};
 
 use super::{rows, SqliteStore};
-use crate::answers::{AnswerStore, MAX_QUEUE_PAGE};
+use crate::answers::{AnswerStore, MAX_QUEUE_PAGE, MAX_SCANNED_LOGINS};
 use crate::error::StoreError;
 use crate::sql_answers as sql;
 
@@ -70,6 +72,34 @@ impl AnswerStore for SqliteStore {
             .await
             .map_err(StoreError::query("queued_corrections"))?;
         found.iter().map(rows::queued_correction).collect()
+    }
+
+    async fn answered_alerts(&self, user: &str, limit: u32) -> Result<Vec<Alert>, StoreError> {
+        let found = sqlx::query(sql::ANSWERED_ALERTS)
+            .bind(user)
+            .bind(i64::from(limit.min(100)))
+            .fetch_all(&self.reader)
+            .await
+            .map_err(StoreError::query("answered_alerts"))?;
+        found.iter().map(rows::alert).collect()
+    }
+
+    async fn users_seen_from(
+        &self,
+        ip: IpAddr,
+        except: &str,
+        since: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        sqlx::query_scalar(sql::USERS_SEEN_FROM)
+            .bind(since.secs())
+            .bind(i64::from(MAX_SCANNED_LOGINS))
+            .bind(ip.to_string())
+            .bind(except)
+            .bind(i64::from(limit.min(100)))
+            .fetch_all(&self.reader)
+            .await
+            .map_err(StoreError::query("users_seen_from"))
     }
 
     async fn decide_correction(

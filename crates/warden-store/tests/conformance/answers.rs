@@ -110,3 +110,93 @@ pub async fn a_queued_correction_round_trips_pages_and_is_decided_once<F: Fixtur
         .unwrap();
     assert_eq!(accepted.len(), 1);
 }
+
+pub async fn who_else_logs_in_from_an_address_and_what_a_user_answered_before<F: Fixture>(
+    fixture: &F,
+) {
+    use warden_core::{Alert, AlertKind, AlertState, Answer, Grade};
+    use warden_store::{AlertStore, Store};
+    let store = fixture.fresh().await;
+    let mut events = Vec::new();
+    for (user, addr, ts) in [
+        ("kim", "203.0.113.5", T0),
+        ("lee", "203.0.113.5", T0 + 10),
+        ("max", "203.0.113.5", T0 - 100_000),
+        ("ned", "203.0.113.6", T0 + 20),
+        ("lee", "203.0.113.5", T0 + 30),
+    ] {
+        let mut e = super::data::event(user, ts);
+        e.ip = ip(addr);
+        events.push(e);
+    }
+    store
+        .append(&super::data::events_batch(events))
+        .await
+        .unwrap();
+    let seen = store
+        .users_seen_from(ip("203.0.113.5"), "kim", Timestamp(T0 - 50_000), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        seen,
+        vec!["lee".to_string()],
+        "max is too old, ned elsewhere, kim left out"
+    );
+    let all = store
+        .users_seen_from(ip("203.0.113.5"), "", Timestamp(0), 10)
+        .await
+        .unwrap();
+    assert_eq!(all, vec!["kim", "lee", "max"]);
+
+    assert!(store.answered_alerts("kim", 10).await.unwrap().is_empty());
+    let alert = |user: &str| Alert {
+        id: 0,
+        kind: AlertKind::UnusualLocation,
+        grade: Grade::Warning,
+        state: AlertState::Open,
+        user: Some(user.into()),
+        created_at: Timestamp(T0),
+        ts: Timestamp(T0),
+        last_ts: Timestamp(T0),
+        count: 1,
+        dedupe_key: String::new(),
+        notify_user: true,
+        notify_admins: false,
+        ip: Some(ip("203.0.113.5")),
+        country: None,
+        region: None,
+        city: None,
+        asn: None,
+        isp: None,
+        device: None,
+        client: None,
+        protocol: None,
+        decision: None,
+        succeeded: true,
+        reasons: Vec::new(),
+        event_id: None,
+        answer: None,
+        answered_at: None,
+        answered_ip: None,
+        note: String::new(),
+    };
+    let a = store.insert_alert(&alert("kim")).await.unwrap();
+    let b = store.insert_alert(&alert("kim")).await.unwrap();
+    let _open = store.insert_alert(&alert("kim")).await.unwrap();
+    let _other = store.insert_alert(&alert("lee")).await.unwrap();
+    for (id, answer) in [(a, Answer::ItWasMe), (b, Answer::WrongLocation)] {
+        assert!(store
+            .answer_alert(id, answer, Timestamp(T0 + 5), None)
+            .await
+            .unwrap());
+    }
+    let answered = store.answered_alerts("kim", 10).await.unwrap();
+    assert_eq!(
+        answered
+            .iter()
+            .map(|x| (x.id, x.answer))
+            .collect::<Vec<_>>(),
+        vec![(b, Some(Answer::WrongLocation)), (a, Some(Answer::ItWasMe))]
+    );
+    assert_eq!(store.answered_alerts("kim", 1).await.unwrap().len(), 1);
+}
