@@ -121,6 +121,10 @@ pub fn router<S: Backend>(state: Arc<AppState<S>>) -> Router {
             get(accounts::security_events::<S>),
         )
         .route("/users/{user}/diagnose", get(accounts::diagnose::<S>))
+        .route(
+            "/users/{user}/source-blocks",
+            get(answers::list_blocks::<S>).delete(answers::lift_block::<S>),
+        )
         .route("/users/{user}/history", get(users::history::<S>))
         .route("/users/{user}/profile", get(users::profile::<S>))
         .route(

@@ -160,6 +160,8 @@ impl Modify for ErrorResponses {
         accounts::diagnose,
         answers::answer,
         answers::review,
+        answers::list_blocks,
+        answers::lift_block,
         answers::list_queue,
         answers::accept,
         answers::reject,

@@ -287,6 +287,20 @@ async fn not_me_revokes_sessions_and_codes_demands_a_new_password_and_refuses_th
     assert_eq!(h.alert(id + 2).await, None, "no second critical alert");
     let (s, _) = h.page(Method::GET, &path, None).await;
     assert_eq!(s, StatusCode::CONFLICT);
+
+    // The block is listed and explained; an admin lifts it (the user was
+    // there after all) and only the password change remains.
+    let (_, blocks) = h.get(&format!("/v1/users/{user}/source-blocks")).await;
+    assert_eq!(blocks["blocks"], json!(["105.112.7.0/24"]), "{blocks}");
+    let (_, diag) = h.get(&format!("/v1/users/{user}/diagnose")).await;
+    assert!(diag.to_string().contains("source_blocked"), "{diag}");
+    let lift = format!("/v1/users/{user}/source-blocks?network=105.112.7.0/24");
+    let (s, b) = h.call(Method::DELETE, &lift, None).await;
+    assert_eq!((s, &b["blocks"]), (StatusCode::OK, &json!([])), "{b}");
+    let (s, _) = h.call(Method::DELETE, &lift, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let b = h.verify_at(user, PW, LAGOS).await;
+    assert_eq!(b["reason"], "password_expired", "{b}");
 }
 
 #[tokio::test]

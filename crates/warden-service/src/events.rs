@@ -167,6 +167,12 @@ pub enum DomainEvent<'a> {
         why: &'static str,
         ip: Option<IpAddr>,
     },
+    /// An admin lifted a network's block for an account.
+    SourceUnblocked {
+        user: &'a str,
+        network: ipnet::IpNet,
+        ip: Option<IpAddr>,
+    },
     /// An admin accepted or rejected a queued location complaint.
     CorrectionDecided {
         id: i64,

@@ -145,6 +145,10 @@ impl Subscriber for Telemetry {
                 metrics::counter!("warden_alert_answers_refused_total", "why" => why).increment(1);
                 tracing::debug!(why, ip = ?ip, "answer link refused");
             }
+            DomainEvent::SourceUnblocked { user, network, ip } => {
+                metrics::counter!("warden_source_blocks_lifted_total").increment(1);
+                tracing::info!(user, %network, ip = ?ip, "source block lifted");
+            }
             DomainEvent::CorrectionDecided {
                 id, state, by, ip, ..
             } => {

@@ -28,6 +28,13 @@ pub trait AnswerStore: Send + Sync + 'static {
         block: &SourceBlock,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
+    /// Lifts a block; `false` when there was none (nothing changed).
+    fn delete_source_block(
+        &self,
+        user: &str,
+        network: &ipnet::IpNet,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Every block (of every account), oldest first: the service keeps them
     /// in memory.
     fn source_blocks(&self) -> impl Future<Output = Result<Vec<SourceBlock>, StoreError>> + Send;

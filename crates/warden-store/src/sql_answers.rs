@@ -5,6 +5,9 @@ pub(crate) const INSERT_SOURCE_BLOCK: &str = "INSERT INTO source_blocks \
      (user_name, network, alert_id, created_at) VALUES ($1, $2, $3, $4) \
      ON CONFLICT (user_name, network) DO NOTHING";
 
+pub(crate) const DELETE_SOURCE_BLOCK: &str =
+    "DELETE FROM source_blocks WHERE user_name = $1 AND network = $2";
+
 pub(crate) const SOURCE_BLOCKS: &str = "SELECT user_name, network, alert_id, created_at \
      FROM source_blocks ORDER BY created_at, user_name, network";
 

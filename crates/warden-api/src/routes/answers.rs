@@ -19,6 +19,8 @@ use crate::types::answers::{
     AcceptCorrectionRequest, AlertReviewResponse, AnswerRequest, AnswerResponse, PreviousAnswerDto,
     QueueParams, QueueResponse, QueuedCorrectionDto, RejectCorrectionRequest,
 };
+use crate::types::answers::{LiftBlockParams, SourceBlocksResponse};
+use crate::types::schema::UserPath;
 use crate::types::{rfc3339, CorrectionRequest, IpInfoDto, LocationDto};
 
 fn parse_id(field: &str, v: &str) -> Result<i64, ApiError> {
@@ -259,5 +261,68 @@ pub async fn review<S: Backend>(
             })
             .collect(),
         blocked: r.blocked.map(|n| n.to_string()),
+    }))
+}
+
+fn user_of(raw: &str) -> Result<warden_core::Name, ApiError> {
+    warden_core::normalize_user(raw).map_err(|e| ApiError::bad(e.to_string()))
+}
+
+/// The networks refused for an account since the user disowned a login
+/// from each.
+#[utoipa::path(get, path = "/v1/users/{user}/source-blocks", tag = "accounts",
+    params(UserPath),
+    responses((status = 200, description = "The blocked networks", body = SourceBlocksResponse)),
+    security(("api_key" = [])))]
+pub async fn list_blocks<S: Backend>(
+    State(state): State<Arc<AppState<S>>>,
+    Path(user): Path<String>,
+) -> Result<ApiJson<SourceBlocksResponse>, ApiError> {
+    let user = user_of(&user)?;
+    state.service.load_source_blocks().await?;
+    Ok(ApiJson(SourceBlocksResponse {
+        user: user.to_string(),
+        blocks: state
+            .service
+            .blocks
+            .of(&user)
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+    }))
+}
+
+/// Lifts a network's block for an account (the user is really there: a
+/// new home network, travel).
+#[utoipa::path(delete, path = "/v1/users/{user}/source-blocks", tag = "accounts",
+    params(UserPath, LiftBlockParams),
+    responses(
+        (status = 200, description = "Lifted; the networks still blocked", body = SourceBlocksResponse),
+        (status = 404, description = "The network is not blocked for the account", body = crate::error::ErrorBody),
+    ),
+    security(("api_key" = [])))]
+pub async fn lift_block<S: Backend>(
+    State(state): State<Arc<AppState<S>>>,
+    RequestIp(ip): RequestIp,
+    Path(user): Path<String>,
+    ApiQuery(p): ApiQuery<LiftBlockParams>,
+) -> Result<ApiJson<SourceBlocksResponse>, ApiError> {
+    let user = user_of(&user)?;
+    let net: ipnet::IpNet = p
+        .network
+        .trim()
+        .parse::<ipnet::IpNet>()
+        .map(|n| n.trunc())
+        .map_err(|_| ApiError::bad(format!("network: {:?} is not a CIDR", p.network)))?;
+    state.service.lift_source_block(&user, &net, ip).await?;
+    Ok(ApiJson(SourceBlocksResponse {
+        user: user.to_string(),
+        blocks: state
+            .service
+            .blocks
+            .of(&user)
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
     }))
 }

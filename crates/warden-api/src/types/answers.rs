@@ -164,3 +164,22 @@ pub struct AlertReviewResponse {
     /// The network blocked for the user that holds the address.
     pub blocked: Option<String>,
 }
+
+/// The networks refused for an account (the user disowned a login from
+/// each).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SourceBlocksResponse {
+    pub user: String,
+    /// CIDRs (the /24 or /64 of each disowned login).
+    #[schema(example = json!(["105.112.7.0/24"]))]
+    pub blocks: Vec<String>,
+}
+
+/// Which block to lift.
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct LiftBlockParams {
+    /// The blocked CIDR.
+    pub network: String,
+}

@@ -48,6 +48,16 @@ impl SourceBlocks {
         self.by_user.read().get(user).map_or(0, Vec::len)
     }
 
+    fn remove(&self, user: &str, network: &IpNet) {
+        let mut map = self.by_user.write();
+        if let Some(nets) = map.get_mut(user) {
+            nets.retain(|n| n != network);
+            if nets.is_empty() {
+                map.remove(user);
+            }
+        }
+    }
+
     fn add(&self, b: &SourceBlock) {
         let mut map = self.by_user.write();
         let nets = map.entry(b.user.clone()).or_default();
@@ -81,6 +91,32 @@ impl<S: Backend> Service<S> {
     ) -> Result<Option<IpNet>, ServiceError> {
         self.load_source_blocks().await?;
         Ok(self.blocks.find(user, ip))
+    }
+
+    /// An admin lifts the block of `network` for `user` (the user is really
+    /// there: a new home network, travel); `NotFound` when there is none.
+    /// Published as an account change.
+    pub async fn lift_source_block(
+        &self,
+        user: &str,
+        network: &IpNet,
+        ip: Option<IpAddr>,
+    ) -> Result<(), ServiceError> {
+        self.load_source_blocks().await?;
+        if !self.store.delete_source_block(user, network).await? {
+            return Err(ServiceError::NotFound(format!(
+                "{network} is not blocked for {}",
+                crate::error::shown(user)
+            )));
+        }
+        self.blocks.remove(user, network);
+        self.events
+            .publish(crate::events::DomainEvent::SourceUnblocked {
+                user,
+                network: *network,
+                ip,
+            });
+        Ok(())
     }
 
     /// Blocks `block.network` for `block.user`: stored, then in memory.

@@ -23,6 +23,20 @@ impl AnswerStore for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn delete_source_block(
+        &self,
+        user: &str,
+        network: &ipnet::IpNet,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(sql::DELETE_SOURCE_BLOCK)
+            .bind(user)
+            .bind(network.to_string())
+            .execute(&self.writer)
+            .await
+            .map_err(StoreError::query("delete_source_block"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn source_blocks(&self) -> Result<Vec<SourceBlock>, StoreError> {
         let found = sqlx::query(sql::SOURCE_BLOCKS)
             .fetch_all(&self.reader)

@@ -47,7 +47,19 @@ pub async fn source_blocks_are_kept_once_per_account_and_network<F: Fixture>(fix
         ..b.clone()
     };
     assert!(store.insert_source_block(&other).await.unwrap());
-    assert_eq!(store.source_blocks().await.unwrap(), vec![b, other]);
+    assert_eq!(
+        store.source_blocks().await.unwrap(),
+        vec![b.clone(), other.clone()]
+    );
+    assert!(store
+        .delete_source_block(&b.user, &b.network)
+        .await
+        .unwrap());
+    assert!(!store
+        .delete_source_block(&b.user, &b.network)
+        .await
+        .unwrap());
+    assert_eq!(store.source_blocks().await.unwrap(), vec![other]);
 }
 
 pub async fn a_queued_correction_round_trips_pages_and_is_decided_once<F: Fixture>(fixture: &F) {
