@@ -801,6 +801,25 @@ mod tests {
             })
             .unwrap(),
         );
+        // A version-2 snapshot (before unconfirmed observations) too.
+        #[derive(Serialize)]
+        struct V2<'a> {
+            profile: &'a Profile,
+            places: Vec<PlaceRecord>,
+            addresses: AddressSet,
+        }
+        let mut v2 = vec![2];
+        v2.extend(
+            postcard::to_allocvec(&V2 {
+                profile: &p,
+                places: Vec::new(),
+                addresses: p.addresses,
+            })
+            .unwrap(),
+        );
+        let two = Profile::from_snapshot(&v2, &mut fresh).unwrap();
+        assert_eq!(two.addresses, p.addresses);
+        assert!(two.unconfirmed.is_empty());
         let old = Profile::from_snapshot(&v1, &mut fresh).unwrap();
         assert_eq!(old.logins, 1);
         assert_eq!(old.addresses, AddressSet::default());

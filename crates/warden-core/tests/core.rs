@@ -6,3 +6,4 @@ mod hostile_text;
 mod properties;
 mod scenarios;
 mod texts;
+mod trust;

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use warden_core::profile::PlaceCatalog;
 use warden_core::{
     Coords, Country, Decision, Engine, FailureReason, IpInfo, Level, Location, LoginAttempt,
-    Network, Outcome, Policy, Profile, Protocol, Timestamp,
+    Network, Outcome, Policy, Profile, Protocol, Timestamp, Trust,
 };
 
 const CITIES: [(&str, &str, &str, f32, f32); 6] = [
@@ -105,7 +105,17 @@ proptest! {
                 prop_assert!(!r.text_en(480).is_empty() && !r.text_zh(480).is_empty());
             }
             let outcome = if e.success { Outcome::Success } else { Outcome::Failure(FailureReason::WrongPassword) };
-            engine.record(&a, &info, outcome);
+            // Learned under the trust rule (a challenge passed now and
+            // then, a confirmation now and then): the sizes stay right
+            // whichever way a success is kept.
+            let trust = Trust::of(&first, e.device % 3 == 0);
+            engine.record_as(&a, &info, outcome, None, trust);
+            if e.success && e.dt % 5 == 0 {
+                engine.confirm(&a, &info);
+            }
+            if e.dt % 7 == 0 {
+                engine.disown(&a.user, &info);
+            }
             let walked: usize = engine
                 .profiles()
                 .map(|(_, p)| std::mem::size_of::<Profile>() + p.heap_bytes())

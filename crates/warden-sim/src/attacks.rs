@@ -199,6 +199,7 @@ impl Gen<'_> {
                 outcome: a.outcome,
                 device: a.device,
                 user_agent: a.user_agent.map(Arc::from),
+                challenge_passed: false,
             },
             label: Label::attack(c, phase),
             place: a.addr.place,

@@ -75,6 +75,14 @@ struct Window {
 }
 
 /// Generates every legit login of the tenant into `out`.
+/// The share of legit successful logins that carry `"challenge_passed":
+/// true`: if Warden challenges the login (a TOTP or emailed code, or "was
+/// this you?"), the user passes. Nine in ten: the user who is asked for a
+/// code mostly has the phone or the mailbox at hand; one in ten gives up,
+/// is offline or ignores the prompt (and stays challenged until a later
+/// login is confirmed). Attackers never pass.
+pub const CHALLENGE_PASS_RATE: f64 = 0.9;
+
 pub(crate) fn generate(tenant: &Tenant, pools: &Pools, seed: u64, out: &mut Vec<SimEvent>) {
     let cn = pools.cn_places();
     for user in &tenant.users {
@@ -101,6 +109,9 @@ struct Gen<'a> {
     /// Draws for the time spent elsewhere in town, apart from `rng` so the
     /// rest of the user's life does not depend on them.
     side: ChaCha8Rng,
+    /// Draws for whether the user passes a challenge, apart from `rng` for
+    /// the same reason.
+    answers: ChaCha8Rng,
     out: Vec<SimEvent>,
 }
 
@@ -126,6 +137,7 @@ impl<'a> Gen<'a> {
             windows: Vec::new(),
             first_after_change: Vec::new(),
             side: rng::derive(seed, "elsewhere", user.index as u64),
+            answers: rng::derive(seed, "answers", user.index as u64),
             out: Vec::new(),
         }
     }
@@ -736,6 +748,7 @@ impl<'a> Gen<'a> {
             return;
         }
         let kind = self.refine(t, dev, kind);
+        let challenge_passed = outcome.is_success() && self.answers.chance(CHALLENGE_PASS_RATE);
         self.out.push(SimEvent {
             event: Event {
                 ts: t,
@@ -745,6 +758,7 @@ impl<'a> Gen<'a> {
                 outcome,
                 device: Some(dev.id.clone()),
                 user_agent: Some(dev.user_agent.clone()),
+                challenge_passed,
             },
             label: Label::legit(kind),
             place: addr.place,

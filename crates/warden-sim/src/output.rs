@@ -9,7 +9,8 @@
 //! ```
 //!
 //! with `failure_reason` (`wrong_password`, `unknown_user`) after a
-//! `"outcome":"failure"`. `labels.jsonl`: line *i* describes line *i* of
+//! `"outcome":"failure"`, and `"challenge_passed":true` on the legit
+//! successes whose user would pass a challenge (never on an attacker's). `labels.jsonl`: line *i* describes line *i* of
 //! the events:
 //!
 //! ```json
@@ -188,6 +189,10 @@ pub struct Event {
     pub outcome: Outcome,
     pub device: Option<Arc<str>>,
     pub user_agent: Option<Arc<str>>,
+    /// If Warden challenges this login, the user passes (written as
+    /// `"challenge_passed":true`; legit logins only, see
+    /// [`crate::legit::CHALLENGE_PASS_RATE`]).
+    pub challenge_passed: bool,
 }
 
 /// An event, its label, and the place the simulator meant its address to
@@ -246,6 +251,9 @@ pub fn event_line(e: &Event, out: &mut String) {
     if let Some(ua) = &e.user_agent {
         out.push_str(",\"user_agent\":");
         json_str(out, ua);
+    }
+    if e.challenge_passed {
+        out.push_str(",\"challenge_passed\":true");
     }
     out.push_str("}\n");
 }

@@ -60,6 +60,12 @@ enum Command {
         /// Exit non-zero when any line was malformed.
         #[arg(long)]
         strict: bool,
+        /// How successes teach the profiles: `enforced` (a success Warden
+        /// would deny is learned as refused, a challenged or alerted one only
+        /// with `"challenge_passed": true`) or `literal` (every success as it
+        /// happened: a backtest of monitoring mode).
+        #[arg(long, value_enum, default_value_t = warden::replay::LearnMode::Enforced)]
+        learn: warden::replay::LearnMode,
         /// Geo data folder (default: the configured one).
         #[arg(long)]
         geo_dir: Option<PathBuf>,
@@ -130,6 +136,12 @@ enum Command {
         /// Score with a baseline model too (`freeman`).
         #[arg(long)]
         baseline: Option<String>,
+        /// How successes teach the profiles: `enforced` (a success Warden
+        /// would deny is learned as refused, a challenged or alerted one only
+        /// with `"challenge_passed": true`) or `literal` (every success as it
+        /// happened: a backtest of monitoring mode).
+        #[arg(long, value_enum, default_value_t = warden::replay::LearnMode::Enforced)]
+        learn: warden::replay::LearnMode,
         /// Geo data folder (default: the configured one).
         #[arg(long)]
         geo_dir: Option<PathBuf>,
@@ -463,6 +475,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             output,
             db,
             strict,
+            learn,
             geo_dir,
             no_geo,
         } => {
@@ -478,6 +491,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 db,
                 strict,
                 progress: true,
+                learn,
             };
             let summary = warden::replay::run(&opts, cfg.policy.clone(), &intel).map_err(|e| {
                 if output_closed(&e) {
@@ -572,6 +586,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             labels,
             out,
             baseline,
+            learn,
             geo_dir,
             no_geo,
         } => {
@@ -592,6 +607,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 out,
                 baseline,
                 geo,
+                learn,
             };
             let started = std::time::Instant::now();
             let (_, table) = warden::eval::run(&opts, cfg.policy.clone(), &intel)?;

@@ -13,7 +13,20 @@
 //! `protocol` one of imap, pop3, smtp, web, im, api, dav, `outcome` `success` or
 //! `failure`; `device`, `user_agent` and `failure_reason` (wrong_password,
 //! unknown_user, challenge_failed, blocked, other; `wrong_password` when a
-//! failure gives none) are optional. Other fields are ignored.
+//! failure gives none) are optional, and so is `challenge_passed` (a
+//! boolean: the input knows that, had Warden challenged this login, the
+//! user passed). Other fields are ignored.
+//!
+//! What a success teaches depends on the [`LearnMode`]. By default
+//! ([`LearnMode::Enforced`]) the replay tells the truth about enforcement:
+//! a success Warden denies could not have happened, so it is learned as
+//! refused (a blocked failure; with `challenge_passed` the user confirms
+//! afterwards that it was them, which teaches its place as
+//! [`Engine::confirm`] does); one it challenges or alerts on is learned
+//! only when `challenge_passed` is true, else kept as an unconfirmed
+//! observation ([`warden_core::Trust`]). [`LearnMode::Literal`] learns
+//! every success as it happened (a backtest of monitoring mode, where
+//! Warden only watches). The summary names the mode.
 //!
 //! For every line, in file order, the replay builds the attempt, looks the
 //! address up, asks the engine for a decision *at the event's own time*
@@ -66,7 +79,7 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 use warden_core::{
     Assessment, Decision, Engine, FailureReason, InvalidAttempt, IpInfo, LoginAttempt, Name,
-    Outcome, Policy, Protocol, Timestamp, UnknownFailureReason, UnknownProtocol,
+    Outcome, Policy, Protocol, Timestamp, Trust, UnknownFailureReason, UnknownProtocol,
 };
 use warden_geo::IpIntel;
 use warden_store::{LoginEvent, ProfileSnapshot, SqliteStore, Store, StoreError, WriteBatch};
@@ -179,6 +192,83 @@ pub struct ReplayOptions {
     /// Show a progress bar on stderr (it stays hidden anyway when stderr is
     /// not a terminal).
     pub progress: bool,
+    /// How successes teach the profiles.
+    pub learn: LearnMode,
+}
+
+/// How a replayed success teaches the engine.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LearnMode {
+    /// As under enforcement: a denied success is learned as refused, a
+    /// challenged or alerted one only with `challenge_passed` (else it is
+    /// kept unconfirmed).
+    #[default]
+    Enforced,
+    /// Every success as it happened (monitoring mode: Warden only watched).
+    Literal,
+}
+
+impl LearnMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LearnMode::Enforced => "enforced",
+            LearnMode::Literal => "literal",
+        }
+    }
+}
+
+impl fmt::Display for LearnMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            LearnMode::Enforced => {
+                "learning: enforced (denied successes learned as refused, challenged or alerted ones only when confirmed)"
+            }
+            LearnMode::Literal => "learning: literal (every success learned as it happened)",
+        })
+    }
+}
+
+/// One parsed input line.
+#[derive(Debug, Clone)]
+pub struct ParsedEvent {
+    pub attempt: LoginAttempt,
+    pub outcome: Outcome,
+    /// The input says the user would pass a challenge.
+    pub challenge_passed: bool,
+}
+
+/// Evaluates an event, then records it as `mode` says (see [`LearnMode`]).
+/// Returns the assessment and the outcome the engine learned.
+pub fn observe(
+    engine: &mut Engine,
+    e: &ParsedEvent,
+    info: &IpInfo,
+    mode: LearnMode,
+) -> (Assessment, Outcome) {
+    let a = engine.evaluate(&e.attempt, info);
+    let learned = match mode {
+        LearnMode::Literal => {
+            engine.record(&e.attempt, info, e.outcome);
+            e.outcome
+        }
+        LearnMode::Enforced if e.outcome.is_success() && a.decision == Decision::Deny => {
+            let refused = Outcome::Failure(FailureReason::Blocked);
+            engine.record(&e.attempt, info, refused);
+            if e.challenge_passed {
+                // Refused all the same; the user then confirms it was
+                // them (the "yes" of the alert, or an admin on the
+                // phone), which teaches its place for the next login.
+                engine.confirm(&e.attempt, info);
+            }
+            refused
+        }
+        LearnMode::Enforced => {
+            let trust = Trust::of(&a, e.challenge_passed);
+            engine.record_as(&e.attempt, info, e.outcome, None, trust);
+            e.outcome
+        }
+    };
+    (a, learned)
 }
 
 /// Why one input line could not be replayed.
@@ -244,6 +334,13 @@ pub struct ReplaySummary {
     pub deny: u64,
     /// Events with `alert: true`.
     pub alerts: u64,
+    /// How successes were learned.
+    pub learn: LearnMode,
+    /// Successes learned as refused (Warden would have denied them).
+    pub refused_successes: u64,
+    /// Successes kept as unconfirmed observations (challenged or alerted,
+    /// no challenge passed).
+    pub unconfirmed_successes: u64,
     /// Events older than an event before them in the file.
     pub out_of_order: u64,
     /// Users with a profile at the end (at least one successful login).
@@ -278,6 +375,14 @@ impl fmt::Display for ReplaySummary {
         )?;
         if self.out_of_order > 0 {
             write!(f, ", {} out of time order", self.out_of_order)?;
+        }
+        write!(f, "; {}", self.learn)?;
+        if self.learn == LearnMode::Enforced {
+            write!(
+                f,
+                ": {} successes refused, {} unconfirmed",
+                self.refused_successes, self.unconfirmed_successes
+            )?;
         }
         if let Some((line, msg)) = &self.first_error {
             write!(f, "; first error on line {line}: {msg}")?;
@@ -330,6 +435,8 @@ struct RawEvent<'a> {
     user_agent: Option<Text<'a>>,
     #[serde(borrow, default)]
     failure_reason: Option<Text<'a>>,
+    #[serde(default)]
+    challenge_passed: Option<bool>,
 }
 
 fn skip_ws(b: &[u8], mut i: usize) -> usize {
@@ -396,6 +503,7 @@ fn scan(line: &str) -> Option<RawEvent<'_>> {
     // In `RawEvent` order, the five required fields first. Outer `None`:
     // not seen; inner `None`: null.
     let mut found: [Option<Option<&str>>; 8] = [None; 8];
+    let mut passed: Option<Option<bool>> = None;
     i += 1;
     loop {
         let (key, j) = plain_string(line, skip_ws(b, i))?;
@@ -404,6 +512,29 @@ fn scan(line: &str) -> Option<RawEvent<'_>> {
             return None;
         }
         i = skip_ws(b, i + 1);
+        if key == "challenge_passed" {
+            let (v, j) = if b[i..].starts_with(b"true") {
+                (Some(true), i + 4)
+            } else if b[i..].starts_with(b"false") {
+                (Some(false), i + 5)
+            } else if b[i..].starts_with(b"null") {
+                (None, i + 4)
+            } else {
+                return None;
+            };
+            if passed.replace(v).is_some() {
+                return None;
+            }
+            i = skip_ws(b, j);
+            match b.get(i) {
+                Some(b',') => {
+                    i += 1;
+                    continue;
+                }
+                Some(b'}') => break,
+                _ => return None,
+            }
+        }
         let (value, j) = if b[i..].starts_with(b"null") {
             (None, i + 4)
         } else {
@@ -448,6 +579,7 @@ fn scan(line: &str) -> Option<RawEvent<'_>> {
         device: text(5),
         user_agent: text(6),
         failure_reason: text(7),
+        challenge_passed: passed.flatten(),
     })
 }
 
@@ -467,6 +599,7 @@ fn json_message(e: &serde_json::Error) -> String {
 
 const REQUIRED: [&str; 5] = ["ts", "user", "ip", "protocol", "outcome"];
 const OPTIONAL: [&str; 3] = ["device", "user_agent", "failure_reason"];
+const FLAGS: [&str; 1] = ["challenge_passed"];
 
 /// A clear message for a line that did not deserialize: serde_json's data
 /// errors ("invalid type: integer `5`, expected a string") do not say which
@@ -496,6 +629,14 @@ fn json_error(line: &str, e: &serde_json::Error) -> LineError {
                     Some(format!("field `{f}` must be a string, not {}", kind(v)))
                 }
                 _ => None,
+            })
+            .or_else(|| {
+                FLAGS.iter().find_map(|f| match map.get(*f) {
+                    Some(v) if !v.is_boolean() && !v.is_null() => {
+                        Some(format!("field `{f}` must be a boolean, not {}", kind(v)))
+                    }
+                    _ => None,
+                })
             }),
         Ok(v) => Some(format!("expected a JSON object, not {}", kind(&v))),
         Err(_) => None,
@@ -615,6 +756,12 @@ fn parse_ts(s: &str) -> Result<Timestamp, LineError> {
 
 /// Parses one line into an attempt and its outcome.
 pub fn parse_line(line: &str) -> Result<(LoginAttempt, Outcome), LineError> {
+    parse_event(line).map(|e| (e.attempt, e.outcome))
+}
+
+/// Parses one line into an attempt, its outcome and whether a challenge
+/// would have been passed (`challenge_passed`, false when absent).
+pub fn parse_event(line: &str) -> Result<ParsedEvent, LineError> {
     if line.trim().is_empty() {
         return Err(LineError::Empty);
     }
@@ -642,7 +789,16 @@ pub fn parse_line(line: &str) -> Result<(LoginAttempt, Outcome), LineError> {
         raw.device.as_ref().map(|d| &*d.0),
         raw.user_agent.as_ref().map(|u| &*u.0),
     )?;
-    Ok((attempt, outcome))
+    if raw.challenge_passed == Some(true) && !outcome.is_success() {
+        return Err(LineError::Event(
+            "challenge_passed is only meaningful on a success".into(),
+        ));
+    }
+    Ok(ParsedEvent {
+        attempt,
+        outcome,
+        challenge_passed: raw.challenge_passed == Some(true),
+    })
 }
 
 /// Writes `s` as a JSON string.
@@ -814,6 +970,7 @@ pub struct Replayer<'a> {
     utc_offset: i32,
     db: Option<PathBuf>,
     progress: Option<ProgressBar>,
+    learn: LearnMode,
 }
 
 impl<'a> Replayer<'a> {
@@ -827,7 +984,14 @@ impl<'a> Replayer<'a> {
             utc_offset,
             db: None,
             progress: None,
+            learn: LearnMode::default(),
         })
+    }
+
+    /// How successes teach the profiles (default: enforced).
+    pub fn with_learn(mut self, mode: LearnMode) -> Self {
+        self.learn = mode;
+        self
     }
 
     /// Also store events and final profiles in this SQLite file.
@@ -867,7 +1031,10 @@ impl<'a> Replayer<'a> {
             Some(path) => Some(DbWriter::start(path)?),
             None => None,
         };
-        let mut s = ReplaySummary::default();
+        let mut s = ReplaySummary {
+            learn: self.learn,
+            ..ReplaySummary::default()
+        };
         let mut buf: Vec<u8> = Vec::with_capacity(1024);
         let mut bytes = 0u64;
         let mut newest = Timestamp::from_secs(i64::MIN);
@@ -895,10 +1062,10 @@ impl<'a> Replayer<'a> {
                 line = rest;
             }
             let parsed = match std::str::from_utf8(line) {
-                Ok(text) => parse_line(text),
+                Ok(text) => parse_event(text),
                 Err(_) => Err(LineError::NotUtf8),
             };
-            let (attempt, outcome) = match parsed {
+            let event = match parsed {
                 Ok(v) => v,
                 Err(e) => {
                     s.errors += 1;
@@ -909,6 +1076,7 @@ impl<'a> Replayer<'a> {
                     continue;
                 }
             };
+            let attempt = &event.attempt;
             s.events += 1;
             if attempt.ts < newest {
                 s.out_of_order += 1;
@@ -922,8 +1090,14 @@ impl<'a> Replayer<'a> {
             // evaluate and record against the cached entry without cloning.
             self.lookup(attempt.ip);
             let info = &self.cache[&attempt.ip];
-            let a = self.engine.evaluate(&attempt, info);
-            self.engine.record(&attempt, info, outcome);
+            let (a, outcome) = observe(&mut self.engine, &event, info, self.learn);
+            if event.outcome.is_success() && self.learn == LearnMode::Enforced {
+                if !outcome.is_success() {
+                    s.refused_successes += 1;
+                } else if !Trust::of(&a, event.challenge_passed).is_trusted() {
+                    s.unconfirmed_successes += 1;
+                }
+            }
             match a.decision {
                 Decision::Allow => s.allow += 1,
                 Decision::Challenge => s.challenge += 1,
@@ -932,7 +1106,7 @@ impl<'a> Replayer<'a> {
             s.alerts += u64::from(a.alert);
             write_assessment(&mut out, &a, self.utc_offset).map_err(ReplayError::Write)?;
             if let Some(db) = &mut db {
-                db.push_event(LoginEvent::of(&attempt, info, &a, outcome))?;
+                db.push_event(LoginEvent::of(attempt, info, &a, outcome))?;
             }
         }
         out.flush().map_err(ReplayError::Write)?;
@@ -1012,7 +1186,7 @@ pub fn run(opts: &ReplayOptions, policy: Policy, intel: &IpIntel) -> anyhow::Res
                 .with_context(|| format!("creating {}", p.display()))?,
         ),
     };
-    let mut replayer = Replayer::new(policy, intel)?;
+    let mut replayer = Replayer::new(policy, intel)?.with_learn(opts.learn);
     if let Some(db) = &opts.db {
         replayer = replayer.with_db(db);
     }
@@ -1122,6 +1296,7 @@ mod tests {
             o(&raw.device),
             o(&raw.user_agent),
             o(&raw.failure_reason),
+            raw.challenge_passed.map(|b| b.to_string()),
         ]
     }
 
@@ -1133,6 +1308,9 @@ mod tests {
             format!(" {{ {base} , \"device\" : \"d\" ,\"user_agent\":null}} \r"),
             format!("{{{base},\"tag\":\"spray\",\"failure_reason\":\"\"}}"),
             format!("{{{base},\"device\":\"深圳 laptop\"}}"),
+            format!("{{{base},\"challenge_passed\":true}}"),
+            format!("{{\"challenge_passed\" : false ,{base}}}"),
+            format!("{{{base},\"challenge_passed\":null,\"device\":\"d\"}}"),
         ];
         for line in &fast {
             let scanned = scan(line).unwrap_or_else(|| panic!("fast path missed {line}"));
@@ -1145,6 +1323,10 @@ mod tests {
             format!("{{{base},\"extra\":1}}"),
             format!("{{{base},\"extra\":{{\"x\":\"y\"}}}}"),
             format!("{{{base},\"ts\":\"again\"}}"),
+            format!("{{{base},\"challenge_passed\":\"yes\"}}"),
+            format!("{{{base},\"challenge_passed\":1}}"),
+            format!("{{{base},\"challenge_passed\":true,\"challenge_passed\":true}}"),
+            format!("{{{base},\"challenge_passed\":truex}}"),
             format!("{{{base}}} x"),
             format!("{{{base},}}"),
             format!("{{{base}"),
@@ -1162,6 +1344,30 @@ mod tests {
         assert_eq!(escaped.device.unwrap().0, "a\"b");
         let extra: RawEvent<'_> = serde_json::from_str(&slow[1]).unwrap();
         assert_eq!(extra.user.0, "a");
+    }
+
+    #[test]
+    fn challenge_passed_parses_on_both_paths_and_only_on_a_success() {
+        let base = r#""ts":"2026-03-01T00:00:00Z","user":"a","ip":"1.2.3.4","protocol":"imap""#;
+        let fast = format!(r#"{{{base},"outcome":"success","challenge_passed":true}}"#);
+        // The same line with an escape in it goes through serde_json.
+        let slow =
+            format!(r#"{{{base},"outcome":"success","device":"a\"b","challenge_passed":true}}"#);
+        assert!(scan(&fast).is_some() && scan(&slow).is_none());
+        for line in [&fast, &slow] {
+            assert!(parse_event(line).unwrap().challenge_passed, "{line}");
+        }
+        let absent = format!(r#"{{{base},"outcome":"success"}}"#);
+        assert!(!parse_event(&absent).unwrap().challenge_passed);
+        let err = |l: &str| parse_event(l).unwrap_err().to_string();
+        assert!(err(&format!(
+            r#"{{{base},"outcome":"failure","challenge_passed":true}}"#
+        ))
+        .contains("only meaningful on a success"));
+        assert!(err(&format!(
+            r#"{{{base},"outcome":"success","challenge_passed":"yes"}}"#
+        ))
+        .contains("field `challenge_passed` must be a boolean, not a string"));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The detection regression bar: a small simulated tenant on the real geo
-//! data (`warden simulate`'s model), evaluated like `warden eval`, must keep
-//! the targets minus a safety margin, so a change that makes
-//! detection worse fails CI. The geo data comes from `WARDEN_GEO_DIR`
+//! data (`warden simulate`'s model), evaluated like `warden eval` (learning
+//! as under enforcement), must keep the targets minus a safety
+//! margin — first attacker logins, every attacker login, campaigns alerted,
+//! friction and alerts — so a change that makes detection worse fails CI. The geo data comes from `WARDEN_GEO_DIR`
 //! (`scripts/test.sh` fetches it), else `data/geo` of the checkout.
 
 use std::io::Cursor;
@@ -48,6 +49,7 @@ fn detection_stays_above_the_bar_on_a_small_simulated_tenant() {
         Policy::default(),
         &intel,
         true,
+        warden::replay::LearnMode::Enforced,
     )
     .unwrap();
     let r = metrics::report(&scored);
@@ -73,12 +75,24 @@ fn detection_stays_above_the_bar_on_a_small_simulated_tenant() {
         "first attacker logins caught (bar 80 %)\n{table}"
     );
     assert!(
+        r.every_login_caught.of >= 100,
+        "too few attacker logins to judge\n{table}"
+    );
+    assert!(
+        r.every_login_caught.rate() >= 0.85,
+        "every attacker login caught (target 90 %, bar 85 %)\n{table}"
+    );
+    assert!(
+        r.campaigns_alerted.rate() >= 0.75,
+        "campaigns with an alert (bar 75 %: the residential proxy in the victim's city often raises none)\n{table}"
+    );
+    assert!(
         r.friction.rate() <= 0.015,
         "legit friction (target 1 %, bar 1.5 %)\n{table}"
     );
     assert!(
-        r.alerts_per_1000 <= 4.5,
-        "alerts per 1000 legit logins (target 3, bar 4.5)\n{table}"
+        r.alerts_per_1000 <= 3.0,
+        "alerts per 1000 legit logins (target 2, bar 3)\n{table}"
     );
     if let Some(bf) = r.attacks.get("brute_force") {
         assert!(

@@ -1,11 +1,14 @@
 //! `warden eval` on a small hand-labelled stream: home logins, a phished
-//! password used from abroad, a brute-force run, a trip; the numbers it
-//! reports follow from what the engine decides on each line.
+//! password used from abroad (three logins), a brute-force run, a trip
+//! whose challenge the traveller passes; the numbers it reports follow
+//! from what the engine decides on each line, under enforcement (the
+//! default) and literally.
 
 use std::io::Cursor;
 
 use serde_json::json;
 use warden::eval::{self, metrics};
+use warden::replay::LearnMode;
 use warden_core::Policy;
 
 fn ev(ts: String, user: &str, ip: &str, outcome: &str) -> String {
@@ -14,6 +17,14 @@ fn ev(ts: String, user: &str, ip: &str, outcome: &str) -> String {
     if outcome == "failure" {
         v["failure_reason"] = json!("wrong_password");
     }
+    v.to_string()
+}
+
+/// A success whose user would pass a challenge.
+fn passed(ts: &str, user: &str, ip: &str) -> String {
+    let mut v: serde_json::Value =
+        serde_json::from_str(&ev(ts.into(), user, ip, "success")).unwrap();
+    v["challenge_passed"] = json!(true);
     v.to_string()
 }
 
@@ -43,6 +54,11 @@ fn stream() -> (String, String) {
         "success",
     ));
     l.push(label("attack", "phishing_abroad", Some("phish-1"), "login"));
+    // The thief comes back from the same address that morning and the next.
+    for ts in ["2026-03-15T09:30:00+08:00", "2026-03-16T03:10:00+08:00"] {
+        e.push(ev(ts.into(), "alice", "105.112.3.3", "success"));
+        l.push(label("attack", "phishing_abroad", Some("phish-1"), "use"));
+    }
     // Day 15: 15 guesses at Bob's password from one address.
     for i in 0..15 {
         e.push(ev(
@@ -53,14 +69,12 @@ fn stream() -> (String, String) {
         ));
         l.push(label("attack", "brute_force", Some("bf-1"), "guess"));
     }
-    // Day 16: Carol is on a trip in Tokyo (a legit login from abroad).
-    e.push(ev(
-        "2026-03-16T10:00:00+08:00".into(),
-        "carol",
-        "126.0.1.1",
-        "success",
-    ));
-    l.push(label("legit", "travel", None, "legit"));
+    // Day 16: Carol is on a trip in Tokyo (a legit login from abroad); she
+    // passes the challenge, and her next login from there is quiet.
+    for ts in ["2026-03-16T10:00:00+08:00", "2026-03-16T18:00:00+08:00"] {
+        e.push(passed(ts, "carol", "126.0.1.1"));
+        l.push(label("legit", "travel", None, "legit"));
+    }
     (e.join("\n") + "\n", l.join("\n") + "\n")
 }
 
@@ -74,13 +88,24 @@ fn eval_counts_catches_friction_and_compares_the_baseline() {
         Policy::default(),
         &intel,
         true,
+        LearnMode::Enforced,
     )
     .unwrap();
-    assert_eq!(scored.len(), 14 * 3 + 1 + 15 + 1);
+    assert_eq!(scored.len(), 14 * 3 + 3 + 15 + 2);
     let r = metrics::report(&scored);
     let phish = &r.attacks["phishing_abroad"];
     assert_eq!(
         (phish.first_login_caught.hits, phish.first_login_caught.of),
+        (1, 1)
+    );
+    // Under enforcement the thief's first login taught nothing: the two
+    // that follow are caught too, and the campaign raised an alert.
+    assert_eq!(
+        (phish.every_login_caught.hits, phish.every_login_caught.of),
+        (3, 3)
+    );
+    assert_eq!(
+        (phish.campaigns_alerted.hits, phish.campaigns_alerted.of),
         (1, 1)
     );
     let bf = &r.attacks["brute_force"];
@@ -91,10 +116,18 @@ fn eval_counts_catches_friction_and_compares_the_baseline() {
         (bf.after_tenth_denied.hits, bf.after_tenth_denied.of),
         (5, 5)
     );
-    // Home logins are never stopped; the trip is challenged (friction 1/43).
+    // Home logins are never stopped; the trip is challenged once (passed),
+    // then learned (friction 1/44).
     assert_eq!(r.legit["home"].friction.hits, 0);
-    assert_eq!(r.friction.of, 43);
-    assert_eq!(r.legit_logins, 43);
+    assert_eq!(
+        (
+            r.legit["travel"].friction.hits,
+            r.legit["travel"].friction.of
+        ),
+        (1, 2)
+    );
+    assert_eq!(r.friction.of, 44);
+    assert_eq!(r.legit_logins, 44);
     // The baseline ran and also ranks the phished login above home logins.
     let b = r.baseline.as_ref().expect("baseline");
     assert!(b.auc > 0.9, "{}", b.auc);
@@ -104,6 +137,49 @@ fn eval_counts_catches_friction_and_compares_the_baseline() {
         "{table}"
     );
     assert!(table.contains("Freeman baseline"), "{table}");
+    assert!(table.contains("every attacker login caught"), "{table}");
+
+    // Literally (monitoring mode), the first login teaches Lagos: the
+    // thief's later logins are judged against it and fewer are caught.
+    let (events, labels) = stream();
+    let literal = metrics::report(
+        &eval::score(
+            Cursor::new(events),
+            Cursor::new(labels),
+            Policy::default(),
+            &intel,
+            false,
+            LearnMode::Literal,
+        )
+        .unwrap(),
+    );
+    let phish = &literal.attacks["phishing_abroad"];
+    assert_eq!(phish.first_login_caught.hits, 1);
+    assert!(
+        phish.every_login_caught.hits < 3,
+        "{:?}",
+        phish.every_login_caught
+    );
+}
+
+#[test]
+fn eval_refuses_an_attacker_login_that_passes_a_challenge() {
+    let (_dir, intel) = super::replay_intel();
+    let events = passed("2026-03-15T03:00:00+08:00", "alice", "105.112.3.3") + "\n";
+    let labels = label("attack", "phishing_abroad", Some("p-1"), "login") + "\n";
+    let err = eval::score(
+        Cursor::new(events),
+        Cursor::new(labels),
+        Policy::default(),
+        &intel,
+        false,
+        LearnMode::Enforced,
+    )
+    .unwrap_err();
+    assert!(
+        format!("{err:#}").contains("cannot pass a challenge"),
+        "{err:#}"
+    );
 }
 
 #[test]
@@ -117,6 +193,7 @@ fn eval_refuses_misaligned_or_malformed_labels() {
         Policy::default(),
         &intel,
         false,
+        LearnMode::Enforced,
     )
     .unwrap_err();
     assert!(
@@ -130,6 +207,7 @@ fn eval_refuses_misaligned_or_malformed_labels() {
         Policy::default(),
         &intel,
         false,
+        LearnMode::Enforced,
     )
     .unwrap_err();
     assert!(format!("{err:#}").contains("labels line 1"), "{err:#}");

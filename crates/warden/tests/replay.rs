@@ -5,7 +5,7 @@
 use std::io::Cursor;
 
 use serde_json::{json, Value};
-use warden::replay::{self, ReplayOptions, ReplaySummary, Replayer};
+use warden::replay::{self, LearnMode, ReplayOptions, ReplaySummary, Replayer};
 use warden::synth;
 use warden_core::{Engine, Policy};
 use warden_geo::IpIntel;
@@ -345,6 +345,7 @@ fn db_option_stores_events_and_profiles_in_sqlite() {
         db: Some(db.clone()),
         strict: true,
         progress: false,
+        learn: LearnMode::default(),
     };
     let s = replay::run(&opts, Policy::default(), &intel).unwrap();
     assert_eq!((s.events, s.errors), (3_000, 0));

@@ -82,7 +82,10 @@ pub struct AttackStats {
     /// denied (of the campaigns that had a successful login).
     pub first_login_caught: Share,
     /// Every successful attacker login challenged or denied.
-    pub successes_caught: Share,
+    pub every_login_caught: Share,
+    /// Campaigns with at least one successful login of which at least one
+    /// raised an alert (the user and the admins are told).
+    pub campaigns_alerted: Share,
     /// Guessing attempts (phase `guess`) denied.
     pub guesses_denied: Share,
     /// Brute force only: attempts after the tenth of a campaign denied.
@@ -91,6 +94,8 @@ pub struct AttackStats {
     /// First logins the baseline flags at the friction of Warden's own
     /// decisions (only with a baseline).
     pub baseline_first_login_caught: Option<Share>,
+    /// Every successful attacker login the baseline flags at that friction.
+    pub baseline_every_login_caught: Option<Share>,
 }
 
 /// Per legit behaviour.
@@ -131,7 +136,8 @@ pub struct Report {
     pub legit: BTreeMap<String, LegitStats>,
     /// Over every attack kind.
     pub first_login_caught: Share,
-    pub successes_caught: Share,
+    pub every_login_caught: Share,
+    pub campaigns_alerted: Share,
     pub guesses_denied: Share,
     /// Over every legit behaviour.
     pub friction: Share,
@@ -153,6 +159,11 @@ pub fn report(scored: &[Scored]) -> Report {
         ..Report::default()
     };
     let mut first_seen: BTreeMap<&str, bool> = BTreeMap::new();
+    // Per campaign with a successful login: its kind and whether any of
+    // its successes raised an alert.
+    let mut alerted: BTreeMap<&str, (&str, bool)> = BTreeMap::new();
+    // Baseline scores of every successful attacker login, with the kind.
+    let mut success_scores = Vec::new();
     let mut attempts: BTreeMap<&str, u64> = BTreeMap::new();
     // (score, baseline score) of legit logins and of first attacker logins.
     let mut legit_scores = Vec::new();
@@ -188,8 +199,13 @@ pub fn report(scored: &[Scored]) -> Report {
                     }
                 }
                 if s.success {
-                    a.successes_caught.add(s.caught());
-                    r.successes_caught.add(s.caught());
+                    a.every_login_caught.add(s.caught());
+                    r.every_login_caught.add(s.caught());
+                    alerted
+                        .entry(campaign)
+                        .or_insert((s.label.kind.as_str(), false))
+                        .1 |= s.alert;
+                    success_scores.push((s.baseline, s.label.kind.as_str()));
                     if !first_seen.contains_key(campaign) {
                         first_seen.insert(campaign, true);
                         a.first_login_caught.add(s.caught());
@@ -199,6 +215,14 @@ pub fn report(scored: &[Scored]) -> Report {
                 }
             }
         }
+    }
+    for (kind, told) in alerted.into_values() {
+        r.attacks
+            .entry(kind.to_string())
+            .or_default()
+            .campaigns_alerted
+            .add(told);
+        r.campaigns_alerted.add(told);
     }
     let alerts: u64 = r.legit.values().map(|l| l.alerts.hits).sum();
     r.alerts_per_1000 = if r.legit_logins == 0 {
@@ -217,6 +241,12 @@ pub fn report(scored: &[Scored]) -> Report {
         for &(_, b, kind) in &first_scores {
             let a = r.attacks.entry(kind.to_string()).or_default();
             a.baseline_first_login_caught
+                .get_or_insert_with(Share::default)
+                .add(b.is_some_and(&flagged));
+        }
+        for &(b, kind) in &success_scores {
+            let a = r.attacks.entry(kind.to_string()).or_default();
+            a.baseline_every_login_caught
                 .get_or_insert_with(Share::default)
                 .add(b.is_some_and(&flagged));
         }

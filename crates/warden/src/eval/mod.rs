@@ -6,7 +6,11 @@
 //! event too, so both catch rates are printed side by side at the same
 //! friction. Output: a readable table, `summary.json` and `roc.svg`, each
 //! saying whether geo data was used ([`GeoMode`]: the command refuses to
-//! run without it unless given `--no-geo`).
+//! run without it unless given `--no-geo`) and how successes were learned
+//! ([`LearnMode`]: by default as under enforcement, so an attacker's later
+//! logins are judged against a profile that did not learn the first one).
+//! The baseline learns from the same successes Warden learned as trusted
+//! (every success in literal mode), so both judge the same history.
 
 pub mod metrics;
 pub mod plot;
@@ -23,7 +27,7 @@ use warden_geo::IpIntel;
 
 pub use metrics::{Label, LabelKind, Report, Scored};
 
-use crate::replay::{parse_line, GeoMode};
+use crate::replay::{observe, parse_event, GeoMode, LearnMode};
 
 /// What to evaluate and where to write.
 #[derive(Debug, Clone)]
@@ -35,12 +39,15 @@ pub struct EvalOptions {
     pub baseline: bool,
     /// The geo data the events are judged with (named in the outputs).
     pub geo: GeoMode,
+    /// How successes teach the profiles (named in the outputs).
+    pub learn: LearnMode,
 }
 
 /// `summary.json`: the report and the geo data it was made with.
 #[derive(serde::Serialize)]
 struct Summary<'a> {
     geo: String,
+    learn: &'static str,
     #[serde(flatten)]
     report: &'a Report,
 }
@@ -52,6 +59,7 @@ pub fn score<E: BufRead, L: BufRead>(
     policy: Policy,
     intel: &IpIntel,
     baseline: bool,
+    learn: LearnMode,
 ) -> anyhow::Result<Vec<Scored>> {
     let mut engine = Engine::new(policy)?;
     let mut freeman = baseline.then(Freeman::new);
@@ -69,12 +77,19 @@ pub fn score<E: BufRead, L: BufRead>(
         if label.label == LabelKind::Attack && label.campaign.is_none() {
             bail!("labels line {n}: an attack without a campaign");
         }
-        let (attempt, outcome) = parse_line(&line).with_context(|| format!("events line {n}"))?;
+        let event = parse_event(&line).with_context(|| format!("events line {n}"))?;
+        if label.label == LabelKind::Attack && event.challenge_passed {
+            bail!("events line {n}: an attacker's login cannot pass a challenge");
+        }
+        let (attempt, outcome) = (&event.attempt, event.outcome);
         let ip = intel.lookup(attempt.ip);
-        let b = freeman.as_ref().map(|f| f.score(&attempt, &ip));
-        let a = engine.observe(&attempt, &ip, outcome);
-        if let Some(f) = freeman.as_mut().filter(|_| outcome.is_success()) {
-            f.learn(&attempt, &ip);
+        let b = freeman.as_ref().map(|f| f.score(attempt, &ip));
+        let (a, learned) = observe(&mut engine, &event, &ip, learn);
+        let trusted = learned.is_success()
+            && (learn == LearnMode::Literal
+                || warden_core::Trust::of(&a, event.challenge_passed).is_trusted());
+        if let Some(f) = freeman.as_mut().filter(|_| trusted) {
+            f.learn(attempt, &ip);
         }
         if n % 10_000 == 0 {
             engine.prune(attempt.ts);
@@ -115,52 +130,55 @@ pub fn table(r: &Report) -> String {
         r.events, r.legit_logins, r.attack_events
     );
     let baseline = r.baseline.is_some();
+    let freeman = |s: Option<metrics::Share>| {
+        if baseline {
+            format!(" {} |", share(&s.unwrap_or_default()))
+        } else {
+            String::new()
+        }
+    };
     let _ = writeln!(
         t,
-        "| attack | campaigns | first login caught |{} successes caught | guesses denied | brute force after 10th denied |",
+        "| attack | campaigns | first login caught |{} every attacker login caught |{} campaigns alerted | guesses denied | brute force after 10th denied |",
+        if baseline { " Freeman, same friction |" } else { "" },
         if baseline { " Freeman, same friction |" } else { "" }
     );
     let _ = writeln!(
         t,
-        "|---|---|---|{}---|---|---|",
+        "|---|---|---|{}---|{}---|---|---|",
+        if baseline { "---|" } else { "" },
         if baseline { "---|" } else { "" }
     );
     for (kind, a) in &r.attacks {
-        let b = if baseline {
-            let s = a.baseline_first_login_caught.unwrap_or_default();
-            format!(" {} |", share(&s))
-        } else {
-            String::new()
-        };
         let _ = writeln!(
             t,
-            "| {kind} | {} | {} |{b} {} | {} | {} |",
+            "| {kind} | {} | {} |{} {} |{} {} | {} | {} |",
             a.campaigns,
             share(&a.first_login_caught),
-            share(&a.successes_caught),
+            freeman(a.baseline_first_login_caught),
+            share(&a.every_login_caught),
+            freeman(a.baseline_every_login_caught),
+            share(&a.campaigns_alerted),
             share(&a.guesses_denied),
             share(&a.after_tenth_denied)
         );
     }
+    let sum = |f: fn(&metrics::AttackStats) -> Option<metrics::Share>| {
+        r.attacks.values().filter_map(f).fold(None, |acc, s| {
+            let mut all: metrics::Share = acc.unwrap_or_default();
+            all.hits += s.hits;
+            all.of += s.of;
+            Some(all)
+        })
+    };
     let _ = writeln!(
         t,
-        "| **all** | | {} |{} {} | {} | |\n",
+        "| **all** | | {} |{} {} |{} {} | {} | |\n",
         share(&r.first_login_caught),
-        if baseline {
-            let mut all = metrics::Share::default();
-            for s in r
-                .attacks
-                .values()
-                .filter_map(|a| a.baseline_first_login_caught.as_ref())
-            {
-                all.hits += s.hits;
-                all.of += s.of;
-            }
-            format!(" {} |", share(&all))
-        } else {
-            String::new()
-        },
-        share(&r.successes_caught),
+        freeman(sum(|a| a.baseline_first_login_caught)),
+        share(&r.every_login_caught),
+        freeman(sum(|a| a.baseline_every_login_caught)),
+        share(&r.campaigns_alerted),
         share(&r.guesses_denied)
     );
     let _ = writeln!(
@@ -230,13 +248,15 @@ pub fn run(
         policy,
         intel,
         opts.baseline,
+        opts.learn,
     )?;
     let report = metrics::report(&scored);
-    let text = format!("{}\n\n{}", opts.geo, table(&report));
+    let text = format!("{}\n{}\n\n{}", opts.geo, opts.learn, table(&report));
     if let Some(dir) = &opts.out {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let summary = Summary {
             geo: opts.geo.to_string(),
+            learn: opts.learn.as_str(),
             report: &report,
         };
         std::fs::write(
