@@ -51,8 +51,8 @@ pub enum AnswerError {
     /// The alert was answered already.
     #[error("alert {id} was answered already ({answer})")]
     AlreadyAnswered { id: i64, answer: Answer },
-    /// The alert is not about one user's login (an attack on many accounts,
-    /// a summary, a "not me" alert itself).
+    /// The alert is not about one user's successful login (an attack's
+    /// failures, a summary, a "not me" alert itself).
     #[error("alert {0} is not about a login of one user and takes no answer")]
     NotAnswerable(i64),
     /// The store or another part of the service failed.
@@ -100,16 +100,20 @@ pub struct Answered {
     pub queued_correction: Option<i64>,
 }
 
-/// Whether an alert takes a "was this you?" answer: about one user's
-/// login.
+/// Whether an alert takes a "was this you?" answer: one user's successful
+/// login from a known address (an unusual place, impossible travel, a new
+/// device, a risky network). Never an attack's failures: "yes, it was me"
+/// on a brute-force alert would teach the attacker's address as trusted.
 pub fn answerable(a: &Alert) -> bool {
     a.user.is_some()
-        && !matches!(
+        && a.ip.is_some()
+        && a.succeeded
+        && matches!(
             a.kind,
-            AlertKind::LoginDisowned
-                | AlertKind::Summary
-                | AlertKind::PasswordSpraying
-                | AlertKind::CredentialStuffing
+            AlertKind::UnusualLocation
+                | AlertKind::ImpossibleTravel
+                | AlertKind::NewDevice
+                | AlertKind::RiskyLogin
         )
 }
 
@@ -363,5 +367,74 @@ impl<S: Backend> Service<S> {
             decided_by: None,
         };
         Ok(Some(self.store.queue_correction(&c).await?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use warden_core::Timestamp;
+
+    fn alert(kind: AlertKind, succeeded: bool) -> Alert {
+        Alert {
+            id: 1,
+            kind,
+            grade: Grade::Warning,
+            state: AlertState::Open,
+            user: Some("kim".into()),
+            created_at: Timestamp(0),
+            ts: Timestamp(0),
+            last_ts: Timestamp(0),
+            count: 1,
+            dedupe_key: String::new(),
+            notify_user: true,
+            notify_admins: true,
+            ip: Some("203.0.113.9".parse().unwrap()),
+            country: None,
+            region: None,
+            city: None,
+            asn: None,
+            isp: None,
+            device: None,
+            client: None,
+            protocol: None,
+            decision: None,
+            succeeded,
+            reasons: Vec::new(),
+            event_id: None,
+            answer: None,
+            answered_at: None,
+            answered_ip: None,
+            note: String::new(),
+        }
+    }
+
+    #[test]
+    fn only_a_users_successful_login_takes_an_answer() {
+        for k in [
+            AlertKind::UnusualLocation,
+            AlertKind::ImpossibleTravel,
+            AlertKind::NewDevice,
+            AlertKind::RiskyLogin,
+        ] {
+            assert!(answerable(&alert(k, true)), "{k}");
+            assert!(!answerable(&alert(k, false)), "{k} failed");
+        }
+        for k in [
+            AlertKind::BruteForce,
+            AlertKind::PasswordSpraying,
+            AlertKind::CredentialStuffing,
+            AlertKind::AccountUnderAttack,
+            AlertKind::LoginDisowned,
+            AlertKind::Summary,
+        ] {
+            assert!(!answerable(&alert(k, true)), "{k}");
+        }
+        let mut no_ip = alert(AlertKind::UnusualLocation, true);
+        no_ip.ip = None;
+        assert!(!answerable(&no_ip));
+        let mut no_user = alert(AlertKind::UnusualLocation, true);
+        no_user.user = None;
+        assert!(!answerable(&no_user));
     }
 }
