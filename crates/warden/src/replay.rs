@@ -1050,7 +1050,7 @@ impl<'a> Replayer<'a> {
             s.lines += 1;
             let line_no = s.lines;
             if let Some(bar) = &self.progress {
-                if line_no % PROGRESS_EVERY == 0 {
+                if line_no.is_multiple_of(PROGRESS_EVERY) {
                     bar.set_position(bytes);
                 }
             }
@@ -1083,7 +1083,7 @@ impl<'a> Replayer<'a> {
             } else {
                 newest = attempt.ts;
             }
-            if s.events % PRUNE_EVERY == 0 {
+            if s.events.is_multiple_of(PRUNE_EVERY) {
                 self.engine.prune(attempt.ts);
             }
             // The cache and the engine are separate fields: look up, then

@@ -62,7 +62,11 @@ pub async fn answer<S: Backend>(
     ApiJson(req): ApiJson<AnswerRequest>,
 ) -> Result<ApiJson<AnswerResponse>, ApiError> {
     let id = parse_id("id", &id)?;
-    if req.comment.as_deref().is_some_and(|c| c.chars().count() > 2000) {
+    if req
+        .comment
+        .as_deref()
+        .is_some_and(|c| c.chars().count() > 2000)
+    {
         return Err(ApiError::bad("comment: at most 2000 characters"));
     }
     let choice: Answer = req
