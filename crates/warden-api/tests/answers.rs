@@ -254,6 +254,16 @@ async fn not_me_revokes_sessions_and_codes_demands_a_new_password_and_refuses_th
             "{e}"
         );
     }
+    // Dovecot's auth policy refuses it before the password too.
+    let (s, v) = h
+        .post(
+            "/v1/dovecot/policy?command=allow",
+            json!({"login": user, "remote": LAGOS_NEIGHBOUR, "real_remote": "127.0.0.1",
+                   "protocol": "imap", "session_id": "s1", "pwhash": "abc", "tls": true}),
+        )
+        .await;
+    assert_eq!((s, &v["status"]), (StatusCode::OK, &json!(-1)), "{v}");
+    assert!(v["msg"].as_str().unwrap().contains("not theirs"), "{v}");
     // Only this account: another user from the same address is not refused
     // by the block.
     h.settled_user("carol@acme.test").await;
