@@ -10,7 +10,10 @@ command -v npm >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=nonint
 # The end-to-end tests run the real Debian mail daemons (Dovecot with the Lua
 # passdb, Postfix) and Python's mail clients (docs/integrations/).
 missing=()
-for p in dovecot-imapd dovecot-pop3d dovecot-auth-lua postfix swaks python3 openssl; do
+# The answer page is checked in headless Chromium (driven over the DevTools
+# protocol on a pipe by crates/warden-api/tests/browser/cdp.py), with a CJK
+# font for the Chinese page's screenshot.
+for p in dovecot-imapd dovecot-pop3d dovecot-auth-lua postfix swaks python3 openssl chromium fonts-wqy-zenhei; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -7,6 +7,7 @@
 //! policy route, the Postfix policy server, the checkpassword protocol).
 //! This crate owns no risk or credential logic.
 
+pub mod answer_page;
 pub mod auth;
 pub mod credentials;
 pub mod diagnose;
@@ -52,7 +53,7 @@ pub const DOVECOT_BODY_LIMIT: usize = 1 << 20;
 /// Builds the router over shared state.
 pub fn router<S: Backend>(state: Arc<AppState<S>>) -> Router {
     use mail::dovecot;
-    use routes::{accounts, alerts, auth as authn, geo, health, login, notify, users};
+    use routes::{accounts, alerts, answers, auth as authn, geo, health, login, notify, users};
     let limit = state.config.max_body_bytes;
     let v1 = Router::new()
         .route("/evaluate", post(login::evaluate::<S>))
@@ -120,6 +121,10 @@ pub fn router<S: Backend>(state: Arc<AppState<S>>) -> Router {
             get(accounts::security_events::<S>),
         )
         .route("/users/{user}/diagnose", get(accounts::diagnose::<S>))
+        .route(
+            "/users/{user}/source-blocks",
+            get(answers::list_blocks::<S>).delete(answers::lift_block::<S>),
+        )
         .route("/users/{user}/history", get(users::history::<S>))
         .route("/users/{user}/profile", get(users::profile::<S>))
         .route(
@@ -128,6 +133,17 @@ pub fn router<S: Backend>(state: Arc<AppState<S>>) -> Router {
                 .post(geo::put_correction::<S>)
                 .delete(geo::delete_correction::<S>),
         )
+        .route("/geo/corrections/queue", get(answers::list_queue::<S>))
+        .route(
+            "/geo/corrections/queue/{id}/accept",
+            post(answers::accept::<S>),
+        )
+        .route(
+            "/geo/corrections/queue/{id}/reject",
+            post(answers::reject::<S>),
+        )
+        .route("/alerts/{id}/answer", post(answers::answer::<S>))
+        .route("/alerts/{id}/review", get(answers::review::<S>))
         .route("/geo/{ip}", get(geo::lookup::<S>))
         .route("/notify/channels", get(notify::list_channels::<S>))
         .route(
@@ -163,7 +179,23 @@ pub fn router<S: Backend>(state: Arc<AppState<S>>) -> Router {
             state.clone(),
             auth::require_key::<S>,
         ));
+    // The "was this you?" page: outside /v1 and the API key (the signed
+    // token is the credential), small bodies, through the admission gate.
+    let answer = Router::new()
+        .route(
+            "/answer/{token}",
+            get(answer_page::show::<S>).post(answer_page::act::<S>),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            overload::Gate {
+                admission: state.config.admission.clone(),
+                body_limit: answer_page::MAX_FORM_BYTES,
+            },
+            overload::admit,
+        ))
+        .layer(DefaultBodyLimit::max(answer_page::MAX_FORM_BYTES));
     Router::new()
+        .merge(answer)
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz::<S>))
         .route("/metrics", get(health::metrics::<S>))

@@ -9,7 +9,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::{ErrorBody, ErrorDetail};
 use crate::mail::dovecot;
-use crate::routes::{accounts, alerts, auth, geo, health, login, notify, users};
+use crate::routes::{accounts, alerts, answers, auth, geo, health, login, notify, users};
 
 struct Security;
 
@@ -171,6 +171,13 @@ impl Modify for ErrorResponses {
         alerts::ack,
         alerts::close,
         alerts::resend,
+        answers::answer,
+        answers::review,
+        answers::list_blocks,
+        answers::lift_block,
+        answers::list_queue,
+        answers::accept,
+        answers::reject,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&Security, &ErrorResponses),
@@ -181,7 +188,7 @@ impl Modify for ErrorResponses {
         (name = "ops", description = "Health and readiness"),
         (name = "auth", description = "Credential verification for mail servers, web/IM login with a second factor, sessions"),
         (name = "accounts", description = "Organisations, accounts, passwords, authorization codes, TOTP, security events, diagnosis"),
-        (name = "alerts", description = "Alerts raised from the login history: list, acknowledge, close, resend"),
+        (name = "alerts", description = "Alerts raised from the login history (list, acknowledge, close, resend) and the users' answers to \"was this you?\""),
         (name = "mail servers", description = "Dovecot's auth policy protocol (docs/integrations/dovecot.md)"),
         (name = "notify", description = "Alert delivery: channels, templates, the outbox's deliveries (docs/alert-delivery.md)"),
     )

@@ -18,6 +18,7 @@ use warden_service::{Events, LoginSettings, Service, ShortLived};
 use warden_store::{BatchConfig, BatchWriter, SqliteStore, Store};
 
 mod alerts;
+mod answers;
 mod credentials;
 mod hostile;
 mod notify;
@@ -227,6 +228,7 @@ impl Harness {
             alerts,
             notify,
             answers: Default::default(),
+            blocks: Default::default(),
         });
         let state = Arc::new(AppState {
             service,

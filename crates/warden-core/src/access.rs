@@ -16,6 +16,10 @@ use crate::policy::{Access, InvalidPolicy};
 pub enum AccessRule {
     /// The address is in this blocked network.
     Blocked(IpNet),
+    /// The user said a login from this network was not theirs: it is
+    /// refused for their account (not a policy rule; see
+    /// [`crate::answered::SourceBlock`]).
+    BlockedForAccount(IpNet),
     /// An allowlist is set and the address is not on it.
     NotAllowlisted,
     /// The login comes from a country outside the geo-fence (`None`: the

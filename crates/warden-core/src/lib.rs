@@ -9,6 +9,7 @@
 pub mod access;
 pub mod account;
 pub mod alert;
+pub mod answered;
 pub mod assess;
 pub mod client;
 pub mod counters;
@@ -38,6 +39,7 @@ pub use account::{
 pub use alert::{
     Alert, AlertKind, AlertState, Answer, Audience, ChannelKind, Delivery, DeliveryState, Grade,
 };
+pub use answered::{CorrectionState, QueuedCorrection, SourceBlock};
 pub use assess::Assessment;
 pub use decision::{Decision, Level, ReasonCode};
 pub use domain::*;

@@ -401,6 +401,13 @@ impl Reason {
                 let _ = match (rule, en) {
                     (A::Blocked(n), true) => write!(s, "Access refused: {n} is on the blocklist"),
                     (A::Blocked(n), false) => write!(s, "禁止访问：{n} 在黑名单中"),
+                    (A::BlockedForAccount(n), true) => write!(
+                        s,
+                        "Access refused: {n} is blocked for this account since the user reported a login from it as not theirs"
+                    ),
+                    (A::BlockedForAccount(n), false) => {
+                        write!(s, "禁止访问：用户报告来自 {n} 的登录不是本人，该网段已禁止登录此账号")
+                    }
                     (A::NotAllowlisted, true) => {
                         s.write_str("Access refused: the address is not on the allowlist")
                     }

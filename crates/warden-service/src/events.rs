@@ -168,6 +168,41 @@ pub enum DomainEvent<'a> {
         network: ipnet::IpNet,
         removed: bool,
     },
+    /// "Was this you?" was answered: by the user through an answer link or
+    /// by an admin for them (`actor`), from `ip`, at `at`. What the answer
+    /// did is in the fields: the "not me" alert raised for the admins, the
+    /// network blocked for the account, the queued location complaint.
+    AlertAnswered {
+        alert_id: i64,
+        user: &'a str,
+        answer: warden_core::Answer,
+        actor: crate::credentials::Actor,
+        ip: Option<IpAddr>,
+        at: warden_core::Timestamp,
+        disowned_alert: Option<i64>,
+        blocked: Option<ipnet::IpNet>,
+        queued_correction: Option<i64>,
+    },
+    /// An answer link or an answer was refused (`why`: a forged, expired or
+    /// used link, an alert that takes no answer); nothing changed.
+    AnswerRefused {
+        why: &'static str,
+        ip: Option<IpAddr>,
+    },
+    /// An admin lifted a network's block for an account.
+    SourceUnblocked {
+        user: &'a str,
+        network: ipnet::IpNet,
+        ip: Option<IpAddr>,
+    },
+    /// An admin accepted or rejected a queued location complaint.
+    CorrectionDecided {
+        id: i64,
+        state: warden_core::CorrectionState,
+        by: &'a str,
+        ip: Option<IpAddr>,
+        at: warden_core::Timestamp,
+    },
     /// A request presented no valid API key.
     Unauthorized { path: &'a str },
     /// An alert was raised from the committed history (it is stored).

@@ -85,6 +85,9 @@ pub struct Service<S: Backend> {
     pub notify: notify::NotifySettings,
     /// "Was this you?" links ([`answers`]).
     pub answers: answers::AnswerSettings,
+    /// The sources users disowned, refused for their account
+    /// ([`answers::blocks`]).
+    pub blocks: answers::SourceBlocks,
 }
 
 /// The engine behind its lock, with its sizes readable without the lock.

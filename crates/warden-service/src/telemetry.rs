@@ -116,6 +116,48 @@ impl Subscriber for Telemetry {
                 metrics::counter!("warden_geo_corrections_changed_total").increment(1);
                 tracing::info!(%network, removed, "geolocation correction changed");
             }
+            DomainEvent::AlertAnswered {
+                alert_id,
+                user,
+                answer,
+                actor,
+                ip,
+                disowned_alert,
+                blocked,
+                queued_correction,
+                ..
+            } => {
+                metrics::counter!("warden_alert_answers_total", "answer" => answer.as_str(), "actor" => actor.as_str())
+                    .increment(1);
+                tracing::info!(
+                    alert_id,
+                    user,
+                    answer = answer.as_str(),
+                    actor = actor.as_str(),
+                    ip = ?ip,
+                    disowned_alert = ?disowned_alert,
+                    blocked = ?blocked,
+                    queued_correction = ?queued_correction,
+                    "alert answered"
+                );
+            }
+            DomainEvent::AnswerRefused { why, ip } => {
+                metrics::counter!("warden_alert_answers_refused_total", "why" => why).increment(1);
+                tracing::debug!(why, ip = ?ip, "answer link refused");
+            }
+            DomainEvent::SourceUnblocked { user, network, ip } => {
+                metrics::counter!("warden_source_blocks_lifted_total").increment(1);
+                tracing::info!(user, %network, ip = ?ip, "source block lifted");
+            }
+            DomainEvent::CorrectionDecided {
+                id, state, by, ip, ..
+            } => {
+                metrics::counter!("warden_correction_requests_decided_total", "state" => state.as_str())
+                    .increment(1);
+                // `by` is the admin's own label: one clean line in the log.
+                let by = warden_core::text::one_line(by, 64);
+                tracing::info!(id, state = state.as_str(), %by, ip = ?ip, "location complaint decided");
+            }
             DomainEvent::Unauthorized { path } => {
                 metrics::counter!("warden_unauthorized_total").increment(1);
                 tracing::debug!(path, "request without a valid API key");

@@ -191,6 +191,7 @@ impl World {
             alerts: Default::default(),
             notify: Default::default(),
             answers: Default::default(),
+            blocks: Default::default(),
         });
         World {
             service,

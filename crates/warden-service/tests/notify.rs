@@ -80,6 +80,7 @@ impl World {
             alerts: Default::default(),
             notify,
             answers: Default::default(),
+            blocks: Default::default(),
         });
         World {
             service,

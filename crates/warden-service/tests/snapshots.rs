@@ -95,6 +95,7 @@ async fn node(dir: &Path, clock: Arc<TestClock>) -> (Arc<Service<SqliteStore>>, 
         alerts: Default::default(),
         notify: Default::default(),
         answers: Default::default(),
+        blocks: Default::default(),
     });
     (service, restored)
 }

@@ -223,10 +223,16 @@ pub trait AccountStore: Send + Sync + 'static {
 /// Everything the service needs from one database: the login history and
 /// profiles ([`crate::Store`]), the accounts ([`AccountStore`]) and the
 /// alerts ([`crate::AlertStore`]), their notification outbox
-/// ([`crate::DeliveryStore`]) and the admins' templates
-/// ([`crate::TemplateStore`]).
+/// ([`crate::DeliveryStore`]), the admins' templates
+/// ([`crate::TemplateStore`]) and what users' answers leave behind
+/// ([`crate::AnswerStore`]).
 pub trait Backend:
-    crate::Store + AccountStore + crate::AlertStore + crate::DeliveryStore + crate::TemplateStore
+    crate::Store
+    + AccountStore
+    + crate::AlertStore
+    + crate::DeliveryStore
+    + crate::TemplateStore
+    + crate::AnswerStore
 {
 }
 
@@ -235,7 +241,8 @@ impl<
             + AccountStore
             + crate::AlertStore
             + crate::DeliveryStore
-            + crate::TemplateStore,
+            + crate::TemplateStore
+            + crate::AnswerStore,
     > Backend for T
 {
 }

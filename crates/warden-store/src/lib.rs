@@ -15,6 +15,7 @@
 
 mod accounts;
 mod alerts;
+mod answers;
 mod codec;
 mod deliveries;
 mod error;
@@ -22,7 +23,9 @@ mod model;
 pub mod private;
 mod sql;
 mod sql_accounts;
+#[macro_use]
 mod sql_alerts;
+mod sql_answers;
 mod sql_notify;
 mod sqlite;
 mod store;
@@ -34,6 +37,7 @@ pub use alerts::{
     AlertAction, AlertBatch, AlertChange, AlertQuery, AlertStore, MAX_ALERTS_LIMIT,
     MAX_ALERT_NOTE_CHARS, MAX_ALERT_USERS,
 };
+pub use answers::{AnswerStore, MAX_QUEUE_PAGE};
 pub use codec::BadValue;
 pub use deliveries::{DeliveryQuery, DeliveryStore, FailedTry, MAX_DELIVERIES};
 pub use error::{CorruptionSource, StoreError};

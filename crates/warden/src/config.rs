@@ -93,6 +93,7 @@ pub struct Config {
     pub policy: Policy,
     pub auth: Auth,
     pub login: Login,
+    pub answers: Answers,
     pub texts: Texts,
     pub dovecot: Dovecot,
     pub postfix: Postfix,
@@ -118,6 +119,7 @@ impl Default for Config {
             policy: Policy::default(),
             auth: Auth::default(),
             login: Login::default(),
+            answers: Answers::default(),
             texts: Texts::default(),
             dovecot: Dovecot::default(),
             postfix: Postfix::default(),
@@ -367,6 +369,39 @@ impl Default for Login {
             protection: false,
             tarpit_secs: 2,
             tarpit_max_secs: 15,
+        }
+    }
+}
+
+/// "Was this you?": the links in users' alerts and the page they open (`/answer/{token}`, served by Warden outside `/v1` and the API key).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Answers {
+    /// Where users' browsers reach Warden, for the links in alerts (`https://warden.example.com`; the page is `/answer/...` below it). Empty: `http://` and `server.listen`, which only works for users on that host — set it when alerts go to people.
+    pub base_url: String,
+    /// How long a link works, in hours (a week by default).
+    pub link_ttl_hours: u32,
+    /// The key links are signed with (relative to `data_dir`); created with a random key on first start. A new key voids every link already sent.
+    pub key_file: PathBuf,
+}
+
+impl Default for Answers {
+    fn default() -> Self {
+        Answers {
+            base_url: String::new(),
+            link_ttl_hours: 168,
+            key_file: PathBuf::from("answer-key"),
+        }
+    }
+}
+
+impl Answers {
+    /// The base URL links use: the configured one, else `server.listen`'s.
+    pub fn base_url(&self, listen: &str) -> String {
+        if self.base_url.trim().is_empty() {
+            format!("http://{listen}")
+        } else {
+            self.base_url.trim().trim_end_matches('/').to_string()
         }
     }
 }
@@ -805,6 +840,22 @@ impl Config {
         within("login.tarpit_secs", self.login.tarpit_secs, 0, 300)?;
         if self.login.tarpit_max_secs > 300 {
             bail!("login.tarpit_max_secs must be within 0..=300, got {} (mail clients give up sooner)", self.login.tarpit_max_secs);
+        }
+        within(
+            "answers.link_ttl_hours",
+            self.answers.link_ttl_hours,
+            1,
+            90 * 24,
+        )?;
+        let base = self.answers.base_url.trim();
+        if !base.is_empty()
+            && (!(base.starts_with("http://") || base.starts_with("https://"))
+                || base.len() > 200
+                || base.contains(|c: char| {
+                    c.is_whitespace() || c.is_control() || c == '?' || c == '#'
+                }))
+        {
+            bail!("answers.base_url: {base:?} is not an http:// or https:// address without a query (at most 200 characters)");
         }
         if let Some(l) = &self.postfix.listen {
             let addr = l

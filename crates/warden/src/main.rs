@@ -174,6 +174,14 @@ enum Command {
         #[arg(long, conflicts_with = "geo_dir")]
         no_geo: bool,
     },
+    /// Geolocation corrections: the queue of users' "the location is
+    /// wrong" answers (through the running service).
+    Corrections {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: CorrectionsCommand,
+    },
     /// Explain why a user's mail clients fail to log in, and what to do.
     Diagnose {
         user: String,
@@ -288,6 +296,54 @@ enum UserCommand {
         protocols: Vec<String>,
         #[arg(long)]
         expires_in_days: Option<u32>,
+    },
+}
+
+#[derive(Subcommand)]
+enum CorrectionsCommand {
+    /// The users' location complaints waiting for an admin.
+    Queue {
+        #[command(subcommand)]
+        command: QueueCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum QueueCommand {
+    /// List complaints (oldest first).
+    List {
+        /// pending, accepted or rejected (default: all).
+        #[arg(long)]
+        state: Option<String>,
+        /// Continue after this id (the previous page's next_after).
+        #[arg(long)]
+        after: Option<i64>,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// Accept one: a geolocation correction with the place given, live at once.
+    Accept {
+        id: i64,
+        /// ISO 3166-1 alpha-2 country code.
+        #[arg(long)]
+        country: String,
+        #[arg(long)]
+        region: Option<String>,
+        #[arg(long)]
+        city: Option<String>,
+        /// The network to correct (CIDR, holding the address; default: the address alone).
+        #[arg(long)]
+        network: Option<String>,
+        /// Who decides (recorded; default `api`).
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Reject one.
+    Reject {
+        id: i64,
+        /// Who decides (recorded; default `api`).
+        #[arg(long)]
+        by: Option<String>,
     },
 }
 
@@ -617,6 +673,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 started.elapsed().as_secs_f64()
             ));
         }
+        Command::Corrections {
+            remote,
+            command: CorrectionsCommand::Queue { command },
+        } => {
+            let admin = warden::admin::Admin::new(
+                &cfg,
+                remote.server.as_deref(),
+                std::env::var("WARDEN_API_KEY").ok(),
+            )?;
+            let rt = tokio::runtime::Runtime::new()?;
+            let answer = rt.block_on(queue_command(&admin, command))?;
+            emit(format_args!("{}\n", serde_json::to_string_pretty(&answer)?))?;
+        }
         Command::Diagnose {
             user,
             remote,
@@ -639,6 +708,59 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs one `warden corrections queue` command against the service.
+async fn queue_command(
+    admin: &warden::admin::Admin,
+    command: QueueCommand,
+) -> anyhow::Result<serde_json::Value> {
+    use reqwest::Method;
+    use serde_json::json;
+    use warden::admin::{segment, Body};
+    const Q: &str = "/v1/geo/corrections/queue";
+    match command {
+        QueueCommand::List {
+            state,
+            after,
+            limit,
+        } => {
+            let mut path = format!("{Q}?limit={limit}");
+            if let Some(s) = state {
+                path.push_str(&format!("&state={}", segment(&s)));
+            }
+            if let Some(a) = after {
+                path.push_str(&format!("&after={a}"));
+            }
+            admin.call(Method::GET, &path, None).await
+        }
+        QueueCommand::Accept {
+            id,
+            country,
+            region,
+            city,
+            network,
+            by,
+        } => {
+            let body = json!({"country": country, "region": region, "city": city, "network": network, "by": by});
+            admin
+                .call(
+                    Method::POST,
+                    &format!("{Q}/{id}/accept"),
+                    Some(Body::Json(body)),
+                )
+                .await
+        }
+        QueueCommand::Reject { id, by } => {
+            admin
+                .call(
+                    Method::POST,
+                    &format!("{Q}/{id}/reject"),
+                    Some(Body::Json(json!({ "by": by }))),
+                )
+                .await
+        }
+    }
 }
 
 /// Runs one `warden user` command against the service.

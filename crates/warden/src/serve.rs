@@ -204,6 +204,44 @@ pub async fn reset_secret_key(cfg: &Config) -> anyhow::Result<usize> {
     Ok(n)
 }
 
+/// How answer links are made: `answers.base_url`, the TTL, and the key in
+/// `answers.key_file` (64 hex characters, created at random on first start,
+/// mode 0600).
+pub fn answer_settings(cfg: &Config) -> anyhow::Result<warden_service::answers::AnswerSettings> {
+    let file = cfg.in_data_dir(&cfg.answers.key_file);
+    if !file.exists() {
+        use rand::RngCore;
+        let mut b = [0u8; 32];
+        rand::rng().fill_bytes(&mut b);
+        let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+        write_secret(&file, &hex)?;
+        tracing::info!(file = %file.display(), "created the key that signs answer links");
+    }
+    private::tighten(&file, 0o600).with_context(|| format!("securing {}", file.display()))?;
+    let text = std::fs::read_to_string(&file)
+        .with_context(|| format!("reading the answer key file {}", file.display()))?;
+    let text = text.trim();
+    let key: Option<Vec<u8>> = (text.len() == 64 && text.is_ascii())
+        .then(|| {
+            (0..64)
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
+                .collect()
+        })
+        .flatten();
+    let key: [u8; 32] = key.and_then(|k| k.try_into().ok()).with_context(|| {
+        format!(
+            "the answer key in {} is not 64 hex characters",
+            file.display()
+        )
+    })?;
+    Ok(warden_service::answers::AnswerSettings::new(
+        &cfg.answers.base_url(&cfg.server.listen),
+        key,
+        i64::from(cfg.answers.link_ttl_hours) * 3600,
+    ))
+}
+
 fn random_key() -> String {
     use rand::RngCore;
     let mut b = [0u8; 24];
@@ -355,8 +393,14 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
         snapshots,
         alerts,
         notify: cfg.notify.settings(),
-        answers: Default::default(),
+        answers: answer_settings(&cfg)?,
+        blocks: Default::default(),
     });
+    // The disowned sources, before the first login is scored.
+    service
+        .load_source_blocks()
+        .await
+        .context("loading the blocked sources")?;
     // The notification outbox: fans committed alerts out to deliveries and
     // sends them (crates/warden-service/src/notify/outbox.rs). It runs
     // without channels too: the fan-out then moves its mark past alerts

@@ -1,5 +1,6 @@
 //! The binary's integration tests (one test binary for link time).
 mod alerts;
+mod answers;
 mod crash;
 mod detection;
 mod docs;

@@ -1088,7 +1088,7 @@ pub async fn diagnose<S: Backend>(
         }
     }
     let offset = state.utc_offset();
-    let findings = crate::diagnose::explain_with(
+    let mut findings = crate::diagnose::explain_with(
         &crate::diagnose::Records {
             account: account.as_ref(),
             events: &events,
@@ -1099,6 +1099,28 @@ pub async fn diagnose<S: Backend>(
         },
         &state.texts,
     );
+    // The networks the user disowned ("no, it wasn't me"): refused for the
+    // account at every login.
+    state.service.load_source_blocks().await?;
+    for net in state.service.blocks.of(&user) {
+        findings.push(crate::diagnose::Finding {
+            reason: "source_blocked".into(),
+            client: format!("every client from {net}"),
+            client_zh: format!("来自 {net} 的所有客户端"),
+            user_agent: None,
+            failures: 0,
+            since: None,
+            last: None,
+            explanation: format!(
+                "The user answered \"no, it wasn't me\" to an alert about a login from {net}: logins to this account from there are refused."
+            ),
+            explanation_zh: format!(
+                "用户在提醒中回答来自 {net} 的登录\"不是我\"：该网段登录此帐号会被拒绝。"
+            ),
+            advice: format!("If the user is really there (a new home network, travel), lift the block: DELETE /v1/users/{{user}}/source-blocks?network={net}."),
+            advice_zh: "如果用户确实在该网络（新的家庭网络、出差），请管理员删除该封禁。".into(),
+        });
+    }
     let account = match &account {
         Some(a) => Some(account_view(&state, a).await?),
         None => None,

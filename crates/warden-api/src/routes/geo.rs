@@ -77,7 +77,10 @@ const MAX_PLACE_CHARS: usize = 100;
 /// The longest note.
 const MAX_NOTE_CHARS: usize = 1000;
 
-fn from_dto(d: CorrectionRequest, now: warden_core::Timestamp) -> Result<GeoCorrection, ApiError> {
+pub(crate) fn from_dto(
+    d: CorrectionRequest,
+    now: warden_core::Timestamp,
+) -> Result<GeoCorrection, ApiError> {
     let network = parse_net(&d.network)?;
     let country = Country::new(&d.country).map_err(|e| ApiError::bad(format!("country: {e}")))?;
     let coords = match (d.latitude, d.longitude) {

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod alerts;
+pub mod answers;
 pub mod auth;
 pub mod geo;
 pub mod health;

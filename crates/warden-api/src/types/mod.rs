@@ -13,6 +13,7 @@ use crate::error::ApiError;
 
 pub mod accounts;
 pub mod alerts;
+pub mod answers;
 pub mod dovecot;
 pub mod notify;
 pub mod schema;

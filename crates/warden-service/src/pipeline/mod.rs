@@ -19,6 +19,7 @@ pub mod verify;
 use std::net::IpAddr;
 use std::time::Instant;
 
+use warden_core::answered::refuse_blocked;
 use warden_core::counters::{PasswordFingerprint, Signals};
 use warden_core::policy::Attacks;
 use warden_core::verify::{Detail, Verdict};
@@ -231,11 +232,20 @@ impl<S: Backend> Service<S> {
             .short
             .signals(&attempt.user, attempt.ip, attempt.ts, &attacks)
             .await;
+        let blocked = self.blocked_source(attempt).await;
         let engine = self.engine.lock();
-        let assessment = engine.evaluate_with(attempt, &info, &signals);
-        let anonymous = (assessment.decision == Decision::Deny
+        let mut assessment = engine.evaluate_with(attempt, &info, &signals);
+        let mut anonymous = (assessment.decision == Decision::Deny
             && engine.profile(&attempt.user).is_some())
         .then(|| engine.evaluate_anonymous(attempt, &info, &signals));
+        if let Some(net) = blocked {
+            // A source the user disowned: refused for this account before
+            // anything else, at every entry point.
+            refuse_blocked(&mut assessment, net);
+            if let Some(a) = anonymous.as_mut() {
+                refuse_blocked(a, net);
+            }
+        }
         let assessed = Assessed {
             info,
             assessment,
@@ -243,6 +253,19 @@ impl<S: Backend> Service<S> {
             anonymous,
         };
         (assessed, signals)
+    }
+
+    /// The network of the attempt's address that its user disowned, if any.
+    /// A store failure while loading the blocks is logged and read as no
+    /// block (the login's recording needs the store and fails anyway).
+    async fn blocked_source(&self, attempt: &LoginAttempt) -> Option<ipnet::IpNet> {
+        match self.source_block(&attempt.user, attempt.ip).await {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::warn!(error = %e, "the disowned sources could not be loaded");
+                None
+            }
+        }
     }
 
     /// The first step of every entry: scores the attempt and publishes the

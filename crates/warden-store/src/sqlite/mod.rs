@@ -6,6 +6,7 @@
 
 mod accounts;
 mod alerts;
+mod answers;
 mod appender;
 mod notify;
 mod rows;

@@ -384,3 +384,40 @@ pub(crate) fn template(row: &SqliteRow) -> Result<crate::templates::StoredTempla
         updated_by: cols.get("updated_by")?,
     })
 }
+
+/// Decodes one `source_blocks` row.
+pub(crate) fn source_block(row: &SqliteRow) -> Result<warden_core::SourceBlock, StoreError> {
+    let mut cols = Cols::new(row, "source_blocks");
+    let user: String = cols.get("user_name")?;
+    cols.key.clone_from(&user);
+    Ok(warden_core::SourceBlock {
+        user: Name::from(user),
+        network: cols.parse("network", |s: String| s.parse::<ipnet::IpNet>())?,
+        alert_id: cols.get("alert_id")?,
+        created_at: cols.time("created_at")?,
+    })
+}
+
+/// Decodes one `correction_requests` row (columns as in
+/// `sql_answers::correction_columns!`).
+pub(crate) fn queued_correction(
+    row: &SqliteRow,
+) -> Result<warden_core::QueuedCorrection, StoreError> {
+    let mut cols = Cols::new(row, "correction_requests");
+    let id: i64 = cols.get("id")?;
+    cols.key = id.to_string();
+    Ok(warden_core::QueuedCorrection {
+        id,
+        alert_id: cols.get("alert_id")?,
+        user: Name::from(cols.get::<String>("user_name")?),
+        ip: cols.parse("ip", ip)?,
+        country: cols.parse_opt("country", country)?,
+        region: cols.get("region")?,
+        city: cols.get("city")?,
+        comment: cols.get("comment")?,
+        state: cols.parse("state", wire)?,
+        created_at: cols.time("created_at")?,
+        decided_at: cols.time_opt("decided_at")?,
+        decided_by: cols.get("decided_by")?,
+    })
+}

@@ -48,6 +48,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "alerts_mark",
         include_str!("../../migrations/sqlite/0008_alerts_mark.sql"),
     ),
+    (
+        9,
+        "answers",
+        include_str!("../../migrations/sqlite/0009_answers.sql"),
+    ),
 ];
 
 /// A migrator over the embedded migrations.

@@ -38,6 +38,7 @@
 
 pub mod accounts;
 pub mod alerts;
+pub mod answers;
 pub mod data;
 pub mod deliveries;
 pub mod store;
@@ -121,6 +122,9 @@ macro_rules! conformance_tests {
                 writer::a_failed_batch_reports_the_error_to_every_caller;
             // ------------------------------------------------------- alerts
             [] alerts::alerts_round_trip_every_field;
+            [] answers::source_blocks_are_kept_once_per_account_and_network;
+            [] answers::a_queued_correction_round_trips_pages_and_is_decided_once;
+            [] answers::who_else_logs_in_from_an_address_and_what_a_user_answered_before;
             [flavor = "multi_thread", worker_threads = 4]
                 alerts::an_answer_is_taken_once_even_by_racing_requests;
             // --------------------------------------------------- deliveries

@@ -1,5 +1,4 @@
-//! "Was this you?": signed, expiring links to answer an alert, and what
-//! each answer does.
+//! Signed, expiring links to answer an alert.
 //!
 //! A link carries one token per alert: `v1.<alert id>.<expiry>.<mac>`, the
 //! MAC an HMAC-SHA256 under the answer key over the version, the id and the
