@@ -7,7 +7,7 @@ mod docs;
 mod e2e;
 mod edge;
 mod eval;
-mod notify_crash;
+mod notify;
 mod replay;
 mod service;
 
