@@ -145,15 +145,18 @@ timeout_secs = 2
             .arg("migrate"),
     );
     assert_eq!(code, Some(0), "{err}");
+    // Stamped now: an alert older than the history's retention (180 days)
+    // with no delivery yet is pruned by the upkeep at start-up.
+    let now = jiff::Timestamp::now().as_second();
     let db = rusqlite::Connection::open(dir.path().join("warden.db")).unwrap();
     db.execute(
         "INSERT INTO alerts (kind, grade, state, user_name, created_at, ts, last_ts, count, \
          dedupe_key, notify_user, notify_admins, ip, country, region, city, asn, isp, device, \
          client, protocol, decision, succeeded, reasons, note) VALUES ('unusual_location', \
-         'warning', 'open', 'kim@example.com', 1772323200, 1772323200, 1772323200, 1, 'k', 1, 0, \
+         'warning', 'open', 'kim@example.com', ?1, ?1, ?1, 1, 'k', 1, 0, \
          '102.89.1.2', 'NG', 'Lagos', 'Ikeja', 29465, 'MTN Nigeria', 'iPhone', 'Foxmail', 'imap', \
          'allow', 1, 'unusual_country', '')",
-        [],
+        [now],
     )
     .unwrap();
     drop(db);
