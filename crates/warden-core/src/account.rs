@@ -10,7 +10,6 @@
 
 use std::fmt;
 use std::net::IpAddr;
-use std::str::FromStr;
 
 use crate::domain::{Name, Protocol};
 use crate::time::Timestamp;
@@ -55,7 +54,9 @@ pub struct UnknownValue {
     pub expected: &'static str,
 }
 
-/// `as_str`, `Display` and case-insensitive `FromStr` for a plain enum.
+/// `ALL`, `as_str`, `Display` and case-insensitive `FromStr` (its error an
+/// [`UnknownValue`]) for a plain enum: the one implementation of the core's
+/// wire names (accounts, alerts, answers).
 macro_rules! wire_names {
     ($ty:ident, $kind:literal, $($variant:ident => $name:literal),+ $(,)?) => {
         impl $ty {
@@ -70,20 +71,20 @@ macro_rules! wire_names {
             }
         }
 
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
 
-        impl FromStr for $ty {
-            type Err = UnknownValue;
+        impl ::std::str::FromStr for $ty {
+            type Err = $crate::account::UnknownValue;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 Self::ALL
                     .iter()
                     .copied()
                     .find(|v| v.as_str().eq_ignore_ascii_case(s.trim()))
-                    .ok_or_else(|| UnknownValue {
+                    .ok_or_else(|| $crate::account::UnknownValue {
                         kind: $kind,
                         value: s.to_string(),
                         expected: concat!($($name, " "),+),
@@ -92,6 +93,7 @@ macro_rules! wire_names {
         }
     };
 }
+pub(crate) use wire_names;
 
 wire_names!(AccountStatus, "account status",
     Active => "active", Locked => "locked", Disabled => "disabled");

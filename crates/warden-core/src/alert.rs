@@ -3,11 +3,9 @@
 //! become alerts is the service's alert rules, how they reach people is its
 //! notification channels.
 
-use std::fmt;
 use std::net::IpAddr;
-use std::str::FromStr;
 
-use crate::account::UnknownValue;
+use crate::account::wire_names;
 use crate::decision::{Decision, ReasonCode};
 use crate::domain::{Country, Name, Protocol};
 use crate::time::Timestamp;
@@ -102,43 +100,6 @@ pub enum DeliveryState {
     Sent,
     /// Given up after the last retry.
     Failed,
-}
-
-macro_rules! wire_names {
-    ($ty:ident, $kind:literal, $($variant:ident => $name:literal),+ $(,)?) => {
-        impl $ty {
-            /// Every value, in a stable order.
-            pub const ALL: &'static [$ty] = &[$($ty::$variant),+];
-
-            /// The lower-case wire name.
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($ty::$variant => $name),+
-                }
-            }
-        }
-
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl FromStr for $ty {
-            type Err = UnknownValue;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                Self::ALL
-                    .iter()
-                    .copied()
-                    .find(|v| v.as_str().eq_ignore_ascii_case(s.trim()))
-                    .ok_or_else(|| UnknownValue {
-                        kind: $kind,
-                        value: s.to_string(),
-                        expected: concat!($($name, " "),+),
-                    })
-            }
-        }
-    };
 }
 
 wire_names!(Grade, "grade", Info => "info", Warning => "warning", Critical => "critical");

@@ -6,6 +6,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
+use crate::account::wire_names;
 use crate::domain::{Country, Name};
 use crate::time::Timestamp;
 
@@ -60,42 +61,8 @@ pub enum CorrectionState {
     Rejected,
 }
 
-impl CorrectionState {
-    pub const ALL: &'static [CorrectionState] = &[
-        CorrectionState::Pending,
-        CorrectionState::Accepted,
-        CorrectionState::Rejected,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CorrectionState::Pending => "pending",
-            CorrectionState::Accepted => "accepted",
-            CorrectionState::Rejected => "rejected",
-        }
-    }
-}
-
-impl std::fmt::Display for CorrectionState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for CorrectionState {
-    type Err = crate::account::UnknownValue;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .iter()
-            .copied()
-            .find(|v| v.as_str().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| crate::account::UnknownValue {
-                kind: "correction state",
-                value: s.to_string(),
-                expected: "pending accepted rejected",
-            })
-    }
-}
+wire_names!(CorrectionState, "correction state",
+    Pending => "pending", Accepted => "accepted", Rejected => "rejected");
 
 /// "The location is wrong": an address a user says is placed wrongly,
 /// with where the data placed it and the user's own words.

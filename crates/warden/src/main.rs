@@ -225,6 +225,21 @@ struct Remote {
     server: Option<String>,
 }
 
+/// The client of the running service's API that the admin commands
+/// (`warden user`, `alerts`, `channels`, ...) share, and a runtime to call
+/// it on.
+fn remote_admin(
+    cfg: &Config,
+    remote: &Remote,
+) -> anyhow::Result<(warden::admin::Admin, tokio::runtime::Runtime)> {
+    let admin = warden::admin::Admin::new(
+        cfg,
+        remote.server.as_deref(),
+        std::env::var("WARDEN_API_KEY").ok(),
+    )?;
+    Ok((admin, tokio::runtime::Runtime::new()?))
+}
+
 #[derive(Subcommand)]
 enum UserCommand {
     /// Create an account.
@@ -584,22 +599,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         | Command::Checkpassword { .. } => unreachable!("handled above"),
         Command::Channels { remote, command } => {
-            let admin = warden::admin::Admin::new(
-                &cfg,
-                remote.server.as_deref(),
-                std::env::var("WARDEN_API_KEY").ok(),
-            )?;
-            let rt = tokio::runtime::Runtime::new()?;
+            let (admin, rt) = remote_admin(&cfg, &remote)?;
             let answer = rt.block_on(warden::admin_notify::channels(&admin, command))?;
             emit(format_args!("{}\n", serde_json::to_string_pretty(&answer)?))?;
         }
         Command::Templates { remote, command } => {
-            let admin = warden::admin::Admin::new(
-                &cfg,
-                remote.server.as_deref(),
-                std::env::var("WARDEN_API_KEY").ok(),
-            )?;
-            let rt = tokio::runtime::Runtime::new()?;
+            let (admin, rt) = remote_admin(&cfg, &remote)?;
             let answer = rt.block_on(warden::admin_notify::templates(&admin, command))?;
             match answer {
                 serde_json::Value::String(text) => emit(format_args!("{text}\n"))?,
@@ -607,12 +612,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::User { remote, command } => {
-            let admin = warden::admin::Admin::new(
-                &cfg,
-                remote.server.as_deref(),
-                std::env::var("WARDEN_API_KEY").ok(),
-            )?;
-            let rt = tokio::runtime::Runtime::new()?;
+            let (admin, rt) = remote_admin(&cfg, &remote)?;
             // A password change reads as a summary (strength, advice), not JSON.
             let summary = match &command {
                 UserCommand::Passwd {
@@ -628,12 +628,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Alerts { remote, command } => {
-            let admin = warden::admin::Admin::new(
-                &cfg,
-                remote.server.as_deref(),
-                std::env::var("WARDEN_API_KEY").ok(),
-            )?;
-            let rt = tokio::runtime::Runtime::new()?;
+            let (admin, rt) = remote_admin(&cfg, &remote)?;
             let answer = rt.block_on(warden::alerts_cli::run(&admin, command))?;
             emit(format_args!("{}\n", serde_json::to_string_pretty(&answer)?))?;
         }
@@ -677,12 +672,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             remote,
             command: CorrectionsCommand::Queue { command },
         } => {
-            let admin = warden::admin::Admin::new(
-                &cfg,
-                remote.server.as_deref(),
-                std::env::var("WARDEN_API_KEY").ok(),
-            )?;
-            let rt = tokio::runtime::Runtime::new()?;
+            let (admin, rt) = remote_admin(&cfg, &remote)?;
             let answer = rt.block_on(queue_command(&admin, command))?;
             emit(format_args!("{}\n", serde_json::to_string_pretty(&answer)?))?;
         }
@@ -692,12 +682,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             zh,
             json,
         } => {
-            let admin = warden::admin::Admin::new(
-                &cfg,
-                remote.server.as_deref(),
-                std::env::var("WARDEN_API_KEY").ok(),
-            )?;
-            let rt = tokio::runtime::Runtime::new()?;
+            let (admin, rt) = remote_admin(&cfg, &remote)?;
             let path = format!("/v1/users/{}/diagnose", warden::admin::segment(&user));
             let v = rt.block_on(admin.call(reqwest::Method::GET, &path, None))?;
             if json {
