@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use warden_api::credentials::{AuthSettings, Credentials};
 use warden_api::{ApiConfig, AppState};
 use warden_auth::{Argon2Params, SecretKey};
-use warden_core::{Clock, Engine, Policy, Timestamp};
+use warden_core::{AccountPolicy, Clock, Engine, Policy, ProtectionLevel, Timestamp};
 use warden_geo::mmdb_writer::DbipFixture;
 use warden_geo::IpIntel;
 use warden_service::shortlived::PENDING_TTL_SECS;
@@ -155,11 +155,19 @@ impl Harness {
             max_body_bytes: 4096,
             ..ApiConfig::default()
         };
-        let login = LoginSettings {
-            protection: true,
-            ..LoginSettings::default()
-        };
-        Self::start_login(config, Self::test_auth(), login).await
+        let policies = warden_service::policies::Policies::with_default(AccountPolicy {
+            login_protection: ProtectionLevel::Challenged,
+            ..AccountPolicy::default()
+        });
+        Self::start_custom(
+            config,
+            Self::test_auth(),
+            LoginSettings::default(),
+            Default::default(),
+            Default::default(),
+            policies,
+        )
+        .await
     }
 
     async fn start_full(config: ApiConfig, auth: AuthSettings) -> Harness {
@@ -167,7 +175,15 @@ impl Harness {
     }
 
     async fn start_login(config: ApiConfig, auth: AuthSettings, login: LoginSettings) -> Harness {
-        Self::start_custom(config, auth, login, Default::default(), Default::default()).await
+        Self::start_custom(
+            config,
+            auth,
+            login,
+            Default::default(),
+            Default::default(),
+            Default::default(),
+        )
+        .await
     }
 
     /// With notification channels (`notify`).
@@ -177,7 +193,15 @@ impl Harness {
         login: LoginSettings,
         notify: warden_service::notify::NotifySettings,
     ) -> Harness {
-        Self::start_custom(config, auth, login, Default::default(), notify).await
+        Self::start_custom(
+            config,
+            auth,
+            login,
+            Default::default(),
+            notify,
+            Default::default(),
+        )
+        .await
     }
 
     /// With alert rules (`alerts`).
@@ -187,7 +211,15 @@ impl Harness {
         login: LoginSettings,
         alerts: warden_service::alerts::AlertSettings,
     ) -> Harness {
-        Self::start_custom(config, auth, login, alerts, Default::default()).await
+        Self::start_custom(
+            config,
+            auth,
+            login,
+            alerts,
+            Default::default(),
+            Default::default(),
+        )
+        .await
     }
 
     async fn start_custom(
@@ -196,6 +228,7 @@ impl Harness {
         login: LoginSettings,
         alerts: warden_service::alerts::AlertSettings,
         notify: warden_service::notify::NotifySettings,
+        policies: warden_service::policies::Policies,
     ) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         write_geo(dir.path());
@@ -229,6 +262,10 @@ impl Harness {
             notify,
             answers: Default::default(),
             blocks: Default::default(),
+            policies,
+            devices: Default::default(),
+            stepup: Default::default(),
+            sensitive: Default::default(),
         });
         let state = Arc::new(AppState {
             service,

@@ -25,16 +25,20 @@ pub mod answers;
 pub mod code_throttle;
 pub mod confirm;
 pub mod credentials;
+pub mod devices;
 pub mod error;
 pub mod events;
 pub mod geo;
 pub mod notify;
 pub mod pipeline;
+pub mod policies;
 pub mod pool;
 pub mod sealing;
 pub mod second_factor;
+pub mod sensitive;
 pub mod shortlived;
 pub mod snapshots;
+pub mod stepup;
 pub mod telemetry;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -88,6 +92,15 @@ pub struct Service<S: Backend> {
     /// The sources users disowned, refused for their account
     /// ([`answers::blocks`]).
     pub blocks: answers::SourceBlocks,
+    /// Access and protection policies per organisation, group and user
+    /// ([`policies`]).
+    pub policies: policies::Policies,
+    /// Sessions and devices ([`devices`]).
+    pub devices: devices::DeviceSettings,
+    /// Verification codes and step-ups ([`stepup`]).
+    pub stepup: stepup::StepUpSettings,
+    /// Sensitive operations and their correlation ([`sensitive`]).
+    pub sensitive: sensitive::SensitiveSettings,
 }
 
 /// The engine behind its lock, with its sizes readable without the lock.

@@ -98,6 +98,10 @@ async fn node(dir: &Path, clock: Arc<TestClock>) -> (Arc<Service<SqliteStore>>, 
         notify: Default::default(),
         answers: Default::default(),
         blocks: Default::default(),
+        policies: Default::default(),
+        devices: Default::default(),
+        stepup: Default::default(),
+        sensitive: Default::default(),
     });
     (service, restored)
 }

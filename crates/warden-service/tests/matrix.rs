@@ -180,10 +180,7 @@ impl World {
             short: ShortLived::memory(),
             clock: clock.clone(),
             credentials: Credentials::new(auth, SecretKey::generate()).unwrap(),
-            settings: LoginSettings {
-                protection,
-                ..LoginSettings::default()
-            },
+            settings: LoginSettings::default(),
             texts: Default::default(),
             rates: Default::default(),
             events: Events::standard().with(seen.clone()),
@@ -192,6 +189,19 @@ impl World {
             notify: Default::default(),
             answers: Default::default(),
             blocks: Default::default(),
+            policies: warden_service::policies::Policies::with_default(
+                warden_core::AccountPolicy {
+                    login_protection: if protection {
+                        warden_core::ProtectionLevel::Challenged
+                    } else {
+                        warden_core::ProtectionLevel::Off
+                    },
+                    ..Default::default()
+                },
+            ),
+            devices: Default::default(),
+            stepup: Default::default(),
+            sensitive: Default::default(),
         });
         World {
             service,

@@ -81,6 +81,10 @@ impl World {
             notify,
             answers: Default::default(),
             blocks: Default::default(),
+            policies: Default::default(),
+            devices: Default::default(),
+            stepup: Default::default(),
+            sensitive: Default::default(),
         });
         World {
             service,

@@ -378,7 +378,6 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
         clock: Arc::new(SystemClock),
         credentials,
         settings: LoginSettings {
-            protection: cfg.login.protection,
             tarpit_secs: cfg.login.tarpit_secs,
             tarpit_max_secs: cfg.login.tarpit_max_secs,
         },
@@ -395,6 +394,17 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
         notify: cfg.notify.settings(),
         answers: answer_settings(&cfg)?,
         blocks: Default::default(),
+        policies: warden_service::policies::Policies::with_default(warden_core::AccountPolicy {
+            login_protection: if cfg.login.protection {
+                warden_core::ProtectionLevel::Challenged
+            } else {
+                warden_core::ProtectionLevel::Off
+            },
+            ..Default::default()
+        }),
+        devices: Default::default(),
+        stepup: Default::default(),
+        sensitive: Default::default(),
     });
     // The disowned sources, before the first login is scored.
     service

@@ -217,7 +217,8 @@ impl<S: Backend> Service<S> {
                     Some(v) => Some(v),
                     None => match self.account_status(&attempt.user).await {
                         Some(status) if status != AccountStatus::Active => account_refusal(status),
-                        _ => (self.settings.protection
+                        _ => (self.account_policy(&attempt.user).login_protection
+                            != warden_core::ProtectionLevel::Off
                             && assessment.decision == Decision::Challenge)
                             .then(|| verification_required(protocol, &assessment)),
                     },

@@ -76,12 +76,6 @@ pub(crate) fn account_refusal(status: AccountStatus) -> Option<Verdict> {
 /// How every entry point treats a login.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoginSettings {
-    /// Login protection: a correct credential on a login the risk engine
-    /// challenges (a new country, impossible travel...) is refused until the
-    /// user confirms it (mail clients cannot answer a challenge; web logins
-    /// without a second factor neither). Off: such logins succeed and raise
-    /// an alert. The same for every entry point.
-    pub protection: bool,
     /// Tarpit for a client repeating a wrong password already refused from
     /// its address: this many seconds per repeat...
     pub tarpit_secs: u32,
@@ -92,7 +86,6 @@ pub struct LoginSettings {
 impl Default for LoginSettings {
     fn default() -> Self {
         LoginSettings {
-            protection: false,
             tarpit_secs: 2,
             tarpit_max_secs: 15,
         }

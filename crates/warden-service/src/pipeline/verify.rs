@@ -212,7 +212,8 @@ impl<S: Backend> Service<S> {
                         two_factor: two.enrolled || two.required,
                         codes_required: two.codes_required,
                         password_age: age,
-                        login_protection: self.settings.protection,
+                        login_protection: self.account_policy(&attempt.user).login_protection
+                            != warden_core::ProtectionLevel::Off,
                     },
                     &assessed.assessment,
                 );
@@ -317,7 +318,8 @@ impl<S: Backend> Service<S> {
                     two_factor: false,
                     codes_required: false,
                     password_age: age,
-                    login_protection: self.settings.protection,
+                    login_protection: self.account_policy(&attempt.user).login_protection
+                        != warden_core::ProtectionLevel::Off,
                 };
                 (decide(&facts, &assessed.assessment), account)
             }
@@ -366,7 +368,8 @@ impl<S: Backend> Service<S> {
         }
         // A password that must change does not skip login protection: a
         // challenged login with no second factor to ask is refused.
-        let verdict = if self.settings.protection
+        let verdict = if self.account_policy(&attempt.user).login_protection
+            != warden_core::ProtectionLevel::Off
             && assessed.assessment.decision == Decision::Challenge
             && verdict.reason == Some(VerifyReason::PasswordExpired)
         {
