@@ -27,6 +27,9 @@ pub enum AccessRule {
     Country(Option<Country>),
     /// The protocol is not allowed.
     Protocol(Protocol),
+    /// A rule of an organisation's, group's or user's policy (see
+    /// [`crate::scoped`]), with the policy's name, scope and version.
+    Policy(Box<crate::scoped::PolicyRefusal>),
 }
 
 /// [`Access`] parsed once.

@@ -22,6 +22,11 @@ fn table() -> &'static HashMap<&'static str, (&'static str, &'static str)> {
     })
 }
 
+/// Whether the country table knows the code.
+pub fn is_known(c: Country) -> bool {
+    table().contains_key(c.as_str())
+}
+
 /// The English name, or the code itself when unknown.
 pub fn name_en(c: Country) -> &'static str {
     table()

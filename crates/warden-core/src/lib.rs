@@ -23,6 +23,7 @@ pub mod policy;
 pub mod profile;
 pub mod protection;
 pub mod reason;
+pub mod scoped;
 pub mod sending;
 pub mod size;
 pub mod sketch;

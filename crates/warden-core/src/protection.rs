@@ -43,6 +43,10 @@ pub struct AccountPolicy {
     /// authorization codes) need a step-up at most this many minutes old;
     /// 0: no step-up needed.
     pub step_up_minutes: u32,
+    /// The access rules of the organisation's, groups' and user's
+    /// policies, each with its source ([`crate::scoped`]); empty for the
+    /// global default, whose rules are the engine's (`policy.access`).
+    pub access: Vec<crate::scoped::ScopedRule>,
 }
 
 impl Default for AccountPolicy {
@@ -51,6 +55,7 @@ impl Default for AccountPolicy {
             login_protection: ProtectionLevel::Off,
             new_device_approval: false,
             step_up_minutes: 0,
+            access: Vec::new(),
         }
     }
 }

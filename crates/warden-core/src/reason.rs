@@ -434,6 +434,8 @@ impl Reason {
                     (A::Protocol(p), false) => {
                         write!(s, "禁止访问：不允许使用 {} 登录", p.as_str().to_uppercase())
                     }
+                    (A::Policy(r), true) => s.write_str(&r.text(Lang::En)),
+                    (A::Policy(r), false) => s.write_str(&r.text(Lang::Zh)),
                 };
             }
             Evidence::Statistical { ratio } => {
