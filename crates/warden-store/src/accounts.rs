@@ -225,7 +225,8 @@ pub trait AccountStore: Send + Sync + 'static {
 /// alerts ([`crate::AlertStore`]), their notification outbox
 /// ([`crate::DeliveryStore`]), the admins' templates
 /// ([`crate::TemplateStore`]) and what users' answers leave behind
-/// ([`crate::AnswerStore`]).
+/// ([`crate::AnswerStore`]) and the access policies and groups
+/// ([`crate::PolicyStore`]).
 pub trait Backend:
     crate::Store
     + AccountStore
@@ -233,6 +234,7 @@ pub trait Backend:
     + crate::DeliveryStore
     + crate::TemplateStore
     + crate::AnswerStore
+    + crate::PolicyStore
 {
 }
 
@@ -242,7 +244,8 @@ impl<
             + crate::AlertStore
             + crate::DeliveryStore
             + crate::TemplateStore
-            + crate::AnswerStore,
+            + crate::AnswerStore
+            + crate::PolicyStore,
     > Backend for T
 {
 }

@@ -9,6 +9,7 @@ mod alerts;
 mod answers;
 mod appender;
 mod notify;
+mod policies;
 mod rows;
 mod schema;
 mod store;

@@ -421,3 +421,48 @@ pub(crate) fn queued_correction(
         decided_by: cols.get("decided_by")?,
     })
 }
+
+/// Decodes one `policy_versions` row (columns as in
+/// `sql_policies::policy_columns!`).
+pub(crate) fn policy_version(
+    row: &SqliteRow,
+) -> Result<warden_core::scoped::PolicyVersion, StoreError> {
+    use super::policies::{hours_of, rules_of};
+    let mut cols = Cols::new(row, "policy_versions");
+    let scope: String = cols.get("scope")?;
+    let target: String = cols.get("target")?;
+    let version: i64 = cols.get("version")?;
+    cols.key = format!("{scope} {target} v{version}");
+    let mut rules = rules_of(
+        cols.get("allowlist")?,
+        cols.get("geo_allow")?,
+        cols.get("geo_block")?,
+        cols.get("protocols")?,
+    )
+    .map_err(|e| cols.corrupt("allowlist, geo_allow, geo_block or protocols", e))?;
+    rules.tls_required = cols.parse_opt("tls_required", parse_flag)?;
+    rules.hours = hours_of(
+        cols.get("hours_days")?,
+        cols.get("hours_from")?,
+        cols.get("hours_to")?,
+        cols.get("hours_offset")?,
+    )
+    .map_err(|e| cols.corrupt("hours_days", e))?;
+    rules.login_protection = cols.parse_opt("login_protection", wire)?;
+    rules.new_device_approval = cols.parse_opt("new_device_approval", parse_flag)?;
+    rules.step_up_minutes = cols.parse_opt("step_up_minutes", |v: i64| u32::try_from(v))?;
+    Ok(warden_core::scoped::PolicyVersion {
+        scope: wire(scope).map_err(|e| cols.corrupt("scope", e))?,
+        target: Name::from(target),
+        version: u32::try_from(version).map_err(|e| cols.corrupt("version", e))?,
+        name: cols.get("name")?,
+        mode: cols.parse("mode", wire)?,
+        rules,
+        removed: cols.parse("removed", parse_flag)?,
+        actor: cols.get("actor")?,
+        ip: cols.parse_opt("ip", ip)?,
+        comment: cols.get("comment")?,
+        created_at: cols.time("created_at")?,
+        restored_from: cols.parse_opt("restored_from", |v: i64| u32::try_from(v))?,
+    })
+}

@@ -41,6 +41,7 @@ pub mod alerts;
 pub mod answers;
 pub mod data;
 pub mod deliveries;
+pub mod policies;
 pub mod store;
 pub mod writer;
 
@@ -139,6 +140,10 @@ macro_rules! conformance_tests {
             [] alerts::a_failed_alert_batch_moves_no_mark;
             [] alerts::admins_filter_page_acknowledge_close_and_resend_alerts;
             [] alerts::alerts_past_the_retention_are_pruned_unless_referred_to;
+            // ----------------------------------------------------- policies
+            [] policies::policy_versions_round_trip_every_field_and_follow_the_newest;
+            [] policies::a_users_groups_are_replaced_whole_and_accounts_name_their_org;
+            [] policies::logins_since_page_back_by_id_within_the_window;
             // ----------------------------------------------------- accounts
             [] accounts::orgs_round_trip_upsert_and_list_by_name;
             [] accounts::accounts_round_trip_every_field_and_replace_changes_every_field;
