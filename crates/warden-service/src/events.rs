@@ -246,6 +246,10 @@ pub enum DomainEvent<'a> {
         ip: Option<IpAddr>,
         at: warden_core::Timestamp,
     },
+    /// An admin changed an access policy or a user's groups, or a
+    /// report-only policy would have refused a login
+    /// ([`crate::policies::events`]).
+    Policy(crate::policies::events::PolicyEvent<'a>),
 }
 
 /// What an admin did to notifications.

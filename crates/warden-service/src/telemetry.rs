@@ -251,6 +251,7 @@ impl Subscriber for Telemetry {
                     }
                 }
             }
+            DomainEvent::Policy(e) => crate::policies::events::log(&e),
             DomainEvent::NotifyAdmin {
                 action,
                 target,

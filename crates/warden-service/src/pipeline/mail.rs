@@ -180,7 +180,8 @@ impl<S: Backend> Service<S> {
         };
         let repeats = signals.repeated_failures;
         let protocol = attempt.protocol;
-        let require_tls = self.credentials.settings.require_tls;
+        let require_tls =
+            self.credentials.settings.require_tls || self.policy_requires_tls(&attempt, tls);
         // Before the password, refuse only on what does not rest on the
         // user's profile: Dovecot words the refusal to the client.
         let early = precheck(

@@ -226,6 +226,7 @@ impl<S: Backend> Service<S> {
             .signals(&attempt.user, attempt.ip, attempt.ts, &attacks)
             .await;
         let blocked = self.blocked_source(attempt).await;
+        let by_policy = self.policy_refusal(attempt, &info).await;
         let engine = self.engine.lock();
         let mut assessment = engine.evaluate_with(attempt, &info, &signals);
         let mut anonymous = (assessment.decision == Decision::Deny
@@ -238,6 +239,13 @@ impl<S: Backend> Service<S> {
             if let Some(a) = anonymous.as_mut() {
                 refuse_blocked(a, net);
             }
+        } else if let Some(r) = by_policy {
+            // An enforced access policy of the user's organisation, group
+            // or own: refused the same way, with the policy's text.
+            if let Some(a) = anonymous.as_mut() {
+                warden_core::scoped::refuse_by_policy(a, r.clone());
+            }
+            warden_core::scoped::refuse_by_policy(&mut assessment, r);
         }
         let assessed = Assessed {
             info,

@@ -172,7 +172,8 @@ impl<S: Backend> Service<S> {
     ) -> Result<Verified, ServiceError> {
         let now = attempt.ts;
         let (assessed, started) = self.score(EntryPoint::Verify, &attempt).await;
-        let require_tls = self.credentials.settings.require_tls;
+        let require_tls =
+            self.credentials.settings.require_tls || self.policy_requires_tls(&attempt, tls);
         let mut account_known = false;
         let mut used_code = None;
         let mut expiring = None;
