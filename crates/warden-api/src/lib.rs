@@ -167,6 +167,7 @@ pub fn router<S: Backend>(state: Arc<AppState<S>>) -> Router {
         .route("/alerts/{id}/ack", post(alerts::ack::<S>))
         .route("/alerts/{id}/close", post(alerts::close::<S>))
         .route("/alerts/{id}/resend", post(alerts::resend::<S>))
+        .merge(routes::policies::routes::<S>())
         // Inside the key check: a request without a valid key takes no slot.
         .route_layer(axum::middleware::from_fn_with_state(
             overload::Gate {

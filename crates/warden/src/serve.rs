@@ -411,6 +411,11 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
         .load_source_blocks()
         .await
         .context("loading the blocked sources")?;
+    // The access policies and memberships, before the first login too.
+    service
+        .load_policies()
+        .await
+        .context("loading the access policies")?;
     // The notification outbox: fans committed alerts out to deliveries and
     // sends them (crates/warden-service/src/notify/outbox.rs). It runs
     // without channels too: the fan-out then moves its mark past alerts

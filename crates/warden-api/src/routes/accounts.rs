@@ -264,6 +264,8 @@ pub async fn create_account<S: Backend>(
         },
     )
     .await?;
+    // Its organisation's access policy applies from its first login.
+    state.service.accounts_changed().await;
     Ok((StatusCode::CREATED, ApiJson(account_dto(&account, false))))
 }
 
@@ -389,6 +391,7 @@ pub async fn delete_account<S: Backend>(
         "",
     );
     if state.store.delete_account(&user, &ev).await? {
+        state.service.accounts_changed().await;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound(format!("no account {user:?}")))
@@ -550,6 +553,7 @@ pub async fn import_accounts<S: Backend>(
         accounts.push(account);
     }
     state.store.create_accounts(&accounts, &events).await?;
+    state.service.accounts_changed().await;
     Ok(ApiJson(ImportResponse {
         created: accounts.len(),
     }))

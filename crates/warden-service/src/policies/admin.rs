@@ -154,8 +154,12 @@ impl<S: Backend> Service<S> {
         let target = self.policy_target(scope, target).await?;
         let comment = clean_comment(comment)?;
         let shown_target = shown(&target);
-        self.write_version(scope, target, PolicyChange::Removed, by, |newest| {
-            match newest.filter(|v| !v.removed) {
+        self.write_version(
+            scope,
+            target,
+            PolicyChange::Removed,
+            by,
+            |newest| match newest.filter(|v| !v.removed) {
                 Some(v) => Ok((
                     PolicyInput {
                         name: v.name.clone(),
@@ -168,8 +172,8 @@ impl<S: Backend> Service<S> {
                 None => Err(ServiceError::NotFound(format!(
                     "{scope} {shown_target} has no policy"
                 ))),
-            }
-        })
+            },
+        )
         .await
     }
 
@@ -223,9 +227,7 @@ impl<S: Backend> Service<S> {
         target: Name,
         change: PolicyChange,
         by: ChangedBy<'_>,
-        make: impl FnOnce(
-            Option<&PolicyVersion>,
-        ) -> Result<(PolicyInput, Option<u32>), ServiceError>,
+        make: impl FnOnce(Option<&PolicyVersion>) -> Result<(PolicyInput, Option<u32>), ServiceError>,
     ) -> Result<PolicyVersion, ServiceError> {
         self.load_policies().await?;
         let _changing = self.policies.changing.lock().await;

@@ -88,10 +88,8 @@ impl Live {
             if layers.is_empty() {
                 continue;
             }
-            let key: Vec<(Scope, Name)> = layers
-                .iter()
-                .map(|v| (v.scope, v.target.clone()))
-                .collect();
+            let key: Vec<(Scope, Name)> =
+                layers.iter().map(|v| (v.scope, v.target.clone())).collect();
             let p = shared
                 .entry(key)
                 .or_insert_with(|| Arc::new(resolve(default, &layers)))
@@ -202,6 +200,15 @@ impl<S: Backend> Service<S> {
         self.read_policies().await
     }
 
+    /// Accounts were created or deleted: their organisations' policies are
+    /// read again. The accounts are stored already, so a failure is logged
+    /// (the next change or restart reads them) rather than reported.
+    pub async fn accounts_changed(&self) {
+        if let Err(e) = self.reload_policies().await {
+            tracing::warn!(error = %e, "the accounts' organisations could not be read again for the access policies");
+        }
+    }
+
     async fn read_policies(&self) -> Result<(), ServiceError> {
         let versions = self.store.current_policies().await?;
         let orgs: HashMap<Name, Name> = self.store.account_orgs().await?.into_iter().collect();
@@ -236,11 +243,12 @@ impl<S: Backend> Service<S> {
             if r.enforced() {
                 enforced.get_or_insert(r);
             } else {
-                self.events
-                    .publish(crate::DomainEvent::Policy(events::PolicyEvent::WouldRefuse {
+                self.events.publish(crate::DomainEvent::Policy(
+                    events::PolicyEvent::WouldRefuse {
                         attempt,
                         refusal: &r,
-                    }));
+                    },
+                ));
             }
         }
         enforced
@@ -264,11 +272,12 @@ impl<S: Backend> Service<S> {
         if refusal.enforced() {
             return true;
         }
-        self.events
-            .publish(crate::DomainEvent::Policy(events::PolicyEvent::WouldRefuse {
+        self.events.publish(crate::DomainEvent::Policy(
+            events::PolicyEvent::WouldRefuse {
                 attempt,
                 refusal: &refusal,
-            }));
+            },
+        ));
         false
     }
 }
