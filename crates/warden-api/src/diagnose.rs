@@ -452,6 +452,49 @@ fn finding(r: &Records<'_>, site: &SiteTexts, key: &ClientKey, t: &Trouble<'_>) 
     })
 }
 
+/// Adds a finding per access policy rule that refused the user's logins
+/// ("refused by policy 'office-only' (org example, v3): the address ... is
+/// not on the allowlist"); the generic access-denial findings go when every
+/// denial is explained by a policy.
+pub fn add_policy_findings(
+    findings: &mut Vec<Finding>,
+    explained: &[warden_service::policies::explain::PolicyExplained],
+    utc_offset_minutes: i32,
+) {
+    if explained.is_empty() {
+        return;
+    }
+    let explained_n: u32 = explained.iter().map(|x| x.count).sum();
+    let generic_n: u32 = findings
+        .iter()
+        .filter(|f| f.reason == VerifyReason::AccessDenied.as_str())
+        .map(|f| f.failures)
+        .sum();
+    if explained_n >= generic_n {
+        findings.retain(|f| f.reason != VerifyReason::AccessDenied.as_str());
+    }
+    for x in explained {
+        let since = local_time(x.first, utc_offset_minutes);
+        let (en, zh) = &x.text;
+        findings.push(Finding {
+            reason: "access_policy".into(),
+            client: EVERY_CLIENT.0.into(),
+            client_zh: EVERY_CLIENT.1.into(),
+            user_agent: None,
+            failures: x.count,
+            since: Some(x.first),
+            last: Some(x.last),
+            explanation: format!("{en}: {} times since {since}.", x.count),
+            explanation_zh: format!("{zh}：自 {since} 起 {} 次。", x.count),
+            advice: format!(
+                "If this access is needed, change or remove the policy (warden policies show {} {}), or run it report-only first.",
+                x.refusal.source.scope, x.refusal.source.target
+            ),
+            advice_zh: "如确需此访问，请管理员调整或删除该访问策略，或先改为仅报告模式。".into(),
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::net::IpAddr;

@@ -169,6 +169,24 @@ async fn an_allowlist_refuses_outside_addresses_with_its_reason_after_a_dry_run_
         .await;
     assert_eq!((s, &d["status"]), (StatusCode::OK, &json!(-1)), "{d}");
     assert!(d["msg"].as_str().unwrap().contains("office-only"), "{d}");
+    // The helpdesk's diagnosis names the policy.
+    let (_, diag) = h.get("/v1/users/alice@example.com/diagnose").await;
+    let findings = diag["findings"].as_array().unwrap();
+    let f = findings
+        .iter()
+        .find(|f| f["reason"] == "access_policy")
+        .unwrap_or_else(|| panic!("{diag}"));
+    assert!(
+        f["explanation"].as_str().unwrap().starts_with(
+            "Access refused by policy 'office-only' (org example, v1): the address 113.88.1.10 is not on the allowlist: "
+        ),
+        "{f}"
+    );
+    assert!(f["failures"].as_u64().unwrap() >= 2, "{f}");
+    assert!(
+        !findings.iter().any(|f| f["reason"] == "access_denied"),
+        "explained by the policy: {diag}"
+    );
     // The office passes; another organisation is not covered.
     assert_eq!(
         h.mail_login("bob@example.com", OFFICE).await["result"],

@@ -146,6 +146,22 @@ enum Command {
         #[command(subcommand)]
         command: warden::alerts_cli::AlertsCommand,
     },
+    /// Access policies per organisation, group and user: list, show, set,
+    /// remove, history, restore, dry-run (through the running service).
+    Policies {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: warden::policies_cli::PoliciesCommand,
+    },
+    /// Groups of users: list, show, set a user's groups (through the
+    /// running service).
+    Groups {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: warden::policies_cli::GroupsCommand,
+    },
     /// Replay a labelled stream (from `warden simulate`) and report detection
     /// quality: catch rates per attack, friction, alerts, ROC.
     Eval {
@@ -630,6 +646,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Alerts { remote, command } => {
             let (admin, rt) = remote_admin(&cfg, &remote)?;
             let answer = rt.block_on(warden::alerts_cli::run(&admin, command))?;
+            emit(format_args!("{}\n", serde_json::to_string_pretty(&answer)?))?;
+        }
+        Command::Policies { remote, command } => {
+            let (admin, rt) = remote_admin(&cfg, &remote)?;
+            let answer = rt.block_on(warden::policies_cli::run_policies(&admin, command))?;
+            emit(format_args!("{}\n", serde_json::to_string_pretty(&answer)?))?;
+        }
+        Command::Groups { remote, command } => {
+            let (admin, rt) = remote_admin(&cfg, &remote)?;
+            let answer = rt.block_on(warden::policies_cli::run_groups(&admin, command))?;
             emit(format_args!("{}\n", serde_json::to_string_pretty(&answer)?))?;
         }
         Command::Eval {

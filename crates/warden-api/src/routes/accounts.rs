@@ -1125,6 +1125,13 @@ pub async fn diagnose<S: Backend>(
             advice_zh: "如果用户确实在该网络（新的家庭网络、出差），请管理员删除该封禁。".into(),
         });
     }
+    // Access denials an organisation's, group's or user's policy explains.
+    state.service.load_policies().await?;
+    crate::diagnose::add_policy_findings(
+        &mut findings,
+        &state.service.explain_policy_refusals(&user, &events),
+        offset,
+    );
     let account = match &account {
         Some(a) => Some(account_view(&state, a).await?),
         None => None,

@@ -207,7 +207,7 @@ impl<S: Backend> Service<S> {
 
     /// Where a logged login was, as its history row says, with the
     /// network facts (the organisation's ranges) of today's lookup.
-    fn recorded_place(&self, e: &LoginEvent) -> IpInfo {
+    pub(crate) fn recorded_place(&self, e: &LoginEvent) -> IpInfo {
         let mut info = self.intel.lookup(e.ip);
         info.location = Location {
             country: e.country,

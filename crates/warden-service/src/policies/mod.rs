@@ -14,6 +14,7 @@
 //! - [`dry_run`]: what a policy would have refused over the last days.
 //! - [`events`]: the typed events of policy changes and report-only
 //!   breaches.
+//! - [`explain`]: which policy refused a user's logins (`warden diagnose`).
 //!
 //! The pipeline ([`Service::assess_with_signals`]) refuses an enforced
 //! breach before anything else with the policy's own text, like a
@@ -23,6 +24,7 @@
 pub mod admin;
 pub mod dry_run;
 pub mod events;
+pub mod explain;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
