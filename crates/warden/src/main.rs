@@ -888,3 +888,12 @@ async fn user_command(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_is_well_formed() {
+        // clap's own checks of every subcommand (unique names, requires...).
+        <super::Cli as clap::CommandFactory>::command().debug_assert();
+    }
+}

@@ -30,9 +30,9 @@ pub struct RuleArgs {
     pub tls_required: Option<bool>,
     /// Allowed weekdays, e.g. mon-fri (with --hours).
     #[arg(long, requires = "hours")]
-    pub days: Option<String>,
-    /// Allowed hours, e.g. 08:00-19:00 (with --days and --utc-offset).
-    #[arg(long, requires = "days")]
+    pub weekdays: Option<String>,
+    /// Allowed hours, e.g. 08:00-19:00 (with --weekdays and --utc-offset).
+    #[arg(long, requires = "weekdays")]
     pub hours: Option<String>,
     /// The organisation's offset from UTC in minutes for --hours (480: UTC+8).
     #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
@@ -64,7 +64,7 @@ impl RuleArgs {
         if let Some(t) = self.tls_required {
             m.insert("tls_required".into(), json!(t));
         }
-        if let (Some(d), Some(h)) = (&self.days, &self.hours) {
+        if let (Some(d), Some(h)) = (&self.weekdays, &self.hours) {
             m.insert(
                 "hours".into(),
                 json!({"days": d, "span": h, "utc_offset_minutes": self.utc_offset}),
@@ -311,7 +311,7 @@ mod tests {
     fn flags_become_the_apis_rules_and_unset_ones_are_left_out() {
         let rules = RuleArgs {
             allowlist: vec!["61.135.1.0/24".into(), "10.8.0.0/16".into()],
-            days: Some("mon-fri".into()),
+            weekdays: Some("mon-fri".into()),
             hours: Some("08:00-19:00".into()),
             utc_offset: 480,
             login_protection: Some("new_city".into()),

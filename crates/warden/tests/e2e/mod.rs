@@ -14,11 +14,14 @@
 //!   empty session ids, the tarpit status and `passdb=warden`;
 //! - `matrix`: the same scenarios through mode A, mode B and checkpassword;
 //! - `openapi_fuzz`: Schemathesis fuzzes the API from its OpenAPI document;
+//! - `access_policies`: an organisation's allowlist, tried with a dry run
+//!   then enforced through the CLI, refusing a real IMAP login;
 //! - `docs`: the snippets in the docs are the templates the tests use.
 //!
 //! The daemons need the Debian packages `scripts/test.sh` installs; a
 //! missing one fails the test with what to install.
 
+mod access_policies;
 mod docs;
 mod dovecot_policy;
 mod dovecot_verify;
