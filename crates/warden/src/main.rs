@@ -650,8 +650,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Policies { remote, command } => {
             let (admin, rt) = remote_admin(&cfg, &remote)?;
+            let summary = matches!(
+                command,
+                warden::policies_cli::PoliciesCommand::DryRun { json: false, .. }
+            );
             let answer = rt.block_on(warden::policies_cli::run_policies(&admin, command))?;
-            emit(format_args!("{}\n", serde_json::to_string_pretty(&answer)?))?;
+            if summary {
+                emit(warden::policies_cli::render_dry_run(&answer))?;
+            } else {
+                emit(format_args!("{}\n", serde_json::to_string_pretty(&answer)?))?;
+            }
         }
         Command::Groups { remote, command } => {
             let (admin, rt) = remote_admin(&cfg, &remote)?;

@@ -93,12 +93,19 @@ pub enum PoliciesCommand {
     /// The current policies of every organisation, group and user.
     List,
     /// One scope's current policy.
-    Show { scope: String, target: String },
+    Show {
+        /// org, group or user.
+        scope: String,
+        /// The organisation's, group's or user's name.
+        target: String,
+    },
     /// A user's effective policy and where each rule comes from.
     Effective { user: String },
     /// Set a scope's policy (a new version).
     Set {
+        /// org, group or user.
         scope: String,
+        /// The organisation's, group's or user's name.
         target: String,
         /// Its name in refusals (office-only).
         #[arg(long)]
@@ -147,6 +154,9 @@ pub enum PoliciesCommand {
         name: Option<String>,
         #[command(flatten)]
         rules: RuleArgs,
+        /// Print the JSON answer instead of a summary.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -235,6 +245,7 @@ pub async fn run_policies(admin: &Admin, command: PoliciesCommand) -> anyhow::Re
             days,
             name,
             rules,
+            json: _,
         } => {
             let path = format!("{}/dry-run", scope_path(&scope, &target));
             let body = dry_run_body(days, name.as_deref(), &rules)?;
@@ -243,6 +254,56 @@ pub async fn run_policies(admin: &Admin, command: PoliciesCommand) -> anyhow::Re
                 .await
         }
     }
+}
+
+/// A dry run's answer as an admin reads it: the counts, the rules that
+/// refused, and the examples one a line.
+pub fn render_dry_run(v: &Value) -> String {
+    let n = |k: &str| v[k].as_u64().unwrap_or(0);
+    let s = |k: &str| v[k].as_str().unwrap_or("?").to_string();
+    let mut out = format!(
+        "dry run of {} {} over {} days (since {}): {} of {} logins read ({} covered) would have been refused, {} of them successful, {} users\n",
+        s("scope"),
+        s("target"),
+        n("days"),
+        s("since"),
+        n("refused"),
+        n("scanned"),
+        n("covered"),
+        n("refused_successes"),
+        n("users"),
+    );
+    if v["truncated"] == json!(true) {
+        out.push_str("  (only the newest 200000 logins of the window were read)\n");
+    }
+    if let Some(rules) = v["by_rule"].as_object() {
+        for (rule, count) in rules {
+            out.push_str(&format!("  {rule}: {count}\n"));
+        }
+    }
+    for e in v["examples"].as_array().into_iter().flatten() {
+        let loc = &e["location"];
+        let place = [&loc["city"], &loc["region"], &loc["country"]]
+            .iter()
+            .filter_map(|x| x.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        out.push_str(&format!(
+            "  {}  {}  {} from {} ({})  {}: {}\n",
+            e["ts"].as_str().unwrap_or("?"),
+            e["user"].as_str().unwrap_or("?"),
+            e["protocol"].as_str().unwrap_or("?"),
+            e["ip"].as_str().unwrap_or("?"),
+            if place.is_empty() {
+                "unknown place"
+            } else {
+                &place
+            },
+            e["outcome"].as_str().unwrap_or("?"),
+            e["reason"].as_str().unwrap_or("?"),
+        ));
+    }
+    out
 }
 
 /// The body of `set`.
@@ -306,6 +367,21 @@ pub async fn run_groups(admin: &Admin, command: GroupsCommand) -> anyhow::Result
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dry_run_reads_as_counts_rules_and_examples() {
+        let v = json!({"scope": "org", "target": "example", "days": 30, "since": "2026-11-03T17:35:07Z",
+            "scanned": 42, "covered": 42, "refused": 1, "refused_successes": 1, "users": 1,
+            "truncated": false, "by_rule": {"allowlist": 1},
+            "examples": [{"ts": "2026-12-02T03:35:06Z", "user": "alice@example.com", "protocol": "imap",
+                "ip": "113.88.1.10", "outcome": "success",
+                "location": {"city": "Guangzhou", "region": "Guangdong", "country": "CN"},
+                "reason": "Access refused by policy 'office-only' (org example, v1): the address 113.88.1.10 is not on the allowlist"}]});
+        assert_eq!(
+            render_dry_run(&v),
+            "dry run of org example over 30 days (since 2026-11-03T17:35:07Z): 1 of 42 logins read (42 covered) would have been refused, 1 of them successful, 1 users\n  allowlist: 1\n  2026-12-02T03:35:06Z  alice@example.com  imap from 113.88.1.10 (Guangzhou, Guangdong, CN)  success: Access refused by policy 'office-only' (org example, v1): the address 113.88.1.10 is not on the allowlist\n"
+        );
+    }
 
     #[test]
     fn flags_become_the_apis_rules_and_unset_ones_are_left_out() {

@@ -42,6 +42,7 @@ fn an_allowlisted_org_refuses_an_imap_login_from_outside_with_the_policys_text()
             "61.135.1.0/24,10.8.0.0/16",
             "--days",
             "7",
+            "--json",
         ],
         None,
     );
