@@ -484,8 +484,15 @@ pub fn add_policy_findings(
             failures: x.count,
             since: Some(x.first),
             last: Some(x.last),
-            explanation: format!("{en}: {} times since {since}.", x.count),
-            explanation_zh: format!("{zh}：自 {since} 起 {} 次。", x.count),
+            explanation: format!(
+                "{en}; refused {} since {since}.",
+                match x.count {
+                    1 => "once".to_string(),
+                    2 => "twice".to_string(),
+                    n => format!("{n} times"),
+                }
+            ),
+            explanation_zh: format!("{zh}；自 {since} 起被拒绝 {} 次。", x.count),
             advice: format!(
                 "If this access is needed, change or remove the policy (warden policies show {} {}), or run it report-only first.",
                 x.refusal.source.scope, x.refusal.source.target

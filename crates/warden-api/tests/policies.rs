@@ -178,7 +178,7 @@ async fn an_allowlist_refuses_outside_addresses_with_its_reason_after_a_dry_run_
         .unwrap_or_else(|| panic!("{diag}"));
     assert!(
         f["explanation"].as_str().unwrap().starts_with(
-            "Access refused by policy 'office-only' (org example, v1): the address 113.88.1.10 is not on the allowlist: "
+            "Access refused by policy 'office-only' (org example, v1): the address 113.88.1.10 is not on the allowlist; refused "
         ),
         "{f}"
     );

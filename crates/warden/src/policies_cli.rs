@@ -262,7 +262,7 @@ pub fn render_dry_run(v: &Value) -> String {
     let n = |k: &str| v[k].as_u64().unwrap_or(0);
     let s = |k: &str| v[k].as_str().unwrap_or("?").to_string();
     let mut out = format!(
-        "dry run of {} {} over {} days (since {}): {} of {} logins read ({} covered) would have been refused, {} of them successful, {} users\n",
+        "dry run of {} {} over {} days (since {}): {} of {} logins read ({} covered) would have been refused ({} of them successful; users: {})\n",
         s("scope"),
         s("target"),
         n("days"),
@@ -379,7 +379,7 @@ mod tests {
                 "reason": "Access refused by policy 'office-only' (org example, v1): the address 113.88.1.10 is not on the allowlist"}]});
         assert_eq!(
             render_dry_run(&v),
-            "dry run of org example over 30 days (since 2026-11-03T17:35:07Z): 1 of 42 logins read (42 covered) would have been refused, 1 of them successful, 1 users\n  allowlist: 1\n  2026-12-02T03:35:06Z  alice@example.com  imap from 113.88.1.10 (Guangzhou, Guangdong, CN)  success: Access refused by policy 'office-only' (org example, v1): the address 113.88.1.10 is not on the allowlist\n"
+            "dry run of org example over 30 days (since 2026-11-03T17:35:07Z): 1 of 42 logins read (42 covered) would have been refused (1 of them successful; users: 1)\n  allowlist: 1\n  2026-12-02T03:35:06Z  alice@example.com  imap from 113.88.1.10 (Guangzhou, Guangdong, CN)  success: Access refused by policy 'office-only' (org example, v1): the address 113.88.1.10 is not on the allowlist\n"
         );
     }
 
