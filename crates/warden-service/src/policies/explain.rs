@@ -65,7 +65,7 @@ impl<S: Backend> Service<S> {
                 }),
             }
         }
-        out.sort_by(|a, b| b.last.cmp(&a.last));
+        out.sort_by_key(|x| std::cmp::Reverse(x.last));
         out
     }
 }
