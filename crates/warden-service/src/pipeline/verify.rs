@@ -212,8 +212,7 @@ impl<S: Backend> Service<S> {
                         two_factor: two.enrolled || two.required,
                         codes_required: two.codes_required,
                         password_age: age,
-                        login_protection: self.account_policy(&attempt.user).login_protection
-                            != warden_core::ProtectionLevel::Off,
+                        login_protection: self.account_policy(&attempt.user).login_protection,
                     },
                     &assessed.assessment,
                 );
@@ -318,8 +317,7 @@ impl<S: Backend> Service<S> {
                     two_factor: false,
                     codes_required: false,
                     password_age: age,
-                    login_protection: self.account_policy(&attempt.user).login_protection
-                        != warden_core::ProtectionLevel::Off,
+                    login_protection: self.account_policy(&attempt.user).login_protection,
                 };
                 (decide(&facts, &assessed.assessment), account)
             }
@@ -368,9 +366,8 @@ impl<S: Backend> Service<S> {
         }
         // A password that must change does not skip login protection: a
         // challenged login with no second factor to ask is refused.
-        let verdict = if self.account_policy(&attempt.user).login_protection
-            != warden_core::ProtectionLevel::Off
-            && assessed.assessment.decision == Decision::Challenge
+        let level = self.account_policy(&attempt.user).login_protection;
+        let verdict = if warden_core::protection_trigger(level, &assessed.assessment).is_some()
             && verdict.reason == Some(VerifyReason::PasswordExpired)
         {
             Verdict {
