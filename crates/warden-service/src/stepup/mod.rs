@@ -355,6 +355,7 @@ impl<S: Backend> Service<S> {
             });
         }
         let key = codes::token_digest(token.unwrap_or_default());
+        let utc_offset = self.engine.lock().policy().learning.utc_offset_minutes;
         let sent_to = self
             .send_code(
                 &account,
@@ -365,7 +366,7 @@ impl<S: Backend> Service<S> {
                     ip,
                     place: None,
                     at: now,
-                    utc_offset: self.engine.lock().policy().learning.utc_offset_minutes,
+                    utc_offset,
                 },
             )
             .await?;
