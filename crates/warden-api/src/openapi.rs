@@ -9,9 +9,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::{ErrorBody, ErrorDetail};
 use crate::mail::dovecot;
-use crate::routes::{
-    accounts, alerts, answers, auth, geo, health, login, notify, stepup, users,
-};
+use crate::routes::{accounts, alerts, answers, auth, geo, health, login, notify, stepup, users};
 
 struct Security;
 

@@ -109,7 +109,10 @@ impl Inbox {
     /// The six-digit code of the newest mail.
     fn last_code(&self) -> String {
         let mails = self.mails();
-        let text = mails.last().expect("a mail")["text"].as_str().unwrap().to_string();
+        let text = mails.last().expect("a mail")["text"]
+            .as_str()
+            .unwrap()
+            .to_string();
         let start = text.find("code is ").expect("the code line") + "code is ".len();
         text[start..start + 6].to_string()
     }
@@ -138,8 +141,16 @@ impl Inbox {
 }
 
 fn parse(script: &Path, eml: &Path) -> Value {
-    let out = Command::new("python3").arg(script).arg(eml).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(eml)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -254,7 +265,10 @@ async fn a_web_login_from_a_new_city_is_verified_by_a_code_at_the_security_email
     assert_eq!(mails.len(), 1);
     assert_eq!(mails[0]["to"], "ann.sec@example.org");
     let text = mails[0]["text"].as_str().unwrap();
-    assert!(text.contains("to finish signing in to ann@example.com"), "{text}");
+    assert!(
+        text.contains("to finish signing in to ann@example.com"),
+        "{text}"
+    );
     assert!(text.contains("(101.80.1.1)"), "{text}");
     let code = inbox.last_code();
     assert!(code.chars().all(|c| c.is_ascii_digit()), "{code}");
@@ -268,7 +282,10 @@ async fn a_web_login_from_a_new_city_is_verified_by_a_code_at_the_security_email
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{b}");
-    assert_eq!((&b["status"], &b["reason"]), (&json!("fail"), &json!("invalid_code")));
+    assert_eq!(
+        (&b["status"], &b["reason"]),
+        (&json!("fail"), &json!("invalid_code"))
+    );
     // The token is used up: the right code no longer works with it.
     let (s, _) = h
         .post(
@@ -321,7 +338,11 @@ async fn a_web_login_from_a_new_city_is_verified_by_a_code_at_the_security_email
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
     assert_eq!(b["error"]["code"], "step_up_required");
-    assert_eq!(h.codes_of(ANN).await, 1, "a refused creation creates nothing");
+    assert_eq!(
+        h.codes_of(ANN).await,
+        1,
+        "a refused creation creates nothing"
+    );
     let (s, start) = h
         .as_session(Method::POST, "/v1/auth/step-up/start", Some(&session), None)
         .await;
@@ -331,7 +352,10 @@ async fn a_web_login_from_a_new_city_is_verified_by_a_code_at_the_security_email
     let mails = inbox.mails();
     assert_eq!(mails.len(), 3);
     let text = mails[2]["text"].as_str().unwrap();
-    assert!(text.contains("to confirm a security change to ann@example.com"), "{text}");
+    assert!(
+        text.contains("to confirm a security change to ann@example.com"),
+        "{text}"
+    );
     let code = inbox.last_code();
     let (s, up) = h
         .as_session(
@@ -435,7 +459,11 @@ async fn operation_protection_refuses_sensitive_changes_without_a_fresh_step_up(
             Some(json!({"password": "another-long-passphrase-7", "current_password": PASSWORD})),
         )
         .await;
-    assert_eq!((s, &b["error"]["code"]), (StatusCode::FORBIDDEN, &json!("step_up_required")), "{b}");
+    assert_eq!(
+        (s, &b["error"]["code"]),
+        (StatusCode::FORBIDDEN, &json!("step_up_required")),
+        "{b}"
+    );
     let (s, b) = h
         .as_session(
             Method::PUT,
@@ -444,15 +472,28 @@ async fn operation_protection_refuses_sensitive_changes_without_a_fresh_step_up(
             Some(json!({"email": "evil@example.net"})),
         )
         .await;
-    assert_eq!((s, &b["error"]["code"]), (StatusCode::FORBIDDEN, &json!("step_up_required")), "{b}");
+    assert_eq!(
+        (s, &b["error"]["code"]),
+        (StatusCode::FORBIDDEN, &json!("step_up_required")),
+        "{b}"
+    );
     let (_, account) = h.get(&format!("/v1/users/{ANN}")).await;
     assert!(account["email"].is_null(), "{account}");
 
     // A step-up needs a live session.
     let (s, b) = h
-        .as_session(Method::POST, "/v1/auth/step-up/start", Some("no-such-session"), None)
+        .as_session(
+            Method::POST,
+            "/v1/auth/step-up/start",
+            Some("no-such-session"),
+            None,
+        )
         .await;
-    assert_eq!((s, &b["error"]["code"]), (StatusCode::FORBIDDEN, &json!("session_required")), "{b}");
+    assert_eq!(
+        (s, &b["error"]["code"]),
+        (StatusCode::FORBIDDEN, &json!("session_required")),
+        "{b}"
+    );
     let (s, start) = h
         .as_session(Method::POST, "/v1/auth/step-up/start", Some(&session), None)
         .await;
@@ -466,7 +507,11 @@ async fn operation_protection_refuses_sensitive_changes_without_a_fresh_step_up(
             Some(json!({"password": "not-the-password"})),
         )
         .await;
-    assert_eq!((s, &b["error"]["code"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("wrong_password")), "{b}");
+    assert_eq!(
+        (s, &b["error"]["code"]),
+        (StatusCode::UNPROCESSABLE_ENTITY, &json!("wrong_password")),
+        "{b}"
+    );
     let (s, up) = h
         .as_session(
             Method::POST,
@@ -494,7 +539,12 @@ async fn operation_protection_refuses_sensitive_changes_without_a_fresh_step_up(
     let (s, _) = create(Some(bob_session)).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let kinds = h.security_kinds(ANN).await;
-    for k in ["step_up_refused", "verification_code_failed", "step_up_passed", "account_updated"] {
+    for k in [
+        "step_up_refused",
+        "verification_code_failed",
+        "step_up_passed",
+        "account_updated",
+    ] {
         assert!(kinds.iter().any(|x| x == k), "{k} in {kinds:?}");
     }
     // An admin reset (no current password) needs no step-up.

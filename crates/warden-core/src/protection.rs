@@ -187,7 +187,10 @@ mod tests {
             let a = assessment(Decision::Allow, &[code]);
             assert_eq!(protection_trigger(L::Challenged, &a), None, "{code}");
             assert_eq!(protection_trigger(L::NewCity, &a), Some(T::NewPlace));
-            assert_eq!(protection_trigger(L::NewCityOrDevice, &a), Some(T::NewPlace));
+            assert_eq!(
+                protection_trigger(L::NewCityOrDevice, &a),
+                Some(T::NewPlace)
+            );
         }
         // The same new city from an organisation address is the office.
         let office = assessment(

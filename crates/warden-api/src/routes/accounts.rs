@@ -694,7 +694,12 @@ pub async fn create_app_password<S: Backend>(
         None => None,
     };
     state
-        .require_step_up(&user, session.as_deref(), "creating an authorization code", ip)
+        .require_step_up(
+            &user,
+            session.as_deref(),
+            "creating an authorization code",
+            ip,
+        )
         .await?;
     let secret = codes::AppPasswordSecret::generate();
     let mut record = AppPassword {
@@ -897,7 +902,12 @@ pub async fn confirm_totp<S: Backend>(
         .as_deref()
         .ok_or_else(|| ApiError::bad("code: required"))?;
     state
-        .require_step_up(&user, session.as_deref(), "turning on two-factor authentication", ip)
+        .require_step_up(
+            &user,
+            session.as_deref(),
+            "turning on two-factor authentication",
+            ip,
+        )
         .await?;
     let now = state.now();
     let step = match state

@@ -209,9 +209,7 @@ pub async fn confirm<S: Backend>(
     session: SessionToken,
     Path(id): Path<String>,
 ) -> Result<ApiJson<RefusedSignInDto>, ApiError> {
-    let id: i64 = id
-        .parse()
-        .map_err(|e| ApiError::bad(format!("id: {e}")))?;
+    let id: i64 = id.parse().map_err(|e| ApiError::bad(format!("id: {e}")))?;
     let user = session_user(&state, &session).await?;
     let e = state.confirm_sign_in(&user, id, ip).await?;
     Ok(ApiJson(refused_dto(&e)))
@@ -239,31 +237,56 @@ pub async fn security_contact<S: Backend>(
     let email = match req.email.as_deref().map(str::trim) {
         None => account.email.clone(),
         Some("") => None,
-        Some(e) if e.len() > 254 || !e.contains('@') || e.chars().any(|c| c.is_whitespace() || c.is_control()) => {
-            return Err(ApiError::bad("email: an email address of at most 254 bytes"))
+        Some(e)
+            if e.len() > 254
+                || !e.contains('@')
+                || e.chars().any(|c| c.is_whitespace() || c.is_control()) =>
+        {
+            return Err(ApiError::bad(
+                "email: an email address of at most 254 bytes",
+            ))
         }
         Some(e) => Some(e.to_string()),
     };
     let phone = match req.phone.as_deref().map(str::trim) {
         None => account.phone.clone(),
         Some("") => None,
-        Some(p) if p.len() > 32 || !p.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c)) => {
-            return Err(ApiError::bad("phone: at most 32 digits, spaces and + - ( )"))
+        Some(p)
+            if p.len() > 32 || !p.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c)) =>
+        {
+            return Err(ApiError::bad(
+                "phone: at most 32 digits, spaces and + - ( )",
+            ))
         }
         Some(p) => Some(p.to_string()),
     };
     state
-        .require_step_up(&user, session.as_deref(), "changing the security email or phone", ip)
+        .require_step_up(
+            &user,
+            session.as_deref(),
+            "changing the security email or phone",
+            ip,
+        )
         .await?;
     let mut changed = Vec::new();
     if email != account.email {
         changed.push(match &email {
-            Some(e) => format!("security email set to {}", warden_service::stepup::mask_email(e)),
+            Some(e) => format!(
+                "security email set to {}",
+                warden_service::stepup::mask_email(e)
+            ),
             None => "security email removed".to_string(),
         });
     }
     if phone != account.phone {
-        changed.push(if phone.is_some() { "security phone set" } else { "security phone removed" }.to_string());
+        changed.push(
+            if phone.is_some() {
+                "security phone set"
+            } else {
+                "security phone removed"
+            }
+            .to_string(),
+        );
     }
     if !changed.is_empty() {
         let now = state.now();
@@ -274,7 +297,14 @@ pub async fn security_contact<S: Backend>(
             &state,
             AccountWrite {
                 account: Some(account.clone()),
-                events: vec![event(ip, now, &user, Kind::AccountUpdated, Actor::User, changed.join("; "))],
+                events: vec![event(
+                    ip,
+                    now,
+                    &user,
+                    Kind::AccountUpdated,
+                    Actor::User,
+                    changed.join("; "),
+                )],
                 ..AccountWrite::default()
             },
         )

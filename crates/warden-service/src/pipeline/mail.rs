@@ -30,8 +30,7 @@ use warden_core::hash::stable_hash;
 use warden_core::sending::RateCheck;
 use warden_core::verify::{named_place, precheck, Detail};
 use warden_core::{
-    AccountStatus, FailureReason, LoginAttempt, Name, Outcome, Protocol, Verdict,
-    VerifyReason,
+    AccountStatus, FailureReason, LoginAttempt, Name, Outcome, Protocol, Verdict, VerifyReason,
 };
 use warden_store::Backend;
 

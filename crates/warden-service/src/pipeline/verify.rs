@@ -503,7 +503,9 @@ impl<S: Backend> Service<S> {
     ) -> Result<WebLogin, ServiceError> {
         let now = attempt.ts;
         let digest = codes::token_digest(login_token);
-        let emailed = self.stepup.code_waiting(&digest, EmailCodePurpose::Login, now);
+        let emailed = self
+            .stepup
+            .code_waiting(&digest, EmailCodePurpose::Login, now);
         let ticket = self
             .short
             .take_ticket(&digest, now)

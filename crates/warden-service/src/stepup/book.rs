@@ -123,7 +123,12 @@ impl CodeBook {
             self.codes.retain(|_, p| now < p.expires);
             if self.codes.len() >= CODES_MAX {
                 // The one closest to its end goes.
-                if let Some(k) = self.codes.iter().min_by_key(|(_, p)| p.expires).map(|(k, _)| *k) {
+                if let Some(k) = self
+                    .codes
+                    .iter()
+                    .min_by_key(|(_, p)| p.expires)
+                    .map(|(k, _)| *k)
+                {
                     self.codes.remove(&k);
                 }
             }
@@ -340,7 +345,13 @@ mod tests {
         for i in 0..(CODES_MAX + 10) {
             let mut key = [0u8; 32];
             key[..8].copy_from_slice(&(i as u64).to_le_bytes());
-            b.hold(key, "ann", CodePurpose::Login, "1", T.plus_secs(i as i64 % 100));
+            b.hold(
+                key,
+                "ann",
+                CodePurpose::Login,
+                "1",
+                T.plus_secs(i as i64 % 100),
+            );
         }
         assert_eq!(b.len(), CODES_MAX);
     }

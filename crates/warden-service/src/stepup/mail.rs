@@ -54,7 +54,10 @@ pub fn message(
     let minutes = CODE_TTL_SECS / 60;
     let when = local_time(c.at, c.utc_offset);
     let from = match (c.ip, c.place) {
-        (Some(ip), Some((en, zh))) => Some((format!("{} ({ip})", clean(en)), format!("{}（{ip}）", clean(zh)))),
+        (Some(ip), Some((en, zh))) => Some((
+            format!("{} ({ip})", clean(en)),
+            format!("{}（{ip}）", clean(zh)),
+        )),
         (Some(ip), None) => Some((ip.to_string(), ip.to_string())),
         (None, _) => None,
     };
@@ -127,14 +130,38 @@ mod tests {
             at: Timestamp(1_704_067_200),
             utc_offset: 480,
         };
-        let m = message("sec@example.net", "042517", CodePurpose::Login, Lang::En, &c);
+        let m = message(
+            "sec@example.net",
+            "042517",
+            CodePurpose::Login,
+            Lang::En,
+            &c,
+        );
         assert_eq!(m.recipient, "sec@example.net");
         assert!(!m.subject.contains("042517"), "no code in the subject line");
-        assert!(m.text.starts_with("Your verification code is 042517."), "{}", m.text);
+        assert!(
+            m.text.starts_with("Your verification code is 042517."),
+            "{}",
+            m.text
+        );
         assert!(m.text.contains("to finish signing in to ann@example.com at 2024-01-01 08:00 (UTC+8) from Lagos, NG <b> (105.112.1.1)"), "{}", m.text);
-        assert!(m.html.contains("Lagos, NG &lt;b&gt;") && !m.html.contains("<b>"), "{}", m.html);
-        let zh = message("sec@example.net", "042517", CodePurpose::StepUp, Lang::Zh, &c);
-        assert!(zh.text.contains("确认对 ann@example.com 的安全设置修改"), "{}", zh.text);
+        assert!(
+            m.html.contains("Lagos, NG &lt;b&gt;") && !m.html.contains("<b>"),
+            "{}",
+            m.html
+        );
+        let zh = message(
+            "sec@example.net",
+            "042517",
+            CodePurpose::StepUp,
+            Lang::Zh,
+            &c,
+        );
+        assert!(
+            zh.text.contains("确认对 ann@example.com 的安全设置修改"),
+            "{}",
+            zh.text
+        );
         assert!(zh.text.contains("拉各斯（105.112.1.1）"), "{}", zh.text);
     }
 }

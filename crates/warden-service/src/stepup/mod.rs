@@ -178,7 +178,13 @@ impl<S: Backend> Service<S> {
     }
 
     /// Remembers that the session `token` of `user` stepped up now.
-    pub(crate) fn note_step_up(&self, token: &str, user: &str, method: StepUpMethod, at: Timestamp) {
+    pub(crate) fn note_step_up(
+        &self,
+        token: &str,
+        user: &str,
+        method: StepUpMethod,
+        at: Timestamp,
+    ) {
         self.stepup.state.step_ups.lock().note(
             codes::token_digest(token),
             user,
@@ -217,9 +223,9 @@ impl<S: Backend> Service<S> {
         let code = six_digits();
         let lang = account.lang.unwrap_or(self.notify.default_lang);
         let message = mail::message(to, &code, purpose, lang, &about);
-        mail::send(channel, &message, now)
-            .await
-            .map_err(|e| ServiceError::Unavailable(format!("the verification code could not be emailed: {e}")))?;
+        mail::send(channel, &message, now).await.map_err(|e| {
+            ServiceError::Unavailable(format!("the verification code could not be emailed: {e}"))
+        })?;
         self.stepup
             .state
             .codes
@@ -275,10 +281,22 @@ impl<S: Backend> Service<S> {
             self.short.code_passed(user).await;
             return Ok(true);
         }
-        self.code_failure(user, purpose.as_str(), ip, now, match answer {
-            CodeAnswer::Wrong { left } => format!("wrong emailed {} code ({left} tries left)", purpose.as_str()),
-            _ => format!("no live emailed {} code (expired, used or void)", purpose.as_str()),
-        })
+        self.code_failure(
+            user,
+            purpose.as_str(),
+            ip,
+            now,
+            match answer {
+                CodeAnswer::Wrong { left } => format!(
+                    "wrong emailed {} code ({left} tries left)",
+                    purpose.as_str()
+                ),
+                _ => format!(
+                    "no live emailed {} code (expired, used or void)",
+                    purpose.as_str()
+                ),
+            },
+        )
         .await?;
         Ok(false)
     }
@@ -301,7 +319,10 @@ impl<S: Backend> Service<S> {
             user,
             Kind::VerificationCodeFailed,
             Actor::User,
-            format!("{detail} ({} of {CODE_FAILURES})", failure.failures.min(CODE_FAILURES)),
+            format!(
+                "{detail} ({} of {CODE_FAILURES})",
+                failure.failures.min(CODE_FAILURES)
+            ),
         )];
         if let Some(until) = failure.locked_until {
             events.push(event(
@@ -325,7 +346,10 @@ impl<S: Backend> Service<S> {
 
     /// The live session of `token`, or [`ServiceError::Forbidden`]
     /// (`session_required`).
-    async fn session_of(&self, token: Option<&str>) -> Result<warden_core::WebSession, ServiceError> {
+    async fn session_of(
+        &self,
+        token: Option<&str>,
+    ) -> Result<warden_core::WebSession, ServiceError> {
         let missing = || ServiceError::Forbidden {
             code: "session_required",
             message: "a live web session is required: send its token in X-Warden-Session".into(),
@@ -395,8 +419,14 @@ impl<S: Backend> Service<S> {
         let now = self.now();
         let passed = match method {
             StepUpMethod::Totp => matches!(
-                self.check_code(&user, &secret, crate::second_factor::CodePurpose::Manage, ip, now)
-                    .await?,
+                self.check_code(
+                    &user,
+                    &secret,
+                    crate::second_factor::CodePurpose::Manage,
+                    ip,
+                    now
+                )
+                .await?,
                 CodeCheck::Passed { .. }
             ),
             StepUpMethod::Email => {
@@ -428,15 +458,23 @@ impl<S: Backend> Service<S> {
                 if ok {
                     self.short.code_passed(&user).await;
                 } else {
-                    self.code_failure(&user, "step-up password", ip, now, "wrong password for a step-up".into())
-                        .await?;
+                    self.code_failure(
+                        &user,
+                        "step-up password",
+                        ip,
+                        now,
+                        "wrong password for a step-up".into(),
+                    )
+                    .await?;
                 }
                 ok
             }
         };
         if !passed {
             return Err(match method {
-                StepUpMethod::Password => ServiceError::refused("wrong_password", "the password is wrong"),
+                StepUpMethod::Password => {
+                    ServiceError::refused("wrong_password", "the password is wrong")
+                }
                 StepUpMethod::Email => ServiceError::refused(
                     "invalid_code",
                     "the code is wrong, expired or used up; ask for a new one",

@@ -33,7 +33,8 @@ fn refused_for_verification(e: &LoginEvent) -> bool {
 impl<S: Backend> Service<S> {
     /// `user`'s sign-ins refused with `verification_required` in the last
     /// [`REFUSED_DAYS`] days, newest first, one per address, protocol,
-    /// device and client (the newest), at most [`REFUSED_MAX`].
+    /// device and client (the newest), at most [`REFUSED_MAX`]; a client
+    /// that has logged in from that address since is no longer listed.
     pub async fn refused_sign_ins(&self, user: &str) -> Result<Vec<LoginEvent>, ServiceError> {
         let since = self.now().secs() - REFUSED_DAYS * 86_400;
         let rows = self
@@ -41,12 +42,11 @@ impl<S: Backend> Service<S> {
             .history(user, HistoryQuery::latest(HISTORY_SCAN))
             .await?;
         let mut out: Vec<LoginEvent> = Vec::new();
+        // Clients that logged in since (newest first): their refusals are over.
+        let mut since_in: Vec<LoginEvent> = Vec::new();
         for e in rows {
             if e.ts.secs() < since {
                 break;
-            }
-            if !refused_for_verification(&e) {
-                continue;
             }
             let same = |o: &LoginEvent| {
                 o.ip == e.ip
@@ -54,6 +54,15 @@ impl<S: Backend> Service<S> {
                     && o.device == e.device
                     && o.user_agent == e.user_agent
             };
+            if e.outcome.is_success() {
+                if !since_in.iter().any(same) && since_in.len() < HISTORY_SCAN as usize {
+                    since_in.push(e);
+                }
+                continue;
+            }
+            if !refused_for_verification(&e) || since_in.iter().any(same) {
+                continue;
+            }
             if !out.iter().any(same) {
                 out.push(e);
                 if out.len() == REFUSED_MAX {
@@ -110,7 +119,11 @@ impl<S: Backend> Service<S> {
                     &format!(
                         "{} from {} ({}) at {}",
                         e.protocol.as_str(),
-                        if place.is_empty() { "an unknown place" } else { &place },
+                        if place.is_empty() {
+                            "an unknown place"
+                        } else {
+                            &place
+                        },
                         e.ip,
                         e.ts.secs()
                     ),
