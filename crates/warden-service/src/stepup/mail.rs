@@ -69,7 +69,7 @@ pub fn message(
             };
             let mut lines = vec![
                 format!("Your verification code is {code}."),
-                format!("It was asked for {what} at {when}{}.", from.as_ref().map(|f| format!(" from {}", f.0)).unwrap_or_default()),
+                format!("Someone asked for it {what}, at {when}{}.", from.as_ref().map(|f| format!(" from {}", f.0)).unwrap_or_default()),
                 format!("It works once, for {minutes} minutes. Never give it to anybody."),
                 "If this was not you, someone knows your password: do not use the code, and change your password now.".to_string(),
             ];
@@ -144,7 +144,7 @@ mod tests {
             "{}",
             m.text
         );
-        assert!(m.text.contains("to finish signing in to ann@example.com at 2024-01-01 08:00 (UTC+8) from Lagos, NG <b> (105.112.1.1)"), "{}", m.text);
+        assert!(m.text.contains("Someone asked for it to finish signing in to ann@example.com, at 2024-01-01 08:00 (UTC+8) from Lagos, NG <b> (105.112.1.1)."), "{}", m.text);
         assert!(
             m.html.contains("Lagos, NG &lt;b&gt;") && !m.html.contains("<b>"),
             "{}",

@@ -125,7 +125,7 @@ impl<S: Backend> Service<S> {
                             &place
                         },
                         e.ip,
-                        e.ts.secs()
+                        warden_core::reason::local_time(e.ts, 0)
                     ),
                     200,
                 ),
