@@ -557,3 +557,66 @@ async fn operation_protection_refuses_sensitive_changes_without_a_fresh_step_up(
         .await;
     assert_eq!(s, StatusCode::OK, "{b}");
 }
+
+/// `POST /v1/auth/verify` for an IMAP client.
+async fn imap(h: &Harness, ip: &str, client: &str) -> Value {
+    let (s, b) = h
+        .post(
+            "/v1/auth/verify",
+            json!({"user": ANN, "password": PASSWORD, "protocol": "imap", "ip": ip, "tls": true, "user_agent": client}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    b
+}
+
+#[tokio::test]
+async fn each_level_protects_what_it_says_for_a_mail_client() {
+    for (level, new_city, new_client) in [
+        (ProtectionLevel::Off, "ok", "ok"),
+        (ProtectionLevel::Challenged, "ok", "ok"),
+        (ProtectionLevel::NewCity, "fail", "ok"),
+        (ProtectionLevel::NewCityOrDevice, "fail", "fail"),
+    ] {
+        let h = harness(
+            NotifySettings::default(),
+            AccountPolicy {
+                login_protection: level,
+                ..AccountPolicy::default()
+            },
+        )
+        .await;
+        let (s, b) = h
+            .post("/v1/users", json!({"user": ANN, "password": PASSWORD}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        for _ in 0..8 {
+            let b = imap(&h, HOME, "Thunderbird 128.5").await;
+            assert_eq!(b["result"], "ok", "{level}: {b}");
+            h.advance(86_400);
+        }
+        // A new region the engine allows.
+        h.advance(4 * 3600);
+        let far = imap(&h, SHANGHAI, "Thunderbird 128.5").await;
+        assert_eq!(far["decision"], "allow", "{level}: {far}");
+        assert_eq!(far["result"], new_city, "{level}: {far}");
+        if new_city == "fail" {
+            assert_eq!(far["reason"], "verification_required");
+            assert_eq!(
+                far["message"],
+                "Unusual login (from Shanghai, CN): sign in to webmail and confirm it was you, then try again."
+            );
+        }
+        // A new mail program at home.
+        h.advance(3600);
+        let other = imap(&h, HOME, "Foxmail 7.2.25").await;
+        assert_eq!(other["decision"], "allow", "{level}: {other}");
+        assert_eq!(other["result"], new_client, "{level}: {other}");
+        if new_client == "fail" {
+            assert_eq!(
+                other["message"],
+                "This login needs verification: sign in to webmail and confirm it was you, then try again."
+            );
+        }
+    }
+}
