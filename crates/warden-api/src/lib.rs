@@ -74,6 +74,14 @@ pub fn router<S: Backend>(state: Arc<AppState<S>>) -> Router {
             "/users/{user}/security-contact",
             put(stepup::security_contact::<S>),
         )
+        .route(
+            "/users/{user}/refused-sign-ins",
+            get(stepup::admin_refused::<S>),
+        )
+        .route(
+            "/users/{user}/refused-sign-ins/{id}/confirm",
+            post(stepup::admin_confirm::<S>),
+        )
         // Dovecot sends the client's IMAP ID, which the client chooses: a
         // body over the API's limit would be an error, and Dovecot lets a
         // login through unchecked when its policy server errs. This route

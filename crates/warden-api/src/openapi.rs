@@ -139,6 +139,8 @@ impl Modify for ErrorResponses {
         stepup::refused,
         stepup::confirm,
         stepup::security_contact,
+        stepup::admin_refused,
+        stepup::admin_confirm,
         dovecot::policy,
         accounts::put_org,
         accounts::list_orgs,

@@ -620,3 +620,79 @@ async fn each_level_protects_what_it_says_for_a_mail_client() {
         }
     }
 }
+
+#[tokio::test]
+async fn an_admin_confirms_a_refused_sign_in_for_the_user() {
+    let h = harness(
+        NotifySettings::default(),
+        AccountPolicy {
+            login_protection: ProtectionLevel::NewCity,
+            ..AccountPolicy::default()
+        },
+    )
+    .await;
+    let (s, b) = h
+        .post("/v1/users", json!({"user": ANN, "password": PASSWORD}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    h.history_at(ANN, HOME, 8).await;
+    for _ in 0..2 {
+        let far = imap(&h, SHANGHAI, "Thunderbird 128.5").await;
+        assert_eq!(far["reason"], "verification_required", "{far}");
+        h.advance(60);
+    }
+    // A wrong password from there is no sign-in to confirm.
+    let (_, wrong) = h
+        .post(
+            "/v1/auth/verify",
+            json!({"user": ANN, "password": "guess", "protocol": "imap", "ip": SHANGHAI, "tls": true}),
+        )
+        .await;
+    assert_eq!(wrong["reason"], "wrong_password");
+    let (s, list) = h.get(&format!("/v1/users/{ANN}/refused-sign-ins")).await;
+    assert_eq!(s, StatusCode::OK, "{list}");
+    let sign_ins = list["sign_ins"].as_array().unwrap();
+    assert_eq!(sign_ins.len(), 1, "one per address and client: {list}");
+    assert_eq!(sign_ins[0]["city"], "Shanghai");
+    let id = sign_ins[0]["id"].as_i64().unwrap();
+    // Another user's id, or none: 404, nothing confirmed.
+    let (s, _) = h
+        .post(
+            &format!("/v1/users/bob@example.com/refused-sign-ins/{id}/confirm"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = h
+        .post(
+            &format!("/v1/users/{ANN}/refused-sign-ins/{}/confirm", id + 1000),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(
+        imap(&h, SHANGHAI, "Thunderbird 128.5").await["result"],
+        "fail"
+    );
+
+    let (s, b) = h
+        .post(
+            &format!("/v1/users/{ANN}/refused-sign-ins/{id}/confirm"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let ok = imap(&h, SHANGHAI, "Thunderbird 128.5").await;
+    assert_eq!(ok["result"], "ok", "{ok}");
+    let (_, list) = h.get(&format!("/v1/users/{ANN}/refused-sign-ins")).await;
+    assert!(list["sign_ins"].as_array().unwrap().is_empty(), "{list}");
+    let (_, events) = h.get(&format!("/v1/users/{ANN}/security-events")).await;
+    assert!(
+        events["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "sign_in_confirmed" && e["actor"] == "admin"),
+        "{events}"
+    );
+}

@@ -211,7 +211,44 @@ pub async fn confirm<S: Backend>(
 ) -> Result<ApiJson<RefusedSignInDto>, ApiError> {
     let id: i64 = id.parse().map_err(|e| ApiError::bad(format!("id: {e}")))?;
     let user = session_user(&state, &session).await?;
-    let e = state.confirm_sign_in(&user, id, ip).await?;
+    let e = state.confirm_sign_in(&user, id, Actor::User, ip).await?;
+    Ok(ApiJson(refused_dto(&e)))
+}
+
+/// A user's sign-ins that login protection refused (`verification_required`)
+/// in the last 7 days, for admins (`warden sign-ins list`).
+#[utoipa::path(get, path = "/v1/users/{user}/refused-sign-ins", tag = "accounts",
+    params(UserPath),
+    responses((status = 200, body = RefusedSignInList)),
+    security(("api_key" = [])))]
+pub async fn admin_refused<S: Backend>(
+    State(state): State<Arc<AppState<S>>>,
+    Path(user): Path<String>,
+) -> Result<ApiJson<RefusedSignInList>, ApiError> {
+    let user = normalize_user(&user).map_err(|e| ApiError::bad(e.to_string()))?;
+    let list = state.refused_sign_ins(&user).await?;
+    Ok(ApiJson(RefusedSignInList {
+        user: user.to_string(),
+        sign_ins: list.iter().map(refused_dto).collect(),
+    }))
+}
+
+/// An admin confirms one of a user's refused sign-ins for them (the user
+/// called the helpdesk): the same as the user's own confirmation, stored
+/// with the admin as actor (`warden sign-ins confirm`).
+#[utoipa::path(post, path = "/v1/users/{user}/refused-sign-ins/{id}/confirm", tag = "accounts",
+    params(UserPath, ("id" = i64, Path, description = "The refused sign-in's `id`")),
+    responses((status = 200, body = RefusedSignInDto),
+        (status = 404, description = "No such refused sign-in of this user in the last 7 days", body = crate::error::ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn admin_confirm<S: Backend>(
+    State(state): State<Arc<AppState<S>>>,
+    RequestIp(ip): RequestIp,
+    Path((user, id)): Path<(String, String)>,
+) -> Result<ApiJson<RefusedSignInDto>, ApiError> {
+    let user = normalize_user(&user).map_err(|e| ApiError::bad(e.to_string()))?;
+    let id: i64 = id.parse().map_err(|e| ApiError::bad(format!("id: {e}")))?;
+    let e = state.confirm_sign_in(&user, id, Actor::Admin, ip).await?;
     Ok(ApiJson(refused_dto(&e)))
 }
 

@@ -73,21 +73,26 @@ impl<S: Backend> Service<S> {
         Ok(out)
     }
 
-    /// Confirms `user`'s refused sign-in `id` (one of
-    /// [`Service::refused_sign_ins`]) as their own, asked from `ip`: the
+    /// Confirms `user`'s refused sign-in `id` (any sign-in refused with
+    /// `verification_required` in the last [`REFUSED_DAYS`] days, among
+    /// the newest [`HISTORY_SCAN`] rows) as their own, by `actor` (the user,
+    /// or an admin for them) from `ip`: the
     /// profile learns it as trusted (durable before this returns) and a
     /// `sign_in_confirmed` event is stored. `NotFound` for any other id.
     pub async fn confirm_sign_in(
         &self,
         user: &str,
         id: i64,
+        actor: Actor,
         ip: Option<IpAddr>,
     ) -> Result<LoginEvent, ServiceError> {
+        let since = self.now().secs() - REFUSED_DAYS * 86_400;
         let e = self
-            .refused_sign_ins(user)
+            .store
+            .history(user, HistoryQuery::latest(HISTORY_SCAN))
             .await?
             .into_iter()
-            .find(|e| e.id == Some(id))
+            .find(|e| e.id == Some(id) && e.ts.secs() >= since && refused_for_verification(e))
             .ok_or_else(|| {
                 ServiceError::NotFound(format!(
                     "no refused sign-in {id} of this user in the last {REFUSED_DAYS} days"
@@ -114,7 +119,7 @@ impl<S: Backend> Service<S> {
                 self.now(),
                 user,
                 Kind::SignInConfirmed,
-                Actor::User,
+                actor,
                 warden_core::text::one_line(
                     &format!(
                         "{} from {} ({}) at {}",

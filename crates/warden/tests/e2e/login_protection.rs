@@ -75,6 +75,10 @@ fn an_imap_login_from_a_new_city_is_refused_until_the_user_confirms_it_in_webmai
         "{diagnosis}"
     );
 
+    // The helpdesk sees it too.
+    let listed = w.cli(&["sign-ins", "list", USER], None);
+    assert!(listed.contains("\"city\": \"Beijing\""), "{listed}");
+
     // Ivy signs in to webmail from home and sees the refused sign-in.
     let web = w.post(
         "/v1/auth/login",
