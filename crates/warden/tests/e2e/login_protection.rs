@@ -142,3 +142,38 @@ fn an_imap_login_from_a_new_city_is_refused_until_the_user_confirms_it_in_webmai
         "the client has logged in since: {list}"
     );
 }
+
+/// Dovecot keeps the passwords and asks Warden's policy: the after-password
+/// check refuses the new city the same way, and the helpdesk confirms the
+/// sign-in for the user (who has no Warden account to sign in with).
+#[test]
+fn dovecots_policy_refuses_a_new_city_until_the_helpdesk_confirms_it() {
+    let s = super::dovecot_policy::stack(
+        "protect-policy",
+        &[("WARDEN_LOGIN__PROTECTION_LEVEL", "new_city")],
+        &[(USER, PASSWORD)],
+    );
+    let w = &s.warden;
+    let d = &s.dovecot;
+    w.history_at_home(USER, HOME);
+    let refused = login("imap", d.imaps, USER, PASSWORD, BEIJING, "ssl");
+    assert_eq!(
+        seen("ivy from Beijing through the policy", &refused),
+        "NO [ALERT] Unusual login (from Beijing, CN): sign in to webmail and confirm it was you, then try again."
+    );
+    let event = w.event_once(USER, 1, |e| e["ip"] == BEIJING);
+    assert_eq!(event["failure_reason"], "verification_required", "{event}");
+    let list: Value = serde_json::from_str(&w.cli(&["sign-ins", "list", USER], None)).unwrap();
+    let id = list["sign_ins"][0]["id"]
+        .as_i64()
+        .expect("a refused sign-in");
+    let confirmed: Value =
+        serde_json::from_str(&w.cli(&["sign-ins", "confirm", USER, &id.to_string()], None))
+            .unwrap();
+    assert_eq!(confirmed["city"], "Beijing", "{confirmed}");
+    let after = login("imap", d.imaps, USER, PASSWORD, BEIJING, "ssl");
+    assert_eq!(
+        seen("ivy from Beijing, confirmed by the helpdesk", &after),
+        "OK Logged in"
+    );
+}
