@@ -129,7 +129,7 @@ pub async fn start<S: Backend>(
 }
 
 /// Verifies the session again for sensitive operations: with the current
-/// TOTP (or a recovery) code, the emailed code, or the password, as the
+/// TOTP code, the emailed code, or the password, as the
 /// start said. Sensitive operations sent with this session then need no
 /// other step-up for the account's `step_up_minutes`.
 #[utoipa::path(post, path = "/v1/auth/step-up", tag = "auth",

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 /// How a step-up began.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct StepUpStartDto {
-    /// `totp` (send a current TOTP or a recovery code), `email` (a code was
+    /// `totp` (send a current TOTP code), `email` (a code was
     /// emailed to the security email) or `password` (type the password
     /// again: the account has neither TOTP nor a security email).
     pub method: &'static str,
@@ -18,7 +18,7 @@ pub struct StepUpStartDto {
     pub code_expires_at: Option<String>,
 }
 
-/// The answer to a step-up: the code (TOTP, recovery or emailed) or the
+/// The answer to a step-up: the code (TOTP or emailed) or the
 /// password, as `POST /v1/auth/step-up/start` said.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

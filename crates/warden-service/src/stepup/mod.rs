@@ -93,7 +93,7 @@ pub enum StepUpMethod {
     Password,
     /// A code emailed to the security email.
     Email,
-    /// A current TOTP code (or a recovery code).
+    /// A current TOTP code (a recovery code is for logging in only).
     Totp,
 }
 
@@ -401,8 +401,8 @@ impl<S: Backend> Service<S> {
         })
     }
 
-    /// Answers a step-up of the session `token` with `secret` (the TOTP or
-    /// recovery code, the emailed code, or the password, by the account's
+    /// Answers a step-up of the session `token` with `secret` (a current
+    /// TOTP code, the emailed code, or the password, by the account's
     /// method). Wrong: [`ServiceError::Refused`] (`invalid_code`,
     /// `wrong_password`), counted under the account's code throttle.
     pub async fn step_up(
