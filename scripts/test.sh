@@ -32,7 +32,8 @@ if ! st --version 2>/dev/null | grep -qx "st, version $SCHEMATHESIS"; then
 fi
 # The alert-delivery tests run a real SMTP server (Python aiosmtpd) on a
 # loopback port (crates/warden-service/tests/notify.rs,
-# crates/warden/tests/notify.rs).
+# crates/warden/tests/notify.rs), and receives login protection's emailed
+# codes (crates/warden-api/tests/stepup.rs).
 if ! python3 -c "import aiosmtpd" 2>/dev/null; then
 	python3 -m pip install --quiet "aiosmtpd==1.4.6" ||
 		python3 -m pip install --quiet --break-system-packages "aiosmtpd==1.4.6"

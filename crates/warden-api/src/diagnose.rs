@@ -431,12 +431,19 @@ fn finding(r: &Records<'_>, site: &SiteTexts, key: &ClientKey, t: &Trouble<'_>) 
             "Contact the administrator.",
             "请联系管理员。",
         ),
-        VerifyReason::VerificationRequired => base(
-            format!("{client}: logins from this place need confirmation; refused {times} since {since}."),
-            format!("{client_zh}：该地点的登录需要验证，自 {since} 起被拒绝 {n} 次。"),
-            &format!("Sign in to {confirm} from this place and confirm it was you; the place then becomes known."),
-            &format!("请在该地点登录{confirm_zh}并完成身份验证，之后该地点将被记为常用地点。"),
-        ),
+        VerifyReason::VerificationRequired => {
+            let (from, from_zh) = match (newest.city.as_deref(), newest.country) {
+                (Some(_), _) => (place.trim_start_matches(" in ").to_string(), place_zh.trim_start_matches('，').to_string()),
+                (None, Some(c)) => (c.as_str().to_string(), c.as_str().to_string()),
+                (None, None) => (newest.ip.to_string(), newest.ip.to_string()),
+            };
+            base(
+                format!("{client}: refused: verification required — login protection holds sign-ins from {from} until the user confirms one; refused {times} since {since}."),
+                format!("{client_zh}：需要验证——登录保护会拒绝来自{from_zh}的登录，直到用户确认；自 {since} 起被拒绝 {n} 次。"),
+                &format!("Confirm the sign-in from {from} in {confirm} (refused sign-ins) or with the alert's \"yes, it was me\"; this client then logs in from there."),
+                &format!("请在{confirm_zh}的“被拒绝的登录”中确认来自{from_zh}的登录（或在提醒邮件中选择“是我本人”），之后该客户端即可从该地点登录。"),
+            )
+        }
         VerifyReason::AccessDenied => base(
             format!("{client} is refused by the organisation's access rules (blocklist, allowlist, allowed countries or protocols): {times} since {since}."),
             format!("{client_zh} 因组织的访问策略（黑名单、白名单、允许的国家或协议）被拒绝：自 {since} 起 {n} 次。"),

@@ -18,7 +18,9 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Stable machine-readable code: `bad_request`, `unauthorized`,
     /// `not_found`, `conflict`, `payload_too_large`, `unsupported_media_type`,
-    /// `too_many_attempts` (429), `busy` (503), `request_timeout` (408),
+    /// `too_many_attempts` (429), `busy` (503), `unavailable` (503: the SMTP
+    /// relay for a verification code), with status 403 what is missing
+    /// (`step_up_required`, `session_required`), `request_timeout` (408),
     /// `overloaded` (503), `storage_unavailable`, `internal`, or with status 422 the rule that
     /// refused the request (`password_too_short`, `invalid_code`, ...).
     pub code: &'static str,
@@ -42,6 +44,13 @@ pub enum ApiError {
     /// below the policy, a wrong TOTP code, ...).
     #[error("{message}")]
     Refused { code: &'static str, message: String },
+    /// Not allowed as things stand (`code`: `step_up_required`,
+    /// `session_required`): answered 403, nothing done.
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
+    /// A service Warden depends on (the SMTP relay) failed: answered 503.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("request body is larger than the limit (server.max_body_bytes)")]
     PayloadTooLarge,
     #[error("{0}")]
@@ -78,6 +87,8 @@ impl ApiError {
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::Refused { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
+            ApiError::Forbidden { code, .. } => (StatusCode::FORBIDDEN, code),
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
@@ -332,6 +343,8 @@ impl From<warden_service::ServiceError> for ApiError {
             ServiceError::Refused { code, message } => ApiError::Refused { code, message },
             ServiceError::Store(e) => e.into(),
             ServiceError::Internal(m) => ApiError::Internal(m),
+            ServiceError::Forbidden { code, message } => ApiError::Forbidden { code, message },
+            ServiceError::Unavailable(m) => ApiError::Unavailable(m),
             ServiceError::Throttled {
                 message,
                 retry_after_secs,

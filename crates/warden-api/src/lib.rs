@@ -53,7 +53,9 @@ pub const DOVECOT_BODY_LIMIT: usize = 1 << 20;
 /// Builds the router over shared state.
 pub fn router<S: Backend>(state: Arc<AppState<S>>) -> Router {
     use mail::dovecot;
-    use routes::{accounts, alerts, answers, auth as authn, geo, health, login, notify, users};
+    use routes::{
+        accounts, alerts, answers, auth as authn, geo, health, login, notify, stepup, users,
+    };
     let limit = state.config.max_body_bytes;
     let v1 = Router::new()
         .route("/evaluate", post(login::evaluate::<S>))
@@ -61,6 +63,25 @@ pub fn router<S: Backend>(state: Arc<AppState<S>>) -> Router {
         .route("/auth/verify", post(authn::verify::<S>))
         .route("/auth/login", post(authn::login::<S>))
         .route("/auth/session", post(authn::session::<S>))
+        .route("/auth/step-up/start", post(stepup::start::<S>))
+        .route("/auth/step-up", post(stepup::step_up::<S>))
+        .route("/auth/refused-sign-ins", get(stepup::refused::<S>))
+        .route(
+            "/auth/refused-sign-ins/{id}/confirm",
+            post(stepup::confirm::<S>),
+        )
+        .route(
+            "/users/{user}/security-contact",
+            put(stepup::security_contact::<S>),
+        )
+        .route(
+            "/users/{user}/refused-sign-ins",
+            get(stepup::admin_refused::<S>),
+        )
+        .route(
+            "/users/{user}/refused-sign-ins/{id}/confirm",
+            post(stepup::admin_confirm::<S>),
+        )
         // Dovecot sends the client's IMAP ID, which the client chooses: a
         // body over the API's limit would be an error, and Dovecot lets a
         // login through unchecked when its policy server errs. This route

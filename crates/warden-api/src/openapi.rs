@@ -9,7 +9,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::{ErrorBody, ErrorDetail};
 use crate::mail::dovecot;
-use crate::routes::{accounts, alerts, answers, auth, geo, health, login, notify, users};
+use crate::routes::{accounts, alerts, answers, auth, geo, health, login, notify, stepup, users};
 
 struct Security;
 
@@ -134,6 +134,13 @@ impl Modify for ErrorResponses {
         auth::verify,
         auth::login,
         auth::session,
+        stepup::start,
+        stepup::step_up,
+        stepup::refused,
+        stepup::confirm,
+        stepup::security_contact,
+        stepup::admin_refused,
+        stepup::admin_confirm,
         dovecot::policy,
         accounts::put_org,
         accounts::list_orgs,

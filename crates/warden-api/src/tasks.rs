@@ -15,6 +15,7 @@ pub async fn upkeep<S: Backend>(state: &AppState<S>) -> Result<u64, warden_store
     let now = state.now();
     let attacks = state.attacks();
     state.short.expire(now, &attacks).await;
+    state.stepup.expire(now);
     let cutoff = now.plus_secs(-(state.config.retention_days as i64) * 86_400);
     let pruned = state.store.prune_events(cutoff).await?;
     // Alerts go with their logins (once no notification refers to them).
@@ -57,6 +58,7 @@ pub fn spawn<S: Backend>(state: Arc<AppState<S>>) -> JoinHandle<()> {
                 }
                 _ = expire.tick() => {
                     state.short.expire(state.now(), &state.attacks()).await;
+                    state.stepup.expire(state.now());
                 }
             }
         }

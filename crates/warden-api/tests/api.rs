@@ -23,6 +23,7 @@ mod credentials;
 mod hostile;
 mod notify;
 mod policies;
+mod stepup;
 
 const KEY: &str = "test-key-0123456789abcdef";
 /// 2026-03-01T00:00:00Z
@@ -74,6 +75,15 @@ fn write_geo(dir: &std::path::Path) {
             "Asia/Shanghai",
         )
         .city(
+            "101.80.0.0/16",
+            "CN",
+            "Shanghai",
+            "Shanghai",
+            31.23,
+            121.47,
+            "Asia/Shanghai",
+        )
+        .city(
             "105.112.0.0/16",
             "NG",
             "Lagos",
@@ -113,7 +123,7 @@ fn write_geo(dir: &std::path::Path) {
         .unwrap();
     std::fs::write(
         dir.join("asn-ipv4.csv"),
-        "3.0.0.0,3.255.255.255,16509,\"Amazon.com, Inc.\"\n61.135.0.0,61.135.255.255,4808,China Unicom Beijing\n105.112.0.0,105.112.255.255,36873,Airtel Networks Limited\n113.88.0.0,113.88.255.255,4134,Chinanet\n120.230.0.0,120.230.255.255,9808,China Mobile\n",
+        "3.0.0.0,3.255.255.255,16509,\"Amazon.com, Inc.\"\n61.135.0.0,61.135.255.255,4808,China Unicom Beijing\n101.80.0.0,101.80.255.255,4812,China Telecom Shanghai\n105.112.0.0,105.112.255.255,36873,Airtel Networks Limited\n113.88.0.0,113.88.255.255,4134,Chinanet\n120.230.0.0,120.230.255.255,9808,China Mobile\n",
     )
     .unwrap();
     std::fs::write(

@@ -300,6 +300,16 @@ pub enum SecurityEventKind {
     TwoFactorCodeFailed,
     /// Too many wrong codes: the account's codes are refused for a while.
     TwoFactorCodesLocked,
+    /// A one-time verification code was emailed (login protection, step-up).
+    VerificationCodeSent,
+    /// A wrong emailed code, or a wrong password given as a step-up.
+    VerificationCodeFailed,
+    /// The user confirmed a sign-in that login protection refused.
+    SignInConfirmed,
+    /// A fresh verification for sensitive operations (step-up) passed.
+    StepUpPassed,
+    /// A sensitive operation was refused for want of a fresh step-up.
+    StepUpRefused,
 }
 
 wire_names!(SecurityEventKind, "security event",
@@ -323,6 +333,11 @@ wire_names!(SecurityEventKind, "security event",
     SessionsRevoked => "sessions_revoked",
     TwoFactorCodeFailed => "two_factor_code_failed",
     TwoFactorCodesLocked => "two_factor_codes_locked",
+    VerificationCodeSent => "verification_code_sent",
+    VerificationCodeFailed => "verification_code_failed",
+    SignInConfirmed => "sign_in_confirmed",
+    StepUpPassed => "step_up_passed",
+    StepUpRefused => "step_up_refused",
 );
 
 /// One security event: who did what to which account, when, from where.

@@ -48,7 +48,7 @@ pub use domain::*;
 pub use engine::{Engine, EngineStats};
 pub use policy::Policy;
 pub use profile::Profile;
-pub use protection::{AccountPolicy, ProtectionLevel};
+pub use protection::{protection_trigger, AccountPolicy, ProtectionLevel, ProtectionTrigger};
 pub use reason::{Evidence, Lang, Reason};
 pub use time::{Clock, Timestamp};
 pub use trust::Trust;

@@ -21,6 +21,7 @@ use crate::account::{Account, AccountStatus, ProtocolSet};
 use crate::assess::Assessment;
 use crate::decision::{Decision, ReasonCode};
 use crate::domain::{FailureReason, Outcome, Protocol};
+use crate::protection::{protection_trigger, ProtectionLevel};
 use crate::reason::{local_time, place_en, place_zh, Evidence, Lang};
 use crate::time::Timestamp;
 
@@ -185,10 +186,11 @@ pub struct Facts<'a> {
     /// The org requires authorization codes for mail clients.
     pub codes_required: bool,
     pub password_age: PasswordAge,
-    /// Login protection is on: a correct credential on a login the risk
-    /// engine challenges is refused with `verification_required` (the user
-    /// confirms it elsewhere). Off: it is accepted (with an alert).
-    pub login_protection: bool,
+    /// The account's login protection level: a correct credential on a
+    /// login it asks to verify ([`protection_trigger`]) is refused with
+    /// `verification_required` (the user confirms it elsewhere, or the web
+    /// login asks a code). Off: it is accepted (with an alert).
+    pub login_protection: ProtectionLevel,
 }
 
 /// What the verify API answers, with what the message needs.
@@ -490,7 +492,7 @@ pub fn precheck(
 /// only now, to someone who knew the credential: before the password the
 /// answer must not tell who exists, see [`precheck`]); a code's protocol
 /// and expiry; the login password where codes are required; an expired
-/// password; the risk engine's challenge.
+/// password; what login protection asks to verify.
 pub fn decide(f: &Facts<'_>, assessment: &Assessment) -> Verdict {
     let Some(account) = f.account else {
         return Verdict::refuse(VerifyReason::WrongPassword, Detail::default());
@@ -541,7 +543,7 @@ pub fn decide(f: &Facts<'_>, assessment: &Assessment) -> Verdict {
             }
         }
     }
-    if f.login_protection && assessment.decision == Decision::Challenge {
+    if protection_trigger(f.login_protection, assessment).is_some() {
         let place = named_place(assessment);
         return Verdict::refuse(
             VerifyReason::VerificationRequired,

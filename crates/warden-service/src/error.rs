@@ -36,6 +36,14 @@ pub enum ServiceError {
         what: &'static str,
         retry_after_secs: u64,
     },
+    /// Not allowed as things stand; `code` says what is missing (a fresh
+    /// step-up, a session). Nothing was done.
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
+    /// A service Warden depends on (the SMTP relay) failed; nothing was
+    /// acknowledged.
+    #[error("{0}")]
+    Unavailable(String),
     /// A bug or a broken invariant (a hashing thread panicked...).
     #[error("{0}")]
     Internal(String),

@@ -361,6 +361,40 @@ pub struct Login {
     pub tarpit_secs: u32,
     /// The longest such delay in seconds; 0 turns the tarpit off.
     pub tarpit_max_secs: u32,
+    /// The login protection level of every account no scoped policy covers, when set (it wins over `protection`): `off`; `challenged` (what `protection = true` means); `new_city` (also a correct password from a country, region or city the user does not usually log in from, unless from an organisation address); `new_city_or_device` (also from a device or client program the user has not used). A protected web/IM login is verified by TOTP, else by a six-digit code emailed to the account's security email (over `notify.user_email_channel`); a mail client is refused with `verification_required` until the user confirms the sign-in in webmail or through the alert. A user with no trusted login yet has no usual place or device: only the engine's challenge applies to them.
+    pub protection_level: Option<LoginProtectionLevel>,
+    /// Operation protection: changing the password, turning on 2FA, changing the security email or phone and creating authorization codes need a step-up of the user's web session at most this many minutes old (TOTP, else an emailed code, else the password again; a login that passed a second factor counts). 0: no step-up needed.
+    pub step_up_minutes: u32,
+}
+
+closed_set! {
+    /// A login protection level.
+    LoginProtectionLevel {
+        Off = "off",
+        Challenged = "challenged",
+        NewCity = "new_city",
+        NewCityOrDevice = "new_city_or_device",
+    }
+}
+
+impl Login {
+    /// The effective policy of every account no scoped policy covers.
+    pub fn account_policy(&self) -> warden_core::AccountPolicy {
+        use warden_core::ProtectionLevel as P;
+        let login_protection = match self.protection_level {
+            Some(LoginProtectionLevel::Off) => P::Off,
+            Some(LoginProtectionLevel::Challenged) => P::Challenged,
+            Some(LoginProtectionLevel::NewCity) => P::NewCity,
+            Some(LoginProtectionLevel::NewCityOrDevice) => P::NewCityOrDevice,
+            None if self.protection => P::Challenged,
+            None => P::Off,
+        };
+        warden_core::AccountPolicy {
+            login_protection,
+            step_up_minutes: self.step_up_minutes,
+            ..Default::default()
+        }
+    }
 }
 
 impl Default for Login {
@@ -369,6 +403,8 @@ impl Default for Login {
             protection: false,
             tarpit_secs: 2,
             tarpit_max_secs: 15,
+            protection_level: None,
+            step_up_minutes: 0,
         }
     }
 }
@@ -838,6 +874,7 @@ impl Config {
             366 * 86_400,
         )?;
         within("login.tarpit_secs", self.login.tarpit_secs, 0, 300)?;
+        within("login.step_up_minutes", self.login.step_up_minutes, 0, 1440)?;
         if self.login.tarpit_max_secs > 300 {
             bail!("login.tarpit_max_secs must be within 0..=300, got {} (mail clients give up sooner)", self.login.tarpit_max_secs);
         }

@@ -11,4 +11,5 @@ pub mod eval;
 pub mod policies_cli;
 pub mod replay;
 pub mod serve;
+pub mod signins_cli;
 pub mod synth;

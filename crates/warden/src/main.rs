@@ -162,6 +162,14 @@ enum Command {
         #[command(subcommand)]
         command: warden::policies_cli::GroupsCommand,
     },
+    /// Sign-ins login protection refused: list a user's, confirm one for
+    /// them (through the running service).
+    SignIns {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: warden::signins_cli::SignInsCommand,
+    },
     /// Replay a labelled stream (from `warden simulate`) and report detection
     /// quality: catch rates per attack, friction, alerts, ROC.
     Eval {
@@ -664,6 +672,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Groups { remote, command } => {
             let (admin, rt) = remote_admin(&cfg, &remote)?;
             let answer = rt.block_on(warden::policies_cli::run_groups(&admin, command))?;
+            emit(format_args!("{}\n", serde_json::to_string_pretty(&answer)?))?;
+        }
+        Command::SignIns { remote, command } => {
+            let (admin, rt) = remote_admin(&cfg, &remote)?;
+            let answer = rt.block_on(warden::signins_cli::run(&admin, command))?;
             emit(format_args!("{}\n", serde_json::to_string_pretty(&answer)?))?;
         }
         Command::Eval {

@@ -394,14 +394,7 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
         notify: cfg.notify.settings(),
         answers: answer_settings(&cfg)?,
         blocks: Default::default(),
-        policies: warden_service::policies::Policies::with_default(warden_core::AccountPolicy {
-            login_protection: if cfg.login.protection {
-                warden_core::ProtectionLevel::Challenged
-            } else {
-                warden_core::ProtectionLevel::Off
-            },
-            ..Default::default()
-        }),
+        policies: warden_service::policies::Policies::with_default(cfg.login.account_policy()),
         devices: Default::default(),
         stepup: Default::default(),
         sensitive: Default::default(),

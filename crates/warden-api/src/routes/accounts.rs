@@ -17,6 +17,7 @@ use warden_service::second_factor::{CodeCheck, CodePurpose};
 use warden_store::{AccountWrite, Backend};
 
 use crate::credentials::{self, event, Actor, RequestIp, DEFAULT_ORG};
+use crate::routes::stepup::{SessionParam, SessionToken};
 // `Path` is the API's own: its rejections are JSON errors.
 use crate::error::ApiPath as Path;
 use crate::error::{ApiError, ApiJson, ApiQuery, OptionalJson, TextBody};
@@ -602,17 +603,26 @@ pub async fn check_password<S: Backend>(
 /// otherwise, as a changed password should cut off every stored client, and
 /// ends the account's web sessions.
 #[utoipa::path(put, path = "/v1/users/{user}/password", tag = "accounts",
-    params(UserPath), request_body = PasswordRequest,
+    params(UserPath, SessionParam), request_body = PasswordRequest,
     responses((status = 200, body = PasswordSetResponse), (status = 404, body = crate::error::ErrorBody),
+        (status = 403, description = "`step_up_required`: the account's policy needs a step-up of the session in `X-Warden-Session` within `step_up_minutes`; nothing changed", body = crate::error::ErrorBody),
         (status = 422, description = "Policy violation, reused password, or wrong current password", body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn set_password<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
     RequestIp(ip): RequestIp,
+    session: SessionToken,
     Path(user): Path<String>,
     ApiJson(req): ApiJson<PasswordRequest>,
 ) -> Result<ApiJson<PasswordSetResponse>, ApiError> {
     let user = user_of(&user)?;
+    // The user's own change (an admin reset has no current password).
+    if req.current_password.is_some() {
+        credentials::account(&state, &user).await?;
+        state
+            .require_step_up(&user, session.as_deref(), "changing the password", ip)
+            .await?;
+    }
     let set = state
         .service
         .set_password(
@@ -655,12 +665,14 @@ const MAX_EXPIRY_DAYS: u32 = 36_500;
 /// Creates an authorization code for mail clients; the code is in this
 /// answer only.
 #[utoipa::path(post, path = "/v1/users/{user}/app-passwords", tag = "accounts",
-    params(UserPath), request_body = AppPasswordRequest,
-    responses((status = 201, body = AppPasswordCreated), (status = 404, body = crate::error::ErrorBody)),
+    params(UserPath, SessionParam), request_body = AppPasswordRequest,
+    responses((status = 201, body = AppPasswordCreated), (status = 404, body = crate::error::ErrorBody),
+        (status = 403, description = "`step_up_required`: the account's policy needs a step-up of the session in `X-Warden-Session` within `step_up_minutes`; nothing changed", body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn create_app_password<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
     RequestIp(ip): RequestIp,
+    session: SessionToken,
     Path(user): Path<String>,
     ApiJson(req): ApiJson<AppPasswordRequest>,
 ) -> Result<(StatusCode, ApiJson<AppPasswordCreated>), ApiError> {
@@ -685,6 +697,14 @@ pub async fn create_app_password<S: Backend>(
         Some(d) => Some(now.plus_secs(i64::from(d) * 86_400)),
         None => None,
     };
+    state
+        .require_step_up(
+            &user,
+            session.as_deref(),
+            "creating an authorization code",
+            ip,
+        )
+        .await?;
     let secret = codes::AppPasswordSecret::generate();
     let mut record = AppPassword {
         id: 0,
@@ -866,14 +886,16 @@ fn new_recovery_codes(user: &warden_core::Name) -> (Vec<String>, Vec<RecoveryCod
 /// Confirms enrolment with a first code: 2FA is on from now, and the ten
 /// recovery codes are in this answer only.
 #[utoipa::path(post, path = "/v1/users/{user}/totp/confirm", tag = "accounts",
-    params(UserPath), request_body = CodeRequest,
+    params(UserPath, SessionParam), request_body = CodeRequest,
     responses((status = 200, body = RecoveryCodesDto), (status = 404, body = crate::error::ErrorBody),
+        (status = 403, description = "`step_up_required`: the account's policy needs a step-up of the session in `X-Warden-Session` within `step_up_minutes`; nothing changed", body = crate::error::ErrorBody),
         (status = 422, description = "Wrong code", body = crate::error::ErrorBody),
         (status = 429, description = "Too many wrong codes: the account's codes are refused for `Retry-After` seconds", body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn confirm_totp<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
     RequestIp(ip): RequestIp,
+    session: SessionToken,
     Path(user): Path<String>,
     ApiJson(req): ApiJson<CodeRequest>,
 ) -> Result<ApiJson<RecoveryCodesDto>, ApiError> {
@@ -883,6 +905,14 @@ pub async fn confirm_totp<S: Backend>(
         .code
         .as_deref()
         .ok_or_else(|| ApiError::bad("code: required"))?;
+    state
+        .require_step_up(
+            &user,
+            session.as_deref(),
+            "turning on two-factor authentication",
+            ip,
+        )
+        .await?;
     let now = state.now();
     let step = match state
         .check_code(&user, code, CodePurpose::Confirm, ip, now)

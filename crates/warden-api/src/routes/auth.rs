@@ -75,7 +75,9 @@ pub async fn verify<S: Backend>(
 }
 
 /// Web and IM login: the password, then a TOTP or recovery code when 2FA is
-/// on or the risk engine asks for a challenge. A challenge answered
+/// on or the risk engine asks for a challenge; with login protection, a
+/// protected login of an account without TOTP gets a six-digit code at its
+/// security email instead (`email_code_required`), sent back the same way. A challenge answered
 /// correctly teaches the profile, so the new place or device becomes known.
 #[utoipa::path(
     post,
@@ -83,11 +85,11 @@ pub async fn verify<S: Backend>(
     tag = "auth",
     request_body = LoginRequest,
     responses(
-        (status = 200, description = "`ok` with a session token, `totp_required` with a login token, or `fail` with the reason", body = LoginResponse),
+        (status = 200, description = "`ok` with a session token, `totp_required` or `email_code_required` (login protection: a code went to the security email) with a login token, or `fail` with the reason", body = LoginResponse),
         (status = 400, description = "Malformed JSON or invalid field", body = crate::error::ErrorBody),
         (status = 401, description = "Missing or wrong API key", body = crate::error::ErrorBody),
-        (status = 429, description = "Too many wrong second-factor codes: the account's codes are refused for `Retry-After` seconds", body = crate::error::ErrorBody),
-        (status = 503, description = "The password-hashing pool and its queue are full (`busy`, with `Retry-After`)", body = crate::error::ErrorBody),
+        (status = 429, description = "Too many wrong second-factor codes (the account's codes are refused for `Retry-After` seconds), or five login codes were emailed to the account in 15 minutes", body = crate::error::ErrorBody),
+        (status = 503, description = "The password-hashing pool and its queue are full (`busy`, with `Retry-After`), or the SMTP relay did not take a login code's email (`unavailable`)", body = crate::error::ErrorBody),
     ),
     security(("api_key" = []))
 )]
@@ -145,6 +147,7 @@ pub async fn login<S: Backend>(
         status: match w.status {
             WebStatus::Ok => "ok",
             WebStatus::TotpRequired => "totp_required",
+            WebStatus::EmailCodeRequired => "email_code_required",
             WebStatus::Fail => "fail",
         },
         session_token,
@@ -155,6 +158,7 @@ pub async fn login<S: Backend>(
         message,
         two_factor_setup_required: w.two_factor_setup_required,
         password_change_required: w.password_change_required,
+        code_sent_to: w.code_sent_to,
         decision,
         risk,
         alert: w.alert,

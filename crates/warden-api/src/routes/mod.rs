@@ -9,4 +9,5 @@ pub mod health;
 pub mod login;
 pub mod notify;
 pub mod policies;
+pub mod stepup;
 pub mod users;

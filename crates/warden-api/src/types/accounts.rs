@@ -368,12 +368,13 @@ pub struct LoginRequest {
 /// `ok` with a session, `totp_required` with a login token, or `fail`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct LoginResponse {
-    /// `ok`, `totp_required` or `fail`.
+    /// `ok`, `totp_required`, `email_code_required` or `fail`.
     pub status: &'static str,
     /// With `ok`: the session token (shown once; stored hashed).
     pub session_token: Option<String>,
     pub expires_at: Option<String>,
-    /// With `totp_required`: send it back with the code (valid 5 minutes).
+    /// With `totp_required` or `email_code_required`: send it back with the
+    /// code (valid 5 minutes, for one code).
     pub login_token: Option<String>,
     /// Why a code is asked: `two_factor` or `risk` (a challenge).
     pub challenge: Option<&'static str>,
@@ -384,6 +385,9 @@ pub struct LoginResponse {
     pub two_factor_setup_required: bool,
     /// The password must be changed now.
     pub password_change_required: bool,
+    /// With `email_code_required`: where the code went, masked
+    /// (`a***@example.com`).
+    pub code_sent_to: Option<String>,
     pub decision: super::DecisionDto,
     pub risk: f32,
     pub alert: bool,

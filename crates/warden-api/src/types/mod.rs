@@ -18,6 +18,7 @@ pub mod dovecot;
 pub mod notify;
 pub mod policies;
 pub mod schema;
+pub mod stepup;
 
 /// Protocol of the login.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

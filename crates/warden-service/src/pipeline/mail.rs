@@ -30,8 +30,7 @@ use warden_core::hash::stable_hash;
 use warden_core::sending::RateCheck;
 use warden_core::verify::{named_place, precheck, Detail};
 use warden_core::{
-    AccountStatus, Decision, FailureReason, LoginAttempt, Name, Outcome, Protocol, Verdict,
-    VerifyReason,
+    AccountStatus, FailureReason, LoginAttempt, Name, Outcome, Protocol, Verdict, VerifyReason,
 };
 use warden_store::Backend;
 
@@ -218,10 +217,11 @@ impl<S: Backend> Service<S> {
                     Some(v) => Some(v),
                     None => match self.account_status(&attempt.user).await {
                         Some(status) if status != AccountStatus::Active => account_refusal(status),
-                        _ => (self.account_policy(&attempt.user).login_protection
-                            != warden_core::ProtectionLevel::Off
-                            && assessment.decision == Decision::Challenge)
-                            .then(|| verification_required(protocol, &assessment)),
+                        _ => warden_core::protection_trigger(
+                            self.account_policy(&attempt.user).login_protection,
+                            &assessment,
+                        )
+                        .map(|_| verification_required(protocol, &assessment)),
                     },
                 }
             }

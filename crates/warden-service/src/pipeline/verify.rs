@@ -31,6 +31,7 @@ use crate::error::ServiceError;
 use crate::events::{DomainEvent, EntryPoint};
 use crate::second_factor::{CodeCheck, CodePurpose};
 use crate::shortlived::LoginTicket;
+use crate::stepup::{CodePurpose as EmailCodePurpose, StepUpMethod};
 use crate::Service;
 
 /// Which credential a successful check used.
@@ -88,6 +89,10 @@ pub enum WebStatus {
     Ok,
     /// The password was right; a TOTP or recovery code is awaited.
     TotpRequired,
+    /// The password was right but login protection asks to verify the
+    /// login; a code was emailed to the account's security email and is
+    /// awaited.
+    EmailCodeRequired,
     Fail,
 }
 
@@ -132,6 +137,8 @@ pub struct WebLogin {
     pub refusal: Option<WebRefusal>,
     pub two_factor_setup_required: bool,
     pub password_change_required: bool,
+    /// Where the emailed code went (masked), with `EmailCodeRequired`.
+    pub code_sent_to: Option<String>,
 }
 
 impl WebLogin {
@@ -146,6 +153,7 @@ impl WebLogin {
             refusal: None,
             two_factor_setup_required: false,
             password_change_required: false,
+            code_sent_to: None,
         }
     }
 }
@@ -213,8 +221,7 @@ impl<S: Backend> Service<S> {
                         two_factor: two.enrolled || two.required,
                         codes_required: two.codes_required,
                         password_age: age,
-                        login_protection: self.account_policy(&attempt.user).login_protection
-                            != warden_core::ProtectionLevel::Off,
+                        login_protection: self.account_policy(&attempt.user).login_protection,
                     },
                     &assessed.assessment,
                 );
@@ -319,8 +326,7 @@ impl<S: Backend> Service<S> {
                     two_factor: false,
                     codes_required: false,
                     password_age: age,
-                    login_protection: self.account_policy(&attempt.user).login_protection
-                        != warden_core::ProtectionLevel::Off,
+                    login_protection: self.account_policy(&attempt.user).login_protection,
                 };
                 (decide(&facts, &assessed.assessment), account)
             }
@@ -369,9 +375,8 @@ impl<S: Backend> Service<S> {
         }
         // A password that must change does not skip login protection: a
         // challenged login with no second factor to ask is refused.
-        let verdict = if self.account_policy(&attempt.user).login_protection
-            != warden_core::ProtectionLevel::Off
-            && assessed.assessment.decision == Decision::Challenge
+        let level = self.account_policy(&attempt.user).login_protection;
+        let verdict = if warden_core::protection_trigger(level, &assessed.assessment).is_some()
             && verdict.reason == Some(VerifyReason::PasswordExpired)
         {
             Verdict {
@@ -386,6 +391,12 @@ impl<S: Backend> Service<S> {
             verdict
         };
         if verdict.reason == Some(VerifyReason::VerificationRequired) {
+            if self.code_address(a).is_some() {
+                // No TOTP: a code to the security email verifies it.
+                return self
+                    .web_email_code(attempt, assessed, a, password_change, two.required)
+                    .await;
+            }
             // No second factor to ask for: refuse, as verify would.
             let mut answer = self
                 .web_refuse(attempt, assessed, verdict, known, started)
@@ -405,7 +416,62 @@ impl<S: Backend> Service<S> {
         answer.alert = alert;
         answer.password_change_required = password_change;
         answer.two_factor_setup_required = two.required;
-        answer.session = Some(self.open_session(&attempt).await?);
+        let session = self.open_session(&attempt).await?;
+        // The password is this account's strongest verification when it
+        // has no TOTP and no security email a code could reach.
+        if self.code_address(a).is_none() {
+            self.note_step_up(&session.0, &a.user, StepUpMethod::Password, now);
+        }
+        answer.session = Some(session);
+        Ok(answer)
+    }
+
+    /// Login protection asks to verify a web login of an account without
+    /// TOTP: a code goes to its security email, and the second step
+    /// (`WebStep::Code`) takes it with the login token answered here.
+    async fn web_email_code(
+        &self,
+        attempt: LoginAttempt,
+        assessed: Assessed,
+        account: &Account,
+        password_change: bool,
+        two_factor_required: bool,
+    ) -> Result<WebLogin, ServiceError> {
+        let now = attempt.ts;
+        let token = codes::generate_session_token();
+        let digest = codes::token_digest(&token);
+        let place = warden_core::verify::named_place(&assessed.assessment);
+        let sent_to = self
+            .send_code(
+                account,
+                digest,
+                EmailCodePurpose::Login,
+                crate::stepup::mail::CodeContext {
+                    user: &account.user,
+                    ip: Some(attempt.ip),
+                    place: place.as_ref().map(|(en, zh)| (en.as_str(), zh.as_str())),
+                    at: now,
+                    utc_offset: assessed.utc_offset,
+                },
+            )
+            .await?;
+        self.short
+            .hold_ticket(
+                digest,
+                LoginTicket {
+                    user: account.user.clone(),
+                    issued: now,
+                    risk_challenge: true,
+                    password_change,
+                },
+            )
+            .await;
+        let mut answer = WebLogin::new(WebStatus::EmailCodeRequired, assessed);
+        answer.password_change_required = password_change;
+        answer.two_factor_setup_required = two_factor_required;
+        answer.login_token = Some(token);
+        answer.challenge = Some(Challenge::Risk);
+        answer.code_sent_to = Some(sent_to);
         Ok(answer)
     }
 
@@ -437,9 +503,13 @@ impl<S: Backend> Service<S> {
         started: Instant,
     ) -> Result<WebLogin, ServiceError> {
         let now = attempt.ts;
+        let digest = codes::token_digest(login_token);
+        let emailed = self
+            .stepup
+            .code_waiting(&digest, EmailCodePurpose::Login, now);
         let ticket = self
             .short
-            .take_ticket(&codes::token_digest(login_token), now)
+            .take_ticket(&digest, now)
             .await
             .filter(|t| t.user == attempt.user)
             .ok_or_else(|| {
@@ -469,17 +539,29 @@ impl<S: Backend> Service<S> {
         }
         // Throttled per account: a locked account's codes are refused
         // unchecked (an error, answered 429), a wrong one is recorded.
-        let passed = matches!(
-            self.check_code(
+        let passed = if emailed {
+            self.check_emailed_code(
                 &attempt.user,
+                &digest,
+                EmailCodePurpose::Login,
                 code,
-                CodePurpose::Login,
                 Some(attempt.ip),
-                now
+                now,
             )
-            .await?,
-            CodeCheck::Passed { .. }
-        );
+            .await?
+        } else {
+            matches!(
+                self.check_code(
+                    &attempt.user,
+                    code,
+                    CodePurpose::Login,
+                    Some(attempt.ip),
+                    now
+                )
+                .await?,
+                CodeCheck::Passed { .. }
+            )
+        };
         // A risk challenge answered: the login is the user's own, no alert.
         let alert = passed && assessed.assessment.alert && !ticket.risk_challenge;
         let r = if passed {
@@ -504,7 +586,15 @@ impl<S: Backend> Service<S> {
         let mut answer = WebLogin::new(status, assessed);
         answer.alert = alert;
         if passed {
-            answer.session = Some(self.open_session(&attempt).await?);
+            let session = self.open_session(&attempt).await?;
+            // A passed second factor is a step-up of the new session.
+            let method = if emailed {
+                StepUpMethod::Email
+            } else {
+                StepUpMethod::Totp
+            };
+            self.note_step_up(&session.0, &attempt.user, method, now);
+            answer.session = Some(session);
             answer.challenge = Some(if ticket.risk_challenge {
                 Challenge::Risk
             } else {

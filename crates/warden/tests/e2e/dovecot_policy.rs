@@ -18,7 +18,7 @@ pub struct Stack {
     pub dir: tempfile::TempDir,
 }
 
-fn stack(name: &str, env: &[(&str, &str)], users: &[(&str, &str)]) -> Stack {
+pub fn stack(name: &str, env: &[(&str, &str)], users: &[(&str, &str)]) -> Stack {
     stack_with(name, env, users, false)
 }
 

@@ -9,6 +9,8 @@
 //!   Warden down);
 //! - `dovecot_verify`: Warden verifies the passwords through the Lua passdb
 //!   and `warden checkpassword`, with Postfix SMTP AUTH through Dovecot;
+//! - `login_protection`: a new city refused over IMAP until confirmed in
+//!   webmail;
 //! - `postfix_policy`: Warden's Postfix policy server;
 //! - `policy_http`: the policy endpoint spoken to as Dovecot does, for SMTP's
 //!   empty session ids, the tarpit status and `passdb=warden`;
@@ -26,6 +28,7 @@ mod docs;
 mod dovecot_policy;
 mod dovecot_verify;
 mod harness;
+mod login_protection;
 mod matrix;
 mod openapi_fuzz;
 mod policy_http;
