@@ -225,7 +225,8 @@ pub trait AccountStore: Send + Sync + 'static {
 /// alerts ([`crate::AlertStore`]), their notification outbox
 /// ([`crate::DeliveryStore`]), the admins' templates
 /// ([`crate::TemplateStore`]) and what users' answers leave behind
-/// ([`crate::AnswerStore`]).
+/// ([`crate::AnswerStore`]), and sessions and devices
+/// ([`crate::SessionStore`]).
 pub trait Backend:
     crate::Store
     + AccountStore
@@ -233,6 +234,7 @@ pub trait Backend:
     + crate::DeliveryStore
     + crate::TemplateStore
     + crate::AnswerStore
+    + crate::SessionStore
 {
 }
 
@@ -242,7 +244,8 @@ impl<
             + crate::AlertStore
             + crate::DeliveryStore
             + crate::TemplateStore
-            + crate::AnswerStore,
+            + crate::AnswerStore
+            + crate::SessionStore,
     > Backend for T
 {
 }

@@ -6,6 +6,8 @@
 //!   portable SQL).
 //! - [`AccountStore`] holds organisations, accounts, authorization codes,
 //!   TOTP, recovery codes, sessions and security events.
+//! - [`SessionStore`] holds users' sessions and devices (every successful
+//!   login's device, signed out, pending approval or trusted).
 //! - [`BatchWriter`] serialises writes through one thread and commits them in
 //!   groups, acknowledging each caller only once its rows are durable.
 //!
@@ -27,7 +29,9 @@ mod sql_accounts;
 mod sql_alerts;
 mod sql_answers;
 mod sql_notify;
+mod sql_sessions;
 mod sqlite;
+mod sessions;
 mod store;
 mod templates;
 mod writer;
@@ -44,6 +48,7 @@ pub use error::{CorruptionSource, StoreError};
 pub use model::{
     Cursor, HistoryQuery, LoginEvent, MarkStep, ProfileSnapshot, WriteBatch, MAX_HISTORY_LIMIT,
 };
+pub use sessions::{SessionStore, MAX_SESSIONS_PAGE};
 pub use sqlite::{SqliteStore, DEFAULT_WAL_RESTART_BYTES};
 pub use store::{Store, SyncAppend};
 pub use templates::{StoredTemplate, TemplateStore};

@@ -11,6 +11,7 @@ mod appender;
 mod notify;
 mod rows;
 mod schema;
+mod sessions;
 mod store;
 mod wal;
 

@@ -53,6 +53,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "answers",
         include_str!("../../migrations/sqlite/0009_answers.sql"),
     ),
+    (
+        10,
+        "sessions",
+        include_str!("../../migrations/sqlite/0010_sessions.sql"),
+    ),
 ];
 
 /// A migrator over the embedded migrations.

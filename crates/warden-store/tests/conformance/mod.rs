@@ -41,6 +41,7 @@ pub mod alerts;
 pub mod answers;
 pub mod data;
 pub mod deliveries;
+pub mod sessions;
 pub mod store;
 pub mod writer;
 
@@ -139,6 +140,10 @@ macro_rules! conformance_tests {
             [] alerts::a_failed_alert_batch_moves_no_mark;
             [] alerts::admins_filter_page_acknowledge_close_and_resend_alerts;
             [] alerts::alerts_past_the_retention_are_pruned_unless_referred_to;
+            // ------------------------------------------- sessions & devices
+            [] sessions::sessions_are_refreshed_by_device_keep_their_state_and_are_trimmed;
+            [] sessions::pending_devices_are_bounded_and_state_changes_are_conditional;
+            [] sessions::old_sessions_are_pruned_unless_trusted;
             // ----------------------------------------------------- accounts
             [] accounts::orgs_round_trip_upsert_and_list_by_name;
             [] accounts::accounts_round_trip_every_field_and_replace_changes_every_field;
