@@ -70,6 +70,37 @@ pub struct DeviceSession {
 }
 
 impl DeviceSession {
+    /// The session `attempt` opens or refreshes, from `info` (its place),
+    /// in `state` set by `by` at the attempt's time.
+    pub fn observed(
+        attempt: &LoginAttempt,
+        info: &crate::domain::IpInfo,
+        state: SessionState,
+        by: &str,
+    ) -> Self {
+        let l = &info.location;
+        DeviceSession {
+            id: 0,
+            user: attempt.user.clone(),
+            device: device_key(attempt),
+            client: client_of(attempt),
+            os: attempt.user_agent.as_deref().and_then(os_of),
+            protocol: attempt.protocol,
+            ip: attempt.ip,
+            country: l.country,
+            city: l
+                .city
+                .as_deref()
+                .map(|c| crate::text::one_line(c, MAX_DESCRIPTION_CHARS)),
+            first_seen: attempt.ts,
+            last_seen: attempt.ts,
+            state,
+            state_at: attempt.ts,
+            state_by: by.to_string(),
+            trusted_until: None,
+        }
+    }
+
     /// Whether the device is trusted at `now`.
     pub fn trusted(&self, now: Timestamp) -> bool {
         self.trusted_until.is_some_and(|t| now < t)
@@ -319,11 +350,15 @@ mod tests {
         let revoked = session(SessionState::Revoked, 1_000);
         assert_eq!(
             gate(Some(&revoked), false, Some(Timestamp(900)), now),
-            Gate::Revoked { at: Timestamp(1_000) }
+            Gate::Revoked {
+                at: Timestamp(1_000)
+            }
         );
         assert_eq!(
             gate(Some(&revoked), false, None, now),
-            Gate::Revoked { at: Timestamp(1_000) }
+            Gate::Revoked {
+                at: Timestamp(1_000)
+            }
         );
         assert_eq!(
             gate(Some(&revoked), true, Some(Timestamp(1_500)), now),

@@ -27,11 +27,11 @@ mod sql;
 mod sql_accounts;
 #[macro_use]
 mod sql_alerts;
+mod sessions;
 mod sql_answers;
 mod sql_notify;
 mod sql_sessions;
 mod sqlite;
-mod sessions;
 mod store;
 mod templates;
 mod writer;

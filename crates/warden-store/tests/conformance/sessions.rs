@@ -39,7 +39,10 @@ pub async fn sessions_are_refreshed_by_device_keep_their_state_and_are_trimmed<F
 ) {
     let store = fixture.fresh().await;
     let kim = "kim@example.com";
-    assert_eq!(store.device_session(kim, "thunderbird/imap").await.unwrap(), None);
+    assert_eq!(
+        store.device_session(kim, "thunderbird/imap").await.unwrap(),
+        None
+    );
     store
         .record_session(&session(kim, "thunderbird/imap", 0), 3)
         .await
@@ -50,7 +53,10 @@ pub async fn sessions_are_refreshed_by_device_keep_their_state_and_are_trimmed<F
         .unwrap()
         .unwrap();
     assert!(first.id > 0);
-    assert_eq!(without_id(first.clone()), session(kim, "thunderbird/imap", 0));
+    assert_eq!(
+        without_id(first.clone()),
+        session(kim, "thunderbird/imap", 0)
+    );
 
     // Revoked, then refreshed by a later login: the place and time move,
     // the state stays.
@@ -89,7 +95,11 @@ pub async fn sessions_are_refreshed_by_device_keep_their_state_and_are_trimmed<F
     assert_eq!(got.state, SessionState::Revoked);
     assert_eq!(got.state_at, Timestamp(T0 + 5));
     assert_eq!(got.state_by, "admin");
-    assert_eq!(got.ip, ip("113.88.1.2"), "the late refresh's address is the last written");
+    assert_eq!(
+        got.ip,
+        ip("113.88.1.2"),
+        "the late refresh's address is the last written"
+    );
 
     // Each user keeps their 3 most recently seen devices; others are untouched.
     store
@@ -107,7 +117,11 @@ pub async fn sessions_are_refreshed_by_device_keep_their_state_and_are_trimmed<F
     assert_eq!(devices, ["c/imap", "b/imap", "a/imap"]);
     assert_eq!(store.device_sessions(kim, 2).await.unwrap().len(), 2);
     assert_eq!(
-        store.device_sessions("lee@example.com", 100).await.unwrap().len(),
+        store
+            .device_sessions("lee@example.com", 100)
+            .await
+            .unwrap()
+            .len(),
         1
     );
 }
@@ -121,22 +135,48 @@ pub async fn pending_devices_are_bounded_and_state_changes_are_conditional<F: Fi
         state: SessionState::Pending,
         ..session(kim, d, at)
     };
-    assert!(store.insert_pending_session(&pending("p1", 1), 2).await.unwrap());
-    assert!(!store.insert_pending_session(&pending("p1", 2), 2).await.unwrap());
-    assert!(store.insert_pending_session(&pending("p2", 3), 2).await.unwrap());
+    assert!(store
+        .insert_pending_session(&pending("p1", 1), 2)
+        .await
+        .unwrap());
+    assert!(!store
+        .insert_pending_session(&pending("p1", 2), 2)
+        .await
+        .unwrap());
+    assert!(store
+        .insert_pending_session(&pending("p2", 3), 2)
+        .await
+        .unwrap());
     assert!(
-        !store.insert_pending_session(&pending("p3", 4), 2).await.unwrap(),
+        !store
+            .insert_pending_session(&pending("p3", 4), 2)
+            .await
+            .unwrap(),
         "at most 2 pending devices"
     );
     assert_eq!(store.device_session(kim, "p3").await.unwrap(), None);
     // An existing active row is never turned pending.
-    store.record_session(&session(kim, "known", 5), 10).await.unwrap();
-    assert!(!store.insert_pending_session(&pending("known", 6), 9).await.unwrap());
+    store
+        .record_session(&session(kim, "known", 5), 10)
+        .await
+        .unwrap();
+    assert!(!store
+        .insert_pending_session(&pending("known", 6), 9)
+        .await
+        .unwrap());
     assert_eq!(
-        store.device_session(kim, "known").await.unwrap().unwrap().state,
+        store
+            .device_session(kim, "known")
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
         SessionState::Active
     );
-    let listed = store.sessions_in_state(SessionState::Pending, 10).await.unwrap();
+    let listed = store
+        .sessions_in_state(SessionState::Pending, 10)
+        .await
+        .unwrap();
     assert_eq!(listed.len(), 2);
 
     // Approve one pending device with trust.
@@ -155,7 +195,12 @@ pub async fn pending_devices_are_bounded_and_state_changes_are_conditional<F: Fi
     assert_eq!(n, 1);
     let p1 = store.device_session(kim, "p1").await.unwrap().unwrap();
     assert_eq!(
-        (p1.state, p1.state_at, p1.state_by.as_str(), p1.trusted_until),
+        (
+            p1.state,
+            p1.state_at,
+            p1.state_by.as_str(),
+            p1.trusted_until
+        ),
         (
             SessionState::Active,
             Timestamp(T0 + 10),
@@ -194,7 +239,12 @@ pub async fn pending_devices_are_bounded_and_state_changes_are_conditional<F: Fi
     let p1 = store.device_session(kim, "p1").await.unwrap().unwrap();
     assert_eq!((p1.state, p1.trusted_until), (SessionState::Revoked, None));
     assert_eq!(
-        store.device_session(kim, "p2").await.unwrap().unwrap().state,
+        store
+            .device_session(kim, "p2")
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
         SessionState::Pending
     );
     assert_eq!(
@@ -214,8 +264,14 @@ pub async fn pending_devices_are_bounded_and_state_changes_are_conditional<F: Fi
 pub async fn old_sessions_are_pruned_unless_trusted<F: Fixture>(fixture: &F) {
     let store = fixture.fresh().await;
     let kim = "kim@example.com";
-    store.record_session(&session(kim, "old", 0), 10).await.unwrap();
-    store.record_session(&session(kim, "new", 100), 10).await.unwrap();
+    store
+        .record_session(&session(kim, "old", 0), 10)
+        .await
+        .unwrap();
+    store
+        .record_session(&session(kim, "new", 100), 10)
+        .await
+        .unwrap();
     let mut trusted = session(kim, "trusted", 0);
     trusted.trusted_until = Some(Timestamp(T0 + 500));
     store.record_session(&trusted, 10).await.unwrap();
