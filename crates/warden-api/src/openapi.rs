@@ -9,7 +9,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::{ErrorBody, ErrorDetail};
 use crate::mail::dovecot;
-use crate::routes::{accounts, alerts, answers, auth, geo, health, login, notify, users};
+use crate::routes::{accounts, alerts, answers, auth, geo, health, login, notify, sessions, users};
 
 struct Security;
 
@@ -178,6 +178,12 @@ impl Modify for ErrorResponses {
         answers::list_queue,
         answers::accept,
         answers::reject,
+        sessions::list,
+        sessions::revoke,
+        sessions::approve,
+        sessions::trust,
+        sessions::forget,
+        sessions::logout_all,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&Security, &ErrorResponses),
@@ -190,6 +196,7 @@ impl Modify for ErrorResponses {
         (name = "accounts", description = "Organisations, accounts, passwords, authorization codes, TOTP, security events, diagnosis"),
         (name = "alerts", description = "Alerts raised from the login history (list, acknowledge, close, resend) and the users' answers to \"was this you?\""),
         (name = "mail servers", description = "Dovecot's auth policy protocol (docs/integrations/dovecot.md)"),
+        (name = "sessions", description = "A user's sessions and devices: list, sign out, approve, trust, forget, log out everywhere"),
         (name = "notify", description = "Alert delivery: channels, templates, the outbox's deliveries (docs/alert-delivery.md)"),
     )
 )]

@@ -17,6 +17,7 @@ pub mod answers;
 pub mod dovecot;
 pub mod notify;
 pub mod schema;
+pub mod sessions;
 
 /// Protocol of the login.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
