@@ -10,4 +10,5 @@ pub mod config;
 pub mod eval;
 pub mod replay;
 pub mod serve;
+pub mod sessions_cli;
 pub mod synth;
