@@ -13,6 +13,8 @@
 //! - `policy_http`: the policy endpoint spoken to as Dovecot does, for SMTP's
 //!   empty session ids, the tarpit status and `passdb=warden`;
 //! - `matrix`: the same scenarios through mode A, mode B and checkpassword;
+//! - `sessions`: logging out everywhere plus `doveadm kick` ends a live
+//!   IMAP session and the old code; a new device waits for approval;
 //! - `openapi_fuzz`: Schemathesis fuzzes the API from its OpenAPI document;
 //! - `docs`: the snippets in the docs are the templates the tests use.
 //!
@@ -27,3 +29,4 @@ mod matrix;
 mod openapi_fuzz;
 mod policy_http;
 mod postfix_policy;
+mod sessions;
