@@ -48,7 +48,7 @@ pub use error::{CorruptionSource, StoreError};
 pub use model::{
     Cursor, HistoryQuery, LoginEvent, MarkStep, ProfileSnapshot, WriteBatch, MAX_HISTORY_LIMIT,
 };
-pub use sessions::{SessionStore, MAX_SESSIONS_PAGE};
+pub use sessions::{SessionChange, SessionStore, MAX_SESSIONS_PAGE};
 pub use sqlite::{SqliteStore, DEFAULT_WAL_RESTART_BYTES};
 pub use store::{Store, SyncAppend};
 pub use templates::{StoredTemplate, TemplateStore};

@@ -13,6 +13,17 @@ use crate::error::StoreError;
 /// The most sessions one listing returns.
 pub const MAX_SESSIONS_PAGE: u32 = 500;
 
+/// A state change of sessions: only from one of `from`, to `to`, at `at`
+/// by `by`; `trusted_until` is set too when given (`Some(None)` clears it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionChange<'a> {
+    pub from: &'a [SessionState],
+    pub to: SessionState,
+    pub at: Timestamp,
+    pub by: &'a str,
+    pub trusted_until: Option<Option<Timestamp>>,
+}
+
 /// Persistence for sessions and devices.
 pub trait SessionStore: Send + Sync + 'static {
     /// Opens or refreshes the session of `s.user` and `s.device`: a new row
@@ -58,19 +69,14 @@ pub trait SessionStore: Send + Sync + 'static {
         limit: u32,
     ) -> impl Future<Output = Result<Vec<DeviceSession>, StoreError>> + Send;
 
-    /// Sets the state of `user`'s session on `device` (`None`: every
-    /// session of the user) to `state` at `at` by `by`, only where the
-    /// current state is one of `from`; `trusted_until` is set too when
-    /// given (`Some(None)` clears it). Returns the rows changed.
+    /// Applies `change` to `user`'s session on `device` (`None`: every
+    /// session of the user) where its current state is one of
+    /// `change.from`. Returns the rows changed.
     fn set_session_state(
         &self,
         user: &str,
         device: Option<&str>,
-        from: &[SessionState],
-        state: SessionState,
-        at: Timestamp,
-        by: &str,
-        trusted_until: Option<Option<Timestamp>>,
+        change: &SessionChange<'_>,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// Forgets `user`'s session on `device`; `false` when there was none.

@@ -6,7 +6,7 @@
 use std::net::IpAddr;
 
 use warden_core::{DeviceSession, SecurityEventKind as Kind, SessionState, Timestamp};
-use warden_store::{AccountWrite, Backend, MAX_SESSIONS_PAGE};
+use warden_store::{AccountWrite, Backend, SessionChange, MAX_SESSIONS_PAGE};
 
 use crate::credentials::{event, Actor};
 use crate::error::ServiceError;
@@ -95,11 +95,13 @@ impl<S: Backend> Service<S> {
             .set_session_state(
                 user,
                 Some(&s.device),
-                from,
-                to,
-                now,
-                actor.as_str(),
-                trusted_until,
+                &SessionChange {
+                    from,
+                    to,
+                    at: now,
+                    by: actor.as_str(),
+                    trusted_until,
+                },
             )
             .await?;
         let after = self
@@ -250,11 +252,13 @@ impl<S: Backend> Service<S> {
             .set_session_state(
                 user,
                 None,
-                &[SessionState::Active, SessionState::Pending],
-                SessionState::Revoked,
-                now,
-                actor.as_str(),
-                Some(None),
+                &SessionChange {
+                    from: &[SessionState::Active, SessionState::Pending],
+                    to: SessionState::Revoked,
+                    at: now,
+                    by: actor.as_str(),
+                    trusted_until: Some(None),
+                },
             )
             .await?;
         for s in self.store.device_sessions(user, MAX_SESSIONS_PAGE).await? {

@@ -9,7 +9,7 @@ use warden_core::verify::Detail;
 use warden_core::{
     DeviceSession, IpInfo, LoginAttempt, Name, SessionState, Timestamp, Verdict, VerifyReason,
 };
-use warden_store::Backend;
+use warden_store::{Backend, SessionChange};
 
 use super::DeviceAction;
 use crate::credentials::Actor;
@@ -157,11 +157,13 @@ impl<S: Backend> Service<S> {
                     .set_session_state(
                         &attempt.user,
                         Some(&key),
-                        &[SessionState::Revoked],
-                        SessionState::Active,
-                        now,
-                        Actor::System.as_str(),
-                        None,
+                        &SessionChange {
+                            from: &[SessionState::Revoked],
+                            to: SessionState::Active,
+                            at: now,
+                            by: Actor::System.as_str(),
+                            trusted_until: None,
+                        },
                     )
                     .await?;
                 self.devices.signed_out.remove(&attempt.user, Some(&key));

@@ -6,7 +6,7 @@ use warden_core::{DeviceSession, SessionState, Timestamp};
 
 use super::{rows, SqliteStore};
 use crate::error::StoreError;
-use crate::sessions::{SessionStore, MAX_SESSIONS_PAGE};
+use crate::sessions::{SessionChange, SessionStore, MAX_SESSIONS_PAGE};
 use crate::sql_sessions as sql;
 
 fn bind_session<'q>(
@@ -110,21 +110,17 @@ impl SessionStore for SqliteStore {
         &self,
         user: &str,
         device: Option<&str>,
-        from: &[SessionState],
-        state: SessionState,
-        at: Timestamp,
-        by: &str,
-        trusted_until: Option<Option<Timestamp>>,
+        change: &SessionChange<'_>,
     ) -> Result<u64, StoreError> {
-        let from_state = |i: usize| from.get(i).map(|s| s.as_str());
+        let from_state = |i: usize| change.from.get(i).map(|s| s.as_str());
         let done = sqlx::query(sql::SET_STATE)
             .bind(user)
             .bind(device)
-            .bind(state.as_str())
-            .bind(at.secs())
-            .bind(by)
-            .bind(i64::from(trusted_until.is_some()))
-            .bind(trusted_until.flatten().map(Timestamp::secs))
+            .bind(change.to.as_str())
+            .bind(change.at.secs())
+            .bind(change.by)
+            .bind(i64::from(change.trusted_until.is_some()))
+            .bind(change.trusted_until.flatten().map(Timestamp::secs))
             .bind(from_state(0))
             .bind(from_state(1))
             .bind(from_state(2))

@@ -4,7 +4,7 @@
 //! pruned unless trusted.
 
 use warden_core::{Country, DeviceSession, Protocol, SessionState, Timestamp};
-use warden_store::SessionStore;
+use warden_store::{SessionChange, SessionStore};
 
 use super::data::{ip, T0};
 use super::Fixture;
@@ -64,11 +64,13 @@ pub async fn sessions_are_refreshed_by_device_keep_their_state_and_are_trimmed<F
         .set_session_state(
             kim,
             Some("thunderbird/imap"),
-            &[SessionState::Active, SessionState::Pending],
-            SessionState::Revoked,
-            Timestamp(T0 + 5),
-            "admin",
-            None,
+            &SessionChange {
+                from: &[SessionState::Active, SessionState::Pending],
+                to: SessionState::Revoked,
+                at: Timestamp(T0 + 5),
+                by: "admin",
+                trusted_until: None,
+            },
         )
         .await
         .unwrap();
@@ -184,11 +186,13 @@ pub async fn pending_devices_are_bounded_and_state_changes_are_conditional<F: Fi
         .set_session_state(
             kim,
             Some("p1"),
-            &[SessionState::Pending, SessionState::Revoked],
-            SessionState::Active,
-            Timestamp(T0 + 10),
-            "user",
-            Some(Some(Timestamp(T0 + 1000))),
+            &SessionChange {
+                from: &[SessionState::Pending, SessionState::Revoked],
+                to: SessionState::Active,
+                at: Timestamp(T0 + 10),
+                by: "user",
+                trusted_until: Some(Some(Timestamp(T0 + 1000))),
+            },
         )
         .await
         .unwrap();
@@ -213,11 +217,13 @@ pub async fn pending_devices_are_bounded_and_state_changes_are_conditional<F: Fi
         .set_session_state(
             kim,
             Some("p1"),
-            &[SessionState::Pending],
-            SessionState::Active,
-            Timestamp(T0 + 11),
-            "admin",
-            None,
+            &SessionChange {
+                from: &[SessionState::Pending],
+                to: SessionState::Active,
+                at: Timestamp(T0 + 11),
+                by: "admin",
+                trusted_until: None,
+            },
         )
         .await
         .unwrap();
@@ -227,11 +233,13 @@ pub async fn pending_devices_are_bounded_and_state_changes_are_conditional<F: Fi
         .set_session_state(
             kim,
             None,
-            &[SessionState::Active],
-            SessionState::Revoked,
-            Timestamp(T0 + 12),
-            "admin",
-            Some(None),
+            &SessionChange {
+                from: &[SessionState::Active],
+                to: SessionState::Revoked,
+                at: Timestamp(T0 + 12),
+                by: "admin",
+                trusted_until: Some(None),
+            },
         )
         .await
         .unwrap();
