@@ -595,4 +595,15 @@ async fn new_device_approval_holds_a_new_device_until_it_is_approved() {
         Some(Timestamp(T0 + 300 + 30 * 86_400))
     );
     assert_eq!(w.dovecot(IPHONE, "s2").await, None);
+    let known = w
+        .service
+        .session_of(&w.attempt(IPHONE))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(known.trusted(w.service.now()));
+    assert_eq!(
+        w.service.session_of(&w.attempt("Spark 3.1")).await.unwrap(),
+        None
+    );
 }

@@ -107,6 +107,20 @@ impl<S: Backend> Service<S> {
         Ok(())
     }
 
+    /// The session of the device `attempt` comes from, if the user has one
+    /// (any state): for other checks that ask whether a device is known or
+    /// trusted (`DeviceSession::trusted`), e.g. login protection's "new
+    /// device". One indexed store read.
+    pub async fn session_of(
+        &self,
+        attempt: &LoginAttempt,
+    ) -> Result<Option<DeviceSession>, ServiceError> {
+        Ok(self
+            .store
+            .device_session(&attempt.user, &device_key(attempt))
+            .await?)
+    }
+
     /// The device check after a correct credential issued at `issued`
     /// (`None`: unknown — the mail server checked it): `None` lets the
     /// login go on; else the refusal (`device_pending`, `session_revoked`).
