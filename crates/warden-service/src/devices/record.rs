@@ -125,3 +125,67 @@ impl<S: Backend> Service<S> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use warden_core::{
+        Assessment, Decision, FailureReason, IpInfo, Level, LoginAttempt, Protocol, Timestamp,
+    };
+
+    use super::*;
+
+    fn attempt(device: &str) -> LoginAttempt {
+        LoginAttempt::new(
+            Timestamp(1_772_323_200),
+            "kim@example.com",
+            "113.88.1.10".parse().unwrap(),
+            Protocol::Imap,
+            Some(device),
+            None,
+        )
+        .unwrap()
+    }
+
+    fn recorded(r: &SessionRecorder, a: &LoginAttempt, outcome: Outcome) {
+        let assessment = Assessment {
+            decision: Decision::Allow,
+            risk: 0.0,
+            level: Level::Low,
+            alert: false,
+            reasons: Vec::new(),
+        };
+        r.on(&DomainEvent::LoginRecorded {
+            entry: crate::events::EntryPoint::Verify,
+            attempt: a,
+            ip: &IpInfo::unknown(a.ip),
+            assessment: &assessment,
+            outcome,
+            refusal: None,
+            alert: false,
+            elapsed: Duration::ZERO,
+        });
+    }
+
+    #[test]
+    fn successes_are_queued_failures_are_not_and_a_full_queue_drops_without_waiting() {
+        let queue = Arc::new(Queue::new(2));
+        let r = SessionRecorder(queue.clone());
+        recorded(
+            &r,
+            &attempt("phone"),
+            Outcome::Failure(FailureReason::WrongPassword),
+        );
+        for d in ["phone", "laptop", "tablet"] {
+            recorded(&r, &attempt(d), Outcome::Success);
+        }
+        let mut rx = queue.rx.lock().take().unwrap();
+        let mut got = Vec::new();
+        while let Ok(Item::Seen(s)) = rx.try_recv() {
+            got.push(s.device.clone());
+        }
+        // The third success found the queue full and was dropped.
+        assert_eq!(got, ["id:phone", "id:laptop"]);
+    }
+}
