@@ -8,6 +8,7 @@ smtpd_authorized_xclient_hosts) a client may present another address:
 IMAP ID ("x-originating-ip" ...), POP3 and SMTP XCLIENT ADDR=....
 
   mailclient.py imap --port P --user U --password W [--ip A] [--tls ssl|starttls|none]
+                     [--hold]   (stays logged in until a line on stdin, then NOOP)
   mailclient.py pop3 --port P --user U --password W [--ip A] [--tls ...]
   mailclient.py smtp --port P --user U --password W [--ip A] [--rcpt R ...]
                      [--pause-after-auth]   (waits for a line on stdin before MAIL)
@@ -55,6 +56,16 @@ def imap(a):
     typ, data = m._simple_command("LOGIN", m._quote(a.user), m._quote(a.password))
     secs = time.monotonic() - started
     emit(ok=typ == "OK", reply="%s %s" % (typ, text(data[-1])), secs=round(secs, 3))
+    if a.hold and typ == "OK":
+        # Stay logged in until told to go on, then see whether the
+        # connection is still there (an admin may have kicked it).
+        sys.stdin.readline()
+        try:
+            typ, data = m.noop()
+            emit(step="noop", ok=typ == "OK", reply="%s %s" % (typ, text(data[-1])))
+        except Exception as e:
+            emit(step="noop", ok=False, reply="connection closed: %s" % text(e))
+            return
     try:
         m.logout()
     except Exception:
@@ -130,6 +141,7 @@ def main():
     ap.add_argument("--client", default="Thunderbird")
     ap.add_argument("--rcpt", action="append", default=[])
     ap.add_argument("--pause-after-auth", action="store_true")
+    ap.add_argument("--hold", action="store_true")
     a = ap.parse_args()
     {"imap": imap, "pop3": pop3, "smtp": smtp}[a.protocol](a)
 

@@ -456,6 +456,33 @@ fn finding(r: &Records<'_>, site: &SiteTexts, key: &ClientKey, t: &Trouble<'_>) 
             "If these attempts are the user's, ask an administrator to review the risk reasons in the login history.",
             "如为本人操作，请管理员查看登录历史中的风险原因。",
         ),
+        VerifyReason::DevicePending => {
+            let at = local_time(oldest.ts, off);
+            base(
+                format!("{client} is refused: new device pending approval since {at} (refused {times})."),
+                format!("{client_zh} 被拒绝：新设备自 {at} 起等待批准（已拒绝 {n} 次）。"),
+                &format!("If this is the user's device, approve it in {confirm} (Security > Devices) or: warden sessions approve <user> <id>."),
+                &format!("如为本人设备，请在{confirm_zh}的“安全 > 设备”中批准，或请管理员批准该设备。"),
+            )
+        }
+        VerifyReason::SessionRevoked => {
+            let (when, when_zh) = match last_change(r.security, &[K::SessionsRevoked], oldest.ts) {
+                Some(t) => (
+                    format!("session revoked at {} (logged out everywhere)", local_time(t, off)),
+                    format!("会话已于 {} 被撤销（全部设备退出登录）", local_time(t, off)),
+                ),
+                None => (
+                    "session revoked by the user or an administrator".to_string(),
+                    "会话已被用户或管理员撤销".to_string(),
+                ),
+            };
+            base(
+                format!("{client} is refused: {when}; refused {times} since {since}."),
+                format!("{client_zh} 被拒绝：{when_zh}；自 {since} 起被拒绝 {n} 次。"),
+                &format!("Enter a new password or a new authorization code from {codes} in this client, or approve the device again (warden sessions approve) if it is the user's."),
+                &format!("请在该客户端中填写新密码或在{codes_zh}中生成的新授权码；如为本人设备，也可重新批准该设备。"),
+            )
+        }
     })
 }
 
@@ -643,6 +670,17 @@ mod tests {
         .collect();
         // A wrong password with no password change: the other wording.
         events.push(ev(25, "113.88.1.22", Imap, Some("Evolution 3.50")).event());
+        // A new device waiting for approval, and a signed-out one.
+        events.push(
+            ev(26, "113.88.1.23", Imap, Some("Airmail/5.6"))
+                .auth(R::DevicePending)
+                .event(),
+        );
+        events.push(
+            ev(27, "113.88.1.24", Smtp, Some("Geary/44.1"))
+                .auth(R::SessionRevoked)
+                .event(),
+        );
         events.sort_by_key(|e| std::cmp::Reverse(e.ts));
         events
     }
@@ -688,6 +726,8 @@ mod tests {
         "Evolution 3.50",
         "Mutt 2.2",
         "SomethingElse 1.0",
+        "Airmail 5.6",
+        "Geary 44.1",
         "iPhone",
         "iPad",
         "CalDAV/CardDAV",
@@ -784,6 +824,53 @@ mod tests {
         ));
         assert_eq!(ok[0].reason, "ok");
         assert_chinese(&ok);
+    }
+
+    #[test]
+    fn a_pending_device_says_since_when_and_a_revoked_session_when_it_was_revoked() {
+        use VerifyReason as R;
+        let mut events: Vec<LoginEvent> = [
+            ev(42, "113.88.1.23", Protocol::Imap, Some(THUNDERBIRD)).auth(R::DevicePending),
+            ev(50, "113.88.1.23", Protocol::Imap, Some(THUNDERBIRD)).auth(R::DevicePending),
+            ev(60, "113.88.1.24", Protocol::Smtp, Some("Mutt/2.2")).auth(R::SessionRevoked),
+        ]
+        .into_iter()
+        .map(Ev::event)
+        .collect();
+        events.sort_by_key(|e| std::cmp::Reverse(e.ts));
+        let security = vec![SecurityEvent {
+            id: 0,
+            ts: Timestamp(T0 + 55 * 60),
+            user: "bob@acme.test".into(),
+            kind: SecurityEventKind::SessionsRevoked,
+            actor: "admin".into(),
+            ip: None,
+            detail: String::new(),
+        }];
+        let account = account(AccountStatus::Active, None);
+        let found = explain(&records(Some(&account), &events, &security, &[]));
+        let pending = found.iter().find(|f| f.reason == "device_pending").unwrap();
+        // T0 is 10:00 at UTC+8; the first refusal 42 minutes later.
+        assert!(
+            pending
+                .explanation
+                .contains("refused: new device pending approval since 2026-03-01 10:42"),
+            "{}",
+            pending.explanation
+        );
+        assert_eq!(pending.failures, 2);
+        let revoked = found
+            .iter()
+            .find(|f| f.reason == "session_revoked")
+            .unwrap();
+        assert!(
+            revoked
+                .explanation
+                .contains("session revoked at 2026-03-01 10:55"),
+            "{}",
+            revoked.explanation
+        );
+        assert_chinese(&found);
     }
 
     #[test]

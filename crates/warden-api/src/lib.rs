@@ -54,7 +54,8 @@ pub const DOVECOT_BODY_LIMIT: usize = 1 << 20;
 pub fn router<S: Backend>(state: Arc<AppState<S>>) -> Router {
     use mail::dovecot;
     use routes::{
-        accounts, alerts, answers, auth as authn, geo, health, login, notify, stepup, users,
+        accounts, alerts, answers, auth as authn, geo, health, login, notify, sessions, stepup,
+        users,
     };
     let limit = state.config.max_body_bytes;
     let v1 = Router::new()
@@ -146,6 +147,21 @@ pub fn router<S: Backend>(state: Arc<AppState<S>>) -> Router {
             "/users/{user}/source-blocks",
             get(answers::list_blocks::<S>).delete(answers::lift_block::<S>),
         )
+        .route("/users/{user}/sessions", get(sessions::list::<S>))
+        .route("/users/{user}/sessions/{id}", delete(sessions::forget::<S>))
+        .route(
+            "/users/{user}/sessions/{id}/revoke",
+            post(sessions::revoke::<S>),
+        )
+        .route(
+            "/users/{user}/sessions/{id}/approve",
+            post(sessions::approve::<S>),
+        )
+        .route(
+            "/users/{user}/sessions/{id}/trust",
+            post(sessions::trust::<S>),
+        )
+        .route("/users/{user}/logout-all", post(sessions::logout_all::<S>))
         .route("/users/{user}/history", get(users::history::<S>))
         .route("/users/{user}/profile", get(users::profile::<S>))
         .route(

@@ -9,7 +9,9 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::{ErrorBody, ErrorDetail};
 use crate::mail::dovecot;
-use crate::routes::{accounts, alerts, answers, auth, geo, health, login, notify, stepup, users};
+use crate::routes::{
+    accounts, alerts, answers, auth, geo, health, login, notify, sessions, stepup, users,
+};
 
 struct Security;
 
@@ -196,6 +198,12 @@ impl Modify for ErrorResponses {
         crate::routes::policies::group,
         crate::routes::policies::set_user_groups,
         crate::routes::policies::effective,
+        sessions::list,
+        sessions::revoke,
+        sessions::approve,
+        sessions::trust,
+        sessions::forget,
+        sessions::logout_all,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&Security, &ErrorResponses),
@@ -209,6 +217,7 @@ impl Modify for ErrorResponses {
         (name = "alerts", description = "Alerts raised from the login history (list, acknowledge, close, resend) and the users' answers to \"was this you?\""),
         (name = "mail servers", description = "Dovecot's auth policy protocol (docs/integrations/dovecot.md)"),
         (name = "policies", description = "Access policies per organisation, group and user (versioned, report-only, dry run) and groups (docs: README, Protecting accounts)"),
+        (name = "sessions", description = "A user's sessions and devices: list, sign out, approve, trust, forget, log out everywhere"),
         (name = "notify", description = "Alert delivery: channels, templates, the outbox's deliveries (docs/alert-delivery.md)"),
     )
 )]

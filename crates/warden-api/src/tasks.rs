@@ -1,4 +1,5 @@
-//! Background upkeep: prune the login history (and its alerts) past its retention, forget
+//! Background upkeep: prune the login history (and its alerts) past its retention, and
+//! sessions past theirs; forget
 //! expired attack counters and short-lived state (evaluations that never got
 //! a report, mail sessions, login tickets).
 
@@ -22,6 +23,12 @@ pub async fn upkeep<S: Backend>(state: &AppState<S>) -> Result<u64, warden_store
     let alerts = warden_store::AlertStore::prune_alerts(state.store.as_ref(), cutoff).await?;
     if alerts > 0 {
         tracing::info!(alerts, "pruned alerts past the retention");
+    }
+    // Sessions and devices unseen past their own retention (devices.retention_days).
+    match state.service.prune_device_sessions().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(sessions = n, "forgot sessions past their retention"),
+        Err(e) => tracing::warn!(error = %e, "pruning sessions failed; will retry"),
     }
     if pruned > 0 {
         tracing::info!(

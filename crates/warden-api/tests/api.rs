@@ -24,6 +24,7 @@ mod hostile;
 mod notify;
 mod policies;
 mod stepup;
+mod sessions;
 
 const KEY: &str = "test-key-0123456789abcdef";
 /// 2026-03-01T00:00:00Z
@@ -256,6 +257,7 @@ impl Harness {
         store.migrate().await.unwrap();
         let writer = BatchWriter::spawn(store.clone(), BatchConfig::default()).expect("writer");
         let clock = Arc::new(TestClock(AtomicI64::new(T0)));
+        let devices = warden_service::devices::DeviceSettings::default();
         let service = Arc::new(Service {
             engine: Engine::new(Policy::default()).unwrap().into(),
             intel: Arc::new(intel),
@@ -267,17 +269,21 @@ impl Harness {
             settings: login,
             texts: Default::default(),
             rates: Default::default(),
-            events: Events::standard(),
+            events: Events::standard().with(devices.recorder()),
             snapshots: Default::default(),
             alerts,
             notify,
             answers: Default::default(),
             blocks: Default::default(),
             policies,
-            devices: Default::default(),
+            devices,
             stepup: Default::default(),
             sensitive: Default::default(),
         });
+        tokio::spawn(warden_service::devices::run(
+            service.clone(),
+            std::future::pending(),
+        ));
         let state = Arc::new(AppState {
             service,
             config,

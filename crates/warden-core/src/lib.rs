@@ -16,6 +16,7 @@ pub mod counters;
 pub mod countries;
 pub mod decision;
 pub mod detect;
+pub mod device;
 pub mod domain;
 pub mod engine;
 pub mod hash;
@@ -44,6 +45,7 @@ pub use alert::{
 pub use answered::{CorrectionState, QueuedCorrection, SourceBlock};
 pub use assess::Assessment;
 pub use decision::{Decision, Level, ReasonCode};
+pub use device::{DeviceSession, SessionState};
 pub use domain::*;
 pub use engine::{Engine, EngineStats};
 pub use policy::Policy;

@@ -51,10 +51,17 @@ pub enum VerifyReason {
     DenyRisk,
     /// An access rule (blocklist, allowlist, geo-fence, protocol) refuses it.
     AccessDenied,
+    /// New-device approval is on and this device is new to the account: it
+    /// waits (pending since `Detail::until`) until the user or an admin
+    /// approves it.
+    DevicePending,
+    /// The user or an admin signed this device out (at `Detail::until`): it
+    /// needs a credential issued since, or an approval.
+    SessionRevoked,
 }
 
 impl VerifyReason {
-    pub const ALL: [VerifyReason; 11] = [
+    pub const ALL: [VerifyReason; 13] = [
         VerifyReason::WrongPassword,
         VerifyReason::AppPasswordRequired,
         VerifyReason::ProtocolNotAllowed,
@@ -66,6 +73,8 @@ impl VerifyReason {
         VerifyReason::VerificationRequired,
         VerifyReason::DenyRisk,
         VerifyReason::AccessDenied,
+        VerifyReason::DevicePending,
+        VerifyReason::SessionRevoked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -81,6 +90,8 @@ impl VerifyReason {
             VerifyReason::VerificationRequired => "verification_required",
             VerifyReason::DenyRisk => "deny_risk",
             VerifyReason::AccessDenied => "access_denied",
+            VerifyReason::DevicePending => "device_pending",
+            VerifyReason::SessionRevoked => "session_revoked",
         }
     }
 
@@ -96,7 +107,9 @@ impl VerifyReason {
             | VerifyReason::AccountDisabled
             | VerifyReason::AccountLocked => "CONTACTADMIN",
             VerifyReason::PasswordExpired => "EXPIRED",
-            VerifyReason::VerificationRequired => "ALERT",
+            VerifyReason::VerificationRequired
+            | VerifyReason::DevicePending
+            | VerifyReason::SessionRevoked => "ALERT",
         }
     }
 
@@ -654,6 +667,24 @@ fn message(r: VerifyReason, d: &Detail, lang: Lang, offset: i32, site: &SiteText
         } else {
             write!(s, "登录被风控系统拒绝。如为本人操作，请联系{helpdesk}。")
         },
+        VerifyReason::DevicePending => {
+            let since = d.until.map(|t| local_time(t, offset)).unwrap_or_default();
+            match (en, since.is_empty()) {
+                (true, false) => write!(s, "This device is new to your account and waits for approval (since {since}): approve it in {confirm} (Security > Devices), or ask {helpdesk}, then try again."),
+                (true, true) => write!(s, "This device is new to your account and waits for approval: approve it in {confirm} (Security > Devices), or ask {helpdesk}, then try again."),
+                (false, false) => write!(s, "该设备是首次登录您的帐号，正在等待批准（自 {since} 起）：请在{confirm}的“安全 > 设备”中批准，或联系{helpdesk}，然后重试。"),
+                (false, true) => write!(s, "该设备是首次登录您的帐号，正在等待批准：请在{confirm}的“安全 > 设备”中批准，或联系{helpdesk}，然后重试。"),
+            }
+        }
+        VerifyReason::SessionRevoked => {
+            let at = d.until.map(|t| local_time(t, offset)).unwrap_or_default();
+            match (en, at.is_empty()) {
+                (true, false) => write!(s, "This device was signed out of your account at {at}. Enter a new password or a new authorization code from {codes} in this client, or approve the device again in {confirm} (Security > Devices)."),
+                (true, true) => write!(s, "This device was signed out of your account. Enter a new password or a new authorization code from {codes} in this client, or approve the device again in {confirm} (Security > Devices)."),
+                (false, false) => write!(s, "该设备已于 {at} 被退出登录。请在本客户端中填写新密码或在{codes}中生成的新授权码，或在{confirm}的“安全 > 设备”中重新批准该设备。"),
+                (false, true) => write!(s, "该设备已被退出登录。请在本客户端中填写新密码或在{codes}中生成的新授权码，或在{confirm}的“安全 > 设备”中重新批准该设备。"),
+            }
+        }
     };
     s
 }

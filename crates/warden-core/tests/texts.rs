@@ -335,6 +335,28 @@ fn verdicts() -> Vec<(&'static str, Verdict)> {
         ),
         ("", refuse(VerifyReason::AccessDenied, Detail::default())),
         ("", refuse(VerifyReason::DenyRisk, Detail::default())),
+        (
+            "since",
+            refuse(
+                VerifyReason::DevicePending,
+                Detail {
+                    until: Some(Timestamp(1_772_330_520)),
+                    ..Detail::default()
+                },
+            ),
+        ),
+        ("", refuse(VerifyReason::DevicePending, Detail::default())),
+        (
+            "at",
+            refuse(
+                VerifyReason::SessionRevoked,
+                Detail {
+                    until: Some(Timestamp(1_772_330_520)),
+                    ..Detail::default()
+                },
+            ),
+        ),
+        ("", refuse(VerifyReason::SessionRevoked, Detail::default())),
     ];
     // Every reason has a message here.
     for r in VerifyReason::ALL {

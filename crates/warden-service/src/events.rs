@@ -203,6 +203,21 @@ pub enum DomainEvent<'a> {
         ip: Option<IpAddr>,
         at: warden_core::Timestamp,
     },
+    /// Sessions and devices changed ([`crate::devices`]): a user or an
+    /// admin (`actor`) signed a device out, logged out everywhere, approved,
+    /// trusted or forgot a device; or Warden held a new device for approval
+    /// or let a signed-out one back with a new credential.
+    DeviceActed {
+        user: &'a str,
+        /// The device key; `None`: every device of the user.
+        device: Option<&'a str>,
+        action: crate::devices::DeviceAction,
+        actor: crate::credentials::Actor,
+        ip: Option<IpAddr>,
+        at: Timestamp,
+        /// Sessions changed.
+        sessions: u64,
+    },
     /// A request presented no valid API key.
     Unauthorized { path: &'a str },
     /// An alert was raised from the committed history (it is stored).

@@ -158,6 +158,28 @@ impl Subscriber for Telemetry {
                 let by = warden_core::text::one_line(by, 64);
                 tracing::info!(id, state = state.as_str(), %by, ip = ?ip, "location complaint decided");
             }
+            DomainEvent::DeviceActed {
+                user,
+                device,
+                action,
+                actor,
+                ip,
+                at,
+                sessions,
+            } => {
+                metrics::counter!("warden_device_actions_total", "action" => action.as_str())
+                    .increment(1);
+                tracing::info!(
+                    user,
+                    device = device.map(|d| warden_core::text::one_line(d, 128)),
+                    action = action.as_str(),
+                    actor = actor.as_str(),
+                    ip = ?ip,
+                    at = at.secs(),
+                    sessions,
+                    "device action"
+                );
+            }
             DomainEvent::Unauthorized { path } => {
                 metrics::counter!("warden_unauthorized_total").increment(1);
                 tracing::debug!(path, "request without a valid API key");
@@ -274,6 +296,12 @@ impl Subscriber for Telemetry {
             }
         }
     }
+}
+
+/// A session refresh was dropped: the recording queue was full
+/// ([`crate::devices`]); the device's next login refreshes it again.
+pub fn session_refresh_dropped() {
+    metrics::counter!("warden_session_refreshes_dropped_total").increment(1);
 }
 
 /// Sets the gauges of the short-lived state's sizes: entries and estimated

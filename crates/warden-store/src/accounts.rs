@@ -225,8 +225,9 @@ pub trait AccountStore: Send + Sync + 'static {
 /// alerts ([`crate::AlertStore`]), their notification outbox
 /// ([`crate::DeliveryStore`]), the admins' templates
 /// ([`crate::TemplateStore`]) and what users' answers leave behind
-/// ([`crate::AnswerStore`]) and the access policies and groups
-/// ([`crate::PolicyStore`]).
+/// ([`crate::AnswerStore`]), the access policies and groups
+/// ([`crate::PolicyStore`]) and sessions and devices
+/// ([`crate::SessionStore`]).
 pub trait Backend:
     crate::Store
     + AccountStore
@@ -235,6 +236,7 @@ pub trait Backend:
     + crate::TemplateStore
     + crate::AnswerStore
     + crate::PolicyStore
+    + crate::SessionStore
 {
 }
 
@@ -245,7 +247,8 @@ impl<
             + crate::DeliveryStore
             + crate::TemplateStore
             + crate::AnswerStore
-            + crate::PolicyStore,
+            + crate::PolicyStore
+            + crate::SessionStore,
     > Backend for T
 {
 }

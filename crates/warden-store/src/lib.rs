@@ -6,6 +6,8 @@
 //!   portable SQL).
 //! - [`AccountStore`] holds organisations, accounts, authorization codes,
 //!   TOTP, recovery codes, sessions and security events.
+//! - [`SessionStore`] holds users' sessions and devices (every successful
+//!   login's device, signed out, pending approval or trusted).
 //! - [`BatchWriter`] serialises writes through one thread and commits them in
 //!   groups, acknowledging each caller only once its rows are durable.
 //!
@@ -26,9 +28,11 @@ mod sql;
 mod sql_accounts;
 #[macro_use]
 mod sql_alerts;
+mod sessions;
 mod sql_answers;
 mod sql_notify;
 mod sql_policies;
+mod sql_sessions;
 mod sqlite;
 mod store;
 mod templates;
@@ -47,6 +51,7 @@ pub use model::{
     Cursor, HistoryQuery, LoginEvent, MarkStep, ProfileSnapshot, WriteBatch, MAX_HISTORY_LIMIT,
 };
 pub use policies::{PolicyStore, MAX_GROUPS_PER_USER, MAX_LOGINS_PAGE, MAX_POLICY_HISTORY};
+pub use sessions::{SessionChange, SessionStore, MAX_SESSIONS_PAGE};
 pub use sqlite::{SqliteStore, DEFAULT_WAL_RESTART_BYTES};
 pub use store::{Store, SyncAppend};
 pub use templates::{StoredTemplate, TemplateStore};

@@ -93,6 +93,7 @@ pub struct Config {
     pub policy: Policy,
     pub auth: Auth,
     pub login: Login,
+    pub devices: Devices,
     pub answers: Answers,
     pub texts: Texts,
     pub dovecot: Dovecot,
@@ -119,6 +120,7 @@ impl Default for Config {
             policy: Policy::default(),
             auth: Auth::default(),
             login: Login::default(),
+            devices: Devices::default(),
             answers: Answers::default(),
             texts: Texts::default(),
             dovecot: Dovecot::default(),
@@ -365,6 +367,8 @@ pub struct Login {
     pub protection_level: Option<LoginProtectionLevel>,
     /// Operation protection: changing the password, turning on 2FA, changing the security email or phone and creating authorization codes need a step-up of the user's web session at most this many minutes old (TOTP, else an emailed code, else the password again; a login that passed a second factor counts). 0: no step-up needed.
     pub step_up_minutes: u32,
+    /// New-device approval for every account (the default policy): a correct credential from a device the user has not used before is refused with `device_pending` until the user (in webmail) or an admin (`warden sessions approve`) approves the device.
+    pub new_device_approval: bool,
 }
 
 closed_set! {
@@ -392,6 +396,7 @@ impl Login {
         warden_core::AccountPolicy {
             login_protection,
             step_up_minutes: self.step_up_minutes,
+            new_device_approval: self.new_device_approval,
             ..Default::default()
         }
     }
@@ -405,7 +410,45 @@ impl Default for Login {
             tarpit_max_secs: 15,
             protection_level: None,
             step_up_minutes: 0,
+            new_device_approval: false,
         }
+    }
+}
+
+/// Users' sessions and devices: every successful login opens or refreshes the session of its device (the client's device id, else its client family and protocol).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Devices {
+    /// The most sessions kept per user (the most recently seen; older ones are forgotten).
+    pub keep_per_user: u32,
+    /// The most devices one user may have waiting for approval; a new device beyond them is refused without being listed.
+    pub max_pending: u32,
+    /// Days after which a session neither seen nor changed is forgotten (unless trusted longer).
+    pub retention_days: u32,
+    /// The longest a user or an admin may trust a device for, in days.
+    pub max_trust_days: u32,
+}
+
+impl Default for Devices {
+    fn default() -> Self {
+        Devices {
+            keep_per_user: 50,
+            max_pending: 16,
+            retention_days: 180,
+            max_trust_days: 90,
+        }
+    }
+}
+
+impl Devices {
+    /// The service's settings.
+    pub fn settings(&self) -> warden_service::devices::DeviceSettings {
+        warden_service::devices::DeviceSettings::new(
+            self.keep_per_user,
+            self.max_pending,
+            self.retention_days,
+            self.max_trust_days,
+        )
     }
 }
 
@@ -878,6 +921,11 @@ impl Config {
         if self.login.tarpit_max_secs > 300 {
             bail!("login.tarpit_max_secs must be within 0..=300, got {} (mail clients give up sooner)", self.login.tarpit_max_secs);
         }
+        let d = &self.devices;
+        within("devices.keep_per_user", d.keep_per_user, 1, 1000)?;
+        within("devices.max_pending", d.max_pending, 1, 100)?;
+        within("devices.retention_days", d.retention_days, 1, 3650)?;
+        within("devices.max_trust_days", d.max_trust_days, 1, 3650)?;
         within(
             "answers.link_ttl_hours",
             self.answers.link_ttl_hours,

@@ -12,4 +12,5 @@ pub mod policies_cli;
 pub mod replay;
 pub mod serve;
 pub mod signins_cli;
+pub mod sessions_cli;
 pub mod synth;

@@ -170,6 +170,14 @@ enum Command {
         #[command(subcommand)]
         command: warden::signins_cli::SignInsCommand,
     },
+    /// A user's sessions and devices: list, sign out, approve, trust, forget,
+    /// log out everywhere (through the running service).
+    Sessions {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: warden::sessions_cli::SessionsCommand,
+    },
     /// Replay a labelled stream (from `warden simulate`) and report detection
     /// quality: catch rates per attack, friction, alerts, ROC.
     Eval {
@@ -678,6 +686,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let (admin, rt) = remote_admin(&cfg, &remote)?;
             let answer = rt.block_on(warden::signins_cli::run(&admin, command))?;
             emit(format_args!("{}\n", serde_json::to_string_pretty(&answer)?))?;
+        }
+        Command::Sessions { remote, command } => {
+            let (admin, rt) = remote_admin(&cfg, &remote)?;
+            let answer = rt.block_on(warden::sessions_cli::run(&admin, command))?;
+            if !answer.is_null() {
+                emit(format_args!(
+                    "{}\n",
+                    serde_json::to_string_pretty(&answer)?
+                ))?;
+            }
         }
         Command::Eval {
             events,

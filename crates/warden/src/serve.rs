@@ -368,7 +368,10 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
     )
     .context("starting the storage writer")?;
     let alerts = cfg.alerts.settings()?;
-    let events = Events::standard().with(alerts.waker());
+    let devices = cfg.devices.settings();
+    let events = Events::standard()
+        .with(alerts.waker())
+        .with(devices.recorder());
     let service = Arc::new(Service {
         engine: engine.into(),
         intel: Arc::new(intel),
@@ -395,7 +398,7 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
         answers: answer_settings(&cfg)?,
         blocks: Default::default(),
         policies: warden_service::policies::Policies::with_default(cfg.login.account_policy()),
-        devices: Default::default(),
+        devices,
         stepup: Default::default(),
         sensitive: Default::default(),
     });
@@ -409,6 +412,11 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
         .load_policies()
         .await
         .context("loading the access policies")?;
+    // The signed-out devices, before the first login is checked.
+    service
+        .load_signed_out()
+        .await
+        .context("loading the signed-out devices")?;
     // The notification outbox: fans committed alerts out to deliveries and
     // sends them (crates/warden-service/src/notify/outbox.rs). It runs
     // without channels too: the fan-out then moves its mark past alerts
@@ -443,6 +451,12 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
             let _ = alerts_stopped.await;
         },
     ));
+    // Sessions and devices: the successful logins' sessions, written off
+    // the login path (crates/warden-service/src/devices/).
+    let (stop_sessions, sessions_stopped) = oneshot::channel::<()>();
+    let session_writer = tokio::spawn(warden_service::devices::run(service.clone(), async move {
+        let _ = sessions_stopped.await;
+    }));
     let app = warden_api::router(state.clone());
     let postfix = match &cfg.postfix.listen {
         Some(listen) => {
@@ -491,6 +505,9 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
         let _ = flusher.await;
         let _ = stop_alerts.send(());
         let _ = alert_worker.await;
+        // The sessions queued so far are written before the store closes.
+        let _ = stop_sessions.send(());
+        let _ = session_writer.await;
         if let Some(p) = postfix {
             p.abort();
         }

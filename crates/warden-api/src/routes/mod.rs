@@ -10,4 +10,5 @@ pub mod login;
 pub mod notify;
 pub mod policies;
 pub mod stepup;
+pub mod sessions;
 pub mod users;

@@ -313,7 +313,9 @@ pub struct VerifyResponse {
     /// Why it failed: `wrong_password`, `app_password_required`,
     /// `protocol_not_allowed`, `tls_required`, `locked_by_risk_control`,
     /// `password_expired`, `account_disabled`, `account_locked`,
-    /// `verification_required`, `deny_risk`, `access_denied`.
+    /// `verification_required`, `deny_risk`, `access_denied`,
+    /// `device_pending` (a new device waits for approval),
+    /// `session_revoked` (this device was signed out).
     pub reason: Option<&'static str>,
     /// For the end user, in the requested language.
     pub message: Option<String>,
@@ -321,8 +323,9 @@ pub struct VerifyResponse {
     pub message_zh: Option<String>,
     /// RFC 5530 code for the IMAP `NO` response.
     pub imap_code: Option<&'static str>,
-    /// Locked until (RFC 3339), for `locked_by_risk_control`; with the
-    /// `password_expiring` warning, the end of the grace period.
+    /// Locked until (RFC 3339), for `locked_by_risk_control`; pending
+    /// since, for `device_pending`; signed out at, for `session_revoked`;
+    /// with the `password_expiring` warning, the end of the grace period.
     pub until: Option<String>,
     /// `password_expiring`: accepted, but the password has expired and must
     /// be changed before `until`.

@@ -19,6 +19,7 @@ pub mod notify;
 pub mod policies;
 pub mod schema;
 pub mod stepup;
+pub mod sessions;
 
 /// Protocol of the login.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

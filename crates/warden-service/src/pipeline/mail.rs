@@ -156,6 +156,23 @@ impl<S: Backend> Service<S> {
         }
     }
 
+    /// The device check after Dovecot verified the password itself
+    /// ([`Service::device_gate`], the credential's age unknown); a store
+    /// failure lets the login through, as Dovecot would.
+    async fn mail_device_gate(
+        &self,
+        attempt: &warden_core::LoginAttempt,
+        info: &warden_core::IpInfo,
+    ) -> Option<warden_core::Verdict> {
+        match self.device_gate(attempt, info, None).await {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::error!(user = %attempt.user, error = %e, "dovecot policy: cannot check the device; checking without it");
+                None
+            }
+        }
+    }
+
     /// One `allow` check of Dovecot's auth policy.
     pub async fn mail_check(&self, c: MailCheck) -> Result<MailChecked, ServiceError> {
         let started = Instant::now();
@@ -213,7 +230,7 @@ impl<S: Backend> Service<S> {
             // The credential check judged it with the same rules.
             MailPhase::AfterPassword if warden_verifies => None,
             MailPhase::AfterPassword => {
-                match precheck(protocol, tls, require_tls, attempt.ip, &assessment) {
+                let refusal = match precheck(protocol, tls, require_tls, attempt.ip, &assessment) {
                     Some(v) => Some(v),
                     None => match self.account_status(&attempt.user).await {
                         Some(status) if status != AccountStatus::Active => account_refusal(status),
@@ -223,6 +240,10 @@ impl<S: Backend> Service<S> {
                         )
                         .map(|_| verification_required(protocol, &assessment)),
                     },
+                };
+                match refusal {
+                    Some(v) => Some(v),
+                    None => self.mail_device_gate(&attempt, &info).await,
                 }
             }
             MailPhase::BeforePassword => early,

@@ -225,6 +225,19 @@ impl<S: Backend> Service<S> {
                     },
                     &assessed.assessment,
                 );
+                // A correct credential from a signed-out or new device
+                // (crate::devices).
+                let verdict = if verdict.is_ok() {
+                    let issued = match &code {
+                        Some(c) => Some(c.created_at),
+                        None => account.as_ref().and_then(|a| a.password_changed_at),
+                    };
+                    self.device_gate(&attempt, &assessed.info, issued)
+                        .await?
+                        .unwrap_or(verdict)
+                } else {
+                    verdict
+                };
                 if credential == Credential::Wrong {
                     fingerprint = Some(self.credentials.fingerprint(&attempt.user, &secret));
                 }
@@ -328,7 +341,18 @@ impl<S: Backend> Service<S> {
                     password_age: age,
                     login_protection: self.account_policy(&attempt.user).login_protection,
                 };
-                (decide(&facts, &assessed.assessment), account)
+                let verdict = decide(&facts, &assessed.assessment);
+                // A correct password from a signed-out or new device
+                // (crate::devices).
+                let verdict = if verdict.is_ok() {
+                    let issued = account.as_ref().and_then(|a| a.password_changed_at);
+                    self.device_gate(&attempt, &assessed.info, issued)
+                        .await?
+                        .unwrap_or(verdict)
+                } else {
+                    verdict
+                };
+                (verdict, account)
             }
         };
         let known = account.is_some();

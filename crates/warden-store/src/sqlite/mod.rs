@@ -12,6 +12,7 @@ mod notify;
 mod policies;
 mod rows;
 mod schema;
+mod sessions;
 mod store;
 mod wal;
 

@@ -466,3 +466,28 @@ pub(crate) fn policy_version(
         restored_from: cols.parse_opt("restored_from", |v: i64| u32::try_from(v))?,
     })
 }
+
+/// Decodes one `device_sessions` row (columns as in
+/// `sql_sessions::session_columns!`).
+pub(crate) fn device_session(row: &SqliteRow) -> Result<warden_core::DeviceSession, StoreError> {
+    let mut cols = Cols::new(row, "device_sessions");
+    let id: i64 = cols.get("id")?;
+    cols.key = id.to_string();
+    Ok(warden_core::DeviceSession {
+        id,
+        user: Name::from(cols.get::<String>("user_name")?),
+        device: cols.get("device")?,
+        client: cols.get("client")?,
+        os: cols.get("os")?,
+        protocol: cols.parse("protocol", |s: String| s.parse())?,
+        ip: cols.parse("ip", ip)?,
+        country: cols.parse_opt("country", country)?,
+        city: cols.get("city")?,
+        first_seen: cols.time("first_seen")?,
+        last_seen: cols.time("last_seen")?,
+        state: cols.parse("state", wire)?,
+        state_at: cols.time("state_at")?,
+        state_by: cols.get("state_by")?,
+        trusted_until: cols.time_opt("trusted_until")?,
+    })
+}

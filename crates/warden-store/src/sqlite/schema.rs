@@ -54,6 +54,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0009_answers.sql"),
     ),
     (
+        10,
+        "sessions",
+        include_str!("../../migrations/sqlite/0010_sessions.sql"),
+    ),
+    (
         11,
         "policies",
         include_str!("../../migrations/sqlite/0011_policies.sql"),

@@ -42,6 +42,7 @@ pub mod answers;
 pub mod data;
 pub mod deliveries;
 pub mod policies;
+pub mod sessions;
 pub mod store;
 pub mod writer;
 
@@ -144,6 +145,10 @@ macro_rules! conformance_tests {
             [] policies::policy_versions_round_trip_every_field_and_follow_the_newest;
             [] policies::a_users_groups_are_replaced_whole_and_accounts_name_their_org;
             [] policies::logins_since_page_back_by_id_within_the_window;
+            // ------------------------------------------- sessions & devices
+            [] sessions::sessions_are_refreshed_by_device_keep_their_state_and_are_trimmed;
+            [] sessions::pending_devices_are_bounded_and_state_changes_are_conditional;
+            [] sessions::old_sessions_are_pruned_unless_trusted;
             // ----------------------------------------------------- accounts
             [] accounts::orgs_round_trip_upsert_and_list_by_name;
             [] accounts::accounts_round_trip_every_field_and_replace_changes_every_field;

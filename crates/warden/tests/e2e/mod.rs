@@ -15,6 +15,8 @@
 //! - `policy_http`: the policy endpoint spoken to as Dovecot does, for SMTP's
 //!   empty session ids, the tarpit status and `passdb=warden`;
 //! - `matrix`: the same scenarios through mode A, mode B and checkpassword;
+//! - `sessions`: logging out everywhere plus `doveadm kick` ends a live
+//!   IMAP session and the old code; a new device waits for approval;
 //! - `openapi_fuzz`: Schemathesis fuzzes the API from its OpenAPI document;
 //! - `access_policies`: an organisation's allowlist, tried with a dry run
 //!   then enforced through the CLI, refusing a real IMAP login;
@@ -33,3 +35,4 @@ mod matrix;
 mod openapi_fuzz;
 mod policy_http;
 mod postfix_policy;
+mod sessions;
