@@ -42,6 +42,12 @@ pub enum AlertKind {
     LoginDisowned,
     /// Many alerts of one kind in a short time, told to admins once.
     Summary,
+    /// A forwarding rule to an address outside the organisation after a
+    /// risky login (Entra's "suspicious inbox forwarding").
+    SuspiciousForwarding,
+    /// Another sensitive operation (inbox rule, security contact, 2FA off,
+    /// code or token, export) after a risky login.
+    SuspiciousOperation,
 }
 
 /// Where an alert stands.
@@ -114,6 +120,8 @@ wire_names!(AlertKind, "alert kind",
     AccountUnderAttack => "account_under_attack",
     LoginDisowned => "login_disowned",
     Summary => "summary",
+    SuspiciousForwarding => "suspicious_forwarding",
+    SuspiciousOperation => "suspicious_operation",
 );
 wire_names!(AlertState, "alert state",
     Open => "open", Acknowledged => "acknowledged", Closed => "closed");

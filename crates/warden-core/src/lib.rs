@@ -19,6 +19,7 @@ pub mod detect;
 pub mod domain;
 pub mod engine;
 pub mod hash;
+pub mod operation;
 pub mod policy;
 pub mod profile;
 pub mod protection;
@@ -45,6 +46,9 @@ pub use assess::Assessment;
 pub use decision::{Decision, Level, ReasonCode};
 pub use domain::*;
 pub use engine::{Engine, EngineStats};
+pub use operation::{
+    Correlation, CorrelationReason, Operation, OperationFacts, OperationKind, RecentLogin,
+};
 pub use policy::Policy;
 pub use profile::Profile;
 pub use protection::{AccountPolicy, ProtectionLevel};

@@ -144,6 +144,20 @@ fn kind_text(kind: AlertKind, lang: Lang) -> &'static str {
                 "Alert summary"
             }
         }
+        AlertKind::SuspiciousForwarding => {
+            if zh {
+                "可疑登录后新建了外部转发规则"
+            } else {
+                "Mail forwarded outside after a risky sign-in"
+            }
+        }
+        AlertKind::SuspiciousOperation => {
+            if zh {
+                "可疑登录后的敏感操作"
+            } else {
+                "Sensitive change after a risky sign-in"
+            }
+        }
     }
 }
 
