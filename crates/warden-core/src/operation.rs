@@ -26,6 +26,8 @@ pub const MAX_TARGET_CHARS: usize = 254;
 pub const MAX_DETAIL_CHARS: usize = 500;
 /// The longest name of the reporting system (`webmail`, `im`...).
 pub const MAX_SOURCE_CHARS: usize = 32;
+/// The longest report id kept.
+pub const MAX_REPORT_ID_CHARS: usize = 128;
 /// The most logins [`correlate`] looks at (the newest ones in the window).
 pub const MAX_CORRELATED_LOGINS: usize = 1000;
 
@@ -128,6 +130,9 @@ pub struct Operation {
     pub ip: Option<IpAddr>,
     /// The reporting system (`webmail`, `managesieve`, `im`...), one word.
     pub source: String,
+    /// The reporter's own id for the report (a log line's id, a request
+    /// id): a report sent again with the same id is stored once.
+    pub report_id: Option<String>,
     /// The forwarding address, folder, new contact or token name (cleaned).
     pub target: Option<String>,
     /// The target is outside the organisation's domains.
@@ -259,7 +264,11 @@ pub fn correlate(op: &OperationFacts, logins: &[RecentLogin], window_secs: u64) 
         }
         (None, Some(i)) => {
             reasons.push(CorrelationReason::AfterRefusedAttempts);
-            let grade = if takeover { Grade::Warning } else { Grade::Info };
+            let grade = if takeover {
+                Grade::Warning
+            } else {
+                Grade::Info
+            };
             (grade, Some(i))
         }
         (None, None) => (Grade::Info, None),
@@ -368,7 +377,10 @@ mod tests {
     #[test]
     fn a_risky_login_outside_the_window_does_not_count() {
         let logins = [login(25 * HOUR, true), login(60, false)];
-        assert_eq!(correlate(&forwarding(true), &logins, DAY).grade, Grade::Info);
+        assert_eq!(
+            correlate(&forwarding(true), &logins, DAY).grade,
+            Grade::Info
+        );
         // A wider window takes it in.
         assert_eq!(
             correlate(&forwarding(true), &logins, 2 * DAY).grade,
@@ -404,7 +416,11 @@ mod tests {
 
     #[test]
     fn the_newest_risky_login_is_the_one_named() {
-        let logins = [login(5 * HOUR, true), login(600, true), login(2 * HOUR, true)];
+        let logins = [
+            login(5 * HOUR, true),
+            login(600, true),
+            login(2 * HOUR, true),
+        ];
         let c = correlate(&forwarding(true), &logins, DAY);
         assert_eq!(c.login, Some(1));
     }

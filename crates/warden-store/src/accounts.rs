@@ -224,8 +224,9 @@ pub trait AccountStore: Send + Sync + 'static {
 /// profiles ([`crate::Store`]), the accounts ([`AccountStore`]) and the
 /// alerts ([`crate::AlertStore`]), their notification outbox
 /// ([`crate::DeliveryStore`]), the admins' templates
-/// ([`crate::TemplateStore`]) and what users' answers leave behind
-/// ([`crate::AnswerStore`]).
+/// ([`crate::TemplateStore`]), what users' answers leave behind
+/// ([`crate::AnswerStore`]) and the sensitive operations reported in
+/// accounts ([`crate::OperationStore`]).
 pub trait Backend:
     crate::Store
     + AccountStore
@@ -233,6 +234,7 @@ pub trait Backend:
     + crate::DeliveryStore
     + crate::TemplateStore
     + crate::AnswerStore
+    + crate::OperationStore
 {
 }
 
@@ -242,7 +244,8 @@ impl<
             + crate::AlertStore
             + crate::DeliveryStore
             + crate::TemplateStore
-            + crate::AnswerStore,
+            + crate::AnswerStore
+            + crate::OperationStore,
     > Backend for T
 {
 }

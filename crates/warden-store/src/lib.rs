@@ -20,6 +20,7 @@ mod codec;
 mod deliveries;
 mod error;
 mod model;
+mod operations;
 pub mod private;
 mod sql;
 mod sql_accounts;
@@ -27,6 +28,7 @@ mod sql_accounts;
 mod sql_alerts;
 mod sql_answers;
 mod sql_notify;
+mod sql_operations;
 mod sqlite;
 mod store;
 mod templates;
@@ -44,6 +46,7 @@ pub use error::{CorruptionSource, StoreError};
 pub use model::{
     Cursor, HistoryQuery, LoginEvent, MarkStep, ProfileSnapshot, WriteBatch, MAX_HISTORY_LIMIT,
 };
+pub use operations::{OperationQuery, OperationStore, Recorded, MAX_OPERATIONS_LIMIT};
 pub use sqlite::{SqliteStore, DEFAULT_WAL_RESTART_BYTES};
 pub use store::{Store, SyncAppend};
 pub use templates::{StoredTemplate, TemplateStore};

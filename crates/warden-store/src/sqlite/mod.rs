@@ -9,6 +9,7 @@ mod alerts;
 mod answers;
 mod appender;
 mod notify;
+mod operations;
 mod rows;
 mod schema;
 mod store;

@@ -41,6 +41,7 @@ pub mod alerts;
 pub mod answers;
 pub mod data;
 pub mod deliveries;
+pub mod operations;
 pub mod store;
 pub mod writer;
 
@@ -139,6 +140,12 @@ macro_rules! conformance_tests {
             [] alerts::a_failed_alert_batch_moves_no_mark;
             [] alerts::admins_filter_page_acknowledge_close_and_resend_alerts;
             [] alerts::alerts_past_the_retention_are_pruned_unless_referred_to;
+            // ------------------------------------------- sensitive operations
+            [] operations::operations_round_trip_with_the_alert_they_raised;
+            [] operations::a_report_sent_twice_is_stored_once;
+            [] operations::a_failed_operation_leaves_no_alert;
+            [] operations::operations_list_by_user_kind_grade_and_time_newest_first_in_pages;
+            [] operations::operations_past_the_retention_are_pruned_and_outlive_their_alert;
             // ----------------------------------------------------- accounts
             [] accounts::orgs_round_trip_upsert_and_list_by_name;
             [] accounts::accounts_round_trip_every_field_and_replace_changes_every_field;
