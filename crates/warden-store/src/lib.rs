@@ -46,7 +46,9 @@ pub use error::{CorruptionSource, StoreError};
 pub use model::{
     Cursor, HistoryQuery, LoginEvent, MarkStep, ProfileSnapshot, WriteBatch, MAX_HISTORY_LIMIT,
 };
-pub use operations::{OperationQuery, OperationStore, Recorded, MAX_OPERATIONS_LIMIT};
+pub use operations::{
+    OperationAlert, OperationQuery, OperationStore, Recorded, MAX_OPERATIONS_LIMIT,
+};
 pub use sqlite::{SqliteStore, DEFAULT_WAL_RESTART_BYTES};
 pub use store::{Store, SyncAppend};
 pub use templates::{StoredTemplate, TemplateStore};

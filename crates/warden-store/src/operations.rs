@@ -28,6 +28,17 @@ pub struct OperationQuery {
     pub limit: u32,
 }
 
+/// The alert an operation raises, written with it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OperationAlert {
+    /// A new alert (its `id` is ignored).
+    Insert(Box<Alert>),
+    /// The operation folds into the stored alert `id` (another operation
+    /// after the same login): its `count` grows by one and `last_ts`
+    /// becomes the later of the two.
+    Fold { id: i64, last_ts: Timestamp },
+}
+
 /// What [`OperationStore::record_operation`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Recorded {
@@ -41,14 +52,14 @@ pub struct Recorded {
 /// Persistence for sensitive operations.
 pub trait OperationStore: Send + Sync + 'static {
     /// Stores `op` (its `id` and `alert_id` are ignored) and, when given,
-    /// `alert` (its id ignored) in one transaction, the operation pointing
-    /// at the alert. When `op.report_id` is set and the source already
+    /// its `alert` (a new one, or a fold into a stored one) in one
+    /// transaction, the operation pointing at the alert. When `op.report_id` is set and the source already
     /// reported that id, nothing is written and the stored row is
     /// answered (`duplicate`).
     fn record_operation(
         &self,
         op: &Operation,
-        alert: Option<&Alert>,
+        alert: Option<&OperationAlert>,
     ) -> impl Future<Output = Result<Recorded, StoreError>> + Send;
 
     /// One operation by id.

@@ -2,18 +2,21 @@
 //! one transaction on the writer connection, reads on the reader pool.
 
 use sqlx::Row;
-use warden_core::{Alert, Grade, Operation, Timestamp};
+use warden_core::{Grade, Operation, Timestamp};
 
 use super::{alerts, rows, SqliteStore};
 use crate::error::StoreError;
-use crate::operations::{OperationQuery, OperationStore, Recorded, MAX_OPERATIONS_LIMIT};
+use crate::operations::{
+    OperationAlert, OperationQuery, OperationStore, Recorded, MAX_OPERATIONS_LIMIT,
+};
+use crate::sql_alerts;
 use crate::sql_operations as sql;
 
 impl OperationStore for SqliteStore {
     async fn record_operation(
         &self,
         op: &Operation,
-        alert: Option<&Alert>,
+        alert: Option<&OperationAlert>,
     ) -> Result<Recorded, StoreError> {
         let err = || StoreError::query("record_operation");
         let mut tx = self.writer.begin().await.map_err(err())?;
@@ -33,7 +36,25 @@ impl OperationStore for SqliteStore {
             }
         }
         let alert_id = match alert {
-            Some(a) => Some(alerts::insert(a).fetch_one(&mut *tx).await.map_err(err())?),
+            Some(OperationAlert::Insert(a)) => {
+                Some(alerts::insert(a).fetch_one(&mut *tx).await.map_err(err())?)
+            }
+            Some(OperationAlert::Fold { id, last_ts }) => {
+                let folded = sqlx::query(sql_alerts::FOLD_ALERT)
+                    .bind(id)
+                    .bind(1_i64)
+                    .bind(last_ts.secs())
+                    .bind(None::<String>)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(err())?;
+                if folded.rows_affected() != 1 {
+                    return Err(StoreError::NotFound {
+                        what: format!("alert {id}"),
+                    });
+                }
+                Some(*id)
+            }
             None => None,
         };
         let reasons: Vec<&str> = op.reasons.iter().map(|r| r.as_str()).collect();

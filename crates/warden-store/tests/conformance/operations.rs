@@ -4,7 +4,7 @@
 //! once, the admins' list filters and pages, and retention prunes.
 
 use warden_core::{AlertKind, CorrelationReason, Grade, Operation, OperationKind, Timestamp};
-use warden_store::{AlertQuery, AlertStore, OperationQuery, OperationStore};
+use warden_store::{AlertQuery, AlertStore, OperationAlert, OperationQuery, OperationStore};
 
 use super::alerts::foreign_login;
 use super::data::{ip, T0};
@@ -62,7 +62,7 @@ pub async fn operations_round_trip_with_the_alert_they_raised<F: Fixture>(fixtur
     assert_eq!(store.operation(1).await.unwrap(), None);
     let mut op = forwarding("kim@example.com", 10);
     let done = store
-        .record_operation(&op, Some(&suspicious()))
+        .record_operation(&op, Some(&OperationAlert::Insert(Box::new(suspicious()))))
         .await
         .unwrap();
     assert!(!done.duplicate);
@@ -72,6 +72,41 @@ pub async fn operations_round_trip_with_the_alert_they_raised<F: Fixture>(fixtur
     op.id = done.id;
     op.alert_id = Some(alert_id);
     assert_eq!(store.operation(done.id).await.unwrap(), Some(op));
+
+    // A second operation after the same login folds into the alert.
+    let next = forwarding("kim@example.com", 15);
+    let folded = store
+        .record_operation(
+            &next,
+            Some(&OperationAlert::Fold {
+                id: alert_id,
+                last_ts: next.ts,
+            }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(folded.alert_id, Some(alert_id));
+    let alert = store.alert(alert_id).await.unwrap().unwrap();
+    assert_eq!(alert.count, 4);
+    assert_eq!(alert.last_ts, Timestamp(T0 + 60), "the later time stays");
+    // A fold into a missing alert writes nothing.
+    let stray = forwarding("kim@example.com", 17);
+    assert!(store
+        .record_operation(
+            &stray,
+            Some(&OperationAlert::Fold {
+                id: alert_id + 100,
+                last_ts: stray.ts,
+            }),
+        )
+        .await
+        .is_err());
+    let kim = OperationQuery {
+        user: Some("kim@example.com".into()),
+        limit: 10,
+        ..OperationQuery::default()
+    };
+    assert_eq!(store.list_operations(&kim).await.unwrap().len(), 2);
 
     let mut bare = plain("kim@example.com", 20);
     let done = store.record_operation(&bare, None).await.unwrap();
@@ -84,11 +119,11 @@ pub async fn a_report_sent_twice_is_stored_once<F: Fixture>(fixture: &F) {
     let store = fixture.fresh().await;
     let op = forwarding("kim@example.com", 10);
     let first = store
-        .record_operation(&op, Some(&suspicious()))
+        .record_operation(&op, Some(&OperationAlert::Insert(Box::new(suspicious()))))
         .await
         .unwrap();
     let again = store
-        .record_operation(&op, Some(&suspicious()))
+        .record_operation(&op, Some(&OperationAlert::Insert(Box::new(suspicious()))))
         .await
         .unwrap();
     assert!(again.duplicate);
@@ -133,7 +168,7 @@ pub async fn a_failed_operation_leaves_no_alert<F: Fixture>(fixture: &F) {
     fixture.refuse_inserts(&store, "sensitive_operations").await;
     let op = forwarding("kim@example.com", 10);
     assert!(store
-        .record_operation(&op, Some(&suspicious()))
+        .record_operation(&op, Some(&OperationAlert::Insert(Box::new(suspicious()))))
         .await
         .is_err());
     let alerts = store
@@ -146,7 +181,7 @@ pub async fn a_failed_operation_leaves_no_alert<F: Fixture>(fixture: &F) {
     assert!(alerts.is_empty(), "the alert was rolled back with it");
     fixture.allow_inserts(&store, "sensitive_operations").await;
     let done = store
-        .record_operation(&op, Some(&suspicious()))
+        .record_operation(&op, Some(&OperationAlert::Insert(Box::new(suspicious()))))
         .await
         .unwrap();
     assert!(!done.duplicate, "the failed report left nothing behind");
@@ -245,7 +280,10 @@ pub async fn operations_past_the_retention_are_pruned_and_outlive_their_alert<F:
 ) {
     let store = fixture.fresh().await;
     let old = store
-        .record_operation(&forwarding("kim@example.com", 0), Some(&suspicious()))
+        .record_operation(
+            &forwarding("kim@example.com", 0),
+            Some(&OperationAlert::Insert(Box::new(suspicious()))),
+        )
         .await
         .unwrap();
     let new = store
