@@ -53,7 +53,9 @@ pub const DOVECOT_BODY_LIMIT: usize = 1 << 20;
 /// Builds the router over shared state.
 pub fn router<S: Backend>(state: Arc<AppState<S>>) -> Router {
     use mail::dovecot;
-    use routes::{accounts, alerts, answers, auth as authn, geo, health, login, notify, users};
+    use routes::{
+        accounts, alerts, answers, auth as authn, geo, health, login, notify, operations, users,
+    };
     let limit = state.config.max_body_bytes;
     let v1 = Router::new()
         .route("/evaluate", post(login::evaluate::<S>))
@@ -167,6 +169,11 @@ pub fn router<S: Backend>(state: Arc<AppState<S>>) -> Router {
         .route("/alerts/{id}/ack", post(alerts::ack::<S>))
         .route("/alerts/{id}/close", post(alerts::close::<S>))
         .route("/alerts/{id}/resend", post(alerts::resend::<S>))
+        .route(
+            "/operations",
+            get(operations::list::<S>).post(operations::report::<S>),
+        )
+        .route("/operations/{id}", get(operations::get::<S>))
         // Inside the key check: a request without a valid key takes no slot.
         .route_layer(axum::middleware::from_fn_with_state(
             overload::Gate {

@@ -9,7 +9,9 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::{ErrorBody, ErrorDetail};
 use crate::mail::dovecot;
-use crate::routes::{accounts, alerts, answers, auth, geo, health, login, notify, users};
+use crate::routes::{
+    accounts, alerts, answers, auth, geo, health, login, notify, operations, users,
+};
 
 struct Security;
 
@@ -178,6 +180,9 @@ impl Modify for ErrorResponses {
         answers::list_queue,
         answers::accept,
         answers::reject,
+        operations::report,
+        operations::list,
+        operations::get,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&Security, &ErrorResponses),
@@ -190,6 +195,7 @@ impl Modify for ErrorResponses {
         (name = "accounts", description = "Organisations, accounts, passwords, authorization codes, TOTP, security events, diagnosis"),
         (name = "alerts", description = "Alerts raised from the login history (list, acknowledge, close, resend) and the users' answers to \"was this you?\""),
         (name = "mail servers", description = "Dovecot's auth policy protocol (docs/integrations/dovecot.md)"),
+        (name = "operations", description = "Sensitive operations the mail or IM system reports in accounts (forwarding and inbox rules, security contacts, passwords, 2FA, codes, tokens, exports), correlated with risky logins"),
         (name = "notify", description = "Alert delivery: channels, templates, the outbox's deliveries (docs/alert-delivery.md)"),
     )
 )]

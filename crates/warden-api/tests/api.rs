@@ -22,6 +22,7 @@ mod answers;
 mod credentials;
 mod hostile;
 mod notify;
+mod operations;
 
 const KEY: &str = "test-key-0123456789abcdef";
 /// 2026-03-01T00:00:00Z

@@ -8,4 +8,5 @@ pub mod geo;
 pub mod health;
 pub mod login;
 pub mod notify;
+pub mod operations;
 pub mod users;

@@ -16,6 +16,7 @@ pub mod alerts;
 pub mod answers;
 pub mod dovecot;
 pub mod notify;
+pub mod operations;
 pub mod schema;
 
 /// Protocol of the login.

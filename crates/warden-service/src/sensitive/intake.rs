@@ -22,6 +22,8 @@ use crate::{Service, ServiceError};
 
 /// How far in the future a reported time may be (clocks drift).
 const MAX_FUTURE_SECS: i64 = 300;
+/// How old a reported operation may be (as for login attempts).
+const MAX_PAST_SECS: i64 = 366 * 24 * 3600;
 
 /// An operation as the mail or IM system reports it, before validation.
 #[derive(Debug, Clone, Default)]
@@ -98,8 +100,11 @@ impl<S: Backend> Service<S> {
                 now.secs()
             )));
         }
-        if ts.secs() < 0 {
-            return Err(invalid("ts must not be negative".to_string()));
+        if ts.secs() < now.secs() - MAX_PAST_SECS {
+            return Err(invalid(format!(
+                "ts {} is more than 366 days in the past",
+                ts.secs()
+            )));
         }
         let source = match r.source.as_deref().map(str::trim) {
             None | Some("") => "api".to_string(),
