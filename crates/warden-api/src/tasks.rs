@@ -22,6 +22,12 @@ pub async fn upkeep<S: Backend>(state: &AppState<S>) -> Result<u64, warden_store
     if alerts > 0 {
         tracing::info!(alerts, "pruned alerts past the retention");
     }
+    // Sensitive operations too.
+    let operations =
+        warden_store::OperationStore::prune_operations(state.store.as_ref(), cutoff).await?;
+    if operations > 0 {
+        tracing::info!(operations, "pruned sensitive operations past the retention");
+    }
     if pruned > 0 {
         tracing::info!(
             pruned,

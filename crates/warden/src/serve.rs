@@ -404,7 +404,7 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
         }),
         devices: Default::default(),
         stepup: Default::default(),
-        sensitive: Default::default(),
+        sensitive: cfg.sensitive.settings(),
     });
     // The disowned sources, before the first login is scored.
     service

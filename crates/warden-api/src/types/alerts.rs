@@ -41,7 +41,10 @@ pub struct AlertDto {
     pub id: i64,
     /// `unusual_location`, `impossible_travel`, `new_device`, `risky_login`,
     /// `brute_force`, `password_spraying`, `credential_stuffing`,
-    /// `account_under_attack`, `login_disowned` or `summary`.
+    /// `account_under_attack`, `login_disowned`, `summary`,
+    /// `suspicious_forwarding` or `suspicious_operation` (a sensitive
+    /// operation after a risky login: `ts`, `ip` and the place are the
+    /// login's, `last_ts` the newest operation's, `note` names it).
     #[schema(example = "unusual_location")]
     pub kind: String,
     /// `info`, `warning` or `critical`.

@@ -48,7 +48,7 @@ fn source_schema() -> Schema {
         ObjectBuilder::new()
             .schema_type([Type::String, Type::Null].into_iter().collect::<utoipa::openapi::schema::SchemaType>())
             .max_length(Some(MAX_SOURCE_CHARS))
-            .pattern(Some("^\\s*[A-Za-z0-9._-]*\\s*$"))
+            .pattern(Some("^[A-Za-z0-9._-]*$"))
             .description(Some(format!(
                 "The reporting system, one word (`webmail`, `managesieve`, `im`...; letters, digits, `.`, `_`, `-`; at most {MAX_SOURCE_CHARS}); default `api`."
             )))

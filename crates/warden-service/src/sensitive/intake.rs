@@ -106,7 +106,7 @@ impl<S: Backend> Service<S> {
                 ts.secs()
             )));
         }
-        let source = match r.source.as_deref().map(str::trim) {
+        let source = match r.source.as_deref() {
             None | Some("") => "api".to_string(),
             Some(s) => {
                 let ok = s.len() <= MAX_SOURCE_CHARS
