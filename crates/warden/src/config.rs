@@ -301,7 +301,12 @@ impl Sensitive {
     }
 
     fn validate(&self) -> anyhow::Result<()> {
-        within("sensitive.window_minutes", self.window_minutes, 1, 7 * 24 * 60)?;
+        within(
+            "sensitive.window_minutes",
+            self.window_minutes,
+            1,
+            7 * 24 * 60,
+        )?;
         if self.internal_domains.len() > 100 {
             bail!("sensitive.internal_domains: at most 100 domains");
         }
