@@ -149,6 +149,30 @@ async fn outside_forwarding_after_a_risky_login_is_a_critical_alert_and_after_a_
     assert_eq!(one, kim[2]);
     let (s, _) = h.get("/v1/operations/999999").await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // The helpdesk's diagnosis names them; Lee's has none.
+    let (s, d) = h.get("/v1/users/kim@example.com/diagnose").await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+    let found: Vec<&Value> = d["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["reason"] == "sensitive_operation")
+        .collect();
+    assert_eq!(found.len(), 3, "{d}");
+    let oldest = found[2];
+    assert_eq!(oldest["client"], "forwarding_rule via webmail");
+    let text = oldest["explanation"].as_str().unwrap();
+    assert!(
+        text.starts_with("forwarding rule created or changed \"drop@mailbox.example.net\" at ")
+            && text.ends_with(&format!(
+                "after a risky sign-in (alert {}): graded critical.",
+                alert["id"]
+            )),
+        "{text}"
+    );
+    let (_, d) = h.get("/v1/users/lee@example.com/diagnose").await;
+    assert!(!d.to_string().contains("sensitive_operation"), "{d}");
 }
 
 #[tokio::test]

@@ -1121,6 +1121,9 @@ pub async fn diagnose<S: Backend>(
             advice_zh: "如果用户确实在该网络（新的家庭网络、出差），请管理员删除该封禁。".into(),
         });
     }
+    // Sensitive operations after a risky login: the mailbox may not be the
+    // user's alone.
+    findings.extend(crate::routes::operations::diagnose_findings(&state, &user, since).await?);
     let account = match &account {
         Some(a) => Some(account_view(&state, a).await?),
         None => None,

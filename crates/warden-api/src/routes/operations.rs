@@ -195,3 +195,63 @@ pub async fn get<S: Backend>(
 ) -> Result<ApiJson<OperationDto>, ApiError> {
     Ok(ApiJson(operation_dto(&state.service.operation(id).await?)))
 }
+
+/// The most operations a diagnosis names.
+pub const MAX_DIAGNOSED_OPERATIONS: u32 = 5;
+
+/// What `GET /v1/users/{user}/diagnose` says of the user's recent
+/// operations that followed a risky login (warning or critical, at or
+/// after `since`): the mailbox may be in someone else's hands, whatever
+/// the failing clients say.
+pub async fn diagnose_findings<S: Backend>(
+    state: &AppState<S>,
+    user: &str,
+    since: warden_core::Timestamp,
+) -> Result<Vec<crate::diagnose::Finding>, ApiError> {
+    let ops = state
+        .service
+        .list_operations(&OperationQuery {
+            user: Some(user.to_string()),
+            min_grade: Some(Grade::Warning),
+            since: Some(since),
+            limit: MAX_DIAGNOSED_OPERATIONS,
+            ..OperationQuery::default()
+        })
+        .await?;
+    let offset = state.utc_offset();
+    Ok(ops
+        .iter()
+        .map(|o| {
+            let target = o
+                .target
+                .as_deref()
+                .map(|t| format!(" {}", warden_core::text::quoted(t, 80)))
+                .unwrap_or_default();
+            let alert = o
+                .alert_id
+                .map(|id| format!(" (alert {id})"))
+                .unwrap_or_default();
+            let when = warden_core::reason::local_time(o.ts, offset);
+            crate::diagnose::Finding {
+                reason: "sensitive_operation".into(),
+                client: format!("{} via {}", o.kind, o.source),
+                client_zh: format!("{}（{}）", o.kind, o.source),
+                user_agent: None,
+                failures: 0,
+                since: Some(o.ts),
+                last: Some(o.ts),
+                explanation: format!(
+                    "{}{target} at {when}, after a risky sign-in{alert}: graded {}.",
+                    o.kind.describe(),
+                    o.grade
+                ),
+                explanation_zh: format!(
+                    "{when} 在一次可疑登录之后发生敏感操作 {}{target}{alert}，等级 {}。",
+                    o.kind, o.grade
+                ),
+                advice: "Ask the user whether they made this change. If not, answer \"not me\" on the alert (it revokes sessions and codes and demands a new password) and undo the change in the mail system.".into(),
+                advice_zh: "请向用户确认是否本人操作。若不是，请在告警中回答\"不是我\"（撤销会话与授权码并要求改密），并在邮件系统中撤销该更改。".into(),
+            }
+        })
+        .collect())
+}
