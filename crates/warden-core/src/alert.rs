@@ -48,6 +48,12 @@ pub enum AlertKind {
     /// Another sensitive operation (inbox rule, security contact, 2FA off,
     /// code or token, export) after a risky login.
     SuspiciousOperation,
+    /// Successful mail logins of one account from many countries or
+    /// networks within a day: the password is being used elsewhere.
+    LoginsSpread,
+    /// The Postfix policy deferred an account's mail for sending far above
+    /// its usual rate.
+    SendingBurst,
 }
 
 /// Where an alert stands.
@@ -122,6 +128,8 @@ wire_names!(AlertKind, "alert kind",
     Summary => "summary",
     SuspiciousForwarding => "suspicious_forwarding",
     SuspiciousOperation => "suspicious_operation",
+    LoginsSpread => "logins_spread",
+    SendingBurst => "sending_burst",
 );
 wire_names!(AlertState, "alert state",
     Open => "open", Acknowledged => "acknowledged", Closed => "closed");

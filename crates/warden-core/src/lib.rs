@@ -12,6 +12,7 @@ pub mod alert;
 pub mod answered;
 pub mod assess;
 pub mod client;
+pub mod compromise;
 pub mod counters;
 pub mod countries;
 pub mod decision;

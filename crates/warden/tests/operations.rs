@@ -239,3 +239,64 @@ fn a_webmail_log_fed_through_ingest_raises_a_critical_alert_for_forwarding_after
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn mail_logins_from_four_countries_in_a_day_raise_one_logins_spread_alert() {
+    let dir = super::data_dir_with_geo();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut child = serve(dir.path(), port);
+    let now = jiff::Timestamp::now().as_second();
+    let ts = |s: i64| jiff::Timestamp::from_second(s).unwrap().to_string();
+    // Shenzhen, Lagos, London, Tokyo, Ashburn within hours; Lee stays home.
+    let places = [
+        "113.88.1.10",
+        "105.112.7.9",
+        "81.2.69.5",
+        "126.0.1.1",
+        "3.1.1.1",
+    ];
+    for (i, ip) in places.iter().enumerate() {
+        for user in ["kim@example.com", "lee@example.com"] {
+            let ip = if user == "kim@example.com" {
+                ip
+            } else {
+                "113.88.1.10"
+            };
+            post(
+                &base,
+                "/v1/report",
+                json!({"user": user, "ip": ip, "protocol": "smtp", "outcome": "success",
+                       "ts": ts(now - 3600 * (5 - i as i64))}),
+            );
+        }
+    }
+    let d = dir.path();
+    let mut alerts = Vec::new();
+    for _ in 0..200 {
+        let list = json_of(&cli(
+            d,
+            port,
+            &["alerts", "list", "--kind", "logins_spread"],
+            None,
+        ));
+        alerts = list["alerts"].as_array().unwrap().clone();
+        if !alerts.is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(alerts.len(), 1, "one alert, for Kim only: {alerts:?}");
+    let a = &alerts[0];
+    assert_eq!(a["user"], "kim@example.com");
+    assert_eq!(a["grade"], "critical");
+    // Raised by the fourth country (London... Tokyo), not again by the fifth.
+    assert_eq!(a["ip"], "126.0.1.1");
+    let note = a["note"].as_str().unwrap();
+    assert!(
+        note.starts_with("successful mail logins from 4 countries"),
+        "{note}"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

@@ -44,7 +44,9 @@ pub struct AlertDto {
     /// `account_under_attack`, `login_disowned`, `summary`,
     /// `suspicious_forwarding` or `suspicious_operation` (a sensitive
     /// operation after a risky login: `ts`, `ip` and the place are the
-    /// login's, `last_ts` the newest operation's, `note` names it).
+    /// login's, `last_ts` the newest operation's, `note` names it),
+    /// `logins_spread` (mail logins from many countries or networks in a
+    /// day) or `sending_burst` (mail deferred for its rate).
     #[schema(example = "unusual_location")]
     pub kind: String,
     /// `info`, `warning` or `critical`.

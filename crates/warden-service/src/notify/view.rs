@@ -158,6 +158,20 @@ fn kind_text(kind: AlertKind, lang: Lang) -> &'static str {
                 "Sensitive change after a risky sign-in"
             }
         }
+        AlertKind::LoginsSpread => {
+            if zh {
+                "一天内从多个国家或网络登录"
+            } else {
+                "Sign-ins from many countries or networks in a day"
+            }
+        }
+        AlertKind::SendingBurst => {
+            if zh {
+                "发信量突增"
+            } else {
+                "Sending far above the usual rate"
+            }
+        }
     }
 }
 

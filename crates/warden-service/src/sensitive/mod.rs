@@ -11,6 +11,10 @@
 //!   and the login it follows (place, time, address), and its fold key
 //!   (one alert per user, alert kind and login; more operations after the
 //!   same login fold into it).
+//! - `signals.rs`: post-login signs of a compromised mailbox — mail logins
+//!   from many countries or networks in a day, mail deferred for its
+//!   sending rate — watched by a `DomainEvent` subscriber and raised as
+//!   alerts by a worker.
 //!
 //! Each report is published as [`crate::DomainEvent::OperationReported`]
 //! (who reported it, when, from where), each warning or critical grade as
@@ -19,6 +23,7 @@
 
 mod alert;
 mod intake;
+pub mod signals;
 
 pub use intake::{OperationReport, ReportedOperation};
 
