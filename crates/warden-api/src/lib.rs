@@ -54,8 +54,8 @@ pub const DOVECOT_BODY_LIMIT: usize = 1 << 20;
 pub fn router<S: Backend>(state: Arc<AppState<S>>) -> Router {
     use mail::dovecot;
     use routes::{
-        accounts, alerts, answers, auth as authn, geo, health, login, notify, sessions, stepup,
-        users,
+        accounts, alerts, answers, auth as authn, geo, health, login, notify, operations, sessions,
+        stepup, users,
     };
     let limit = state.config.max_body_bytes;
     let v1 = Router::new()
@@ -205,6 +205,11 @@ pub fn router<S: Backend>(state: Arc<AppState<S>>) -> Router {
         .route("/alerts/{id}/close", post(alerts::close::<S>))
         .route("/alerts/{id}/resend", post(alerts::resend::<S>))
         .merge(routes::policies::routes::<S>())
+        .route(
+            "/operations",
+            get(operations::list::<S>).post(operations::report::<S>),
+        )
+        .route("/operations/{id}", get(operations::get::<S>))
         // Inside the key check: a request without a valid key takes no slot.
         .route_layer(axum::middleware::from_fn_with_state(
             overload::Gate {

@@ -10,7 +10,8 @@ use utoipa::{Modify, OpenApi};
 use crate::error::{ErrorBody, ErrorDetail};
 use crate::mail::dovecot;
 use crate::routes::{
-    accounts, alerts, answers, auth, geo, health, login, notify, sessions, stepup, users,
+    accounts, alerts, answers, auth, geo, health, login, notify, operations, sessions, stepup,
+    users,
 };
 
 struct Security;
@@ -204,6 +205,9 @@ impl Modify for ErrorResponses {
         sessions::trust,
         sessions::forget,
         sessions::logout_all,
+        operations::report,
+        operations::list,
+        operations::get,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&Security, &ErrorResponses),
@@ -218,6 +222,7 @@ impl Modify for ErrorResponses {
         (name = "mail servers", description = "Dovecot's auth policy protocol (docs/integrations/dovecot.md)"),
         (name = "policies", description = "Access policies per organisation, group and user (versioned, report-only, dry run) and groups (docs: README, Protecting accounts)"),
         (name = "sessions", description = "A user's sessions and devices: list, sign out, approve, trust, forget, log out everywhere"),
+        (name = "operations", description = "Sensitive operations the mail or IM system reports in accounts (forwarding and inbox rules, security contacts, passwords, 2FA, codes, tokens, exports), correlated with risky logins"),
         (name = "notify", description = "Alert delivery: channels, templates, the outbox's deliveries (docs/alert-delivery.md)"),
     )
 )]

@@ -30,6 +30,12 @@ pub async fn upkeep<S: Backend>(state: &AppState<S>) -> Result<u64, warden_store
         Ok(n) => tracing::info!(sessions = n, "forgot sessions past their retention"),
         Err(e) => tracing::warn!(error = %e, "pruning sessions failed; will retry"),
     }
+    // Sensitive operations too.
+    let operations =
+        warden_store::OperationStore::prune_operations(state.store.as_ref(), cutoff).await?;
+    if operations > 0 {
+        tracing::info!(operations, "pruned sensitive operations past the retention");
+    }
     if pruned > 0 {
         tracing::info!(
             pruned,

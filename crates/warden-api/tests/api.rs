@@ -25,6 +25,7 @@ mod notify;
 mod policies;
 mod stepup;
 mod sessions;
+mod operations;
 
 const KEY: &str = "test-key-0123456789abcdef";
 /// 2026-03-01T00:00:00Z

@@ -42,6 +42,18 @@ pub enum AlertKind {
     LoginDisowned,
     /// Many alerts of one kind in a short time, told to admins once.
     Summary,
+    /// A forwarding rule to an address outside the organisation after a
+    /// risky login (Entra's "suspicious inbox forwarding").
+    SuspiciousForwarding,
+    /// Another sensitive operation (inbox rule, security contact, 2FA off,
+    /// code or token, export) after a risky login.
+    SuspiciousOperation,
+    /// Successful mail logins of one account from many countries or
+    /// networks within a day: the password is being used elsewhere.
+    LoginsSpread,
+    /// The Postfix policy deferred an account's mail for sending far above
+    /// its usual rate.
+    SendingBurst,
 }
 
 /// Where an alert stands.
@@ -114,6 +126,10 @@ wire_names!(AlertKind, "alert kind",
     AccountUnderAttack => "account_under_attack",
     LoginDisowned => "login_disowned",
     Summary => "summary",
+    SuspiciousForwarding => "suspicious_forwarding",
+    SuspiciousOperation => "suspicious_operation",
+    LoginsSpread => "logins_spread",
+    SendingBurst => "sending_burst",
 );
 wire_names!(AlertState, "alert state",
     Open => "open", Acknowledged => "acknowledged", Closed => "closed");

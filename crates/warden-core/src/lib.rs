@@ -12,6 +12,7 @@ pub mod alert;
 pub mod answered;
 pub mod assess;
 pub mod client;
+pub mod compromise;
 pub mod counters;
 pub mod countries;
 pub mod decision;
@@ -20,6 +21,7 @@ pub mod device;
 pub mod domain;
 pub mod engine;
 pub mod hash;
+pub mod operation;
 pub mod policy;
 pub mod profile;
 pub mod protection;
@@ -48,6 +50,9 @@ pub use decision::{Decision, Level, ReasonCode};
 pub use device::{DeviceSession, SessionState};
 pub use domain::*;
 pub use engine::{Engine, EngineStats};
+pub use operation::{
+    Correlation, CorrelationReason, Operation, OperationFacts, OperationKind, RecentLogin,
+};
 pub use policy::Policy;
 pub use profile::Profile;
 pub use protection::{protection_trigger, AccountPolicy, ProtectionLevel, ProtectionTrigger};

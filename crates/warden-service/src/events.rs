@@ -237,6 +237,25 @@ pub enum DomainEvent<'a> {
     },
     /// Upkeep pruned the history.
     HistoryPruned { rows: u64 },
+    /// The mail or IM system reported a sensitive operation in an account
+    /// (`actor`: the API key's holder, from `ip`, at `at`), stored with
+    /// its correlation's grade; `duplicate`: the same report was stored
+    /// before and nothing changed.
+    OperationReported {
+        operation: &'a warden_core::Operation,
+        actor: &'a str,
+        ip: Option<IpAddr>,
+        at: Timestamp,
+        duplicate: bool,
+    },
+    /// A reported operation followed a risky login (a warning or critical
+    /// grade): it raised `alert_id`, or `folded` into the alert of an
+    /// earlier operation after the same login.
+    OperationCorrelated {
+        operation: &'a warden_core::Operation,
+        alert_id: Option<i64>,
+        folded: bool,
+    },
     /// An alert's deliveries were written to the outbox.
     AlertFannedOut { alert_id: i64, deliveries: usize },
     /// The notification worker tried to send a delivery: `error` is `None`

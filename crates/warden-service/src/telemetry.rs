@@ -223,6 +223,46 @@ impl Subscriber for Telemetry {
                     "alert action"
                 );
             }
+            DomainEvent::OperationReported {
+                operation,
+                actor,
+                ip,
+                at,
+                duplicate,
+            } => {
+                metrics::counter!("warden_operations_reported_total", "kind" => operation.kind.as_str(), "grade" => operation.grade.as_str())
+                    .increment(u64::from(!duplicate));
+                tracing::info!(
+                    operation = operation.id,
+                    kind = operation.kind.as_str(),
+                    grade = operation.grade.as_str(),
+                    user = &*operation.user,
+                    source = operation.source.as_str(),
+                    actor,
+                    ip = ?ip,
+                    at = at.secs(),
+                    duplicate,
+                    "sensitive operation reported"
+                );
+            }
+            DomainEvent::OperationCorrelated {
+                operation,
+                alert_id,
+                folded,
+            } => {
+                metrics::counter!("warden_operations_correlated_total", "kind" => operation.kind.as_str(), "grade" => operation.grade.as_str())
+                    .increment(1);
+                tracing::warn!(
+                    operation = operation.id,
+                    kind = operation.kind.as_str(),
+                    grade = operation.grade.as_str(),
+                    user = &*operation.user,
+                    login_event = ?operation.login_event_id,
+                    alert = ?alert_id,
+                    folded,
+                    "sensitive operation after a risky login"
+                );
+            }
             DomainEvent::HistoryPruned { rows } => {
                 metrics::counter!("warden_history_pruned_total").increment(rows);
             }

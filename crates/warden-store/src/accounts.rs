@@ -224,10 +224,11 @@ pub trait AccountStore: Send + Sync + 'static {
 /// profiles ([`crate::Store`]), the accounts ([`AccountStore`]) and the
 /// alerts ([`crate::AlertStore`]), their notification outbox
 /// ([`crate::DeliveryStore`]), the admins' templates
-/// ([`crate::TemplateStore`]) and what users' answers leave behind
+/// ([`crate::TemplateStore`]), what users' answers leave behind
 /// ([`crate::AnswerStore`]), the access policies and groups
-/// ([`crate::PolicyStore`]) and sessions and devices
-/// ([`crate::SessionStore`]).
+/// ([`crate::PolicyStore`]), sessions and devices
+/// ([`crate::SessionStore`]) and the sensitive operations reported in
+/// accounts ([`crate::OperationStore`]).
 pub trait Backend:
     crate::Store
     + AccountStore
@@ -237,6 +238,7 @@ pub trait Backend:
     + crate::AnswerStore
     + crate::PolicyStore
     + crate::SessionStore
+    + crate::OperationStore
 {
 }
 
@@ -248,7 +250,8 @@ impl<
             + crate::TemplateStore
             + crate::AnswerStore
             + crate::PolicyStore
-            + crate::SessionStore,
+            + crate::SessionStore
+            + crate::OperationStore,
     > Backend for T
 {
 }

@@ -23,6 +23,7 @@ mod deliveries;
 mod error;
 mod model;
 mod policies;
+mod operations;
 pub mod private;
 mod sql;
 mod sql_accounts;
@@ -33,6 +34,7 @@ mod sql_answers;
 mod sql_notify;
 mod sql_policies;
 mod sql_sessions;
+mod sql_operations;
 mod sqlite;
 mod store;
 mod templates;
@@ -52,6 +54,9 @@ pub use model::{
 };
 pub use policies::{PolicyStore, MAX_GROUPS_PER_USER, MAX_LOGINS_PAGE, MAX_POLICY_HISTORY};
 pub use sessions::{SessionChange, SessionStore, MAX_SESSIONS_PAGE};
+pub use operations::{
+    OperationAlert, OperationQuery, OperationStore, Recorded, MAX_OPERATIONS_LIMIT,
+};
 pub use sqlite::{SqliteStore, DEFAULT_WAL_RESTART_BYTES};
 pub use store::{Store, SyncAppend};
 pub use templates::{StoredTemplate, TemplateStore};

@@ -101,6 +101,7 @@ pub struct Config {
     pub alerts: Alerts,
     pub log: Log,
     pub notify: Notify,
+    pub sensitive: Sensitive,
 }
 
 /// Keys that moved, with their new names.
@@ -128,6 +129,7 @@ impl Default for Config {
             alerts: Alerts::default(),
             log: Log::default(),
             notify: Notify::default(),
+            sensitive: Sensitive::default(),
         }
     }
 }
@@ -266,6 +268,65 @@ pub struct AnonymizerList {
     pub path: PathBuf,
     /// `tor`, `vpn` or `proxy`.
     pub kind: AnonymizerKind,
+}
+
+/// Sensitive operations the mail or IM system reports (`POST /v1/operations`, `warden operations ingest`) and their correlation with the risky logins before them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Sensitive {
+    /// How long before an operation a risky login (challenged, denied, alerted, from an unusual country or region, an anonymizer, impossible travel) counts, in minutes (a day by default; at most a week).
+    pub window_minutes: u32,
+    /// The organisation's mail domains (`example.com`; their subdomains count too): a forwarding address outside them is external. Empty: the domain of the user's own login name.
+    pub internal_domains: Vec<String>,
+}
+
+impl Default for Sensitive {
+    fn default() -> Self {
+        Sensitive {
+            window_minutes: 24 * 60,
+            internal_domains: Vec::new(),
+        }
+    }
+}
+
+impl Sensitive {
+    /// The service's settings (after [`Config::validate`]).
+    pub fn settings(&self) -> warden_service::sensitive::SensitiveSettings {
+        warden_service::sensitive::SensitiveSettings {
+            window_secs: u64::from(self.window_minutes) * 60,
+            internal_domains: self
+                .internal_domains
+                .iter()
+                .map(|d| d.trim().trim_start_matches('@').to_ascii_lowercase())
+                .collect(),
+        }
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        within(
+            "sensitive.window_minutes",
+            self.window_minutes,
+            1,
+            7 * 24 * 60,
+        )?;
+        if self.internal_domains.len() > 100 {
+            bail!("sensitive.internal_domains: at most 100 domains");
+        }
+        for d in &self.internal_domains {
+            let name = d.trim().trim_start_matches('@');
+            let ok = !name.is_empty()
+                && name.len() <= 253
+                && !name.starts_with('.')
+                && !name.ends_with('.')
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+            if !ok {
+                bail!("sensitive.internal_domains: {d:?} is not a domain name (letters, digits, '.' and '-'; at most 253)");
+            }
+        }
+        Ok(())
+    }
 }
 
 closed_set! {
@@ -926,6 +987,7 @@ impl Config {
         within("devices.max_pending", d.max_pending, 1, 100)?;
         within("devices.retention_days", d.retention_days, 1, 3650)?;
         within("devices.max_trust_days", d.max_trust_days, 1, 3650)?;
+        self.sensitive.validate()?;
         within(
             "answers.link_ttl_hours",
             self.answers.link_ttl_hours,
@@ -1522,6 +1584,7 @@ mod tests {
                 "policy.access.blocklist",
                 "policy.access.countries",
                 "policy.access.protocols",
+                "sensitive.internal_domains",
                 "server.api_keys",
             ]
         );

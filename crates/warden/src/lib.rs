@@ -9,6 +9,7 @@ pub mod checkpassword;
 pub mod config;
 pub mod eval;
 pub mod policies_cli;
+pub mod operations_cli;
 pub mod replay;
 pub mod serve;
 pub mod signins_cli;

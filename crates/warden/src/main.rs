@@ -178,6 +178,14 @@ enum Command {
         #[command(subcommand)]
         command: warden::sessions_cli::SessionsCommand,
     },
+    /// Report, list and show sensitive operations (forwarding rules, security
+    /// changes...), or feed them from a JSON Lines log (through the running service).
+    Operations {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: warden::operations_cli::OperationsCommand,
+    },
     /// Replay a labelled stream (from `warden simulate`) and report detection
     /// quality: catch rates per attack, friction, alerts, ROC.
     Eval {
@@ -696,6 +704,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     serde_json::to_string_pretty(&answer)?
                 ))?;
             }
+        }
+        Command::Operations { remote, command } => {
+            let (admin, rt) = remote_admin(&cfg, &remote)?;
+            let answer = rt.block_on(warden::operations_cli::run(&admin, command))?;
+            emit(format_args!("{}\n", serde_json::to_string_pretty(&answer)?))?;
         }
         Command::Eval {
             events,

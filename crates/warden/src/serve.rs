@@ -369,9 +369,16 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
     .context("starting the storage writer")?;
     let alerts = cfg.alerts.settings()?;
     let devices = cfg.devices.settings();
+    // Post-login signs of a compromised mailbox (many countries or
+    // networks in a day, sending bursts): a subscriber and its worker.
+    let (compromise, compromise_signals) = warden_service::sensitive::signals::CompromiseWatch::new(
+        Default::default(),
+        Arc::new(SystemClock),
+    );
     let events = Events::standard()
         .with(alerts.waker())
-        .with(devices.recorder());
+        .with(devices.recorder())
+        .with(compromise);
     let service = Arc::new(Service {
         engine: engine.into(),
         intel: Arc::new(intel),
@@ -400,7 +407,7 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
         policies: warden_service::policies::Policies::with_default(cfg.login.account_policy()),
         devices,
         stepup: Default::default(),
-        sensitive: Default::default(),
+        sensitive: cfg.sensitive.settings(),
     });
     // The disowned sources, before the first login is scored.
     service
@@ -443,6 +450,10 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
     let upkeep = warden_api::tasks::spawn(state.clone());
     let (stop_flusher, flusher_stopped) = oneshot::channel::<()>();
     let flusher = tokio::spawn(flush_profiles(service.clone(), flusher_stopped));
+    tokio::spawn(warden_service::sensitive::signals::run(
+        service.clone(),
+        compromise_signals,
+    ));
     // Alerts from the committed history (woken by every recorded login).
     let (stop_alerts, alerts_stopped) = oneshot::channel::<()>();
     let alert_worker = tokio::spawn(warden_service::alerts::worker::run(

@@ -8,6 +8,7 @@ mod e2e;
 mod edge;
 mod eval;
 mod notify;
+mod operations;
 mod replay;
 mod service;
 

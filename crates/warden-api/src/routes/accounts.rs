@@ -1162,6 +1162,9 @@ pub async fn diagnose<S: Backend>(
         &state.service.explain_policy_refusals(&user, &events),
         offset,
     );
+    // Sensitive operations after a risky login: the mailbox may not be the
+    // user's alone.
+    findings.extend(crate::routes::operations::diagnose_findings(&state, &user, since).await?);
     let account = match &account {
         Some(a) => Some(account_view(&state, a).await?),
         None => None,

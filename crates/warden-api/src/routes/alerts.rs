@@ -58,7 +58,7 @@ pub fn alert_dto(a: &Alert) -> AlertDto {
 
 /// A wire name, exactly as the document lists it (no other case, no
 /// spaces around).
-fn parse<T: std::str::FromStr + std::fmt::Display>(
+pub(crate) fn parse<T: std::str::FromStr + std::fmt::Display>(
     field: &str,
     v: Option<&str>,
 ) -> Result<Option<T>, ApiError>

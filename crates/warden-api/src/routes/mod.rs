@@ -11,4 +11,5 @@ pub mod notify;
 pub mod policies;
 pub mod stepup;
 pub mod sessions;
+pub mod operations;
 pub mod users;

@@ -41,7 +41,12 @@ pub struct AlertDto {
     pub id: i64,
     /// `unusual_location`, `impossible_travel`, `new_device`, `risky_login`,
     /// `brute_force`, `password_spraying`, `credential_stuffing`,
-    /// `account_under_attack`, `login_disowned` or `summary`.
+    /// `account_under_attack`, `login_disowned`, `summary`,
+    /// `suspicious_forwarding` or `suspicious_operation` (a sensitive
+    /// operation after a risky login: `ts`, `ip` and the place are the
+    /// login's, `last_ts` the newest operation's, `note` names it),
+    /// `logins_spread` (mail logins from many countries or networks in a
+    /// day) or `sending_burst` (mail deferred for its rate).
     #[schema(example = "unusual_location")]
     pub kind: String,
     /// `info`, `warning` or `critical`.

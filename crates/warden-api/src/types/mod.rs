@@ -17,6 +17,7 @@ pub mod answers;
 pub mod dovecot;
 pub mod notify;
 pub mod policies;
+pub mod operations;
 pub mod schema;
 pub mod stepup;
 pub mod sessions;

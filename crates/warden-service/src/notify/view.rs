@@ -144,6 +144,34 @@ fn kind_text(kind: AlertKind, lang: Lang) -> &'static str {
                 "Alert summary"
             }
         }
+        AlertKind::SuspiciousForwarding => {
+            if zh {
+                "可疑登录后新建了外部转发规则"
+            } else {
+                "Mail forwarded outside after a risky sign-in"
+            }
+        }
+        AlertKind::SuspiciousOperation => {
+            if zh {
+                "可疑登录后的敏感操作"
+            } else {
+                "Sensitive change after a risky sign-in"
+            }
+        }
+        AlertKind::LoginsSpread => {
+            if zh {
+                "一天内从多个国家或网络登录"
+            } else {
+                "Sign-ins from many countries or networks in a day"
+            }
+        }
+        AlertKind::SendingBurst => {
+            if zh {
+                "发信量突增"
+            } else {
+                "Sending far above the usual rate"
+            }
+        }
     }
 }
 

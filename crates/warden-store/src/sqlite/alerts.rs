@@ -19,7 +19,7 @@ use crate::MAX_ALERTS_LIMIT;
 type Query<'q> = sqlx::query::QueryScalar<'q, sqlx::Sqlite, i64, sqlx::sqlite::SqliteArguments>;
 
 /// `INSERT_ALERT` with every column of `a` bound.
-fn insert(a: &Alert) -> Query<'_> {
+pub(super) fn insert(a: &Alert) -> Query<'_> {
     sqlx::query_scalar(sql_alerts::INSERT_ALERT)
         .bind(a.kind.as_str())
         .bind(a.grade.as_str())

@@ -10,6 +10,7 @@ mod answers;
 mod appender;
 mod notify;
 mod policies;
+mod operations;
 mod rows;
 mod schema;
 mod sessions;

@@ -491,3 +491,33 @@ pub(crate) fn device_session(row: &SqliteRow) -> Result<warden_core::DeviceSessi
         trusted_until: cols.time_opt("trusted_until")?,
     })
 }
+
+/// Decodes one `sensitive_operations` row (columns as in
+/// `sql_operations::operation_columns!`).
+pub(crate) fn operation(row: &SqliteRow) -> Result<warden_core::Operation, StoreError> {
+    let mut cols = Cols::new(row, "sensitive_operations");
+    let id: i64 = cols.get("id")?;
+    cols.key = id.to_string();
+    Ok(warden_core::Operation {
+        id,
+        user: Name::from(cols.get::<String>("user_name")?),
+        kind: cols.parse("kind", wire)?,
+        ts: cols.time("ts")?,
+        received_at: cols.time("received_at")?,
+        ip: cols.parse_opt("ip", ip)?,
+        source: cols.get("source")?,
+        report_id: cols.get("report_id")?,
+        target: cols.get("target")?,
+        external: cols.parse("external", parse_flag)?,
+        detail: cols.get("detail")?,
+        grade: cols.parse("grade", wire)?,
+        reasons: cols.parse("reasons", |s: String| {
+            s.split(',')
+                .filter(|r| !r.is_empty())
+                .map(parse_wire_name)
+                .collect::<Result<Vec<_>, _>>()
+        })?,
+        login_event_id: cols.get("login_event_id")?,
+        alert_id: cols.get("alert_id")?,
+    })
+}

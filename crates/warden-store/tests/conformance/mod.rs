@@ -43,6 +43,7 @@ pub mod data;
 pub mod deliveries;
 pub mod policies;
 pub mod sessions;
+pub mod operations;
 pub mod store;
 pub mod writer;
 
@@ -149,6 +150,12 @@ macro_rules! conformance_tests {
             [] sessions::sessions_are_refreshed_by_device_keep_their_state_and_are_trimmed;
             [] sessions::pending_devices_are_bounded_and_state_changes_are_conditional;
             [] sessions::old_sessions_are_pruned_unless_trusted;
+            // ------------------------------------------- sensitive operations
+            [] operations::operations_round_trip_with_the_alert_they_raised;
+            [] operations::a_report_sent_twice_is_stored_once;
+            [] operations::a_failed_operation_leaves_no_alert;
+            [] operations::operations_list_by_user_kind_grade_and_time_newest_first_in_pages;
+            [] operations::operations_past_the_retention_are_pruned_and_outlive_their_alert;
             // ----------------------------------------------------- accounts
             [] accounts::orgs_round_trip_upsert_and_list_by_name;
             [] accounts::accounts_round_trip_every_field_and_replace_changes_every_field;
