@@ -835,4 +835,82 @@ mod tests {
         assert!("sometimes".parse::<PolicyMode>().is_err());
         assert!("team".parse::<Scope>().is_err());
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn mode() -> impl Strategy<Value = PolicyMode> {
+            prop_oneof![
+                Just(PolicyMode::Enforce),
+                Just(PolicyMode::ReportOnly),
+                Just(PolicyMode::Off)
+            ]
+        }
+
+        fn layer(scope: Scope) -> impl Strategy<Value = PolicyVersion> {
+            (
+                mode(),
+                proptest::option::of(0u32..100),
+                proptest::option::of(0u8..4),
+                proptest::option::of(any::<bool>()),
+            )
+                .prop_map(move |(mode, step, net, tls)| {
+                    version(
+                        scope,
+                        "t",
+                        mode,
+                        PolicyRules {
+                            step_up_minutes: step,
+                            allowlist: net
+                                .map(|n| vec![parse_network(&format!("10.{n}.0.0/16")).unwrap()]),
+                            tls_required: tls,
+                            ..PolicyRules::default()
+                        },
+                    )
+                })
+        }
+
+        proptest! {
+            /// Field by field, the narrowest layer that sets a field wins:
+            /// any live layer for an access rule, an enforced one for a
+            /// protection field; nothing set falls back to the global.
+            #[test]
+            fn the_first_layer_that_sets_a_field_wins(
+                user in layer(Scope::User),
+                group in layer(Scope::Group),
+                org in layer(Scope::Org),
+                global_step in 0u32..100,
+            ) {
+                let global = AccountPolicy { step_up_minutes: global_step, ..AccountPolicy::default() };
+                let layers = [&user, &group, &org];
+                let p = resolve(&global, &layers);
+                let step = layers
+                    .iter()
+                    .filter(|v| v.mode == PolicyMode::Enforce)
+                    .find_map(|v| v.rules.step_up_minutes)
+                    .unwrap_or(global_step);
+                prop_assert_eq!(p.step_up_minutes, step);
+                let live = || layers.iter().filter(|v| v.mode != PolicyMode::Off);
+                let allow = live().find(|v| v.rules.allowlist.is_some());
+                let got = p.access.iter().find(|r| matches!(r.rule, Rule::Allowlist(_)));
+                match (allow, got) {
+                    (None, None) => {}
+                    (Some(v), Some(r)) => {
+                        prop_assert_eq!(&r.rule, &Rule::Allowlist(v.rules.allowlist.clone().unwrap()));
+                        prop_assert_eq!(r.source.scope, v.scope);
+                        prop_assert_eq!(r.source.mode, v.mode);
+                    }
+                    (a, g) => prop_assert!(false, "expected {:?}, got {:?}", a.map(|v| v.scope), g),
+                }
+                let tls = live().find_map(|v| v.rules.tls_required).unwrap_or(false);
+                prop_assert_eq!(p.access.iter().any(|r| r.rule == Rule::TlsRequired), tls);
+                // An address outside every network breaks the allowlist
+                // exactly when one is in force.
+                let outside = info("192.0.2.1", None, None);
+                let refused = check(&p, &outside, Protocol::Imap, Some(true), Timestamp(0));
+                prop_assert_eq!(refused.len(), usize::from(allow.is_some()));
+            }
+        }
+    }
 }
