@@ -745,3 +745,60 @@ async fn the_page_in_headless_chromium_shows_then_acts_only_on_the_form_post() {
         std::fs::copy(dir.path().join("view-en.png"), docs).unwrap();
     }
 }
+
+#[tokio::test]
+async fn a_sign_in_login_protection_held_back_asks_the_user_and_yes_lets_the_client_in() {
+    // Login protection refuses a correct password from Lagos to a mail
+    // client that cannot prompt; the user is asked at once (an alert of its
+    // own, with the answer links), and "yes, it was me" lets that client in
+    // from there. An attack's failures never take an answer (see
+    // `answerable`), but a held sign-in had the right password.
+    let h = Harness::start_protected().await;
+    let user = "held@acme.test";
+    h.settled_user(user).await;
+    let b = h.verify_at(user, PW, LAGOS).await;
+    assert_eq!(b["result"], "verification_required", "{b}");
+    h.state.service.raise_alerts().await.unwrap();
+    let (s, list) = h.get(&format!("/v1/alerts?user={user}")).await;
+    assert_eq!(s, StatusCode::OK, "{list}");
+    let held: Vec<&Value> = list["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["kind"] == "sign_in_held")
+        .collect();
+    assert_eq!(held.len(), 1, "{list}");
+    assert_eq!(held[0]["notify_user"], true, "{list}");
+    assert_eq!(held[0]["succeeded"], false, "{list}");
+    let id = held[0]["id"].as_i64().unwrap();
+    // Reconnects from the same place fold into that one alert.
+    for _ in 0..5 {
+        h.advance(60);
+        let b = h.verify_at(user, PW, LAGOS).await;
+        assert_eq!(b["result"], "verification_required", "{b}");
+    }
+    h.state.service.raise_alerts().await.unwrap();
+    let (_, list) = h.get(&format!("/v1/alerts?user={user}")).await;
+    let count = list["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["kind"] == "sign_in_held")
+        .count();
+    assert_eq!(count, 1, "{list}");
+
+    let path = h.answer_path(id);
+    let (s, html) = h.page(Method::GET, &path, None).await;
+    assert_eq!(s, StatusCode::OK, "{html}");
+    let (s, html) = h
+        .page(
+            Method::POST,
+            &path,
+            Some(&[("token", token_of(&path)), ("choice", "it_was_me")]),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{html}");
+    h.advance(60);
+    let b = h.verify_at(user, PW, LAGOS).await;
+    assert_eq!(b["result"], "ok", "{b}");
+}

@@ -54,6 +54,10 @@ pub enum AlertKind {
     /// The Postfix policy deferred an account's mail for sending far above
     /// its usual rate.
     SendingBurst,
+    /// Login protection held back a correct password (`verification_required`)
+    /// from a mail client that cannot prompt: the user is asked whether it
+    /// was them, and "yes" lets that client in from there.
+    SignInHeld,
 }
 
 /// Where an alert stands.
@@ -130,6 +134,7 @@ wire_names!(AlertKind, "alert kind",
     SuspiciousOperation => "suspicious_operation",
     LoginsSpread => "logins_spread",
     SendingBurst => "sending_burst",
+    SignInHeld => "sign_in_held",
 );
 wire_names!(AlertState, "alert state",
     Open => "open", Acknowledged => "acknowledged", Closed => "closed");

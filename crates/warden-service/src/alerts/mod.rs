@@ -84,7 +84,24 @@ impl AlertSettings {
                 best = Some(r);
             }
         }
-        let best = best?;
+        let held = rules::held_for_verification(e);
+        let Some(best) = best else {
+            // No rule speaks of a held sign-in: the user is still asked.
+            return held.then_some(Judgement {
+                kind: AlertKind::SignInHeld,
+                grade: Grade::Warning,
+                notify_user: true,
+                key: KeyBy::UserPlace,
+            });
+        };
+        if held && best.grade <= Grade::Warning {
+            return Some(Judgement {
+                kind: AlertKind::SignInHeld,
+                grade: Grade::Warning,
+                notify_user: true,
+                key: KeyBy::UserPlace,
+            });
+        }
         Some(Judgement {
             kind: best.kind,
             grade: best.grade,

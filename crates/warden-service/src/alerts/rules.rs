@@ -9,7 +9,7 @@
 //! tells the user ([`validate`] refuses rules that would not, and
 //! [`AlertSettings::judge`](super::AlertSettings::judge) enforces it).
 
-use warden_core::{AlertKind, Decision, Grade, Outcome, ReasonCode};
+use warden_core::{AlertKind, Decision, Grade, Outcome, ReasonCode, VerifyReason};
 use warden_store::LoginEvent;
 
 /// Which outcomes a rule matches.
@@ -81,6 +81,14 @@ pub const USER_MUST_KNOW: [ReasonCode; 4] = [
 ];
 
 /// Whether the seeds' default makes `e` an alert the user is told of.
+/// A correct password that login protection held back
+/// (`verification_required`): the user is asked at once whether it was
+/// them, whatever the rules say, since "yes" is how a mail client that
+/// cannot prompt gets in (issue 15).
+pub fn held_for_verification(e: &LoginEvent) -> bool {
+    !e.outcome.is_success() && e.auth_reason == Some(VerifyReason::VerificationRequired)
+}
+
 pub fn user_must_know(e: &LoginEvent) -> bool {
     e.outcome.is_success() && e.alert && e.reasons.iter().any(|r| USER_MUST_KNOW.contains(r))
 }

@@ -102,19 +102,22 @@ pub struct Answered {
 
 /// Whether an alert takes a "was this you?" answer: one user's successful
 /// login from a known address (an unusual place, impossible travel, a new
-/// device, a risky network). Never an attack's failures: "yes, it was me"
-/// on a brute-force alert would teach the attacker's address as trusted.
+/// device, a risky network), or a correct password login protection held
+/// back (its "yes" is how a mail client that cannot prompt gets in). Never
+/// an attack's failures: "yes, it was me" on a brute-force alert would
+/// teach the attacker's address as trusted.
 pub fn answerable(a: &Alert) -> bool {
     a.user.is_some()
         && a.ip.is_some()
-        && a.succeeded
-        && matches!(
-            a.kind,
-            AlertKind::UnusualLocation
-                | AlertKind::ImpossibleTravel
-                | AlertKind::NewDevice
-                | AlertKind::RiskyLogin
-        )
+        && ((a.succeeded
+            && matches!(
+                a.kind,
+                AlertKind::UnusualLocation
+                    | AlertKind::ImpossibleTravel
+                    | AlertKind::NewDevice
+                    | AlertKind::RiskyLogin
+            ))
+            || a.kind == AlertKind::SignInHeld)
 }
 
 impl<S: Backend> Service<S> {
@@ -430,6 +433,8 @@ mod tests {
         ] {
             assert!(!answerable(&alert(k, true)), "{k}");
         }
+        // A held sign-in failed by design (the password was right).
+        assert!(answerable(&alert(AlertKind::SignInHeld, false)));
         let mut no_ip = alert(AlertKind::UnusualLocation, true);
         no_ip.ip = None;
         assert!(!answerable(&no_ip));

@@ -172,6 +172,13 @@ fn kind_text(kind: AlertKind, lang: Lang) -> &'static str {
                 "Sending far above the usual rate"
             }
         }
+        AlertKind::SignInHeld => {
+            if zh {
+                "异地登录已被拦截，等待您确认"
+            } else {
+                "A sign-in is waiting for your confirmation"
+            }
+        }
     }
 }
 
@@ -224,6 +231,14 @@ fn action_text(decision: Option<Decision>, succeeded: bool, lang: Lang) -> &'sta
                 "The sign-in did not succeed"
             }
         }
+    }
+}
+
+/// What Warden did with a sign-in login protection held back.
+fn held_text(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Zh => "密码正确，但登录保护已拦截此次登录：如果是您本人，请点击“是我本人”，然后重新连接邮件客户端",
+        Lang::En => "The password was right, but login protection held the sign-in back: if it was you, answer \"Yes, it was me\" and reconnect your mail client",
     }
 }
 
@@ -285,7 +300,11 @@ impl AlertView {
                 .map(protocol_text)
                 .unwrap_or_default()
                 .to_string(),
-            action: action_text(alert.decision, alert.succeeded, lang),
+            action: if alert.kind == AlertKind::SignInHeld {
+                held_text(lang)
+            } else {
+                action_text(alert.decision, alert.succeeded, lang)
+            },
             reasons: alert.reasons.iter().map(|r| r.as_str()).collect(),
             note: one_line(&alert.note, 400),
             geo_credit_url: GEO_CREDIT_URL,
