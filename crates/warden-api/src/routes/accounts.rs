@@ -1121,6 +1121,15 @@ pub async fn diagnose<S: Backend>(
             advice_zh: "如果用户确实在该网络（新的家庭网络、出差），请管理员删除该封禁。".into(),
         });
     }
+    // Devices waiting for approval or signed out that no recent refusal
+    // explains (crates/warden-service/src/devices/).
+    let sessions = state.service.device_sessions(&user).await?;
+    let explained: Vec<String> = findings.iter().map(|f| f.reason.clone()).collect();
+    findings.extend(
+        crate::diagnose::device_findings(&sessions, offset)
+            .into_iter()
+            .filter(|f| !explained.contains(&f.reason)),
+    );
     let account = match &account {
         Some(a) => Some(account_view(&state, a).await?),
         None => None,
