@@ -536,6 +536,63 @@ pub fn add_policy_findings(
     }
 }
 
+/// The user's devices that wait for approval or were signed out, from
+/// their session records: what [`explain`] cannot see when the device made
+/// no attempt in the history read (pending since, signed out at, by whom).
+pub fn device_findings(
+    sessions: &[warden_core::DeviceSession],
+    utc_offset_minutes: i32,
+) -> Vec<Finding> {
+    use warden_core::SessionState;
+    let off = utc_offset_minutes;
+    sessions
+        .iter()
+        .filter(|s| s.state != SessionState::Active)
+        .map(|s| {
+            let name = s.client.clone().unwrap_or_else(|| s.device.clone());
+            let proto = protocol_label(Some(s.protocol), Lang::En);
+            let proto_zh = protocol_label(Some(s.protocol), Lang::Zh);
+            let at = local_time(s.state_at, off);
+            let by = match s.state_by.as_str() {
+                "user" => ("the user", "用户"),
+                "admin" => ("an administrator", "管理员"),
+                _ => ("Warden", "系统"),
+            };
+            let (reason, explanation, explanation_zh, advice, advice_zh) =
+                if s.state == SessionState::Pending {
+                    (
+                        VerifyReason::DevicePending,
+                        format!("{name} ({proto}, device {}) is a new device pending approval since {at}.", s.id),
+                        format!("{name}（{proto_zh}，设备 {}）是新设备，自 {at} 起等待批准。", s.id),
+                        format!("If this is the user's device, approve it: warden sessions approve <user> {}.", s.id),
+                        "如为本人设备，请用户在网页邮箱中批准，或由管理员批准。".to_string(),
+                    )
+                } else {
+                    (
+                        VerifyReason::SessionRevoked,
+                        format!("{name} ({proto}, device {}): session revoked at {at} by {}.", s.id, by.0),
+                        format!("{name}（{proto_zh}，设备 {}）：会话已于 {at} 被{}撤销。", s.id, by.1),
+                        "Its next login needs a new password or authorization code, or an approval.".to_string(),
+                        "该设备再次登录需使用新密码或新授权码，或重新批准。".to_string(),
+                    )
+                };
+            Finding {
+                reason: reason.as_str().to_string(),
+                client: format!("{name} ({proto})"),
+                client_zh: format!("{name}（{proto_zh}）"),
+                user_agent: None,
+                failures: 0,
+                since: Some(s.state_at),
+                last: Some(s.last_seen),
+                explanation,
+                explanation_zh,
+                advice,
+                advice_zh,
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use std::net::IpAddr;
@@ -869,6 +926,48 @@ mod tests {
                 .contains("session revoked at 2026-03-01 10:55"),
             "{}",
             revoked.explanation
+        );
+        assert_chinese(&found);
+    }
+
+    #[test]
+    fn pending_and_signed_out_devices_are_explained_from_their_records() {
+        use warden_core::{DeviceSession, SessionState};
+        let session = |id: i64, state, by: &str, mins: i64| DeviceSession {
+            id,
+            user: "bob@acme.test".into(),
+            device: "thunderbird/imap".into(),
+            client: Some("Thunderbird 115.3".into()),
+            os: None,
+            protocol: Protocol::Imap,
+            ip: "113.88.1.10".parse().unwrap(),
+            country: None,
+            city: None,
+            first_seen: Timestamp(T0),
+            last_seen: Timestamp(T0 + mins * 60),
+            state,
+            state_at: Timestamp(T0 + mins * 60),
+            state_by: by.into(),
+            trusted_until: None,
+        };
+        let found = device_findings(
+            &[
+                session(1, SessionState::Active, "system", 1),
+                session(2, SessionState::Pending, "system", 42),
+                session(3, SessionState::Revoked, "admin", 55),
+            ],
+            480,
+        );
+        assert_eq!(found.len(), 2, "{found:#?}");
+        assert_eq!(found[0].reason, "device_pending");
+        assert_eq!(
+            found[0].explanation,
+            "Thunderbird 115.3 (IMAP, device 2) is a new device pending approval since 2026-03-01 10:42 (UTC+8)."
+        );
+        assert_eq!(found[1].reason, "session_revoked");
+        assert_eq!(
+            found[1].explanation,
+            "Thunderbird 115.3 (IMAP, device 3): session revoked at 2026-03-01 10:55 (UTC+8) by an administrator."
         );
         assert_chinese(&found);
     }

@@ -124,6 +124,22 @@ async fn logging_out_everywhere_ends_web_sessions_codes_and_devices() {
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{out}");
+    // Before any device tries again, diagnosis reads the records.
+    let (_, d) = h.get("/v1/users/kim@acme.test/diagnose").await;
+    let signed_out: Vec<&str> = d["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["reason"] == "session_revoked")
+        .map(|f| f["explanation"].as_str().unwrap())
+        .collect();
+    assert_eq!(signed_out.len(), 2, "both devices: {d}");
+    assert!(
+        signed_out.iter().all(
+            |e| e.ends_with("session revoked at 2026-03-01 08:01 (UTC+8) by an administrator.")
+        ),
+        "{d}"
+    );
     assert_eq!(
         (
             &out["sessions"],

@@ -1165,6 +1165,15 @@ pub async fn diagnose<S: Backend>(
     // Sensitive operations after a risky login: the mailbox may not be the
     // user's alone.
     findings.extend(crate::routes::operations::diagnose_findings(&state, &user, since).await?);
+    // Devices waiting for approval or signed out that no recent refusal
+    // explains (crates/warden-service/src/devices/).
+    let sessions = state.service.device_sessions(&user).await?;
+    let explained: Vec<String> = findings.iter().map(|f| f.reason.clone()).collect();
+    findings.extend(
+        crate::diagnose::device_findings(&sessions, offset)
+            .into_iter()
+            .filter(|f| !explained.contains(&f.reason)),
+    );
     let account = match &account {
         Some(a) => Some(account_view(&state, a).await?),
         None => None,
