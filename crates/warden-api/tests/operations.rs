@@ -173,6 +173,16 @@ async fn outside_forwarding_after_a_risky_login_is_a_critical_alert_and_after_a_
     );
     let (_, d) = h.get("/v1/users/lee@example.com/diagnose").await;
     assert!(!d.to_string().contains("sensitive_operation"), "{d}");
+
+    // The admin answers "not me" for Kim: the Lagos network is blocked.
+    let (s, b) = h
+        .post(
+            &format!("/v1/alerts/{}/answer", alert["id"]),
+            json!({"answer": "not_me"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["blocked"], "105.112.3.0/24", "{b}");
 }
 
 #[tokio::test]

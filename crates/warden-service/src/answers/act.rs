@@ -116,6 +116,9 @@ pub fn answerable(a: &Alert) -> bool {
                     | AlertKind::ImpossibleTravel
                     | AlertKind::NewDevice
                     | AlertKind::RiskyLogin
+                    // About the risky login a sensitive operation followed.
+                    | AlertKind::SuspiciousForwarding
+                    | AlertKind::SuspiciousOperation
             ))
             || a.kind == AlertKind::SignInHeld)
 }
@@ -419,6 +422,8 @@ mod tests {
             AlertKind::ImpossibleTravel,
             AlertKind::NewDevice,
             AlertKind::RiskyLogin,
+            AlertKind::SuspiciousForwarding,
+            AlertKind::SuspiciousOperation,
         ] {
             assert!(answerable(&alert(k, true)), "{k}");
             assert!(!answerable(&alert(k, false)), "{k} failed");
@@ -430,6 +435,8 @@ mod tests {
             AlertKind::AccountUnderAttack,
             AlertKind::LoginDisowned,
             AlertKind::Summary,
+            AlertKind::LoginsSpread,
+            AlertKind::SendingBurst,
         ] {
             assert!(!answerable(&alert(k, true)), "{k}");
         }
