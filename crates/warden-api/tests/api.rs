@@ -22,10 +22,10 @@ mod answers;
 mod credentials;
 mod hostile;
 mod notify;
-mod policies;
-mod stepup;
-mod sessions;
 mod operations;
+mod policies;
+mod sessions;
+mod stepup;
 
 const KEY: &str = "test-key-0123456789abcdef";
 /// 2026-03-01T00:00:00Z

@@ -603,7 +603,10 @@ async fn new_device_approval_holds_a_new_device_until_it_is_approved() {
         .unwrap();
     assert!(known.trusted(w.service.now()));
     assert_eq!(
-        w.service.device_session_of(&w.attempt("Spark 3.1")).await.unwrap(),
+        w.service
+            .device_session_of(&w.attempt("Spark 3.1"))
+            .await
+            .unwrap(),
         None
     );
 }

@@ -22,8 +22,8 @@ mod codec;
 mod deliveries;
 mod error;
 mod model;
-mod policies;
 mod operations;
+mod policies;
 pub mod private;
 mod sql;
 mod sql_accounts;
@@ -32,9 +32,9 @@ mod sql_alerts;
 mod sessions;
 mod sql_answers;
 mod sql_notify;
+mod sql_operations;
 mod sql_policies;
 mod sql_sessions;
-mod sql_operations;
 mod sqlite;
 mod store;
 mod templates;
@@ -52,11 +52,11 @@ pub use error::{CorruptionSource, StoreError};
 pub use model::{
     Cursor, HistoryQuery, LoginEvent, MarkStep, ProfileSnapshot, WriteBatch, MAX_HISTORY_LIMIT,
 };
-pub use policies::{PolicyStore, MAX_GROUPS_PER_USER, MAX_LOGINS_PAGE, MAX_POLICY_HISTORY};
-pub use sessions::{SessionChange, SessionStore, MAX_SESSIONS_PAGE};
 pub use operations::{
     OperationAlert, OperationQuery, OperationStore, Recorded, MAX_OPERATIONS_LIMIT,
 };
+pub use policies::{PolicyStore, MAX_GROUPS_PER_USER, MAX_LOGINS_PAGE, MAX_POLICY_HISTORY};
+pub use sessions::{SessionChange, SessionStore, MAX_SESSIONS_PAGE};
 pub use sqlite::{SqliteStore, DEFAULT_WAL_RESTART_BYTES};
 pub use store::{Store, SyncAppend};
 pub use templates::{StoredTemplate, TemplateStore};

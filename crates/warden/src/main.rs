@@ -699,10 +699,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let (admin, rt) = remote_admin(&cfg, &remote)?;
             let answer = rt.block_on(warden::sessions_cli::run(&admin, command))?;
             if !answer.is_null() {
-                emit(format_args!(
-                    "{}\n",
-                    serde_json::to_string_pretty(&answer)?
-                ))?;
+                emit(format_args!("{}\n", serde_json::to_string_pretty(&answer)?))?;
             }
         }
         Command::Operations { remote, command } => {

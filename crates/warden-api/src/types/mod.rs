@@ -16,11 +16,11 @@ pub mod alerts;
 pub mod answers;
 pub mod dovecot;
 pub mod notify;
-pub mod policies;
 pub mod operations;
+pub mod policies;
 pub mod schema;
-pub mod stepup;
 pub mod sessions;
+pub mod stepup;
 
 /// Protocol of the login.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -64,9 +64,9 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0011_policies.sql"),
     ),
     (
-        13,
+        12,
         "sensitive",
-        include_str!("../../migrations/sqlite/0013_sensitive.sql"),
+        include_str!("../../migrations/sqlite/0012_sensitive.sql"),
     ),
 ];
 
@@ -111,11 +111,9 @@ mod tests {
             .map(|(v, d, _)| format!("{v:04}_{d}.sql"))
             .collect();
         assert_eq!(files, embedded);
-        // Increasing from 1; the parts of issue 15 have fixed numbers
-        // (10-13), so one may land before the others.
-        assert_eq!(MIGRATIONS[0].0, 1);
-        for pair in MIGRATIONS.windows(2) {
-            assert!(pair[0].0 < pair[1].0, "versions increase");
+        // Consecutive from 1.
+        for (i, m) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(m.0, i as i64 + 1, "{}", m.1);
         }
     }
 }

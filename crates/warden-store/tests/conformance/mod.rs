@@ -41,9 +41,9 @@ pub mod alerts;
 pub mod answers;
 pub mod data;
 pub mod deliveries;
+pub mod operations;
 pub mod policies;
 pub mod sessions;
-pub mod operations;
 pub mod store;
 pub mod writer;
 
