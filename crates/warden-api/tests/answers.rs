@@ -757,7 +757,7 @@ async fn a_sign_in_login_protection_held_back_asks_the_user_and_yes_lets_the_cli
     let user = "held@acme.test";
     h.settled_user(user).await;
     let b = h.verify_at(user, PW, LAGOS).await;
-    assert_eq!(b["result"], "verification_required", "{b}");
+    assert_eq!(b["reason"], "verification_required", "{b}");
     h.state.service.raise_alerts().await.unwrap();
     let (s, list) = h.get(&format!("/v1/alerts?user={user}")).await;
     assert_eq!(s, StatusCode::OK, "{list}");
@@ -775,7 +775,7 @@ async fn a_sign_in_login_protection_held_back_asks_the_user_and_yes_lets_the_cli
     for _ in 0..5 {
         h.advance(60);
         let b = h.verify_at(user, PW, LAGOS).await;
-        assert_eq!(b["result"], "verification_required", "{b}");
+        assert_eq!(b["reason"], "verification_required", "{b}");
     }
     h.state.service.raise_alerts().await.unwrap();
     let (_, list) = h.get(&format!("/v1/alerts?user={user}")).await;
