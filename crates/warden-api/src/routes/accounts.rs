@@ -27,7 +27,8 @@ use crate::types::rfc3339;
 use crate::types::schema::UserPath;
 use warden_service::accounts::NewPassword;
 
-fn user_of(raw: &str) -> Result<warden_core::Name, ApiError> {
+/// A user name from a path, normalised; a bad one is a 400.
+pub(crate) fn user_of(raw: &str) -> Result<warden_core::Name, ApiError> {
     normalize_user(raw).map_err(|e| ApiError::bad(e.to_string()))
 }
 

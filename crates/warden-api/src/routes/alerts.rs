@@ -80,22 +80,40 @@ where
     .transpose()
 }
 
+/// A list's `user` filter, normalised like every user name.
+pub(crate) fn user_filter(user: Option<&str>) -> Result<Option<String>, ApiError> {
+    user.map(|u| {
+        warden_core::normalize_user(u)
+            .map(|n| n.to_string())
+            .map_err(|e| ApiError::bad(format!("user: {e}")))
+    })
+    .transpose()
+}
+
+/// A list's `cursor`: the positive id of the last row of the page before.
+pub(crate) fn id_cursor(cursor: Option<&str>) -> Result<Option<i64>, ApiError> {
+    cursor
+        .map(|c| {
+            c.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
+                ApiError::bad(format!("cursor: {c:?} is not a cursor from next_cursor"))
+            })
+        })
+        .transpose()
+}
+
+/// The `next_cursor` of a page of `len` rows asked for `limit`: the last
+/// row's id when the page is full, else none (the last page).
+pub(crate) fn next_id_cursor(len: usize, limit: u32, last_id: Option<i64>) -> Option<String> {
+    (len == limit as usize)
+        .then_some(last_id)
+        .flatten()
+        .map(|id| id.to_string())
+}
+
 /// The query the list parameters ask for.
 pub fn query_of(p: &AlertListParams) -> Result<AlertQuery, ApiError> {
-    let user = match p.user.as_deref() {
-        Some(u) => Some(
-            warden_core::normalize_user(u)
-                .map_err(|e| ApiError::bad(format!("user: {e}")))?
-                .to_string(),
-        ),
-        None => None,
-    };
-    let before_id = match p.cursor.as_deref() {
-        Some(c) => Some(c.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
-            ApiError::bad(format!("cursor: {c:?} is not a cursor from next_cursor"))
-        })?),
-        None => None,
-    };
+    let user = user_filter(p.user.as_deref())?;
+    let before_id = id_cursor(p.cursor.as_deref())?;
     Ok(AlertQuery {
         user,
         kind: parse::<AlertKind>("kind", p.kind.as_deref())?,
@@ -134,9 +152,7 @@ pub async fn list<S: Backend>(
 ) -> Result<ApiJson<AlertsResponse>, ApiError> {
     let q = query_of(&p)?;
     let alerts = state.service.list_alerts(&q).await?;
-    let next_cursor = (alerts.len() == q.limit as usize)
-        .then(|| alerts.last().map(|a| a.id.to_string()))
-        .flatten();
+    let next_cursor = next_id_cursor(alerts.len(), q.limit, alerts.last().map(|a| a.id));
     Ok(ApiJson(AlertsResponse {
         alerts: alerts.iter().map(alert_dto).collect(),
         next_cursor,

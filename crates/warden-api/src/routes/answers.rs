@@ -13,6 +13,7 @@ use warden_store::Backend;
 use crate::credentials::{Actor, RequestIp};
 use crate::error::ApiPath as Path;
 use crate::error::{ApiError, ApiJson, ApiQuery};
+use crate::routes::accounts::user_of;
 use crate::routes::geo::from_dto;
 use crate::state::AppState;
 use crate::types::answers::{
@@ -269,10 +270,6 @@ pub async fn review<S: Backend>(
             .collect(),
         blocked: r.blocked.map(|n| n.to_string()),
     }))
-}
-
-fn user_of(raw: &str) -> Result<warden_core::Name, ApiError> {
-    warden_core::normalize_user(raw).map_err(|e| ApiError::bad(e.to_string()))
 }
 
 /// The networks refused for an account since the user disowned a login

@@ -19,7 +19,7 @@ use warden_store::{Backend, OperationQuery};
 use crate::credentials::RequestIp;
 use crate::error::ApiPath as Path;
 use crate::error::{ApiError, ApiJson, ApiQuery};
-use crate::routes::alerts::{alert_dto, parse};
+use crate::routes::alerts::{alert_dto, id_cursor, next_id_cursor, parse, user_filter};
 use crate::state::AppState;
 use crate::types::operations::{
     OperationDto, OperationIdPath, OperationListParams, OperationRequest, OperationResponse,
@@ -122,20 +122,8 @@ pub async fn report<S: Backend>(
 
 /// The query the list parameters ask for.
 pub fn query_of(p: &OperationListParams) -> Result<OperationQuery, ApiError> {
-    let user = match p.user.as_deref() {
-        Some(u) => Some(
-            warden_core::normalize_user(u)
-                .map_err(|e| ApiError::bad(format!("user: {e}")))?
-                .to_string(),
-        ),
-        None => None,
-    };
-    let before_id = match p.cursor.as_deref() {
-        Some(c) => Some(c.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
-            ApiError::bad(format!("cursor: {c:?} is not a cursor from next_cursor"))
-        })?),
-        None => None,
-    };
+    let user = user_filter(p.user.as_deref())?;
+    let before_id = id_cursor(p.cursor.as_deref())?;
     Ok(OperationQuery {
         user,
         kind: parse::<OperationKind>("kind", p.kind.as_deref())?,
@@ -168,9 +156,7 @@ pub async fn list<S: Backend>(
 ) -> Result<ApiJson<OperationsResponse>, ApiError> {
     let q = query_of(&p)?;
     let ops = state.service.list_operations(&q).await?;
-    let next_cursor = (ops.len() == q.limit as usize)
-        .then(|| ops.last().map(|o| o.id.to_string()))
-        .flatten();
+    let next_cursor = next_id_cursor(ops.len(), q.limit, ops.last().map(|o| o.id));
     Ok(ApiJson(OperationsResponse {
         operations: ops.iter().map(operation_dto).collect(),
         next_cursor,

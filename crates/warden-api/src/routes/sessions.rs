@@ -7,7 +7,9 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use warden_core::{normalize_user, DeviceSession, Name};
+use warden_core::DeviceSession;
+
+use crate::routes::accounts::user_of;
 use warden_store::Backend;
 
 use crate::credentials::{Actor, RequestIp};
@@ -20,10 +22,6 @@ use crate::types::sessions::{
     LogoutAllRequest, LogoutAllResponse, SessionActionRequest, SessionDto, SessionIdPath,
     SessionList, TrustRequest,
 };
-
-fn user_of(raw: &str) -> Result<Name, ApiError> {
-    normalize_user(raw).map_err(|e| ApiError::bad(e.to_string()))
-}
 
 fn id_of(raw: &str) -> Result<i64, ApiError> {
     raw.trim()

@@ -13,7 +13,9 @@ use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::Required;
 use utoipa::IntoParams;
-use warden_core::{normalize_user, SecurityEventKind as Kind};
+use warden_core::SecurityEventKind as Kind;
+
+use crate::routes::accounts::user_of;
 use warden_store::{AccountWrite, Backend, LoginEvent};
 
 use crate::credentials::{self, event, Actor, RequestIp};
@@ -225,7 +227,7 @@ pub async fn admin_refused<S: Backend>(
     State(state): State<Arc<AppState<S>>>,
     Path(user): Path<String>,
 ) -> Result<ApiJson<RefusedSignInList>, ApiError> {
-    let user = normalize_user(&user).map_err(|e| ApiError::bad(e.to_string()))?;
+    let user = user_of(&user)?;
     let list = state.refused_sign_ins(&user).await?;
     Ok(ApiJson(RefusedSignInList {
         user: user.to_string(),
@@ -246,7 +248,7 @@ pub async fn admin_confirm<S: Backend>(
     RequestIp(ip): RequestIp,
     Path((user, id)): Path<(String, String)>,
 ) -> Result<ApiJson<RefusedSignInDto>, ApiError> {
-    let user = normalize_user(&user).map_err(|e| ApiError::bad(e.to_string()))?;
+    let user = user_of(&user)?;
     let id: i64 = id.parse().map_err(|e| ApiError::bad(format!("id: {e}")))?;
     let e = state.confirm_sign_in(&user, id, Actor::Admin, ip).await?;
     Ok(ApiJson(refused_dto(&e)))
@@ -269,7 +271,7 @@ pub async fn security_contact<S: Backend>(
     Path(user): Path<String>,
     ApiJson(req): ApiJson<SecurityContactRequest>,
 ) -> Result<ApiJson<AccountDto>, ApiError> {
-    let user = normalize_user(&user).map_err(|e| ApiError::bad(e.to_string()))?;
+    let user = user_of(&user)?;
     let mut account = credentials::account(&state, &user).await?;
     let email = match req.email.as_deref().map(str::trim) {
         None => account.email.clone(),
