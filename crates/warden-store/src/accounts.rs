@@ -239,6 +239,7 @@ pub trait Backend:
     + crate::PolicyStore
     + crate::SessionStore
     + crate::OperationStore
+    + crate::AuditStore
 {
 }
 
@@ -251,7 +252,8 @@ impl<
             + crate::AnswerStore
             + crate::PolicyStore
             + crate::SessionStore
-            + crate::OperationStore,
+            + crate::OperationStore
+            + crate::AuditStore,
     > Backend for T
 {
 }

@@ -246,3 +246,35 @@ mod account_tests {
         assert!(step_from_db(-1).is_err());
     }
 }
+
+/// An audit record's details as stored: one `key<TAB>value` line each.
+/// Keys and values never hold control characters (`warden_audit` cleans
+/// them), so the text is unambiguous.
+pub(crate) fn encode_audit_detail(detail: &[(String, String)]) -> String {
+    let mut out = String::new();
+    for (i, (k, v)) in detail.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(k);
+        out.push('\t');
+        out.push_str(v);
+    }
+    out
+}
+
+/// The details of [`encode_audit_detail`]'s text. Lenient on purpose: a
+/// line altered behind Warden's back still decodes (a line without a tab is
+/// a key with an empty value), so verification reports the record as
+/// altered instead of failing to read it.
+pub(crate) fn decode_audit_detail(text: &str) -> Vec<(String, String)> {
+    if text.is_empty() {
+        return Vec::new();
+    }
+    text.split('\n')
+        .map(|line| match line.split_once('\t') {
+            Some((k, v)) => (k.to_owned(), v.to_owned()),
+            None => (line.to_owned(), String::new()),
+        })
+        .collect()
+}

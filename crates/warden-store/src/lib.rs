@@ -18,6 +18,7 @@
 mod accounts;
 mod alerts;
 mod answers;
+mod audit;
 mod codec;
 mod deliveries;
 mod error;
@@ -31,6 +32,7 @@ mod sql_accounts;
 mod sql_alerts;
 mod sessions;
 mod sql_answers;
+mod sql_audit;
 mod sql_notify;
 mod sql_operations;
 mod sql_policies;
@@ -46,6 +48,7 @@ pub use alerts::{
     MAX_ALERT_NOTE_CHARS, MAX_ALERT_USERS,
 };
 pub use answers::{AnswerStore, MAX_QUEUE_PAGE};
+pub use audit::{AuditQuery, AuditStore, MAX_AUDIT_PAGE};
 pub use codec::BadValue;
 pub use deliveries::{DeliveryQuery, DeliveryStore, FailedTry, MAX_DELIVERIES};
 pub use error::{CorruptionSource, StoreError};

@@ -8,6 +8,7 @@ mod accounts;
 mod alerts;
 mod answers;
 mod appender;
+mod audit;
 mod notify;
 mod operations;
 mod policies;

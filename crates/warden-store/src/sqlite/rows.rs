@@ -521,3 +521,42 @@ pub(crate) fn operation(row: &SqliteRow) -> Result<warden_core::Operation, Store
         alert_id: cols.get("alert_id")?,
     })
 }
+
+/// One `audit_log` row. The hashes must parse; every other column is read
+/// as it is, altered or not — the verifier tells.
+pub(crate) fn audit_record(row: &SqliteRow) -> Result<warden_audit::AuditRecord, StoreError> {
+    let mut cols = Cols::new(row, "audit_log");
+    let seq: i64 = cols.get("seq")?;
+    cols.key = seq.to_string();
+    let digest = |s: String| warden_audit::Digest::from_hex(&s);
+    Ok(warden_audit::AuditRecord {
+        seq: seq as u64,
+        prev: cols.parse("prev_hash", digest)?,
+        hash: cols.parse("hash", digest)?,
+        entry: warden_audit::AuditEntry {
+            at: cols.time("at")?,
+            kind: cols.get("kind")?,
+            actor: cols.get("actor")?,
+            user: cols.get("user_name")?,
+            ip: cols.get("ip")?,
+            subject: cols.get("subject")?,
+            incident: cols.get("incident_id")?,
+            detail: crate::codec::decode_audit_detail(&cols.get::<String>("detail")?),
+        },
+    })
+}
+
+/// One `audit_checkpoints` row.
+pub(crate) fn checkpoint(row: &SqliteRow) -> Result<warden_audit::Checkpoint, StoreError> {
+    let mut cols = Cols::new(row, "audit_checkpoints");
+    let seq: i64 = cols.get("seq")?;
+    cols.key = seq.to_string();
+    Ok(warden_audit::Checkpoint {
+        seq: seq as u64,
+        hash: cols.parse("hash", |s: String| warden_audit::Digest::from_hex(&s))?,
+        at: cols.time("at")?,
+        signature: cols.parse("signature", |s: String| {
+            warden_audit::Checkpoint::signature_from_hex(&s)
+        })?,
+    })
+}

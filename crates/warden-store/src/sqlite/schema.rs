@@ -68,6 +68,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "sensitive",
         include_str!("../../migrations/sqlite/0012_sensitive.sql"),
     ),
+    (
+        13,
+        "audit",
+        include_str!("../../migrations/sqlite/0013_audit.sql"),
+    ),
 ];
 
 /// A migrator over the embedded migrations.

@@ -39,6 +39,7 @@
 pub mod accounts;
 pub mod alerts;
 pub mod answers;
+pub mod audit;
 pub mod data;
 pub mod deliveries;
 pub mod operations;
@@ -156,6 +157,11 @@ macro_rules! conformance_tests {
             [] operations::a_failed_operation_leaves_no_alert;
             [] operations::operations_list_by_user_kind_grade_and_time_newest_first_in_pages;
             [] operations::operations_past_the_retention_are_pruned_and_outlive_their_alert;
+            // ------------------------------------------------------ audit log
+            [] audit::audit_records_round_trip_and_verify;
+            [] audit::an_audit_append_must_follow_the_head;
+            [] audit::audit_lists_filter_and_page_newest_first;
+            [] audit::audit_pruning_goes_through_a_checkpoint_which_stays_the_head;
             // ----------------------------------------------------- accounts
             [] accounts::orgs_round_trip_upsert_and_list_by_name;
             [] accounts::accounts_round_trip_every_field_and_replace_changes_every_field;
