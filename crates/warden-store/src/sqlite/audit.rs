@@ -74,7 +74,7 @@ impl AuditStore for SqliteStore {
         };
         let err = || StoreError::query("append_audit");
         let mut tx = self.writer.begin().await.map_err(err())?;
-        let head = Self::head_in(&mut *tx).await?;
+        let head = Self::head_in(&mut tx).await?;
         let (seq, hash) = head.unwrap_or((0, warden_audit::GENESIS));
         if first.seq != seq + 1 || first.prev != hash {
             return Err(StoreError::Conflict {
