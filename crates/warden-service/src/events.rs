@@ -308,7 +308,24 @@ impl NotifyAction {
 /// published: keep it to counters, a log line or a queue push.
 pub trait Subscriber: Send + Sync {
     fn on(&self, event: &DomainEvent<'_>);
+
+    /// For a subscriber that keeps what it receives (the audit log): a
+    /// future that resolves once everything handed to [`Subscriber::on`]
+    /// before this call is durable, or fails if it could not be kept.
+    /// `None` (the default): nothing to wait for.
+    fn settled(&self) -> Option<Settling<'_>> {
+        None
+    }
 }
+
+/// What [`Subscriber::settled`] returns.
+pub type Settling<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), SettleError>> + Send + 'a>>;
+
+/// A durable subscriber could not keep an event (its store failed).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct SettleError(pub String);
 
 /// The subscribers, fixed when the service is built.
 #[derive(Clone, Default)]
@@ -333,6 +350,17 @@ impl Events {
         for s in &self.subscribers {
             s.on(&event);
         }
+    }
+
+    /// Resolves once every durable subscriber has kept what it was handed
+    /// so far (see [`Subscriber::settled`]).
+    pub async fn settle(&self) -> Result<(), SettleError> {
+        for s in &self.subscribers {
+            if let Some(settling) = s.settled() {
+                settling.await?;
+            }
+        }
+        Ok(())
     }
 }
 

@@ -54,7 +54,10 @@ use warden_store::{Backend, WriterHandle};
 pub use confirm::LoginToConfirm;
 pub use credentials::{AuthSettings, Credentials};
 pub use error::ServiceError;
-pub use events::{AlertAdminAction, DomainEvent, EntryPoint, Events, NotifyAction, Subscriber};
+pub use events::{
+    AlertAdminAction, DomainEvent, EntryPoint, Events, NotifyAction, SettleError, Settling,
+    Subscriber,
+};
 pub use pipeline::LoginSettings;
 pub use shortlived::ShortLived;
 pub use snapshots::Snapshots;
@@ -189,6 +192,19 @@ impl EngineGauges {
 impl<S: Backend> Service<S> {
     pub fn now(&self) -> Timestamp {
         self.clock.now()
+    }
+
+    /// Publishes `event` and returns once every durable subscriber (the
+    /// audit log) has kept it: what an acknowledged action calls before it
+    /// answers, so that no acknowledged action is missing from the audit.
+    /// When keeping it fails the action has happened but is not
+    /// acknowledged ([`ServiceError::Unavailable`]).
+    pub async fn publish_durable(&self, event: DomainEvent<'_>) -> Result<(), ServiceError> {
+        self.events.publish(event);
+        self.events
+            .settle()
+            .await
+            .map_err(|e| ServiceError::Unavailable(format!("the audit log: {e}")))
     }
 
     /// The organisation's UTC offset, for times in texts.
