@@ -228,7 +228,8 @@ pub trait AccountStore: Send + Sync + 'static {
 /// ([`crate::AnswerStore`]), the access policies and groups
 /// ([`crate::PolicyStore`]), sessions and devices
 /// ([`crate::SessionStore`]) and the sensitive operations reported in
-/// accounts ([`crate::OperationStore`]).
+/// accounts ([`crate::OperationStore`]), and the security report's
+/// aggregations ([`crate::ReportStore`]).
 pub trait Backend:
     crate::Store
     + AccountStore
@@ -239,6 +240,7 @@ pub trait Backend:
     + crate::PolicyStore
     + crate::SessionStore
     + crate::OperationStore
+    + crate::ReportStore
 {
 }
 
@@ -251,7 +253,8 @@ impl<
             + crate::AnswerStore
             + crate::PolicyStore
             + crate::SessionStore
-            + crate::OperationStore,
+            + crate::OperationStore
+            + crate::ReportStore,
     > Backend for T
 {
 }

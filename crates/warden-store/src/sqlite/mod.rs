@@ -11,6 +11,7 @@ mod appender;
 mod notify;
 mod operations;
 mod policies;
+mod reports;
 mod rows;
 mod schema;
 mod sessions;
