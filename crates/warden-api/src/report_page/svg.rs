@@ -203,10 +203,15 @@ pub fn stacked_columns(
             );
         }
     }
-    // Legend.
+    // Legend, wrapped onto a second line when it would leave the chart.
     let mut x = LEFT;
-    let y = TOP + PLOT_H + 40.0;
+    let mut y = TOP + PLOT_H + 36.0;
     for s in series {
+        let width = 22.0 + 7.0 * s.name.chars().count() as f64;
+        if x + width > f64::from(W) && x > LEFT {
+            x = LEFT;
+            y += 18.0;
+        }
         let _ = write!(
             out,
             r##"<rect x="{}" y="{}" width="12" height="12" fill="{}"/><text x="{}" y="{}" fill="#222">{}</text>"##,
@@ -217,7 +222,7 @@ pub fn stacked_columns(
             n(y),
             escape(s.name)
         );
-        x += 22.0 + 7.0 * s.name.chars().count() as f64;
+        x += width;
     }
     out.push_str("</svg>");
     out
@@ -475,6 +480,25 @@ mod tests {
         let labels = svg.matches(r#"font-size="10">c"#).count();
         assert!((10..=12).contains(&labels), "{labels}");
         assert_eq!(svg.matches("<title>").count(), 60, "zeros draw nothing");
+        // A long legend wraps instead of leaving the chart.
+        let names: Vec<String> = (0..6)
+            .map(|i| format!("a rather long series name {i}"))
+            .collect();
+        let long: Vec<Series<'_>> = names
+            .iter()
+            .map(|name| Series {
+                name,
+                color: "#333",
+            })
+            .collect();
+        let svg = stacked_columns(&[("d".into(), vec![1; 6])], &long, "s");
+        for part in svg.split(r#"<rect x=""#).skip(1) {
+            let x: f64 = part.split('"').next().unwrap().parse().unwrap();
+            assert!(x + 12.0 <= 680.0, "{x}");
+        }
+        for (i, _) in names.iter().enumerate() {
+            assert!(svg.contains(&format!("series name {i}</text>")), "{svg}");
+        }
     }
 
     #[test]
