@@ -152,7 +152,7 @@ pub fn tz_label(offset_minutes: i32) -> String {
     }
     let sign = if offset_minutes < 0 { '-' } else { '+' };
     let m = offset_minutes.unsigned_abs();
-    if m % 60 == 0 {
+    if m.is_multiple_of(60) {
         format!("UTC{sign}{}", m / 60)
     } else {
         format!("UTC{sign}{}:{:02}", m / 60, m % 60)

@@ -326,7 +326,7 @@ pub fn bubble_map(points: &[MapPoint], labelled: usize, label: &str) -> String {
     }
     let max = points.iter().map(|p| p.value).max().unwrap_or(0);
     let mut order: Vec<&MapPoint> = points.iter().collect();
-    order.sort_by(|a, b| b.value.cmp(&a.value));
+    order.sort_by_key(|p| std::cmp::Reverse(p.value));
     for p in &order {
         let (x, y) = project(f64::from(p.lat), f64::from(p.lon));
         let color = if p.refused_share > 0.5 {
