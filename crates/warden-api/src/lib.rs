@@ -15,6 +15,7 @@ pub mod error;
 pub mod mail;
 pub mod openapi;
 pub mod overload;
+pub mod report_page;
 pub mod routes;
 pub mod server;
 pub mod state;
@@ -210,6 +211,7 @@ pub fn router<S: Backend>(state: Arc<AppState<S>>) -> Router {
             get(operations::list::<S>).post(operations::report::<S>),
         )
         .route("/operations/{id}", get(operations::get::<S>))
+        .route("/reports/security", get(report_page::security::<S>))
         // Inside the key check: a request without a valid key takes no slot.
         .route_layer(axum::middleware::from_fn_with_state(
             overload::Gate {

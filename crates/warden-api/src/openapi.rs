@@ -208,6 +208,7 @@ impl Modify for ErrorResponses {
         operations::report,
         operations::list,
         operations::get,
+        crate::report_page::security,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&Security, &ErrorResponses),
@@ -223,6 +224,7 @@ impl Modify for ErrorResponses {
         (name = "policies", description = "Access policies per organisation, group and user (versioned, report-only, dry run) and groups (docs: README, Protecting accounts)"),
         (name = "sessions", description = "A user's sessions and devices: list, sign out, approve, trust, forget, log out everywhere"),
         (name = "operations", description = "Sensitive operations the mail or IM system reports in accounts (forwarding and inbox rules, security contacts, passwords, 2FA, codes, tokens, exports), correlated with risky logins"),
+        (name = "reports", description = "The security report of a period: one self-contained HTML page with server-drawn SVG charts (README, Security report)"),
         (name = "notify", description = "Alert delivery: channels, templates, the outbox's deliveries (docs/alert-delivery.md)"),
     )
 )]

@@ -24,6 +24,7 @@ mod hostile;
 mod notify;
 mod operations;
 mod policies;
+mod reports;
 mod sessions;
 mod stepup;
 

@@ -33,6 +33,7 @@ pub mod notify;
 pub mod pipeline;
 pub mod policies;
 pub mod pool;
+pub mod reports;
 pub mod sealing;
 pub mod second_factor;
 pub mod sensitive;

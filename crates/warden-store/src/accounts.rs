@@ -228,7 +228,8 @@ pub trait AccountStore: Send + Sync + 'static {
 /// ([`crate::AnswerStore`]), the access policies and groups
 /// ([`crate::PolicyStore`]), sessions and devices
 /// ([`crate::SessionStore`]) and the sensitive operations reported in
-/// accounts ([`crate::OperationStore`]).
+/// accounts ([`crate::OperationStore`]), and the security report's
+/// aggregations ([`crate::ReportStore`]).
 pub trait Backend:
     crate::Store
     + AccountStore
@@ -240,6 +241,7 @@ pub trait Backend:
     + crate::SessionStore
     + crate::OperationStore
     + crate::AuditStore
+    + crate::ReportStore
 {
 }
 
@@ -253,7 +255,8 @@ impl<
             + crate::PolicyStore
             + crate::SessionStore
             + crate::OperationStore
-            + crate::AuditStore,
+            + crate::AuditStore
+            + crate::ReportStore,
     > Backend for T
 {
 }

@@ -26,6 +26,7 @@ mod model;
 mod operations;
 mod policies;
 pub mod private;
+mod reports;
 mod sql;
 mod sql_accounts;
 #[macro_use]
@@ -36,6 +37,7 @@ mod sql_audit;
 mod sql_notify;
 mod sql_operations;
 mod sql_policies;
+mod sql_reports;
 mod sql_sessions;
 mod sqlite;
 mod store;
@@ -59,6 +61,10 @@ pub use operations::{
     OperationAlert, OperationQuery, OperationStore, Recorded, MAX_OPERATIONS_LIMIT,
 };
 pub use policies::{PolicyStore, MAX_GROUPS_PER_USER, MAX_LOGINS_PAGE, MAX_POLICY_HISTORY};
+pub use reports::{
+    Adoption, AnswerCount, LoginTotals, PlaceCount, RefusalCount, RefusalKind, ReportStore,
+    ReportWindow, RiskyKey, MAX_REPORT_ROWS,
+};
 pub use sessions::{SessionChange, SessionStore, MAX_SESSIONS_PAGE};
 pub use sqlite::{SqliteStore, DEFAULT_WAL_RESTART_BYTES};
 pub use store::{Store, SyncAppend};

@@ -96,6 +96,37 @@ impl Admin {
     }
 }
 
+impl Admin {
+    /// A GET whose answer is not JSON (the security report's HTML): the
+    /// body as text; a non-2xx answer becomes an error with the service's
+    /// message.
+    pub async fn get_text(&self, path: &str) -> anyhow::Result<String> {
+        let url = format!("{}{path}", self.base);
+        let resp = self
+            .http
+            .get(&url)
+            .bearer_auth(&self.key)
+            .send()
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot reach Warden at {} (is `warden serve` running?)",
+                    self.base
+                )
+            })?;
+        let status = resp.status();
+        let text = resp.text().await.context("reading the answer")?;
+        if !status.is_success() {
+            let msg = serde_json::from_str::<Value>(&text)
+                .ok()
+                .and_then(|v| v.pointer("/error/message")?.as_str().map(str::to_string))
+                .unwrap_or(text);
+            bail!("{status}: {msg}");
+        }
+        Ok(text)
+    }
+}
+
 /// A request body.
 pub enum Body {
     Json(Value),

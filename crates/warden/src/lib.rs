@@ -11,6 +11,7 @@ pub mod eval;
 pub mod operations_cli;
 pub mod policies_cli;
 pub mod replay;
+pub mod report_cli;
 pub mod serve;
 pub mod sessions_cli;
 pub mod signins_cli;

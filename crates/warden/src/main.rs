@@ -186,6 +186,14 @@ enum Command {
         #[command(subcommand)]
         command: warden::operations_cli::OperationsCommand,
     },
+    /// Reports as HTML pages: `security` for a period (through the running
+    /// service).
+    Report {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: warden::report_cli::ReportCommand,
+    },
     /// Replay a labelled stream (from `warden simulate`) and report detection
     /// quality: catch rates per attack, friction, alerts, ROC.
     Eval {
@@ -706,6 +714,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let (admin, rt) = remote_admin(&cfg, &remote)?;
             let answer = rt.block_on(warden::operations_cli::run(&admin, command))?;
             emit(format_args!("{}\n", serde_json::to_string_pretty(&answer)?))?;
+        }
+        Command::Report { remote, command } => {
+            let (admin, rt) = remote_admin(&cfg, &remote)?;
+            emit(rt.block_on(warden::report_cli::run(&admin, command))?)?;
         }
         Command::Eval {
             events,

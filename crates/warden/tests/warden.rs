@@ -10,6 +10,7 @@ mod eval;
 mod notify;
 mod operations;
 mod replay;
+mod reports;
 mod service;
 
 /// Writes a DB-IP fixture pair covering the synthetic address pools.

@@ -18,6 +18,7 @@ pub mod dovecot;
 pub mod notify;
 pub mod operations;
 pub mod policies;
+pub mod reports;
 pub mod schema;
 pub mod sessions;
 pub mod stepup;

@@ -8,9 +8,16 @@ Usage: cdp.py OUT_DIR STEP...   where each STEP is a JSON object:
                                                         mouse event at its centre)
   {"submit": "button[type=submit]", "name": "done"}   click and wait for the
                                                         next page to load
+An "open" step may also carry "headers" (extra HTTP headers, e.g. an
+Authorization), and any named step "full_page": true (the screenshot covers
+the whole page, not the window) and "eval": a JavaScript expression whose
+JSON-able value is reported.
 After each step with a "name", OUT_DIR/<name>.html holds the DOM and
 OUT_DIR/<name>.png a screenshot. Prints one JSON line per named step:
-{"name", "status", "url"} (the HTTP status of the main document).
+{"name", "status", "url", "console_errors", "requests", "value"}: the HTTP
+status of the main document, every error the page logged or threw (console
+errors, uncaught exceptions, CSP violations, failed loads) and every URL it
+requested since the last "open", and the "eval" value.
 """
 
 import base64
@@ -53,12 +60,15 @@ class Browser:
         self.next_id = 0
         self.events = []
         self.session = None
+        # Every event since the last "open" (for errors and requests).
+        self.seen = []
         target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
         self.session = self.call("Target.attachToTarget",
                                  {"targetId": target, "flatten": True})["sessionId"]
         self.call("Page.enable")
         self.call("Network.enable")
         self.call("Runtime.enable")
+        self.call("Log.enable")
 
     def read_message(self, deadline):
         while b"\0" not in self.buf:
@@ -69,7 +79,10 @@ class Browser:
                 raise RuntimeError("chromium closed the pipe")
             self.buf += chunk
         msg, self.buf = self.buf.split(b"\0", 1)
-        return json.loads(msg)
+        m = json.loads(msg)
+        if "method" in m:
+            self.seen.append(m)
+        return m
 
     def call(self, method, params=None):
         self.next_id += 1
@@ -104,15 +117,47 @@ class Browser:
         r = self.call("Runtime.evaluate", {"expression": expr, "returnByValue": True})
         return r["result"].get("value")
 
-    def save(self, name, status):
+    def problems(self):
+        """Errors and requested URLs among the events seen."""
+        errors, requests = [], []
+        for m in self.seen:
+            method, p = m.get("method"), m.get("params", {})
+            if method == "Runtime.exceptionThrown":
+                d = p.get("exceptionDetails", {})
+                errors.append(d.get("text", "") + " " +
+                              str(d.get("exception", {}).get("description", "")))
+            elif method == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert"):
+                errors.append(" ".join(str(a.get("value", a.get("description", "")))
+                                       for a in p.get("args", [])))
+            elif method == "Log.entryAdded" and p.get("entry", {}).get("level") == "error":
+                errors.append(p["entry"].get("text", ""))
+            elif method == "Network.loadingFailed" and not p.get("canceled"):
+                errors.append("load failed: " + p.get("errorText", ""))
+            elif method == "Network.requestWillBeSent":
+                requests.append(p.get("request", {}).get("url", ""))
+        return errors, requests
+
+    def save(self, name, status, full_page=False, expr=None):
         html = self.evaluate("document.documentElement.outerHTML")
         with open(os.path.join(self.out, name + ".html"), "w", encoding="utf-8") as f:
             f.write(html)
-        shot = self.call("Page.captureScreenshot", {"format": "png"})["data"]
+        params = {"format": "png"}
+        if full_page:
+            size = self.call("Page.getLayoutMetrics")["cssContentSize"]
+            params["captureBeyondViewport"] = True
+            params["clip"] = {"x": 0, "y": 0, "width": size["width"],
+                              "height": size["height"], "scale": 1}
+        shot = self.call("Page.captureScreenshot", params)["data"]
         with open(os.path.join(self.out, name + ".png"), "wb") as f:
             f.write(base64.b64decode(shot))
         url = self.evaluate("location.href")
-        print(json.dumps({"name": name, "status": status, "url": url}), flush=True)
+        value = self.evaluate(expr) if expr else None
+        # Late events (a console error after load) are read before reporting.
+        self.call("Runtime.evaluate", {"expression": "0"})
+        errors, requests = self.problems()
+        print(json.dumps({"name": name, "status": status, "url": url,
+                          "console_errors": errors, "requests": requests,
+                          "value": value}), flush=True)
 
     def click(self, selector):
         box = self.evaluate(
@@ -138,10 +183,13 @@ def main():
     try:
         for step in steps:
             if "open" in step:
+                headers = dict(step.get("headers", {}))
                 if "lang" in step:
-                    b.call("Network.setExtraHTTPHeaders",
-                           {"headers": {"Accept-Language": step["lang"]}})
+                    headers["Accept-Language"] = step["lang"]
+                if headers:
+                    b.call("Network.setExtraHTTPHeaders", {"headers": headers})
                 b.events.clear()
+                b.seen.clear()
                 b.call("Page.navigate", {"url": step["open"]})
                 status = b.wait_load()
             elif "click" in step:
@@ -152,7 +200,7 @@ def main():
                 b.click(step["submit"])
                 status = b.wait_load()
             if "name" in step:
-                b.save(step["name"], status)
+                b.save(step["name"], status, step.get("full_page", False), step.get("eval"))
     finally:
         b.close()
 

@@ -12,6 +12,7 @@ mod audit;
 mod notify;
 mod operations;
 mod policies;
+mod reports;
 mod rows;
 mod schema;
 mod sessions;

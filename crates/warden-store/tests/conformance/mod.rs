@@ -44,6 +44,7 @@ pub mod data;
 pub mod deliveries;
 pub mod operations;
 pub mod policies;
+pub mod reports;
 pub mod sessions;
 pub mod store;
 pub mod writer;
@@ -143,6 +144,10 @@ macro_rules! conformance_tests {
             [] alerts::a_failed_alert_batch_moves_no_mark;
             [] alerts::admins_filter_page_acknowledge_close_and_resend_alerts;
             [] alerts::alerts_past_the_retention_are_pruned_unless_referred_to;
+            // ------------------------------------------------------ reports
+            [] reports::report_aggregations_count_the_period_group_and_bucket;
+            [] reports::location_alerts_are_counted_by_week_and_answer;
+            [] reports::adoption_counts_confirmed_totp_and_live_codes;
             // ----------------------------------------------------- policies
             [] policies::policy_versions_round_trip_every_field_and_follow_the_newest;
             [] policies::a_users_groups_are_replaced_whole_and_accounts_name_their_org;
