@@ -208,6 +208,9 @@ impl Modify for ErrorResponses {
         operations::report,
         operations::list,
         operations::get,
+        crate::routes::audit::list,
+        crate::routes::audit::public_key,
+        crate::routes::audit::verify,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&Security, &ErrorResponses),
@@ -222,6 +225,7 @@ impl Modify for ErrorResponses {
         (name = "mail servers", description = "Dovecot's auth policy protocol (docs/integrations/dovecot.md)"),
         (name = "policies", description = "Access policies per organisation, group and user (versioned, report-only, dry run) and groups (docs: README, Protecting accounts)"),
         (name = "sessions", description = "A user's sessions and devices: list, sign out, approve, trust, forget, log out everywhere"),
+        (name = "audit", description = "The tamper-evident audit log: records of every security-relevant event (SHA-256 chained, checkpoints signed with Ed25519), the public key, verification"),
         (name = "operations", description = "Sensitive operations the mail or IM system reports in accounts (forwarding and inbox rules, security contacts, passwords, 2FA, codes, tokens, exports), correlated with risky logins"),
         (name = "notify", description = "Alert delivery: channels, templates, the outbox's deliveries (docs/alert-delivery.md)"),
     )
