@@ -1,6 +1,7 @@
 //! The binary's integration tests (one test binary for link time).
 mod alerts;
 mod answers;
+mod audit;
 mod crash;
 mod detection;
 mod docs;
