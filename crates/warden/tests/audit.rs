@@ -285,7 +285,10 @@ fn archived_then_pruned_records_still_verify_and_archive_edits_are_found() {
     std::thread::sleep(Duration::from_millis(1100));
     let (code, out) = audit_with(dir.path(), &short, &["archive"]);
     assert_eq!(code, Some(0), "{out}");
-    assert!(out.contains(&format!("archived records 1..={first}")), "{out}");
+    assert!(
+        out.contains(&format!("archived records 1..={first}")),
+        "{out}"
+    );
     assert_eq!(count(dir.path()), 0, "pruned after the archive");
     let archive_dir = dir.path().join("audit-archive");
     let files: Vec<_> = std::fs::read_dir(&archive_dir)
@@ -320,7 +323,10 @@ fn archived_then_pruned_records_still_verify_and_archive_edits_are_found() {
     let total = first + count(dir.path()) as u64;
     assert_eq!(verify(dir.path(), &[]), Ok(total));
     assert_eq!(
-        verify(dir.path(), &["--archive-dir", archive_dir.to_str().unwrap()]),
+        verify(
+            dir.path(),
+            &["--archive-dir", archive_dir.to_str().unwrap()]
+        ),
         Ok(total)
     );
 
@@ -354,7 +360,10 @@ fn archived_then_pruned_records_still_verify_and_archive_edits_are_found() {
     assert_eq!(verify(dir.path(), &[]), Ok(total));
     std::fs::remove_file(&file).unwrap();
     let empty = tempfile::tempdir().unwrap();
-    let stored_only = verify(dir.path(), &["--archive-dir", empty.path().to_str().unwrap()]);
+    let stored_only = verify(
+        dir.path(),
+        &["--archive-dir", empty.path().to_str().unwrap()],
+    );
     assert_eq!(stored_only, Ok(total - first));
 }
 

@@ -115,7 +115,9 @@ pub fn entry_of(event: &DomainEvent<'_>, now: Timestamp) -> Option<AuditEntry> {
                 .detail("reasons", reasons.join(","));
             e = match outcome {
                 Outcome::Success => e.detail("outcome", "success"),
-                Outcome::Failure(why) => e.detail("outcome", "failure").detail("failure", why.as_str()),
+                Outcome::Failure(why) => e
+                    .detail("outcome", "failure")
+                    .detail("failure", why.as_str()),
             };
             if let Some(r) = refusal {
                 e = e.detail("refusal", r.as_str());
@@ -167,10 +169,7 @@ pub fn entry_of(event: &DomainEvent<'_>, now: Timestamp) -> Option<AuditEntry> {
         )),
         DomainEvent::AccountChanged { event } => {
             let name = event.kind.to_string();
-            let kind = format!(
-                "account.{}",
-                name.strip_prefix("account_").unwrap_or(&name)
-            );
+            let kind = format!("account.{}", name.strip_prefix("account_").unwrap_or(&name));
             let mut e = entry(event.ts, &kind, actor_name(&event.actor)).user(&event.user);
             e = with_ip(e, event.ip);
             if !event.detail.is_empty() {
@@ -424,5 +423,113 @@ impl Subscriber for AuditTrail {
 
     fn settled(&self) -> Option<Settling<'_>> {
         Some(self.queue.settled(self.settle_timeout))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use warden_core::scoped::{PolicyMode, Scope};
+    use warden_core::{SecurityEvent, SecurityEventKind};
+
+    /// The README's kinds table, as [`KINDS`] gives it.
+    fn table() -> String {
+        let mut t = String::from("| Kind | What it records |\n|---|---|\n");
+        for (k, d) in KINDS {
+            t.push_str(&format!("| `{k}` | {d} |\n"));
+        }
+        t
+    }
+
+    #[test]
+    fn the_readme_lists_every_kind() {
+        let readme = include_str!("../../../../README.md");
+        assert!(
+            readme.contains(&table()),
+            "README's audit kinds table differs from KINDS; it should read:\n{}",
+            table()
+        );
+    }
+
+    #[test]
+    fn an_account_change_is_its_security_event_by_its_actor() {
+        let ev = SecurityEvent {
+            id: 3,
+            ts: Timestamp(1_700_000_000),
+            user: "kim@example.com".into(),
+            kind: SecurityEventKind::AccountLocked,
+            actor: "admin".into(),
+            ip: Some("10.0.0.9".parse().unwrap()),
+            detail: "laptop stolen".into(),
+        };
+        let e = entry_of(&DomainEvent::AccountChanged { event: &ev }, Timestamp(1)).unwrap();
+        assert_eq!(
+            (e.kind.as_str(), e.actor.as_str(), e.at),
+            ("account.locked", "admin", Timestamp(1_700_000_000))
+        );
+        assert_eq!(e.user.as_deref(), Some("kim@example.com"));
+        assert_eq!(e.ip.as_deref(), Some("10.0.0.9"));
+        assert_eq!(e.get("detail"), Some("laptop stolen"));
+        let by_warden = SecurityEvent {
+            kind: SecurityEventKind::TwoFactorCodesLocked,
+            actor: "system".into(),
+            ..ev
+        };
+        let e = entry_of(
+            &DomainEvent::AccountChanged { event: &by_warden },
+            Timestamp(1),
+        )
+        .unwrap();
+        assert_eq!(
+            (e.kind.as_str(), e.actor.as_str()),
+            ("account.two_factor_codes_locked", "warden")
+        );
+        // Every security event makes a listed kind.
+        for k in SecurityEventKind::ALL {
+            let ev = SecurityEvent {
+                kind: *k,
+                ..by_warden.clone()
+            };
+            let e = entry_of(&DomainEvent::AccountChanged { event: &ev }, Timestamp(1)).unwrap();
+            assert!(is_listed(&e.kind), "{}", e.kind);
+        }
+    }
+
+    #[test]
+    fn a_policy_change_names_its_scope_target_and_version() {
+        let e = entry_of(
+            &DomainEvent::Policy(PolicyEvent::Changed {
+                scope: Scope::Group,
+                target: "sales",
+                version: 4,
+                change: crate::policies::events::PolicyChange::Restored,
+                mode: PolicyMode::Enforce,
+                actor: "admin",
+                ip: None,
+                at: Timestamp(5),
+            }),
+            Timestamp(9),
+        )
+        .unwrap();
+        assert_eq!((e.kind.as_str(), e.at), ("policy.changed", Timestamp(5)));
+        assert_eq!(e.subject.as_deref(), Some("policy:group:sales"));
+        assert_eq!(e.get("version"), Some("4"));
+        assert_eq!(e.get("change"), Some("restored"));
+        assert_eq!(e.ip, None);
+    }
+
+    #[test]
+    fn bookkeeping_events_make_no_record() {
+        assert!(entry_of(&DomainEvent::HistoryPruned { rows: 3 }, Timestamp(1)).is_none());
+        assert!(entry_of(
+            &DomainEvent::AlertFannedOut {
+                alert_id: 1,
+                deliveries: 2
+            },
+            Timestamp(1)
+        )
+        .is_none());
+        assert!(is_listed("device.revoked") && is_listed("login.recorded"));
+        assert!(!is_listed("device.") && !is_listed("login.other"));
     }
 }
