@@ -30,7 +30,10 @@ use crate::types::reports::ReportParams;
 const TEMPLATE: &str = "report.html";
 
 /// How many of the largest cities the map names.
-const MAP_LABELS: usize = 12;
+const MAP_LABELS: usize = 14;
+/// How many countries and cities the tables list (the map shows every
+/// city the service returned).
+const TABLE_ROWS: usize = 20;
 
 fn env() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
@@ -130,7 +133,10 @@ struct View {
     off_map: usize,
     countries_svg: String,
     countries: Vec<PlaceRow>,
+    countries_more: usize,
     cities: Vec<PlaceRow>,
+    cities_more: usize,
+    cities_total: usize,
     alerts_svg: String,
     alert_weeks: Vec<WeekRow>,
     alert_total: WeekRow,
@@ -372,9 +378,18 @@ fn view(r: &SecurityReport) -> View {
         countries: r
             .countries
             .iter()
+            .take(TABLE_ROWS)
             .map(|c| place_row(c, c.country_name.clone()))
             .collect(),
-        cities: r.cities.iter().map(|c| place_row(c, c.label())).collect(),
+        countries_more: r.countries.len().saturating_sub(TABLE_ROWS),
+        cities: r
+            .cities
+            .iter()
+            .take(TABLE_ROWS)
+            .map(|c| place_row(c, c.label()))
+            .collect(),
+        cities_more: r.cities.len().saturating_sub(TABLE_ROWS),
+        cities_total: r.cities.len(),
         alerts_svg: svg::stacked_columns(
             &weeks,
             &answer_series,
@@ -641,6 +656,31 @@ mod tests {
         none.incidents.clear();
         let html = render(&none).unwrap();
         assert!(html.contains("No incidents were opened in this period."));
+    }
+
+    #[test]
+    fn tables_list_the_largest_places_and_the_map_shows_every_city() {
+        let mut r = report();
+        let city = r.cities[0].clone();
+        r.cities = (0..25)
+            .map(|i| PlaceFigure {
+                city: Some(format!("City {i}")),
+                attempts: 100 - i,
+                coords: (i % 5 != 0).then_some((i as f32, i as f32)),
+                ..city.clone()
+            })
+            .collect();
+        let v = view(&r);
+        assert_eq!(v.cities.len(), TABLE_ROWS);
+        assert_eq!((v.cities_more, v.cities_total), (5, 25));
+        assert_eq!((v.on_map, v.off_map), (20, 5), "five have no coordinates");
+        assert_eq!(v.map_svg.matches("<circle").count(), 20);
+        let html = render(&r).unwrap();
+        assert!(html.contains("And 5 more cities (on the map)."), "{html}");
+        assert!(
+            html.contains("20 of 25 cities placed; 5 not placed"),
+            "{html}"
+        );
     }
 
     #[test]

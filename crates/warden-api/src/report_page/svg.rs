@@ -344,18 +344,34 @@ pub fn bubble_map(points: &[MapPoint], labelled: usize, label: &str) -> String {
             p.value
         );
     }
-    for p in order.iter().take(labelled) {
+    // Labels, largest first; one that would overlap a label already
+    // placed is left out (the bubble keeps its tooltip).
+    let mut placed: Vec<(f64, f64, f64, f64)> = Vec::new();
+    for p in order.iter() {
+        if placed.len() >= labelled {
+            break;
+        }
         let (x, y) = project(f64::from(p.lat), f64::from(p.lon));
         let r = radius(p.value, max);
         let anchor = if x > MAP_W - 120.0 { "end" } else { "start" };
         let dx = if anchor == "end" { -(r + 3.0) } else { r + 3.0 };
+        let text = format!("{} ({})", truncate(&p.label, 28), p.value);
+        let w = 5.6 * text.chars().count() as f64;
+        let x0 = if anchor == "end" { x + dx - w } else { x + dx };
+        let b = (x0, y - 6.0, x0 + w, y + 6.0);
+        if placed
+            .iter()
+            .any(|o| b.0 < o.2 && o.0 < b.2 && b.1 < o.3 && o.1 < b.3)
+        {
+            continue;
+        }
+        placed.push(b);
         let _ = write!(
             out,
-            r##"<text x="{}" y="{}" text-anchor="{anchor}" font-size="10" fill="#1d2b36" stroke="#fff" stroke-width="2.5" paint-order="stroke">{} ({})</text>"##,
+            r##"<text x="{}" y="{}" text-anchor="{anchor}" font-size="10" fill="#1d2b36" stroke="#fff" stroke-width="2.5" paint-order="stroke">{}</text>"##,
             n(x + dx),
             n(y + 3.0),
-            escape(&truncate(&p.label, 28)),
-            p.value
+            escape(&text)
         );
     }
     out.push_str("</svg>");
@@ -546,5 +562,26 @@ mod tests {
             svg.find("Shenzhen:").unwrap() < svg.find("Lagos:").unwrap(),
             "largest drawn first"
         );
+        // Labels that would overlap are left out: Dongguan sits on Shenzhen.
+        let at = |lat: f32, lon: f32, value: u64, label: &str| MapPoint {
+            lat,
+            lon,
+            value,
+            refused_share: 0.0,
+            label: label.into(),
+        };
+        let near = [
+            at(22.54, 114.06, 100, "Shenzhen"),
+            at(23.02, 113.75, 50, "Dongguan"),
+            at(51.5, -0.1, 10, "London"),
+        ];
+        let svg = bubble_map(&near, 10, "map");
+        assert!(svg.contains("Shenzhen (100)</text>"), "{svg}");
+        assert!(!svg.contains("Dongguan (50)</text>"), "{svg}");
+        assert!(
+            svg.contains("Dongguan: 50</title>"),
+            "its bubble keeps a tooltip"
+        );
+        assert!(svg.contains("London (10)</text>"), "{svg}");
     }
 }

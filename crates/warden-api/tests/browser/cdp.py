@@ -10,7 +10,7 @@ Usage: cdp.py OUT_DIR STEP...   where each STEP is a JSON object:
                                                         next page to load
 An "open" step may also carry "headers" (extra HTTP headers, e.g. an
 Authorization), and any named step "full_page": true (the screenshot covers
-the whole page, not the window) and "eval": a JavaScript expression whose
+the whole page, not the window; "scale": 0.8 shrinks it) and "eval": a JavaScript expression whose
 JSON-able value is reported.
 After each step with a "name", OUT_DIR/<name>.html holds the DOM and
 OUT_DIR/<name>.png a screenshot. Prints one JSON line per named step:
@@ -137,7 +137,7 @@ class Browser:
                 requests.append(p.get("request", {}).get("url", ""))
         return errors, requests
 
-    def save(self, name, status, full_page=False, expr=None):
+    def save(self, name, status, full_page=False, expr=None, scale=1):
         html = self.evaluate("document.documentElement.outerHTML")
         with open(os.path.join(self.out, name + ".html"), "w", encoding="utf-8") as f:
             f.write(html)
@@ -146,7 +146,7 @@ class Browser:
             size = self.call("Page.getLayoutMetrics")["cssContentSize"]
             params["captureBeyondViewport"] = True
             params["clip"] = {"x": 0, "y": 0, "width": size["width"],
-                              "height": size["height"], "scale": 1}
+                              "height": size["height"], "scale": scale}
         shot = self.call("Page.captureScreenshot", params)["data"]
         with open(os.path.join(self.out, name + ".png"), "wb") as f:
             f.write(base64.b64decode(shot))
@@ -200,7 +200,8 @@ def main():
                 b.click(step["submit"])
                 status = b.wait_load()
             if "name" in step:
-                b.save(step["name"], status, step.get("full_page", False), step.get("eval"))
+                b.save(step["name"], status, step.get("full_page", False), step.get("eval"),
+                       step.get("scale", 1))
     finally:
         b.close()
 
