@@ -12,6 +12,7 @@ pub mod auth;
 pub mod credentials;
 pub mod diagnose;
 pub mod error;
+pub mod evidence;
 pub mod mail;
 pub mod openapi;
 pub mod overload;

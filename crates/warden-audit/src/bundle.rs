@@ -214,6 +214,11 @@ pub struct BundleAction {
     pub result: String,
 }
 
+/// A signature as the bundle file writes it: 128 lower-case hex digits.
+pub fn signature_hex(signature: &[u8; 64]) -> String {
+    crate::digest::hex(signature)
+}
+
 /// Why a bundle is not consistent with its own proof.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum BundleError {
