@@ -134,6 +134,7 @@ impl Verified {
 /// A walk in progress.
 #[derive(Debug)]
 pub struct Verifier {
+    key: AuditPublicKey,
     expected: u64,
     prev: Digest,
     before_prev: Option<Digest>,
@@ -181,6 +182,7 @@ impl Verifier {
         }
         let checkpoints = map.split_off(&(anchor.seq + 1));
         Ok(Verifier {
+            key: *key,
             expected: anchor.seq + 1,
             prev: anchor.hash,
             before_prev: None,
@@ -191,6 +193,27 @@ impl Verifier {
             matched: 0,
             last_signed: None,
         })
+    }
+
+    /// More checkpoints for a walk that loads them page by page (the
+    /// stored log): those for records not walked yet are kept, after their
+    /// signature is checked like [`Verifier::new`]'s.
+    pub fn add_checkpoints(
+        &mut self,
+        checkpoints: impl IntoIterator<Item = Checkpoint>,
+    ) -> Result<(), Break> {
+        for cp in checkpoints {
+            if !self.key.verifies(&cp) {
+                return Err(Break {
+                    seq: cp.seq,
+                    problem: Problem::BadSignature,
+                });
+            }
+            if cp.seq >= self.expected {
+                self.checkpoints.insert(cp.seq, cp);
+            }
+        }
+        Ok(())
     }
 
     /// Checks the next record.

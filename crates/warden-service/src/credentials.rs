@@ -267,8 +267,7 @@ impl<S: Backend> Service<S> {
     pub async fn commit(&self, write: AccountWrite) -> Result<(), ServiceError> {
         self.store.commit(&write).await?;
         for e in &write.events {
-            self.events
-                .publish(DomainEvent::AccountChanged { event: e });
+            self.publish_durable(DomainEvent::AccountChanged { event: e }).await?;
         }
         Ok(())
     }

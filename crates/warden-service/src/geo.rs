@@ -19,10 +19,10 @@ impl<S: Backend> Service<S> {
     pub async fn put_correction(&self, c: &GeoCorrection) -> Result<(), ServiceError> {
         self.store.upsert_correction(c).await?;
         self.reload_corrections().await?;
-        self.events.publish(DomainEvent::GeoCorrected {
+        self.publish_durable(DomainEvent::GeoCorrected {
             network: c.network,
             removed: false,
-        });
+        }).await?;
         Ok(())
     }
 
@@ -33,10 +33,10 @@ impl<S: Backend> Service<S> {
             return Err(ServiceError::NotFound(format!("no correction for {net}")));
         }
         let all = self.reload_corrections().await?;
-        self.events.publish(DomainEvent::GeoCorrected {
+        self.publish_durable(DomainEvent::GeoCorrected {
             network: *net,
             removed: true,
-        });
+        }).await?;
         Ok(all)
     }
 

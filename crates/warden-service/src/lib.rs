@@ -22,6 +22,7 @@
 pub mod accounts;
 pub mod alerts;
 pub mod answers;
+pub mod audit;
 pub mod code_throttle;
 pub mod confirm;
 pub mod credentials;
@@ -104,6 +105,9 @@ pub struct Service<S: Backend> {
     pub stepup: stepup::StepUpSettings,
     /// Sensitive operations and their correlation ([`sensitive`]).
     pub sensitive: sensitive::SensitiveSettings,
+    /// The tamper-evident audit log: its key, settings and writer queue
+    /// ([`audit`]).
+    pub audit: audit::AuditLog,
 }
 
 /// The engine behind its lock, with its sizes readable without the lock.

@@ -135,8 +135,7 @@ impl<S: Backend> Service<S> {
                     .use_recovery_code(user, &digest, now, &ev)
                     .await?
                 {
-                    self.events
-                        .publish(DomainEvent::AccountChanged { event: &ev });
+                    self.publish_durable(DomainEvent::AccountChanged { event: &ev }).await?;
                     passed = Some(CodeCheck::Passed { step: None });
                 }
             }

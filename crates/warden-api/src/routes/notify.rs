@@ -9,6 +9,7 @@ use axum::extract::State;
 use warden_core::text::quoted;
 use warden_core::{DeliveryState, Lang};
 use warden_service::notify::{self, outbox, templates, NotifyError};
+use warden_service::ServiceError;
 use warden_store::{Backend, DeliveryQuery};
 
 // `Path` is the API's own: its rejections are JSON errors.
@@ -36,6 +37,7 @@ impl From<NotifyError> for ApiError {
                 ApiError::NotFound(format!("no channel is named {c:?}"))
             }
             NotifyError::Invalid(m) => ApiError::bad(m),
+            NotifyError::Unavailable(m) => ServiceError::Unavailable(m).into(),
         }
     }
 }

@@ -78,7 +78,7 @@ impl<S: Backend> Service<S> {
                 ),
             });
         }
-        self.events.publish(DomainEvent::AlertActed {
+        self.publish_durable(DomainEvent::AlertActed {
             id,
             action: match action {
                 AlertAction::Acknowledge => AlertAdminAction::Acknowledge,
@@ -87,7 +87,7 @@ impl<S: Backend> Service<S> {
             actor: by.actor,
             at: now,
             ip: by.ip,
-        });
+        }).await?;
         self.alert(id).await
     }
 
@@ -98,13 +98,13 @@ impl<S: Backend> Service<S> {
         if !self.store.request_resend(id, now).await? {
             return Err(ServiceError::NotFound(format!("no alert {id}")));
         }
-        self.events.publish(DomainEvent::AlertActed {
+        self.publish_durable(DomainEvent::AlertActed {
             id,
             action: AlertAdminAction::Resend,
             actor: by.actor,
             at: now,
             ip: by.ip,
-        });
+        }).await?;
         self.alert(id).await
     }
 }

@@ -249,7 +249,7 @@ impl<S: Backend> Service<S> {
             }
         }
         let user = alert.user.as_deref().unwrap_or_default();
-        self.events.publish(DomainEvent::AlertAnswered {
+        self.publish_durable(DomainEvent::AlertAnswered {
             alert_id: id,
             user,
             answer: choice,
@@ -259,7 +259,7 @@ impl<S: Backend> Service<S> {
             disowned_alert: answered.disowned_alert,
             blocked: answered.blocked,
             queued_correction: answered.queued_correction,
-        });
+        }).await?;
         Ok(answered)
     }
 

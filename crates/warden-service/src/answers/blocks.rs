@@ -110,12 +110,11 @@ impl<S: Backend> Service<S> {
             )));
         }
         self.blocks.remove(user, network);
-        self.events
-            .publish(crate::events::DomainEvent::SourceUnblocked {
+        self.publish_durable(crate::events::DomainEvent::SourceUnblocked {
                 user,
                 network: *network,
                 ip,
-            });
+            }).await?;
         Ok(())
     }
 

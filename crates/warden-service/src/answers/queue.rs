@@ -101,13 +101,13 @@ impl<S: Backend> Service<S> {
         ip: Option<IpAddr>,
     ) -> Result<QueuedCorrection, ServiceError> {
         let c = self.queued_correction(id).await?;
-        self.events.publish(DomainEvent::CorrectionDecided {
+        self.publish_durable(DomainEvent::CorrectionDecided {
             id,
             state,
             by,
             ip,
             at: c.decided_at.unwrap_or_else(|| self.now()),
-        });
+        }).await?;
         Ok(c)
     }
 }

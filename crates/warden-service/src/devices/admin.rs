@@ -117,7 +117,7 @@ impl<S: Backend> Service<S> {
             ),
             _ => self.devices.signed_out.remove(user, Some(&after.device)),
         }
-        self.events.publish(DomainEvent::DeviceActed {
+        self.publish_durable(DomainEvent::DeviceActed {
             user,
             device: Some(&s.device),
             action,
@@ -125,7 +125,7 @@ impl<S: Backend> Service<S> {
             ip,
             at: now,
             sessions: n,
-        });
+        }).await?;
         Ok(after)
     }
 
@@ -218,7 +218,7 @@ impl<S: Backend> Service<S> {
         let s = self.device_session(user, id).await?;
         let removed = self.store.delete_session(user, &s.device).await?;
         self.devices.signed_out.remove(user, Some(&s.device));
-        self.events.publish(DomainEvent::DeviceActed {
+        self.publish_durable(DomainEvent::DeviceActed {
             user,
             device: Some(&s.device),
             action: DeviceAction::Forgotten,
@@ -226,7 +226,7 @@ impl<S: Backend> Service<S> {
             ip,
             at: self.now(),
             sessions: u64::from(removed),
-        });
+        }).await?;
         Ok(())
     }
 
@@ -305,7 +305,7 @@ impl<S: Backend> Service<S> {
             .await?;
             self.short.forget_tickets(user).await;
         }
-        self.events.publish(DomainEvent::DeviceActed {
+        self.publish_durable(DomainEvent::DeviceActed {
             user,
             device: None,
             action: DeviceAction::LoggedOutEverywhere,
@@ -313,7 +313,7 @@ impl<S: Backend> Service<S> {
             ip,
             at: now,
             sessions,
-        });
+        }).await?;
         Ok(LoggedOut {
             sessions,
             web_sessions: account.is_some(),

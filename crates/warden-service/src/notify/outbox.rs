@@ -34,7 +34,7 @@ use super::channels::{self, Message, SendError};
 use super::templates::{self, TemplateError};
 use super::view::{AlertView, Links};
 use crate::events::{DomainEvent, NotifyAction};
-use crate::Service;
+use crate::{Service, ServiceError};
 
 /// Alerts one fan-out round reads.
 const FAN_OUT_BATCH: u32 = 200;
@@ -54,6 +54,18 @@ pub enum NotifyError {
     UnknownChannel(String),
     #[error("{0}")]
     Invalid(String),
+    /// Done, but its audit record could not be kept: not acknowledged.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl From<ServiceError> for NotifyError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Store(e) => NotifyError::Store(e),
+            other => NotifyError::Unavailable(other.to_string()),
+        }
+    }
 }
 
 /// The wait before try `attempts + 1` after `attempts` failed tries;
@@ -499,14 +511,14 @@ pub async fn set_template<S: Backend>(
             updated_by: warden_core::text::one_line(actor, 64),
         })
         .await?;
-    service.events.publish(DomainEvent::NotifyAdmin {
+    service.publish_durable(DomainEvent::NotifyAdmin {
         action: NotifyAction::TemplateSet,
         target: name,
         lang: Some(lang),
         actor,
         ip,
         at: service.now(),
-    });
+    }).await?;
     Ok(rendered)
 }
 
@@ -523,14 +535,14 @@ pub async fn reset_template<S: Backend>(
         return Err(TemplateError::UnknownName(name.to_string()).into());
     }
     let removed = service.store.delete_template(name, lang).await?;
-    service.events.publish(DomainEvent::NotifyAdmin {
+    service.publish_durable(DomainEvent::NotifyAdmin {
         action: NotifyAction::TemplateReset,
         target: name,
         lang: Some(lang),
         actor,
         ip,
         at: service.now(),
-    });
+    }).await?;
     Ok(removed)
 }
 
@@ -582,14 +594,14 @@ pub async fn send_test<S: Backend>(
     let mut msg = message(service, &alert, &d).await?;
     msg.subject = format!("[TEST] {}", msg.subject);
     let result = channels::send(channel, &msg, now_ms()).await;
-    service.events.publish(DomainEvent::NotifyAdmin {
+    service.publish_durable(DomainEvent::NotifyAdmin {
         action: NotifyAction::ChannelTested,
         target: name,
         lang: None,
         actor,
         ip,
         at: now,
-    });
+    }).await?;
     Ok(result?)
 }
 

@@ -372,7 +372,7 @@ impl<S: Backend> Service<S> {
         if durable_now {
             self.write_profile(&attempt.user).await?;
         }
-        self.events.publish(DomainEvent::LoginRecorded {
+        self.publish_durable(DomainEvent::LoginRecorded {
             entry,
             attempt,
             ip: info,
@@ -381,7 +381,7 @@ impl<S: Backend> Service<S> {
             refusal: r.refusal,
             alert: r.alert,
             elapsed: started.elapsed(),
-        });
+        }).await?;
         Ok(())
     }
 }

@@ -274,8 +274,7 @@ impl<S: Backend> Service<S> {
                 e => e.into(),
             })?;
         self.reload_policies().await?;
-        self.events
-            .publish(DomainEvent::Policy(PolicyEvent::Changed {
+        self.publish_durable(DomainEvent::Policy(PolicyEvent::Changed {
                 scope,
                 target: &target,
                 version: v.version,
@@ -284,7 +283,7 @@ impl<S: Backend> Service<S> {
                 actor: &v.actor,
                 ip: by.ip,
                 at,
-            }));
+            })).await?;
         Ok(v)
     }
 
@@ -373,14 +372,13 @@ impl<S: Backend> Service<S> {
         let at = self.now();
         self.store.set_user_groups(&user, &names, at).await?;
         self.reload_policies().await?;
-        self.events
-            .publish(DomainEvent::Policy(PolicyEvent::GroupsSet {
+        self.publish_durable(DomainEvent::Policy(PolicyEvent::GroupsSet {
                 user: &user,
                 groups: &names,
                 actor: by.actor,
                 ip: by.ip,
                 at,
-            }));
+            })).await?;
         Ok(names)
     }
 

@@ -241,26 +241,26 @@ impl<S: Backend> Service<S> {
         }
         op.id = done.id;
         op.alert_id = done.alert_id;
-        self.events.publish(DomainEvent::OperationReported {
+        self.publish_durable(DomainEvent::OperationReported {
             operation: &op,
             actor: by.actor,
             ip: by.ip,
             at: now,
             duplicate: false,
-        });
+        }).await?;
         let alert = match done.alert_id {
             Some(id) => self.store.alert(id).await?,
             None => None,
         };
         if verdict.alerts() {
-            self.events.publish(DomainEvent::OperationCorrelated {
+            self.publish_durable(DomainEvent::OperationCorrelated {
                 operation: &op,
                 alert_id: op.alert_id,
                 folded: matches!(planned, Some(OperationAlert::Fold { .. })),
-            });
+            }).await?;
         }
         if let (Some(OperationAlert::Insert(_)), Some(a)) = (&planned, &alert) {
-            self.events.publish(DomainEvent::AlertRaised { alert: a });
+            self.publish_durable(DomainEvent::AlertRaised { alert: a }).await?;
         }
         Ok(ReportedOperation {
             operation: op,
