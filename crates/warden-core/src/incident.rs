@@ -403,7 +403,11 @@ impl IncidentStep {
 
 /// The SLA rule: the steps not done by their due time, in order. A closed
 /// incident has nothing overdue.
-pub fn overdue(status: IncidentStatus, steps: &[IncidentStep], now: Timestamp) -> Vec<&IncidentStep> {
+pub fn overdue(
+    status: IncidentStatus,
+    steps: &[IncidentStep],
+    now: Timestamp,
+) -> Vec<&IncidentStep> {
     if status == IncidentStatus::Closed {
         return Vec::new();
     }
@@ -558,7 +562,10 @@ mod tests {
             Err(TransitionError::ReviewMissing)
         );
         assert!(check_transition(Recovered, Closed, true).is_ok());
-        assert!(check_transition(Closed, Open, true).is_err(), "no reopening");
+        assert!(
+            check_transition(Closed, Open, true).is_err(),
+            "no reopening"
+        );
     }
 
     #[test]
@@ -621,7 +628,10 @@ mod tests {
         let mut b = book();
         b.steps[0].due_minutes = 0;
         let e = b.validate().unwrap_err();
-        assert!(e.to_string().starts_with("step \"lock\": due_minutes"), "{e}");
+        assert!(
+            e.to_string().starts_with("step \"lock\": due_minutes"),
+            "{e}"
+        );
 
         let mut b = book();
         b.steps[1].kind = StepKind::Manual { checklist: vec![] };
