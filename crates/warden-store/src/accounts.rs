@@ -240,6 +240,7 @@ pub trait Backend:
     + crate::SessionStore
     + crate::OperationStore
     + crate::AuditStore
+    + crate::IncidentStore
 {
 }
 
@@ -253,7 +254,8 @@ impl<
             + crate::PolicyStore
             + crate::SessionStore
             + crate::OperationStore
-            + crate::AuditStore,
+            + crate::AuditStore
+            + crate::IncidentStore,
     > Backend for T
 {
 }
