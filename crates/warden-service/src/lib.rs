@@ -29,6 +29,7 @@ pub mod credentials;
 pub mod devices;
 pub mod error;
 pub mod events;
+pub mod evidence;
 pub mod geo;
 pub mod notify;
 pub mod pipeline;

@@ -74,7 +74,7 @@ pub(super) fn incident_of(r: &IncidentRecord) -> BundleIncident {
                 id: s.step.clone(),
                 title: s.title_en.clone(),
                 owner: s.owner.clone(),
-                kind: s.kind.to_string(),
+                kind: s.kind.wire(),
                 due_at: s.due_at,
                 done_at: s.done_at,
                 done_by: s.done_by.clone(),
@@ -150,12 +150,12 @@ impl<S: Backend> Service<S> {
         cited: &[AuditRecord],
     ) -> Result<Vec<BundleLogin>, ServiceError> {
         // (user, time, ip) -> the login records, in order, to pair once.
-        let mut records: HashMap<(&str, i64, &str), Vec<u64>> = HashMap::new();
+        let mut records: HashMap<(String, i64, String), Vec<u64>> = HashMap::new();
         for r in cited.iter().rev() {
             if r.entry.kind == "login.recorded" {
                 if let (Some(u), Some(ip)) = (&r.entry.user, &r.entry.ip) {
                     records
-                        .entry((u.as_str(), r.entry.at.secs(), ip.as_str()))
+                        .entry((u.clone(), r.entry.at.secs(), ip.clone()))
                         .or_default()
                         .push(r.seq);
                 }
@@ -181,7 +181,7 @@ impl<S: Backend> Service<S> {
                     }
                     let ip = ev.ip.to_string();
                     let audit_seq = records
-                        .get_mut(&(ev.user.as_str(), ev.ts.secs(), ip.as_str()))
+                        .get_mut(&(ev.user.clone(), ev.ts.secs(), ip.clone()))
                         .and_then(|v| v.pop());
                     let network = self
                         .intel

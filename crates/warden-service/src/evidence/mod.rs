@@ -25,7 +25,7 @@ use std::collections::BTreeSet;
 use warden_audit::bundle::{EvidenceBundle, InstanceKey, BUNDLE_FORMAT, BUNDLE_VERSION};
 use warden_audit::{Anchor, AuditPublicKey, AuditRecord, Excerpt, GENESIS};
 use warden_core::Timestamp;
-use warden_store::{AuditQuery, AuditStore, Backend, IncidentStore, MAX_AUDIT_PAGE};
+use warden_store::{AuditQuery, Backend, IncidentStore, MAX_AUDIT_PAGE};
 
 use crate::{Service, ServiceError};
 
