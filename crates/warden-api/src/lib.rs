@@ -206,6 +206,7 @@ pub fn router<S: Backend>(state: Arc<AppState<S>>) -> Router {
         .route("/alerts/{id}/close", post(alerts::close::<S>))
         .route("/alerts/{id}/resend", post(alerts::resend::<S>))
         .merge(routes::policies::routes::<S>())
+        .merge(routes::evidence::routes::<S>())
         .route(
             "/operations",
             get(operations::list::<S>).post(operations::report::<S>),

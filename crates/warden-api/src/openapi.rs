@@ -208,8 +208,10 @@ impl Modify for ErrorResponses {
         operations::report,
         operations::list,
         operations::get,
+        crate::routes::evidence::file,
+        crate::routes::evidence::page,
     ),
-    components(schemas(ErrorBody, ErrorDetail)),
+    components(schemas(ErrorBody, ErrorDetail, crate::routes::evidence::EvidenceFileDto)),
     modifiers(&Security, &ErrorResponses),
     tags(
         (name = "login", description = "Evaluate and report login attempts"),
@@ -224,6 +226,7 @@ impl Modify for ErrorResponses {
         (name = "sessions", description = "A user's sessions and devices: list, sign out, approve, trust, forget, log out everywhere"),
         (name = "operations", description = "Sensitive operations the mail or IM system reports in accounts (forwarding and inbox rules, security contacts, passwords, 2FA, codes, tokens, exports), correlated with risky logins"),
         (name = "notify", description = "Alert delivery: channels, templates, the outbox's deliveries (docs/alert-delivery.md)"),
+        (name = "incidents", description = "Incidents: graded response, playbooks, one-click actions, timeline, and the signed evidence bundle"),
     )
 )]
 pub struct ApiDoc;

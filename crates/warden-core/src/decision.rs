@@ -149,11 +149,17 @@ impl ReasonCode {
     /// history keeps the codes only; a [`crate::Reason`] words the details).
     pub fn describe(self) -> &'static str {
         match self {
-            ReasonCode::UnusualCountry => "login from a country the user does not usually log in from",
+            ReasonCode::UnusualCountry => {
+                "login from a country the user does not usually log in from"
+            }
             ReasonCode::UnusualRegion => "login from an unusual region",
             ReasonCode::UnusualCity => "login from an unusual city",
-            ReasonCode::ImpossibleTravel => "too far from the previous login for the time between them",
-            ReasonCode::ConcurrentDistantSessions => "sessions open at the same time in distant places",
+            ReasonCode::ImpossibleTravel => {
+                "too far from the previous login for the time between them"
+            }
+            ReasonCode::ConcurrentDistantSessions => {
+                "sessions open at the same time in distant places"
+            }
             ReasonCode::NewDevice => "a device the user has not used before",
             ReasonCode::NewClient => "a mail program the user has not used before",
             ReasonCode::UnusualHour => "an hour the user does not usually log in at",
@@ -163,7 +169,9 @@ impl ReasonCode {
             ReasonCode::BruteForceLockout => "too many wrong passwords: locked out",
             ReasonCode::AccountUnderAttack => "many failed logins against this account",
             ReasonCode::PasswordSpraying => "the address tries many accounts (password spraying)",
-            ReasonCode::CredentialStuffing => "the address tries many leaked credentials (credential stuffing)",
+            ReasonCode::CredentialStuffing => {
+                "the address tries many leaked credentials (credential stuffing)"
+            }
             ReasonCode::LearningPeriod => "the user's profile is still learning",
             ReasonCode::StatisticalAnomaly => "unusual compared to the user's history",
             ReasonCode::AccessDenied => "refused by an access policy",

@@ -267,7 +267,8 @@ impl<S: Backend> Service<S> {
     pub async fn commit(&self, write: AccountWrite) -> Result<(), ServiceError> {
         self.store.commit(&write).await?;
         for e in &write.events {
-            self.publish_durable(DomainEvent::AccountChanged { event: e }).await?;
+            self.publish_durable(DomainEvent::AccountChanged { event: e })
+                .await?;
         }
         Ok(())
     }

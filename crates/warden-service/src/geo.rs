@@ -22,7 +22,8 @@ impl<S: Backend> Service<S> {
         self.publish_durable(DomainEvent::GeoCorrected {
             network: c.network,
             removed: false,
-        }).await?;
+        })
+        .await?;
         Ok(())
     }
 
@@ -36,7 +37,8 @@ impl<S: Backend> Service<S> {
         self.publish_durable(DomainEvent::GeoCorrected {
             network: *net,
             removed: true,
-        }).await?;
+        })
+        .await?;
         Ok(all)
     }
 

@@ -135,7 +135,8 @@ impl<S: Backend> Service<S> {
                     .use_recovery_code(user, &digest, now, &ev)
                     .await?
                 {
-                    self.publish_durable(DomainEvent::AccountChanged { event: &ev }).await?;
+                    self.publish_durable(DomainEvent::AccountChanged { event: &ev })
+                        .await?;
                     passed = Some(CodeCheck::Passed { step: None });
                 }
             }

@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod alerts;
 pub mod answers;
 pub mod auth;
+pub mod evidence;
 pub mod geo;
 pub mod health;
 pub mod login;

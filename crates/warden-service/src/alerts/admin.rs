@@ -87,7 +87,8 @@ impl<S: Backend> Service<S> {
             actor: by.actor,
             at: now,
             ip: by.ip,
-        }).await?;
+        })
+        .await?;
         self.alert(id).await
     }
 
@@ -104,7 +105,8 @@ impl<S: Backend> Service<S> {
             actor: by.actor,
             at: now,
             ip: by.ip,
-        }).await?;
+        })
+        .await?;
         self.alert(id).await
     }
 }

@@ -259,7 +259,8 @@ impl<S: Backend> Service<S> {
             disowned_alert: answered.disowned_alert,
             blocked: answered.blocked,
             queued_correction: answered.queued_correction,
-        }).await?;
+        })
+        .await?;
         Ok(answered)
     }
 

@@ -111,10 +111,11 @@ impl<S: Backend> Service<S> {
         }
         self.blocks.remove(user, network);
         self.publish_durable(crate::events::DomainEvent::SourceUnblocked {
-                user,
-                network: *network,
-                ip,
-            }).await?;
+            user,
+            network: *network,
+            ip,
+        })
+        .await?;
         Ok(())
     }
 

@@ -107,7 +107,8 @@ impl<S: Backend> Service<S> {
             by,
             ip,
             at: c.decided_at.unwrap_or_else(|| self.now()),
-        }).await?;
+        })
+        .await?;
         Ok(c)
     }
 }

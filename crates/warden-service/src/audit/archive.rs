@@ -106,7 +106,8 @@ pub async fn archive_once<S: AuditStore>(
     let proven = anchor.seq == 0 && anchor.hash == GENESIS;
     let cps = store.checkpoints(anchor.seq, cp.seq).await?;
     let mut v = Verifier::new(key, anchor, cps, proven).map_err(broken)?;
-    let fail = |e: ArchiveError| ServiceError::Unavailable(format!("writing the audit archive: {e}"));
+    let fail =
+        |e: ArchiveError| ServiceError::Unavailable(format!("writing the audit archive: {e}"));
     let mut file = sink.begin(anchor, &cp).map_err(fail)?;
     let mut next = first;
     while next <= cp.seq {

@@ -115,7 +115,9 @@ pub fn entry_of(event: &DomainEvent<'_>, now: Timestamp) -> Option<AuditEntry> {
                 .detail("reasons", reasons.join(","));
             e = match outcome {
                 Outcome::Success => e.detail("outcome", "success"),
-                Outcome::Failure(why) => e.detail("outcome", "failure").detail("failure", why.as_str()),
+                Outcome::Failure(why) => e
+                    .detail("outcome", "failure")
+                    .detail("failure", why.as_str()),
             };
             if let Some(r) = refusal {
                 e = e.detail("refusal", r.as_str());
@@ -167,10 +169,7 @@ pub fn entry_of(event: &DomainEvent<'_>, now: Timestamp) -> Option<AuditEntry> {
         )),
         DomainEvent::AccountChanged { event } => {
             let name = event.kind.to_string();
-            let kind = format!(
-                "account.{}",
-                name.strip_prefix("account_").unwrap_or(&name)
-            );
+            let kind = format!("account.{}", name.strip_prefix("account_").unwrap_or(&name));
             let mut e = entry(event.ts, &kind, actor_name(&event.actor)).user(&event.user);
             e = with_ip(e, event.ip);
             if !event.detail.is_empty() {

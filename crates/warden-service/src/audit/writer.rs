@@ -168,9 +168,7 @@ impl Queue {
     }
 
     /// Asks the writer for a checkpoint covering the head.
-    pub(crate) fn request_checkpoint(
-        &self,
-    ) -> oneshot::Receiver<Result<Checkpoint, ServiceError>> {
+    pub(crate) fn request_checkpoint(&self) -> oneshot::Receiver<Result<Checkpoint, ServiceError>> {
         let (tx, rx) = oneshot::channel();
         self.pending.lock().checkpoint_requests.push(tx);
         self.wake.notify_one();
@@ -222,10 +220,7 @@ impl<S: Backend> Writer<'_, S> {
         let mut failures = 0u32;
         loop {
             let mut chain = self.chain;
-            let records: Vec<_> = batch
-                .iter()
-                .map(|(_, e)| chain.append(e.clone()))
-                .collect();
+            let records: Vec<_> = batch.iter().map(|(_, e)| chain.append(e.clone())).collect();
             match store.append_audit(&records).await {
                 Ok(()) => {
                     self.chain = chain;
@@ -245,7 +240,10 @@ impl<S: Backend> Writer<'_, S> {
                     metrics::counter!("warden_audit_append_errors_total").increment(1);
                     tracing::error!(error = %e, records = records.len(), "appending to the audit log failed; retrying (actions wait unacknowledged)");
                     if stopping && failures >= 3 {
-                        tracing::error!(records = records.len(), "giving up the audit records queued at shutdown");
+                        tracing::error!(
+                            records = records.len(),
+                            "giving up the audit records queued at shutdown"
+                        );
                         return;
                     }
                     tokio::time::sleep(backoff).await;
@@ -278,11 +276,11 @@ impl<S: Backend> Writer<'_, S> {
         if self.chain.seq == 0 || self.chain.seq <= self.signed {
             return Ok(());
         }
-        let cp = self.service.audit.signer().sign(
-            self.chain.seq,
-            self.chain.head,
-            self.service.now(),
-        );
+        let cp =
+            self.service
+                .audit
+                .signer()
+                .sign(self.chain.seq, self.chain.head, self.service.now());
         match self.service.store.add_checkpoint(&cp).await {
             // Conflict: another node signed this record already.
             Ok(()) | Err(StoreError::Conflict { .. }) => {

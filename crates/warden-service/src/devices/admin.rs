@@ -125,7 +125,8 @@ impl<S: Backend> Service<S> {
             ip,
             at: now,
             sessions: n,
-        }).await?;
+        })
+        .await?;
         Ok(after)
     }
 
@@ -226,7 +227,8 @@ impl<S: Backend> Service<S> {
             ip,
             at: self.now(),
             sessions: u64::from(removed),
-        }).await?;
+        })
+        .await?;
         Ok(())
     }
 
@@ -313,7 +315,8 @@ impl<S: Backend> Service<S> {
             ip,
             at: now,
             sessions,
-        }).await?;
+        })
+        .await?;
         Ok(LoggedOut {
             sessions,
             web_sessions: account.is_some(),

@@ -299,7 +299,10 @@ mod tests {
                 .detail("status", "contained"),
         );
         let a = action_of(&r);
-        assert_eq!((a.action.as_str(), a.result.as_str()), ("status:contained", "done"));
+        assert_eq!(
+            (a.action.as_str(), a.result.as_str()),
+            ("status:contained", "done")
+        );
         assert_eq!(summary_of(&r), "incident status: status=contained");
     }
 }

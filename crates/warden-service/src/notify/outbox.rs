@@ -511,14 +511,16 @@ pub async fn set_template<S: Backend>(
             updated_by: warden_core::text::one_line(actor, 64),
         })
         .await?;
-    service.publish_durable(DomainEvent::NotifyAdmin {
-        action: NotifyAction::TemplateSet,
-        target: name,
-        lang: Some(lang),
-        actor,
-        ip,
-        at: service.now(),
-    }).await?;
+    service
+        .publish_durable(DomainEvent::NotifyAdmin {
+            action: NotifyAction::TemplateSet,
+            target: name,
+            lang: Some(lang),
+            actor,
+            ip,
+            at: service.now(),
+        })
+        .await?;
     Ok(rendered)
 }
 
@@ -535,14 +537,16 @@ pub async fn reset_template<S: Backend>(
         return Err(TemplateError::UnknownName(name.to_string()).into());
     }
     let removed = service.store.delete_template(name, lang).await?;
-    service.publish_durable(DomainEvent::NotifyAdmin {
-        action: NotifyAction::TemplateReset,
-        target: name,
-        lang: Some(lang),
-        actor,
-        ip,
-        at: service.now(),
-    }).await?;
+    service
+        .publish_durable(DomainEvent::NotifyAdmin {
+            action: NotifyAction::TemplateReset,
+            target: name,
+            lang: Some(lang),
+            actor,
+            ip,
+            at: service.now(),
+        })
+        .await?;
     Ok(removed)
 }
 
@@ -594,14 +598,16 @@ pub async fn send_test<S: Backend>(
     let mut msg = message(service, &alert, &d).await?;
     msg.subject = format!("[TEST] {}", msg.subject);
     let result = channels::send(channel, &msg, now_ms()).await;
-    service.publish_durable(DomainEvent::NotifyAdmin {
-        action: NotifyAction::ChannelTested,
-        target: name,
-        lang: None,
-        actor,
-        ip,
-        at: now,
-    }).await?;
+    service
+        .publish_durable(DomainEvent::NotifyAdmin {
+            action: NotifyAction::ChannelTested,
+            target: name,
+            lang: None,
+            actor,
+            ip,
+            at: now,
+        })
+        .await?;
     Ok(result?)
 }
 

@@ -381,7 +381,8 @@ impl<S: Backend> Service<S> {
             refusal: r.refusal,
             alert: r.alert,
             elapsed: started.elapsed(),
-        }).await?;
+        })
+        .await?;
         Ok(())
     }
 }

@@ -275,15 +275,16 @@ impl<S: Backend> Service<S> {
             })?;
         self.reload_policies().await?;
         self.publish_durable(DomainEvent::Policy(PolicyEvent::Changed {
-                scope,
-                target: &target,
-                version: v.version,
-                change,
-                mode: v.mode,
-                actor: &v.actor,
-                ip: by.ip,
-                at,
-            })).await?;
+            scope,
+            target: &target,
+            version: v.version,
+            change,
+            mode: v.mode,
+            actor: &v.actor,
+            ip: by.ip,
+            at,
+        }))
+        .await?;
         Ok(v)
     }
 
@@ -373,12 +374,13 @@ impl<S: Backend> Service<S> {
         self.store.set_user_groups(&user, &names, at).await?;
         self.reload_policies().await?;
         self.publish_durable(DomainEvent::Policy(PolicyEvent::GroupsSet {
-                user: &user,
-                groups: &names,
-                actor: by.actor,
-                ip: by.ip,
-                at,
-            })).await?;
+            user: &user,
+            groups: &names,
+            actor: by.actor,
+            ip: by.ip,
+            at,
+        }))
+        .await?;
         Ok(names)
     }
 

@@ -247,7 +247,8 @@ impl<S: Backend> Service<S> {
             ip: by.ip,
             at: now,
             duplicate: false,
-        }).await?;
+        })
+        .await?;
         let alert = match done.alert_id {
             Some(id) => self.store.alert(id).await?,
             None => None,
@@ -257,10 +258,12 @@ impl<S: Backend> Service<S> {
                 operation: &op,
                 alert_id: op.alert_id,
                 folded: matches!(planned, Some(OperationAlert::Fold { .. })),
-            }).await?;
+            })
+            .await?;
         }
         if let (Some(OperationAlert::Insert(_)), Some(a)) = (&planned, &alert) {
-            self.publish_durable(DomainEvent::AlertRaised { alert: a }).await?;
+            self.publish_durable(DomainEvent::AlertRaised { alert: a })
+                .await?;
         }
         Ok(ReportedOperation {
             operation: op,
