@@ -212,6 +212,9 @@ pub fn router<S: Backend>(state: Arc<AppState<S>>) -> Router {
             get(operations::list::<S>).post(operations::report::<S>),
         )
         .route("/operations/{id}", get(operations::get::<S>))
+        .route("/audit", get(routes::audit::list::<S>))
+        .route("/audit/public-key", get(routes::audit::public_key::<S>))
+        .route("/audit/verify", get(routes::audit::verify::<S>))
         // Inside the key check: a request without a valid key takes no slot.
         .route_layer(axum::middleware::from_fn_with_state(
             overload::Gate {

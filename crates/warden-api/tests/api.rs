@@ -280,6 +280,10 @@ impl Harness {
             devices,
             stepup: Default::default(),
             sensitive: Default::default(),
+            audit: warden_service::audit::AuditLog::new(
+                warden_audit::AuditSigner::from_seed(&[7; 32]).unwrap(),
+                Default::default(),
+            ),
         });
         tokio::spawn(warden_service::devices::run(
             service.clone(),

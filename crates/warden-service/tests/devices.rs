@@ -142,6 +142,10 @@ impl World {
             devices,
             stepup: Default::default(),
             sensitive: Default::default(),
+            audit: warden_service::audit::AuditLog::new(
+                warden_audit::AuditSigner::from_seed(&[7; 32]).unwrap(),
+                Default::default(),
+            ),
         });
         tokio::spawn(warden_service::devices::run(
             service.clone(),

@@ -85,6 +85,10 @@ impl World {
             devices: Default::default(),
             stepup: Default::default(),
             sensitive: Default::default(),
+            audit: warden_service::audit::AuditLog::new(
+                warden_audit::AuditSigner::from_seed(&[7; 32]).unwrap(),
+                Default::default(),
+            ),
         });
         World {
             service,

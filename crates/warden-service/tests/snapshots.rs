@@ -100,6 +100,10 @@ async fn node(dir: &Path, clock: Arc<TestClock>) -> (Arc<Service<SqliteStore>>, 
         devices: Default::default(),
         stepup: Default::default(),
         sensitive: Default::default(),
+        audit: warden_service::audit::AuditLog::new(
+            warden_audit::AuditSigner::from_seed(&[7; 32]).unwrap(),
+            Default::default(),
+        ),
     });
     (service, restored)
 }

@@ -102,6 +102,7 @@ pub struct Config {
     pub log: Log,
     pub notify: Notify,
     pub sensitive: Sensitive,
+    pub audit: Audit,
 }
 
 /// Keys that moved, with their new names.
@@ -130,6 +131,7 @@ impl Default for Config {
             log: Log::default(),
             notify: Notify::default(),
             sensitive: Sensitive::default(),
+            audit: Audit::default(),
         }
     }
 }
@@ -268,6 +270,80 @@ pub struct AnonymizerList {
     pub path: PathBuf,
     /// `tor`, `vpn` or `proxy`.
     pub kind: AnonymizerKind,
+}
+
+/// The tamper-evident audit log (`warden audit`, `GET /v1/audit`): every security-relevant event, chained with SHA-256 and signed at checkpoints with Ed25519.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Audit {
+    /// The Ed25519 key checkpoints are signed with (32 random bytes, created on first start, mode 0600; relative to `data_dir`). Its public half: `warden audit public-key`. Back it up: a new key cannot sign for the old checkpoints, but they still verify with the old public key.
+    pub signing_key_file: PathBuf,
+    /// Sign the head of the log this often (seconds) when it moved.
+    pub checkpoint_every_secs: u64,
+    /// Sign the head after this many records too.
+    pub checkpoint_every_records: u64,
+    /// Records older than this (days) are exported to `archive_dir`, then pruned. At least 180 unless `allow_short_retention`.
+    pub retention_days: u32,
+    /// Allow `retention_days` below 180 (tests, trials): the seeds ask for at least 180 days of audit logs.
+    pub allow_short_retention: bool,
+    /// Where expired records go (`audit-<from>-<to>.jsonl`, each ending with the signed checkpoint that proves it; relative to `data_dir`). `warden audit verify --archive-dir` checks them with the stored log.
+    pub archive_dir: PathBuf,
+    /// How often the archive-then-prune runs (seconds; daily by default).
+    pub archive_every_secs: u64,
+    /// The writer's queue: at most this many entries waiting. A full queue refuses to acknowledge the actions whose record it cannot hold (HTTP 503).
+    pub queue_max_entries: u32,
+}
+
+impl Default for Audit {
+    fn default() -> Self {
+        Audit {
+            signing_key_file: PathBuf::from("audit-key"),
+            checkpoint_every_secs: 60,
+            checkpoint_every_records: 10_000,
+            retention_days: 180,
+            allow_short_retention: false,
+            archive_dir: PathBuf::from("audit-archive"),
+            archive_every_secs: 86_400,
+            queue_max_entries: 100_000,
+        }
+    }
+}
+
+impl Audit {
+    /// The service's settings (after [`Config::validate`]).
+    pub fn settings(&self) -> warden_service::audit::AuditSettings {
+        use std::time::Duration;
+        warden_service::audit::AuditSettings {
+            checkpoint_every: Duration::from_secs(self.checkpoint_every_secs),
+            checkpoint_every_records: self.checkpoint_every_records,
+            retention_days: self.retention_days,
+            archive_every: Duration::from_secs(self.archive_every_secs),
+            queue_max_entries: self.queue_max_entries as usize,
+            // About 640 bytes an entry on average, far above a login's.
+            queue_max_bytes: (self.queue_max_entries as usize).saturating_mul(640),
+            ..Default::default()
+        }
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        within("audit.checkpoint_every_secs", self.checkpoint_every_secs, 1, 86_400)?;
+        within(
+            "audit.checkpoint_every_records",
+            self.checkpoint_every_records,
+            1,
+            1_000_000,
+        )?;
+        within("audit.retention_days", self.retention_days, 0, 36_500)?;
+        if self.retention_days < 180 && !self.allow_short_retention {
+            bail!(
+                "invalid configuration: audit.retention_days must be at least 180 (audit logs are kept at least 180 days), got {}; set audit.allow_short_retention = true to allow less",
+                self.retention_days
+            );
+        }
+        within("audit.archive_every_secs", self.archive_every_secs, 1, 30 * 86_400)?;
+        within("audit.queue_max_entries", self.queue_max_entries, 1_000, 10_000_000)?;
+        Ok(())
+    }
 }
 
 /// Sensitive operations the mail or IM system reports (`POST /v1/operations`, `warden operations ingest`) and their correlation with the risky logins before them.
@@ -988,6 +1064,7 @@ impl Config {
         within("devices.retention_days", d.retention_days, 1, 3650)?;
         within("devices.max_trust_days", d.max_trust_days, 1, 3650)?;
         self.sensitive.validate()?;
+        self.audit.validate()?;
         within(
             "answers.link_ttl_hours",
             self.answers.link_ttl_hours,

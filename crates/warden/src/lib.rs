@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod admin_notify;
 pub mod alerts_cli;
+pub mod audit_cli;
 pub mod checkpassword;
 pub mod config;
 pub mod eval;

@@ -46,6 +46,12 @@ enum Command {
         #[command(subcommand)]
         command: SecretKeyCommand,
     },
+    /// The tamper-evident audit log: verify it (with its archives), list
+    /// records, print the public key, archive now (on the database).
+    Audit {
+        #[command(subcommand)]
+        command: warden::audit_cli::AuditCommand,
+    },
     /// Evaluate a JSONL stream of login events offline (backtesting).
     Replay {
         /// Input: one JSON event per line.
@@ -530,6 +536,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let path = cfg.database_path();
             rt.block_on(serve::open_store(&cfg))?;
             emit(format_args!("database {} is up to date\n", path.display()))?;
+        }
+        Command::Audit { command } => {
+            let rt = tokio::runtime::Runtime::new()?;
+            let (text, ok) = rt.block_on(warden::audit_cli::run(&cfg, command))?;
+            emit(text)?;
+            if !ok {
+                return Ok(ExitCode::FAILURE);
+            }
         }
         Command::SecretKey {
             command: SecretKeyCommand::Reset { yes },

@@ -249,7 +249,7 @@ fn random_key() -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-fn write_secret(path: &Path, value: &str) -> anyhow::Result<()> {
+pub fn write_secret(path: &Path, value: &str) -> anyhow::Result<()> {
     if let Some(dir) = path.parent() {
         private::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
@@ -375,10 +375,20 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
         Default::default(),
         Arc::new(SystemClock),
     );
+    // The audit log: its key (created on first start), the subscriber
+    // every acknowledged action waits for, archives past the retention.
+    let audit = warden_service::audit::AuditLog::new(
+        crate::audit_cli::signing_key(&cfg)?,
+        cfg.audit.settings(),
+    )
+    .with_sink(Arc::new(crate::audit_cli::JsonlSink {
+        dir: crate::audit_cli::archive_dir(&cfg),
+    }));
     let events = Events::standard()
         .with(alerts.waker())
         .with(devices.recorder())
-        .with(compromise);
+        .with(compromise)
+        .with(audit.trail(Arc::new(SystemClock)));
     let service = Arc::new(Service {
         engine: engine.into(),
         intel: Arc::new(intel),
@@ -408,6 +418,7 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
         devices,
         stepup: Default::default(),
         sensitive: cfg.sensitive.settings(),
+        audit,
     });
     // The disowned sources, before the first login is scored.
     service
@@ -468,6 +479,21 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
     let session_writer = tokio::spawn(warden_service::devices::run(service.clone(), async move {
         let _ = sessions_stopped.await;
     }));
+    // The audit writer: chains, commits and signs what the trail queues.
+    let (stop_audit, audit_stopped) = oneshot::channel::<()>();
+    let audit_writer = tokio::spawn(warden_service::audit::writer::run(
+        service.clone(),
+        async move {
+            let _ = audit_stopped.await;
+        },
+    ));
+    let (stop_archive, archive_stopped) = oneshot::channel::<()>();
+    let audit_archive = tokio::spawn(warden_service::audit::archive::run(
+        service.clone(),
+        async move {
+            let _ = archive_stopped.await;
+        },
+    ));
     let app = warden_api::router(state.clone());
     let postfix = match &cfg.postfix.listen {
         Some(listen) => {
@@ -533,6 +559,12 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
         if let Err(e) = state.service.raise_alerts().await {
             tracing::warn!(error = %e, "raising the last alerts at shutdown failed; the next start raises them");
         }
+        // Last: the audit records of everything above, and the checkpoint
+        // signing the head.
+        let _ = stop_archive.send(());
+        let _ = audit_archive.await;
+        let _ = stop_audit.send(());
+        let _ = audit_writer.await;
         state.store.close().await;
         served.context("HTTP server")
     });

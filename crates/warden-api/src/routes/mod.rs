@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod alerts;
 pub mod answers;
+pub mod audit;
 pub mod auth;
 pub mod evidence;
 pub mod geo;

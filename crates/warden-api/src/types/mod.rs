@@ -14,6 +14,7 @@ use crate::error::ApiError;
 pub mod accounts;
 pub mod alerts;
 pub mod answers;
+pub mod audit;
 pub mod dovecot;
 pub mod notify;
 pub mod operations;

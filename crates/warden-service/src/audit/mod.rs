@@ -74,6 +74,8 @@ pub struct AuditLog {
     /// Where expiring records go before they are pruned; `None`: nothing
     /// is archived nor pruned.
     pub(crate) sink: Option<Arc<dyn ArchiveSink>>,
+    /// One verification walk at a time ([`Service::audit_verify`]).
+    pub(crate) verifying: tokio::sync::Semaphore,
 }
 
 impl std::fmt::Debug for AuditLog {
@@ -97,6 +99,7 @@ impl AuditLog {
             settings,
             queue,
             sink: None,
+            verifying: tokio::sync::Semaphore::new(1),
         }
     }
 

@@ -7,6 +7,27 @@
 use warden_audit::{Anchor, AuditPublicKey, Break, Problem, Verified, Verifier, GENESIS};
 use warden_store::{AuditStore, StoreError, MAX_AUDIT_PAGE};
 
+impl<S: warden_store::Backend> crate::Service<S> {
+    /// Verifies the stored log (its start proven by the genesis or the
+    /// checkpoint it was pruned through; the archives are the CLI's):
+    /// `Ok(Ok(..))` intact, `Ok(Err(break))` where it breaks. One walk at a
+    /// time (another one running: [`crate::ServiceError::Busy`]); it reads
+    /// a page at a time and yields between pages.
+    pub async fn audit_verify(&self) -> Result<Result<Verified, Break>, crate::ServiceError> {
+        let Ok(_permit) = self.audit.verifying.try_acquire() else {
+            return Err(crate::ServiceError::Busy {
+                what: "the audit verification",
+                retry_after_secs: 5,
+            });
+        };
+        match verify_stored(self.store.as_ref(), &self.audit_public_key(), None).await {
+            Ok(v) => Ok(Ok(v)),
+            Err(WalkError::Break(b)) => Ok(Err(b)),
+            Err(WalkError::Store(e)) => Err(e.into()),
+        }
+    }
+}
+
 /// Why a walk ended without a verdict on the whole log.
 #[derive(Debug, thiserror::Error)]
 pub enum WalkError {
