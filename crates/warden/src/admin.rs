@@ -96,6 +96,39 @@ impl Admin {
     }
 }
 
+impl Admin {
+    /// GETs `path` and returns the answer's bytes as they came (a signed
+    /// file must not be re-encoded); a non-2xx answer is an error with the
+    /// service's message.
+    pub async fn get_bytes(&self, path: &str) -> anyhow::Result<Vec<u8>> {
+        let url = format!("{}{path}", self.base);
+        let resp = self
+            .http
+            .get(&url)
+            .bearer_auth(&self.key)
+            .send()
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot reach Warden at {} (is `warden serve` running?)",
+                    self.base
+                )
+            })?;
+        let status = resp.status();
+        let bytes = resp.bytes().await.context("reading the answer")?;
+        if !status.is_success() {
+            let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+            let msg = value
+                .pointer("/error/message")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .unwrap_or_else(|| String::from_utf8_lossy(&bytes).chars().take(300).collect());
+            bail!("{status}: {msg}");
+        }
+        Ok(bytes.to_vec())
+    }
+}
+
 /// A request body.
 pub enum Body {
     Json(Value),

@@ -18,7 +18,9 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
-use warden_audit::{Anchor, AuditPublicKey, AuditRecord, AuditSigner, Checkpoint, Digest, Verifier};
+use warden_audit::{
+    Anchor, AuditPublicKey, AuditRecord, AuditSigner, Checkpoint, Digest, Verifier,
+};
 use warden_service::audit::{ArchiveError, ArchiveFile, ArchiveSink};
 use warden_store::{private, AuditQuery, AuditStore, SqliteStore};
 
@@ -155,7 +157,10 @@ pub fn archive_files(dir: &Path) -> anyhow::Result<Vec<(u64, PathBuf)>> {
         let from = range.split('-').next().and_then(|f| f.parse::<u64>().ok());
         match from {
             Some(from) => files.push((from, path)),
-            None => bail!("{}: not an archive name (audit-<from>-<to>.jsonl)", path.display()),
+            None => bail!(
+                "{}: not an archive name (audit-<from>-<to>.jsonl)",
+                path.display()
+            ),
         }
     }
     files.sort();
@@ -249,8 +254,8 @@ fn verify_file(
         return Err(broken_at(Some(path), &b));
     }
     let cp = end.checkpoint.clone();
-    let mut v = Verifier::new(key, anchor, [cp.clone()], true)
-        .map_err(|b| broken_at(Some(path), &b))?;
+    let mut v =
+        Verifier::new(key, anchor, [cp.clone()], true).map_err(|b| broken_at(Some(path), &b))?;
     let mut n = 0;
     for (i, l) in lines.iter().enumerate() {
         let r: AuditRecord = serde_json::from_str(l).map_err(|e| Broken {
@@ -331,6 +336,11 @@ pub enum AuditCommand {
         /// The archive folder (default: audit.archive_dir when it exists).
         #[arg(long)]
         archive_dir: Option<PathBuf>,
+        /// Verify this evidence bundle file instead of the log (offline:
+        /// no database needed): its signature, its audit excerpt, and
+        /// every entry against its record.
+        #[arg(long, conflicts_with = "archive_dir")]
+        bundle: Option<PathBuf>,
         /// Check with this public key (64 hex digits) instead of the
         /// configured signing key's.
         #[arg(long)]
@@ -392,10 +402,20 @@ pub async fn run(cfg: &Config, command: AuditCommand) -> anyhow::Result<(String,
     match command {
         AuditCommand::PublicKey => {
             let key = signing_key(cfg)?.public_key();
-            Ok((format!("{}\nfingerprint {}\n", key.to_hex(), key.fingerprint()), true))
+            Ok((
+                format!("{}\nfingerprint {}\n", key.to_hex(), key.fingerprint()),
+                true,
+            ))
         }
         AuditCommand::Verify {
+            bundle: Some(bundle),
+            public_key,
+            json,
+            ..
+        } => crate::evidence_cli::verify_bundle(&bundle, public_key.as_deref(), json),
+        AuditCommand::Verify {
             archive_dir: dir,
+            bundle: None,
             public_key,
             json,
         } => {
@@ -440,7 +460,10 @@ pub async fn run(cfg: &Config, command: AuditCommand) -> anyhow::Result<(String,
             json,
         } => {
             if !(1..=warden_store::MAX_AUDIT_PAGE).contains(&limit) {
-                bail!("--limit must be within 1..={}", warden_store::MAX_AUDIT_PAGE);
+                bail!(
+                    "--limit must be within 1..={}",
+                    warden_store::MAX_AUDIT_PAGE
+                );
             }
             let q = AuditQuery {
                 user: user
@@ -474,7 +497,8 @@ pub async fn run(cfg: &Config, command: AuditCommand) -> anyhow::Result<(String,
             out.push_str("SEQ\tTIME\tKIND\tACTOR\tUSER\tIP\tSUBJECT\tDETAIL\n");
             for r in &records {
                 let e = &r.entry;
-                let detail: Vec<String> = e.detail.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                let detail: Vec<String> =
+                    e.detail.iter().map(|(k, v)| format!("{k}={v}")).collect();
                 out.push_str(&format!(
                     "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
                     r.seq,

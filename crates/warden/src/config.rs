@@ -326,7 +326,12 @@ impl Audit {
     }
 
     fn validate(&self) -> anyhow::Result<()> {
-        within("audit.checkpoint_every_secs", self.checkpoint_every_secs, 1, 86_400)?;
+        within(
+            "audit.checkpoint_every_secs",
+            self.checkpoint_every_secs,
+            1,
+            86_400,
+        )?;
         within(
             "audit.checkpoint_every_records",
             self.checkpoint_every_records,
@@ -340,8 +345,18 @@ impl Audit {
                 self.retention_days
             );
         }
-        within("audit.archive_every_secs", self.archive_every_secs, 1, 30 * 86_400)?;
-        within("audit.queue_max_entries", self.queue_max_entries, 1_000, 10_000_000)?;
+        within(
+            "audit.archive_every_secs",
+            self.archive_every_secs,
+            1,
+            30 * 86_400,
+        )?;
+        within(
+            "audit.queue_max_entries",
+            self.queue_max_entries,
+            1_000,
+            10_000_000,
+        )?;
         Ok(())
     }
 }

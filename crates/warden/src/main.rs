@@ -186,6 +186,13 @@ enum Command {
     },
     /// Report, list and show sensitive operations (forwarding rules, security
     /// changes...), or feed them from a JSON Lines log (through the running service).
+    /// Incidents (the evidence bundle).
+    Incidents {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: IncidentsCommand,
+    },
     Operations {
         #[command(flatten)]
         remote: Remote,
@@ -260,6 +267,14 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         reply: Vec<std::ffi::OsString>,
     },
+}
+
+/// `warden incidents ...`.
+#[derive(Debug, Subcommand)]
+enum IncidentsCommand {
+    /// Download an incident's signed evidence bundle (and its HTML report);
+    /// verify it anywhere with `warden audit verify --bundle FILE`.
+    Evidence(warden::evidence_cli::EvidenceArgs),
 }
 
 /// How admin commands reach the service.
@@ -715,6 +730,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if !answer.is_null() {
                 emit(format_args!("{}\n", serde_json::to_string_pretty(&answer)?))?;
             }
+        }
+        Command::Incidents {
+            remote,
+            command: IncidentsCommand::Evidence(args),
+        } => {
+            let (admin, rt) = remote_admin(&cfg, &remote)?;
+            emit(rt.block_on(warden::evidence_cli::export(&admin, args))?)?;
         }
         Command::Operations { remote, command } => {
             let (admin, rt) = remote_admin(&cfg, &remote)?;

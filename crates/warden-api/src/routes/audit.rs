@@ -49,15 +49,16 @@ pub fn record_dto(r: &AuditRecord) -> AuditRecordDto {
 
 /// The query the list parameters ask for.
 pub fn query_of(p: &AuditListParams) -> Result<AuditQuery, ApiError> {
-    let ip = match p.ip.as_deref() {
-        Some(text) => Some(
-            warden_core::normalize_ip(text.trim().parse::<IpAddr>().map_err(|_| {
-                ApiError::bad(format!("ip: {} is not an IP address", shown(text)))
-            })?)
-            .to_string(),
-        ),
-        None => None,
-    };
+    let ip =
+        match p.ip.as_deref() {
+            Some(text) => Some(
+                warden_core::normalize_ip(text.trim().parse::<IpAddr>().map_err(|_| {
+                    ApiError::bad(format!("ip: {} is not an IP address", shown(text)))
+                })?)
+                .to_string(),
+            ),
+            None => None,
+        };
     if let Some(k) = p.kind.as_deref() {
         if k.is_empty()
             || k.len() > 64
@@ -87,7 +88,10 @@ pub fn query_of(p: &AuditListParams) -> Result<AuditQuery, ApiError> {
                 .ok()
                 .filter(|s| *s > 0 && *s <= i64::MAX as u64)
                 .ok_or_else(|| {
-                    ApiError::bad(format!("cursor: {} is not a cursor from next_cursor", shown(c)))
+                    ApiError::bad(format!(
+                        "cursor: {} is not a cursor from next_cursor",
+                        shown(c)
+                    ))
                 })
         })
         .transpose()?;
