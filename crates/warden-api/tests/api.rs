@@ -280,6 +280,7 @@ impl Harness {
             devices,
             stepup: Default::default(),
             sensitive: Default::default(),
+            incidents: Default::default(),
         });
         tokio::spawn(warden_service::devices::run(
             service.clone(),

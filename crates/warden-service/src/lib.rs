@@ -29,6 +29,7 @@ pub mod devices;
 pub mod error;
 pub mod events;
 pub mod geo;
+pub mod incidents;
 pub mod notify;
 pub mod pipeline;
 pub mod policies;
@@ -104,6 +105,8 @@ pub struct Service<S: Backend> {
     pub stepup: stepup::StepUpSettings,
     /// Sensitive operations and their correlation ([`sensitive`]).
     pub sensitive: sensitive::SensitiveSettings,
+    /// Incidents, playbooks, one-click actions and SLA ([`incidents`]).
+    pub incidents: incidents::IncidentSettings,
 }
 
 /// The engine behind its lock, with its sizes readable without the lock.

@@ -142,6 +142,7 @@ impl World {
             devices,
             stepup: Default::default(),
             sensitive: Default::default(),
+            incidents: Default::default(),
         });
         tokio::spawn(warden_service::devices::run(
             service.clone(),

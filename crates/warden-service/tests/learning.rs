@@ -102,6 +102,7 @@ async fn node(dir: &Path, clock: Arc<TestClock>) -> (Arc<Service<SqliteStore>>, 
         devices: Default::default(),
         stepup: Default::default(),
         sensitive: Default::default(),
+        incidents: Default::default(),
     });
     (service, restored)
 }

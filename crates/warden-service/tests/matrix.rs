@@ -202,6 +202,7 @@ impl World {
             devices: Default::default(),
             stepup: Default::default(),
             sensitive: Default::default(),
+            incidents: Default::default(),
         });
         World {
             service,

@@ -85,6 +85,7 @@ impl World {
             devices: Default::default(),
             stepup: Default::default(),
             sensitive: Default::default(),
+            incidents: Default::default(),
         });
         World {
             service,

@@ -375,10 +375,15 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
         Default::default(),
         Arc::new(SystemClock),
     );
+    // Incidents opened from critical alerts, "not me" answers and
+    // correlated operations: a subscriber and its worker.
+    let (incident_opener, incident_triggers) =
+        warden_service::incidents::opener::IncidentOpener::new(Arc::new(SystemClock));
     let events = Events::standard()
         .with(alerts.waker())
         .with(devices.recorder())
-        .with(compromise);
+        .with(compromise)
+        .with(incident_opener);
     let service = Arc::new(Service {
         engine: engine.into(),
         intel: Arc::new(intel),
@@ -408,6 +413,7 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
         devices,
         stepup: Default::default(),
         sensitive: cfg.sensitive.settings(),
+        incidents: cfg.incidents.settings()?,
     });
     // The disowned sources, before the first login is scored.
     service
@@ -453,6 +459,15 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
     tokio::spawn(warden_service::sensitive::signals::run(
         service.clone(),
         compromise_signals,
+    ));
+    tokio::spawn(warden_service::incidents::opener::run(
+        service.clone(),
+        incident_triggers,
+    ));
+    // Incident SLA: one alert per overdue playbook step.
+    tokio::spawn(warden_service::incidents::sla::run(
+        service.clone(),
+        std::future::pending(),
     ));
     // Alerts from the committed history (woken by every recorded login).
     let (stop_alerts, alerts_stopped) = oneshot::channel::<()>();
