@@ -284,6 +284,7 @@ impl Harness {
                 warden_audit::AuditSigner::from_seed(&[7; 32]).unwrap(),
                 Default::default(),
             ),
+            incidents: Default::default(),
         });
         tokio::spawn(warden_service::devices::run(
             service.clone(),

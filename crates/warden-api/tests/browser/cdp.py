@@ -8,9 +8,14 @@ Usage: cdp.py OUT_DIR STEP...   where each STEP is a JSON object:
                                                         mouse event at its centre)
   {"submit": "button[type=submit]", "name": "done"}   click and wait for the
                                                         next page to load
+  {"open": URL, "headers": {"Authorization": "Bearer K"}, "name": "report"}
+                                                      load a page sending
+                                                        these headers
 After each step with a "name", OUT_DIR/<name>.html holds the DOM and
 OUT_DIR/<name>.png a screenshot. Prints one JSON line per named step:
-{"name", "status", "url"} (the HTTP status of the main document).
+{"name", "status", "url", "errors"} (the HTTP status of the main document;
+the console errors, uncaught exceptions and browser log errors — a CSP
+violation, a failed request — since the step before).
 """
 
 import base64
@@ -52,6 +57,7 @@ class Browser:
         self.buf = b""
         self.next_id = 0
         self.events = []
+        self.errors = []
         self.session = None
         target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
         self.session = self.call("Target.attachToTarget",
@@ -59,6 +65,7 @@ class Browser:
         self.call("Page.enable")
         self.call("Network.enable")
         self.call("Runtime.enable")
+        self.call("Log.enable")
 
     def read_message(self, deadline):
         while b"\0" not in self.buf:
@@ -69,7 +76,22 @@ class Browser:
                 raise RuntimeError("chromium closed the pipe")
             self.buf += chunk
         msg, self.buf = self.buf.split(b"\0", 1)
-        return json.loads(msg)
+        m = json.loads(msg)
+        self.note_error(m)
+        return m
+
+    def note_error(self, m):
+        """Keeps what the page's console and the browser's log call errors."""
+        method, p = m.get("method"), m.get("params", {})
+        if method == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert"):
+            self.errors.append(" ".join(str(a.get("value", a.get("description", "")))
+                                        for a in p.get("args", [])))
+        elif method == "Runtime.exceptionThrown":
+            d = p.get("exceptionDetails", {})
+            self.errors.append(d.get("exception", {}).get("description") or d.get("text", "exception"))
+        elif method == "Log.entryAdded" and p.get("entry", {}).get("level") == "error":
+            e = p["entry"]
+            self.errors.append(f'{e.get("source")}: {e.get("text")} {e.get("url", "")}'.strip())
 
     def call(self, method, params=None):
         self.next_id += 1
@@ -112,7 +134,9 @@ class Browser:
         with open(os.path.join(self.out, name + ".png"), "wb") as f:
             f.write(base64.b64decode(shot))
         url = self.evaluate("location.href")
-        print(json.dumps({"name": name, "status": status, "url": url}), flush=True)
+        errors, self.errors = self.errors, []
+        print(json.dumps({"name": name, "status": status, "url": url, "errors": errors}),
+              flush=True)
 
     def click(self, selector):
         box = self.evaluate(
@@ -138,9 +162,11 @@ def main():
     try:
         for step in steps:
             if "open" in step:
+                headers = dict(step.get("headers", {}))
                 if "lang" in step:
-                    b.call("Network.setExtraHTTPHeaders",
-                           {"headers": {"Accept-Language": step["lang"]}})
+                    headers["Accept-Language"] = step["lang"]
+                if headers:
+                    b.call("Network.setExtraHTTPHeaders", {"headers": headers})
                 b.events.clear()
                 b.call("Page.navigate", {"url": step["open"]})
                 status = b.wait_load()

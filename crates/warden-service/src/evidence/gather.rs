@@ -112,18 +112,18 @@ pub(super) fn timeline_of(r: &AuditRecord) -> TimelineEntry {
     TimelineEntry::of(r, summary_of(r))
 }
 
-/// An incident's record as an action: what (`action` detail, else the
+/// An incident's record as an action: what (the `action` detail; for a
+/// status change `status:<to>`, for a ticked step `step:<id>`; else the
 /// kind after `incident.`), by whom, how it ended (`result`, else `done`).
 pub fn action_of(r: &AuditRecord) -> BundleAction {
     let e = &r.entry;
-    let action = e
-        .get("action")
-        .map(str::to_owned)
-        .or_else(|| {
-            e.get("status")
-                .map(|s| format!("{}:{s}", e.kind.trim_start_matches("incident.")))
-        })
-        .unwrap_or_else(|| e.kind.trim_start_matches("incident.").to_owned());
+    let suffix = e.kind.trim_start_matches("incident.");
+    let action = match (e.get("action"), e.get("to"), e.get("step")) {
+        (Some(a), _, _) => a.to_owned(),
+        (None, Some(to), _) if e.kind == "incident.status_changed" => format!("status:{to}"),
+        (None, _, Some(step)) if e.kind == "incident.step_done" => format!("step:{step}"),
+        _ => suffix.to_owned(),
+    };
     BundleAction {
         seq: r.seq,
         at: e.at,

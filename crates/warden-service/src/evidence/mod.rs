@@ -6,12 +6,15 @@
 //! [`Service::signed_evidence`] signs the body's bytes (encoded by the
 //! caller — the API layer owns JSON) with the audit key.
 //!
-//! **Window.** From the incident's first risky login (else its opening)
-//! minus [`LOOKBACK_SECS`], to its closing (else now).
+//! **Window.** The timeline's ([`crate::incidents::timeline`]): from the
+//! incident's first risky login or its opening minus
+//! `incidents.lookback_secs`, whichever is earlier, to its closing (else
+//! now).
 //!
-//! **Bounds.** At most [`MAX_CITED`] cited records and
-//! [`MAX_LOGINS`] logins (the newest are kept and the bundle says it
-//! was cut in its timeline's last entry's place — see [`gather`]). The
+//! **Bounds.** At most [`MAX_CITED`] cited records (the incident's own
+//! records always; past the cap the oldest of the users' other records are
+//! left out), [`MAX_LOGINS`] logins and [`MAX_ALERTS`] alerts (newest
+//! first, per user in turn). The
 //! excerpt runs from the first cited record to the checkpoint: every
 //! record in between is in it, redacted ones as their number and content
 //! digest (about 100 bytes of JSON each); past [`MAX_EXCERPT_RECORDS`]
@@ -31,8 +34,6 @@ use crate::{Service, ServiceError};
 
 pub use gather::{action_of, summary_of};
 
-/// How far before the first risky login the window starts.
-pub const LOOKBACK_SECS: i64 = 24 * 3600;
 /// The most audit records a bundle cites.
 pub const MAX_CITED: usize = 10_000;
 /// The most login attempts a bundle lists.
@@ -61,13 +62,11 @@ impl<S: Backend> Service<S> {
             .ok_or_else(|| ServiceError::NotFound(format!("no incident {id}")))?;
         let now = self.now();
         let inc = &record.incident;
-        let from = Timestamp(
-            inc.first_risky_at
-                .unwrap_or(inc.opened_at)
-                .min(inc.opened_at)
-                .secs()
-                - LOOKBACK_SECS,
-        );
+        let lookback = Timestamp(inc.opened_at.secs() - self.incidents.lookback_secs as i64);
+        let from = match inc.first_risky_at {
+            Some(t) if t < lookback => t,
+            _ => lookback,
+        };
         let to = inc.closed_at.unwrap_or(now);
         let users = gather::users_of(&record);
 
