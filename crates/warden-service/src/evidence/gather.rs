@@ -293,16 +293,26 @@ mod tests {
             ("lock", "ops", "locked", 1)
         );
         let r = chain.append(
-            AuditEntry::new(Timestamp(11), "incident.status", "ops")
+            AuditEntry::new(Timestamp(11), "incident.status_changed", "ops")
                 .unwrap()
                 .incident(3)
-                .detail("status", "contained"),
+                .detail("from", "open")
+                .detail("to", "contained"),
         );
         let a = action_of(&r);
         assert_eq!(
             (a.action.as_str(), a.result.as_str()),
             ("status:contained", "done")
         );
-        assert_eq!(summary_of(&r), "incident status: status=contained");
+        assert_eq!(
+            summary_of(&r),
+            "incident status changed: from=open, to=contained"
+        );
+        let r = chain.append(
+            AuditEntry::new(Timestamp(12), "incident.reviewed", "ops")
+                .unwrap()
+                .incident(3),
+        );
+        assert_eq!(action_of(&r).action, "reviewed");
     }
 }
