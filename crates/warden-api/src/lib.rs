@@ -210,6 +210,7 @@ pub fn router<S: Backend>(state: Arc<AppState<S>>) -> Router {
             get(operations::list::<S>).post(operations::report::<S>),
         )
         .route("/operations/{id}", get(operations::get::<S>))
+        .merge(routes::incidents::routes::<S>())
         // Inside the key check: a request without a valid key takes no slot.
         .route_layer(axum::middleware::from_fn_with_state(
             overload::Gate {

@@ -8,6 +8,7 @@ pub mod alerts_cli;
 pub mod checkpassword;
 pub mod config;
 pub mod eval;
+pub mod incidents_cli;
 pub mod operations_cli;
 pub mod policies_cli;
 pub mod replay;

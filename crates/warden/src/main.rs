@@ -186,6 +186,14 @@ enum Command {
         #[command(subcommand)]
         command: warden::operations_cli::OperationsCommand,
     },
+    /// Incidents: list, show, open, assign, move the status, run one-click
+    /// actions, tick steps, review, timeline, playbooks (through the running service).
+    Incidents {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: warden::incidents_cli::IncidentsCommand,
+    },
     /// Replay a labelled stream (from `warden simulate`) and report detection
     /// quality: catch rates per attack, friction, alerts, ROC.
     Eval {
@@ -705,6 +713,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Operations { remote, command } => {
             let (admin, rt) = remote_admin(&cfg, &remote)?;
             let answer = rt.block_on(warden::operations_cli::run(&admin, command))?;
+            emit(format_args!("{}\n", serde_json::to_string_pretty(&answer)?))?;
+        }
+        Command::Incidents { remote, command } => {
+            let (admin, rt) = remote_admin(&cfg, &remote)?;
+            let answer = rt.block_on(warden::incidents_cli::run(&admin, command))?;
             emit(format_args!("{}\n", serde_json::to_string_pretty(&answer)?))?;
         }
         Command::Eval {

@@ -6,6 +6,7 @@ pub mod answers;
 pub mod auth;
 pub mod geo;
 pub mod health;
+pub mod incidents;
 pub mod login;
 pub mod notify;
 pub mod operations;

@@ -15,6 +15,7 @@ pub mod accounts;
 pub mod alerts;
 pub mod answers;
 pub mod dovecot;
+pub mod incidents;
 pub mod notify;
 pub mod operations;
 pub mod policies;
