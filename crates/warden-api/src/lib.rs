@@ -215,6 +215,7 @@ pub fn router<S: Backend>(state: Arc<AppState<S>>) -> Router {
         .route("/audit", get(routes::audit::list::<S>))
         .route("/audit/public-key", get(routes::audit::public_key::<S>))
         .route("/audit/verify", get(routes::audit::verify::<S>))
+        .merge(routes::incidents::routes::<S>())
         // Inside the key check: a request without a valid key takes no slot.
         .route_layer(axum::middleware::from_fn_with_state(
             overload::Gate {

@@ -213,6 +213,16 @@ impl Modify for ErrorResponses {
         crate::routes::audit::verify,
         crate::routes::evidence::file,
         crate::routes::evidence::page,
+        crate::routes::incidents::open,
+        crate::routes::incidents::list,
+        crate::routes::incidents::get,
+        crate::routes::incidents::patch,
+        crate::routes::incidents::act,
+        crate::routes::incidents::step,
+        crate::routes::incidents::review,
+        crate::routes::incidents::add_affected,
+        crate::routes::incidents::timeline,
+        crate::routes::incidents::playbooks,
     ),
     components(schemas(ErrorBody, ErrorDetail, crate::routes::evidence::EvidenceFileDto)),
     modifiers(&Security, &ErrorResponses),
@@ -229,8 +239,8 @@ impl Modify for ErrorResponses {
         (name = "sessions", description = "A user's sessions and devices: list, sign out, approve, trust, forget, log out everywhere"),
         (name = "audit", description = "The tamper-evident audit log: records of every security-relevant event (SHA-256 chained, checkpoints signed with Ed25519), the public key, verification"),
         (name = "operations", description = "Sensitive operations the mail or IM system reports in accounts (forwarding and inbox rules, security contacts, passwords, 2FA, codes, tokens, exports), correlated with risky logins"),
+        (name = "incidents", description = "Graded incidents (L1 credential compromise, L2 lost or stolen device, L3 data tampering or exfiltration): playbooks, one-click actions, SLA, review, timeline, and the signed evidence bundle"),
         (name = "notify", description = "Alert delivery: channels, templates, the outbox's deliveries (docs/alert-delivery.md)"),
-        (name = "incidents", description = "Incidents: graded response, playbooks, one-click actions, timeline, and the signed evidence bundle"),
     )
 )]
 pub struct ApiDoc;

@@ -10,6 +10,7 @@ pub mod checkpassword;
 pub mod config;
 pub mod eval;
 pub mod evidence_cli;
+pub mod incidents_cli;
 pub mod operations_cli;
 pub mod policies_cli;
 pub mod replay;

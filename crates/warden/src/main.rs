@@ -186,18 +186,19 @@ enum Command {
     },
     /// Report, list and show sensitive operations (forwarding rules, security
     /// changes...), or feed them from a JSON Lines log (through the running service).
-    /// Incidents (the evidence bundle).
-    Incidents {
-        #[command(flatten)]
-        remote: Remote,
-        #[command(subcommand)]
-        command: IncidentsCommand,
-    },
     Operations {
         #[command(flatten)]
         remote: Remote,
         #[command(subcommand)]
         command: warden::operations_cli::OperationsCommand,
+    },
+    /// Incidents: list, show, open, assign, move the status, run one-click
+    /// actions, tick steps, review, timeline, playbooks (through the running service).
+    Incidents {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: warden::incidents_cli::IncidentsCommand,
     },
     /// Replay a labelled stream (from `warden simulate`) and report detection
     /// quality: catch rates per attack, friction, alerts, ROC.
@@ -267,14 +268,6 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         reply: Vec<std::ffi::OsString>,
     },
-}
-
-/// `warden incidents ...`.
-#[derive(Debug, Subcommand)]
-enum IncidentsCommand {
-    /// Download an incident's signed evidence bundle (and its HTML report);
-    /// verify it anywhere with `warden audit verify --bundle FILE`.
-    Evidence(warden::evidence_cli::EvidenceArgs),
 }
 
 /// How admin commands reach the service.
@@ -733,7 +726,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Incidents {
             remote,
-            command: IncidentsCommand::Evidence(args),
+            command: warden::incidents_cli::IncidentsCommand::Evidence(args),
         } => {
             let (admin, rt) = remote_admin(&cfg, &remote)?;
             emit(rt.block_on(warden::evidence_cli::export(&admin, args))?)?;
@@ -741,6 +734,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Operations { remote, command } => {
             let (admin, rt) = remote_admin(&cfg, &remote)?;
             let answer = rt.block_on(warden::operations_cli::run(&admin, command))?;
+            emit(format_args!("{}\n", serde_json::to_string_pretty(&answer)?))?;
+        }
+        Command::Incidents { remote, command } => {
+            let (admin, rt) = remote_admin(&cfg, &remote)?;
+            let answer = rt.block_on(warden::incidents_cli::run(&admin, command))?;
             emit(format_args!("{}\n", serde_json::to_string_pretty(&answer)?))?;
         }
         Command::Eval {

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod evidence;
 pub mod geo;
 pub mod health;
+pub mod incidents;
 pub mod login;
 pub mod notify;
 pub mod operations;
