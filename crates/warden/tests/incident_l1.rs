@@ -149,6 +149,13 @@ fn an_l1_incident_from_alert_to_closed_and_its_evidence_verifies() {
             assert!(Instant::now() < deadline, "warden did not become ready");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        // Li Wei's account (Warden keeps it: locking it is a real lock).
+        api.ok(
+            Method::POST,
+            "/v1/users",
+            Some(json!({"user": USER, "password": "correct horse battery staple"})),
+        )
+        .await;
         // Twelve days of sign-ins from home.
         for d in 0..12i64 {
             let ts = jiff::Timestamp::from_second(now - 7200 - (12 - d) * 86_400).unwrap();
