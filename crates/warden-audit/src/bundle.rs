@@ -574,7 +574,8 @@ mod tests {
     #[test]
     fn an_entry_that_says_something_else_than_its_record_fails() {
         let (base, _) = bundle();
-        let edits: Vec<(&str, Box<dyn Fn(&mut EvidenceBundle)>)> = vec![
+        type Edit = Box<dyn Fn(&mut EvidenceBundle)>;
+        let edits: Vec<(&str, Edit)> = vec![
             (
                 "kind",
                 Box::new(|b| b.timeline[0].kind = "login.failed".into()),

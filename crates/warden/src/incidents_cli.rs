@@ -122,9 +122,9 @@ pub async fn run(admin: &Admin, command: IncidentsCommand) -> anyhow::Result<Val
     let json_body = |m: Map<String, Value>| Some(Body::Json(Value::Object(m)));
     match command {
         // `main` prints this one as text; here as a JSON string.
-        IncidentsCommand::Evidence(args) => {
-            Ok(Value::String(crate::evidence_cli::export(admin, args).await?))
-        }
+        IncidentsCommand::Evidence(args) => Ok(Value::String(
+            crate::evidence_cli::export(admin, args).await?,
+        )),
         IncidentsCommand::List {
             status,
             active,
