@@ -12,6 +12,7 @@ pub mod auth;
 pub mod credentials;
 pub mod diagnose;
 pub mod error;
+pub mod evidence;
 pub mod mail;
 pub mod openapi;
 pub mod overload;
@@ -206,6 +207,7 @@ pub fn router<S: Backend>(state: Arc<AppState<S>>) -> Router {
         .route("/alerts/{id}/close", post(alerts::close::<S>))
         .route("/alerts/{id}/resend", post(alerts::resend::<S>))
         .merge(routes::policies::routes::<S>())
+        .merge(routes::evidence::routes::<S>())
         .route(
             "/operations",
             get(operations::list::<S>).post(operations::report::<S>),
@@ -215,6 +217,7 @@ pub fn router<S: Backend>(state: Arc<AppState<S>>) -> Router {
         .route("/audit", get(routes::audit::list::<S>))
         .route("/audit/public-key", get(routes::audit::public_key::<S>))
         .route("/audit/verify", get(routes::audit::verify::<S>))
+        .merge(routes::incidents::routes::<S>())
         // Inside the key check: a request without a valid key takes no slot.
         .route_layer(axum::middleware::from_fn_with_state(
             overload::Gate {

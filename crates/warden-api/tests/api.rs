@@ -21,6 +21,7 @@ mod alerts;
 mod answers;
 mod credentials;
 mod hostile;
+mod incidents;
 mod notify;
 mod operations;
 mod policies;
@@ -244,6 +245,28 @@ impl Harness {
         notify: warden_service::notify::NotifySettings,
         policies: warden_service::policies::Policies,
     ) -> Harness {
+        Self::start_everything(
+            config,
+            auth,
+            login,
+            alerts,
+            notify,
+            policies,
+            Default::default(),
+        )
+        .await
+    }
+
+    /// With incident settings too (`incidents`).
+    async fn start_everything(
+        config: ApiConfig,
+        auth: AuthSettings,
+        login: LoginSettings,
+        alerts: warden_service::alerts::AlertSettings,
+        notify: warden_service::notify::NotifySettings,
+        policies: warden_service::policies::Policies,
+        incidents: warden_service::incidents::IncidentSettings,
+    ) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         write_geo(dir.path());
         let intel = IpIntel::builder()
@@ -260,6 +283,8 @@ impl Harness {
         let writer = BatchWriter::spawn(store.clone(), BatchConfig::default()).expect("writer");
         let clock = Arc::new(TestClock(AtomicI64::new(T0)));
         let devices = warden_service::devices::DeviceSettings::default();
+        let (opener, triggers) =
+            warden_service::incidents::opener::IncidentOpener::new(clock.clone());
         let service = Arc::new(Service {
             engine: Engine::new(Policy::default()).unwrap().into(),
             intel: Arc::new(intel),
@@ -271,7 +296,7 @@ impl Harness {
             settings: login,
             texts: Default::default(),
             rates: Default::default(),
-            events: Events::standard().with(devices.recorder()),
+            events: Events::standard().with(devices.recorder()).with(opener),
             snapshots: Default::default(),
             alerts,
             notify,
@@ -285,7 +310,12 @@ impl Harness {
                 warden_audit::AuditSigner::from_seed(&[7; 32]).unwrap(),
                 Default::default(),
             ),
+            incidents,
         });
+        tokio::spawn(warden_service::incidents::opener::run(
+            service.clone(),
+            triggers,
+        ));
         tokio::spawn(warden_service::devices::run(
             service.clone(),
             std::future::pending(),

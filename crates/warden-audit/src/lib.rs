@@ -15,15 +15,18 @@
 //! [`excerpt::Excerpt`] is a contiguous part of the log where the records
 //! that matter are whole and the others only their content digest: enough
 //! to prove, offline, that the whole ones are in the signed chain without
-//! disclosing the rest.
+//! disclosing the rest. An [`bundle::EvidenceBundle`] carries one with an
+//! incident's records.
 
+pub mod bundle;
 pub mod checkpoint;
 pub mod digest;
 pub mod excerpt;
 pub mod record;
 pub mod verify;
 
-pub use checkpoint::{AuditPublicKey, AuditSigner, Checkpoint, KeyError};
+pub use bundle::{check_consistency, BundleError, EvidenceBundle, BUNDLE_FORMAT};
+pub use checkpoint::{bytes_message, AuditPublicKey, AuditSigner, Checkpoint, KeyError};
 pub use digest::{Digest, DigestParseError};
 pub use excerpt::{Excerpt, ExcerptItem};
 pub use record::{AuditEntry, AuditRecord, Chain, EntryError, GENESIS};

@@ -58,6 +58,11 @@ pub enum AlertKind {
     /// from a mail client that cannot prompt: the user is asked whether it
     /// was them, and "yes" lets that client in from there.
     SignInHeld,
+    /// A step of an incident's playbook is past its due time (the SLA),
+    /// told to the admins once per step.
+    IncidentOverdue,
+    /// An incident's one-click notice to the user and the business owners.
+    IncidentNotice,
 }
 
 /// Where an alert stands.
@@ -135,6 +140,8 @@ wire_names!(AlertKind, "alert kind",
     LoginsSpread => "logins_spread",
     SendingBurst => "sending_burst",
     SignInHeld => "sign_in_held",
+    IncidentOverdue => "incident_overdue",
+    IncidentNotice => "incident_notice",
 );
 wire_names!(AlertState, "alert state",
     Open => "open", Acknowledged => "acknowledged", Closed => "closed");

@@ -144,6 +144,39 @@ impl ReasonCode {
             ReasonCode::AccessDenied => "access_denied",
         }
     }
+
+    /// What the code means, in English, without the login's details (the
+    /// history keeps the codes only; a [`crate::Reason`] words the details).
+    pub fn describe(self) -> &'static str {
+        match self {
+            ReasonCode::UnusualCountry => {
+                "login from a country the user does not usually log in from"
+            }
+            ReasonCode::UnusualRegion => "login from an unusual region",
+            ReasonCode::UnusualCity => "login from an unusual city",
+            ReasonCode::ImpossibleTravel => {
+                "too far from the previous login for the time between them"
+            }
+            ReasonCode::ConcurrentDistantSessions => {
+                "sessions open at the same time in distant places"
+            }
+            ReasonCode::NewDevice => "a device the user has not used before",
+            ReasonCode::NewClient => "a mail program the user has not used before",
+            ReasonCode::UnusualHour => "an hour the user does not usually log in at",
+            ReasonCode::AnonymizerIp => "an anonymizer (Tor, VPN or proxy) address",
+            ReasonCode::DatacenterIp => "a hosting or datacenter network",
+            ReasonCode::KnownOrgIp => "one of the organisation's own networks (lowers the risk)",
+            ReasonCode::BruteForceLockout => "too many wrong passwords: locked out",
+            ReasonCode::AccountUnderAttack => "many failed logins against this account",
+            ReasonCode::PasswordSpraying => "the address tries many accounts (password spraying)",
+            ReasonCode::CredentialStuffing => {
+                "the address tries many leaked credentials (credential stuffing)"
+            }
+            ReasonCode::LearningPeriod => "the user's profile is still learning",
+            ReasonCode::StatisticalAnomaly => "unusual compared to the user's history",
+            ReasonCode::AccessDenied => "refused by an access policy",
+        }
+    }
 }
 
 #[cfg(test)]

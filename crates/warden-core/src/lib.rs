@@ -21,6 +21,7 @@ pub mod device;
 pub mod domain;
 pub mod engine;
 pub mod hash;
+pub mod incident;
 pub mod operation;
 pub mod policy;
 pub mod profile;

@@ -284,6 +284,9 @@ pub enum DomainEvent<'a> {
     /// report-only policy would have refused a login
     /// ([`crate::policies::events`]).
     Policy(crate::policies::events::PolicyEvent<'a>),
+    /// An incident was opened or changed, or one of its one-click actions
+    /// ran ([`crate::incidents::events`]).
+    Incident(crate::incidents::events::IncidentEvent<'a>),
 }
 
 /// What an admin did to notifications.

@@ -29,7 +29,9 @@ pub mod credentials;
 pub mod devices;
 pub mod error;
 pub mod events;
+pub mod evidence;
 pub mod geo;
+pub mod incidents;
 pub mod notify;
 pub mod pipeline;
 pub mod policies;
@@ -109,6 +111,8 @@ pub struct Service<S: Backend> {
     /// The tamper-evident audit log: its key, settings and writer queue
     /// ([`audit`]).
     pub audit: audit::AuditLog,
+    /// Incidents, playbooks, one-click actions and SLA ([`incidents`]).
+    pub incidents: incidents::IncidentSettings,
 }
 
 /// The engine behind its lock, with its sizes readable without the lock.

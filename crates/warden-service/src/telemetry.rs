@@ -314,6 +314,7 @@ impl Subscriber for Telemetry {
                 }
             }
             DomainEvent::Policy(e) => crate::policies::events::log(&e),
+            DomainEvent::Incident(e) => crate::incidents::events::log(&e),
             DomainEvent::NotifyAdmin {
                 action,
                 target,

@@ -146,6 +146,7 @@ impl World {
                 warden_audit::AuditSigner::from_seed(&[7; 32]).unwrap(),
                 Default::default(),
             ),
+            incidents: Default::default(),
         });
         tokio::spawn(warden_service::devices::run(
             service.clone(),

@@ -206,6 +206,7 @@ impl World {
                 warden_audit::AuditSigner::from_seed(&[7; 32]).unwrap(),
                 Default::default(),
             ),
+            incidents: Default::default(),
         });
         World {
             service,

@@ -104,6 +104,7 @@ async fn node(dir: &Path, clock: Arc<TestClock>) -> (Arc<Service<SqliteStore>>, 
             warden_audit::AuditSigner::from_seed(&[7; 32]).unwrap(),
             Default::default(),
         ),
+        incidents: Default::default(),
     });
     (service, restored)
 }

@@ -242,6 +242,7 @@ pub trait Backend:
     + crate::OperationStore
     + crate::AuditStore
     + crate::ReportStore
+    + crate::IncidentStore
 {
 }
 
@@ -257,6 +258,7 @@ impl<
             + crate::OperationStore
             + crate::AuditStore
             + crate::ReportStore,
+            + crate::IncidentStore,
     > Backend for T
 {
 }

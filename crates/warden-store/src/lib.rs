@@ -22,6 +22,7 @@ mod audit;
 mod codec;
 mod deliveries;
 mod error;
+mod incidents;
 mod model;
 mod operations;
 mod policies;
@@ -34,6 +35,7 @@ mod sql_alerts;
 mod sessions;
 mod sql_answers;
 mod sql_audit;
+mod sql_incidents;
 mod sql_notify;
 mod sql_operations;
 mod sql_policies;
@@ -54,6 +56,10 @@ pub use audit::{AuditQuery, AuditStore, MAX_AUDIT_PAGE};
 pub use codec::BadValue;
 pub use deliveries::{DeliveryQuery, DeliveryStore, FailedTry, MAX_DELIVERIES};
 pub use error::{CorruptionSource, StoreError};
+pub use incidents::{
+    IncidentQuery, IncidentRecord, IncidentStore, NewIncident, Opened, OverdueStep, RevertMark,
+    StepDone, MAX_AFFECTED, MAX_INCIDENTS_PAGE, MAX_REVERTS, MAX_TRIGGERS,
+};
 pub use model::{
     Cursor, HistoryQuery, LoginEvent, MarkStep, ProfileSnapshot, WriteBatch, MAX_HISTORY_LIMIT,
 };

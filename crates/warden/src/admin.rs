@@ -98,9 +98,15 @@ impl Admin {
 
 impl Admin {
     /// A GET whose answer is not JSON (the security report's HTML): the
-    /// body as text; a non-2xx answer becomes an error with the service's
-    /// message.
+    /// body as text ([`Admin::get_bytes`], which must be UTF-8).
     pub async fn get_text(&self, path: &str) -> anyhow::Result<String> {
+        String::from_utf8(self.get_bytes(path).await?).context("the answer is not UTF-8")
+    }
+
+    /// GETs `path` and returns the answer's bytes as they came (a signed
+    /// file must not be re-encoded); a non-2xx answer is an error with the
+    /// service's message.
+    pub async fn get_bytes(&self, path: &str) -> anyhow::Result<Vec<u8>> {
         let url = format!("{}{path}", self.base);
         let resp = self
             .http
@@ -115,15 +121,17 @@ impl Admin {
                 )
             })?;
         let status = resp.status();
-        let text = resp.text().await.context("reading the answer")?;
+        let bytes = resp.bytes().await.context("reading the answer")?;
         if !status.is_success() {
-            let msg = serde_json::from_str::<Value>(&text)
-                .ok()
-                .and_then(|v| v.pointer("/error/message")?.as_str().map(str::to_string))
-                .unwrap_or(text);
+            let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+            let msg = value
+                .pointer("/error/message")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .unwrap_or_else(|| String::from_utf8_lossy(&bytes).chars().take(300).collect());
             bail!("{status}: {msg}");
         }
-        Ok(text)
+        Ok(bytes.to_vec())
     }
 }
 

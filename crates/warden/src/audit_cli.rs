@@ -336,6 +336,11 @@ pub enum AuditCommand {
         /// The archive folder (default: audit.archive_dir when it exists).
         #[arg(long)]
         archive_dir: Option<PathBuf>,
+        /// Verify this evidence bundle file instead of the log (offline:
+        /// no database needed): its signature, its audit excerpt, and
+        /// every entry against its record.
+        #[arg(long, conflicts_with = "archive_dir")]
+        bundle: Option<PathBuf>,
         /// Check with this public key (64 hex digits) instead of the
         /// configured signing key's.
         #[arg(long)]
@@ -403,7 +408,14 @@ pub async fn run(cfg: &Config, command: AuditCommand) -> anyhow::Result<(String,
             ))
         }
         AuditCommand::Verify {
+            bundle: Some(bundle),
+            public_key,
+            json,
+            ..
+        } => crate::evidence_cli::verify_bundle(&bundle, public_key.as_deref(), json),
+        AuditCommand::Verify {
             archive_dir: dir,
+            bundle: None,
             public_key,
             json,
         } => {

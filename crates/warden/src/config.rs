@@ -103,6 +103,7 @@ pub struct Config {
     pub notify: Notify,
     pub sensitive: Sensitive,
     pub audit: Audit,
+    pub incidents: Incidents,
 }
 
 /// Keys that moved, with their new names.
@@ -132,6 +133,7 @@ impl Default for Config {
             notify: Notify::default(),
             sensitive: Sensitive::default(),
             audit: Audit::default(),
+            incidents: Incidents::default(),
         }
     }
 }
@@ -309,6 +311,37 @@ impl Default for Audit {
     }
 }
 
+/// Incident response (`/v1/incidents`, `warden incidents`): graded incidents opened from critical alerts, "not me" answers and correlated sensitive operations, their playbooks, one-click actions and SLA alerts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Incidents {
+    /// Open incidents automatically (a critical alert of an unusual-location sign-in, a "no, it wasn't me" answer, a critical correlated operation); false: only by hand.
+    pub auto_open: bool,
+    /// A folder whose `l1.toml`, `l2.toml`, `l3.toml` replace the built-in playbooks of those grades (a missing file keeps the built-in one). Checked at start: a bad playbook refuses to start, naming the file and the step. `warden incidents playbooks` prints the effective ones.
+    pub playbook_dir: Option<PathBuf>,
+    /// Email addresses the `notify` action tells besides the user (over `notify.user_email_channel`); at most 50.
+    pub business_owners: Vec<String>,
+    /// The name of a `webhook` channel in `notify.channels`: the `mark_for_revert` action posts the changes to put back there, signed like alert webhooks. None: they are only marked, for the mail admins to revert by hand.
+    pub revert_webhook: Option<String>,
+    /// How far before an incident's opening its timeline and revert list reach when the first risky sign-in is not known, in hours (1 to 720).
+    pub lookback_hours: u32,
+    /// How often overdue playbook steps are looked for, in seconds (1 to 3600).
+    pub sla_poll_secs: u32,
+}
+
+impl Default for Incidents {
+    fn default() -> Self {
+        Incidents {
+            auto_open: true,
+            playbook_dir: None,
+            business_owners: Vec::new(),
+            revert_webhook: None,
+            lookback_hours: 24,
+            sla_poll_secs: 30,
+        }
+    }
+}
+
 impl Audit {
     /// The service's settings (after [`Config::validate`]).
     pub fn settings(&self) -> warden_service::audit::AuditSettings {
@@ -358,6 +391,63 @@ impl Audit {
             10_000_000,
         )?;
         Ok(())
+    }
+}
+
+impl Incidents {
+    /// The service's settings, with the playbooks loaded and checked.
+    pub fn settings(&self) -> anyhow::Result<warden_service::incidents::IncidentSettings> {
+        let playbooks = warden_service::incidents::Playbooks::load(self.playbook_dir.as_deref())
+            .map_err(|e| anyhow::anyhow!("invalid configuration: incidents.playbook_dir: {e}"))?;
+        Ok(warden_service::incidents::IncidentSettings {
+            auto_open: self.auto_open,
+            playbooks,
+            business_owners: self
+                .business_owners
+                .iter()
+                .map(|a| a.trim().to_string())
+                .collect(),
+            revert_webhook: self.revert_webhook.clone(),
+            lookback_secs: u64::from(self.lookback_hours) * 3600,
+            sla_poll: std::time::Duration::from_secs(u64::from(self.sla_poll_secs)),
+        })
+    }
+
+    fn validate(&self, notify: &Notify) -> anyhow::Result<()> {
+        within("incidents.lookback_hours", self.lookback_hours, 1, 720)?;
+        within("incidents.sla_poll_secs", self.sla_poll_secs, 1, 3600)?;
+        if self.business_owners.len() > 50 {
+            bail!("invalid configuration: incidents.business_owners: at most 50 addresses");
+        }
+        for a in &self.business_owners {
+            let a = a.trim();
+            let ok = a.len() <= 254
+                && a.split_once('@')
+                    .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.'))
+                && !a
+                    .chars()
+                    .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>');
+            if !ok {
+                bail!(
+                    "invalid configuration: incidents.business_owners: {} is not an email address",
+                    warden_core::text::quoted(a, 60)
+                );
+            }
+        }
+        if let Some(name) = &self.revert_webhook {
+            match notify.channels.iter().find(|c| &c.name == name) {
+                None => bail!(
+                    "invalid configuration: incidents.revert_webhook: no channel {} in notify.channels",
+                    warden_core::text::quoted(name, 60)
+                ),
+                Some(c) if c.kind != ChannelKindName::Webhook => bail!(
+                    "invalid configuration: incidents.revert_webhook: channel {} is not a `webhook`",
+                    warden_core::text::quoted(name, 60)
+                ),
+                Some(_) => {}
+            }
+        }
+        self.settings().map(|_| ())
     }
 }
 
@@ -1080,6 +1170,7 @@ impl Config {
         within("devices.max_trust_days", d.max_trust_days, 1, 3650)?;
         self.sensitive.validate()?;
         self.audit.validate()?;
+        self.incidents.validate(&self.notify)?;
         within(
             "answers.link_ttl_hours",
             self.answers.link_ttl_hours,

@@ -9,6 +9,8 @@ pub mod audit_cli;
 pub mod checkpassword;
 pub mod config;
 pub mod eval;
+pub mod evidence_cli;
+pub mod incidents_cli;
 pub mod operations_cli;
 pub mod policies_cli;
 pub mod replay;

@@ -200,6 +200,14 @@ enum Command {
         #[command(subcommand)]
         command: warden::report_cli::ReportCommand,
     },
+    /// Incidents: list, show, open, assign, move the status, run one-click
+    /// actions, tick steps, review, timeline, playbooks (through the running service).
+    Incidents {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: warden::incidents_cli::IncidentsCommand,
+    },
     /// Replay a labelled stream (from `warden simulate`) and report detection
     /// quality: catch rates per attack, friction, alerts, ROC.
     Eval {
@@ -724,6 +732,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 emit(format_args!("{}\n", serde_json::to_string_pretty(&answer)?))?;
             }
         }
+        Command::Incidents {
+            remote,
+            command: warden::incidents_cli::IncidentsCommand::Evidence(args),
+        } => {
+            let (admin, rt) = remote_admin(&cfg, &remote)?;
+            emit(rt.block_on(warden::evidence_cli::export(&admin, args))?)?;
+        }
         Command::Operations { remote, command } => {
             let (admin, rt) = remote_admin(&cfg, &remote)?;
             let answer = rt.block_on(warden::operations_cli::run(&admin, command))?;
@@ -732,6 +747,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Report { remote, command } => {
             let (admin, rt) = remote_admin(&cfg, &remote)?;
             emit(rt.block_on(warden::report_cli::run(&admin, command))?)?;
+        }
+        Command::Incidents { remote, command } => {
+            let (admin, rt) = remote_admin(&cfg, &remote)?;
+            let answer = rt.block_on(warden::incidents_cli::run(&admin, command))?;
+            emit(format_args!("{}\n", serde_json::to_string_pretty(&answer)?))?;
         }
         Command::Eval {
             events,

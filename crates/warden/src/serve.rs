@@ -384,11 +384,16 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
     .with_sink(Arc::new(crate::audit_cli::JsonlSink {
         dir: crate::audit_cli::archive_dir(&cfg),
     }));
+    // Incidents opened from critical alerts, "not me" answers and
+    // correlated operations: a subscriber and its worker.
+    let (incident_opener, incident_triggers) =
+        warden_service::incidents::opener::IncidentOpener::new(Arc::new(SystemClock));
     let events = Events::standard()
         .with(alerts.waker())
         .with(devices.recorder())
         .with(compromise)
-        .with(audit.trail(Arc::new(SystemClock)));
+        .with(audit.trail(Arc::new(SystemClock)))
+        .with(incident_opener);
     let service = Arc::new(Service {
         engine: engine.into(),
         intel: Arc::new(intel),
@@ -419,6 +424,7 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
         stepup: Default::default(),
         sensitive: cfg.sensitive.settings(),
         audit,
+        incidents: cfg.incidents.settings()?,
     });
     // The disowned sources, before the first login is scored.
     service
@@ -464,6 +470,15 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
     tokio::spawn(warden_service::sensitive::signals::run(
         service.clone(),
         compromise_signals,
+    ));
+    tokio::spawn(warden_service::incidents::opener::run(
+        service.clone(),
+        incident_triggers,
+    ));
+    // Incident SLA: one alert per overdue playbook step.
+    tokio::spawn(warden_service::incidents::sla::run(
+        service.clone(),
+        std::future::pending(),
     ));
     // Alerts from the committed history (woken by every recorded login).
     let (stop_alerts, alerts_stopped) = oneshot::channel::<()>();

@@ -8,6 +8,7 @@ mod docs;
 mod e2e;
 mod edge;
 mod eval;
+mod incident_l1;
 mod notify;
 mod operations;
 mod replay;

@@ -16,6 +16,7 @@ pub mod alerts;
 pub mod answers;
 pub mod audit;
 pub mod dovecot;
+pub mod incidents;
 pub mod notify;
 pub mod operations;
 pub mod policies;

@@ -93,6 +93,8 @@ pub fn entry_of(event: &DomainEvent<'_>, now: Timestamp) -> Option<AuditEntry> {
         // One record per login: `login.recorded` carries the decision
         // (an evaluation never reported changed nothing).
         DomainEvent::LoginDecided { .. } => None,
+        // Incidents: opened, assigned, status, actions, steps, review.
+        DomainEvent::Incident(ref e) => Some(e.audit_entry()),
         DomainEvent::LoginRecorded {
             entry: way,
             attempt,

@@ -335,6 +335,42 @@ pub fn http_request(
     Ok((url, body, headers))
 }
 
+/// Posts `body` (JSON) to a generic `webhook` channel, signed like an
+/// alert delivery (`X-Warden-Timestamp`, `X-Warden-Signature` when the
+/// channel has a secret) with `id` as `X-Warden-Delivery`: what incident
+/// actions tell the mail system with (`incidents.revert_webhook`).
+pub async fn post_webhook(
+    channel: &Channel,
+    id: &str,
+    body: Vec<u8>,
+    now_ms: i64,
+) -> Result<(), SendError> {
+    if channel.kind != ChannelKind::Webhook {
+        return Err(SendError::Config(
+            channel.name.clone(),
+            "not a webhook channel".into(),
+        ));
+    }
+    let url = channel
+        .url
+        .as_deref()
+        .ok_or_else(|| SendError::Config(channel.name.clone(), "no url".into()))?;
+    let ts = now_ms / 1000;
+    let mut headers: Headers = vec![("X-Warden-Delivery", one_line_id(id))];
+    if let Some(secret) = &channel.secret {
+        headers.push(("X-Warden-Timestamp", ts.to_string()));
+        headers.push(("X-Warden-Signature", webhook_signature(secret, ts, &body)));
+    }
+    post(channel, ChannelKind::Webhook, url, body, headers).await
+}
+
+fn one_line_id(id: &str) -> String {
+    id.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .take(64)
+        .collect()
+}
+
 async fn post(
     channel: &Channel,
     kind: ChannelKind,

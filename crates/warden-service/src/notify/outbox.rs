@@ -133,6 +133,14 @@ async fn plan<S: Backend>(
             metrics::counter!("warden_notify_unreachable_users_total").increment(1);
         }
     }
+    // An incident's notice also goes to the business owners.
+    if alert.kind == warden_core::AlertKind::IncidentNotice {
+        if let Some(ch) = &settings.user_email_channel {
+            for owner in &service.incidents.business_owners {
+                rows.push(row(Audience::Admins, ch, owner.clone()));
+            }
+        }
+    }
     if alert.notify_admins {
         for route in settings
             .admin_routes

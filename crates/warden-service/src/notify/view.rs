@@ -179,6 +179,20 @@ fn kind_text(kind: AlertKind, lang: Lang) -> &'static str {
                 "A sign-in is waiting for your confirmation"
             }
         }
+        AlertKind::IncidentOverdue => {
+            if zh {
+                "安全事件处置步骤已超时"
+            } else {
+                "An incident step is overdue"
+            }
+        }
+        AlertKind::IncidentNotice => {
+            if zh {
+                "您的账户安全事件通知"
+            } else {
+                "Security incident notice for your account"
+            }
+        }
     }
 }
 

@@ -9,6 +9,7 @@ mod alerts;
 mod answers;
 mod appender;
 mod audit;
+mod incidents;
 mod notify;
 mod operations;
 mod policies;

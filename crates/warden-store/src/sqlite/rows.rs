@@ -560,3 +560,108 @@ pub(crate) fn checkpoint(row: &SqliteRow) -> Result<warden_audit::Checkpoint, St
         })?,
     })
 }
+
+/// One `incidents` row (columns as in `sql_incidents::incident_columns!`).
+pub(crate) fn incident(row: &SqliteRow) -> Result<warden_core::incident::Incident, StoreError> {
+    use warden_core::incident::{Incident, Trigger};
+    let mut cols = Cols::new(row, "incidents");
+    let id: i64 = cols.get("id")?;
+    cols.key = id.to_string();
+    Ok(Incident {
+        id,
+        grade: cols.parse("grade", wire)?,
+        status: cols.parse("status", wire)?,
+        title: cols.get("title")?,
+        opened_at: cols.time("opened_at")?,
+        opened_by: cols.get("opened_by")?,
+        trigger: Trigger {
+            kind: cols.parse("trigger_kind", wire)?,
+            ref_id: cols.get("trigger_ref")?,
+            at: cols.time("opened_at")?,
+        },
+        user: cols.name("user_name")?,
+        assignee: cols.get("assignee")?,
+        first_risky_at: cols.time_opt("first_risky_at")?,
+        contained_at: cols.time_opt("contained_at")?,
+        eradicated_at: cols.time_opt("eradicated_at")?,
+        recovered_at: cols.time_opt("recovered_at")?,
+        closed_at: cols.time_opt("closed_at")?,
+    })
+}
+
+/// The incident's grade and user of an overdue-step row.
+pub(crate) fn incident_grade_user(
+    row: &SqliteRow,
+) -> Result<(warden_core::incident::IncidentGrade, Option<String>), StoreError> {
+    let mut cols = Cols::new(row, "incidents");
+    cols.key = cols.get::<i64>("incident_id")?.to_string();
+    Ok((cols.parse("grade", wire)?, cols.get("user_name")?))
+}
+
+/// One `incident_affected` row.
+pub(crate) fn incident_affected(
+    id: i64,
+    row: &SqliteRow,
+) -> Result<warden_core::incident::Affected, StoreError> {
+    let mut cols = Cols::new(row, "incident_affected");
+    cols.key = id.to_string();
+    Ok(warden_core::incident::Affected {
+        kind: cols.parse("kind", wire)?,
+        value: cols.get("value")?,
+        added_at: cols.time("added_at")?,
+        added_by: cols.get("added_by")?,
+    })
+}
+
+/// One `incident_triggers` row.
+pub(crate) fn incident_trigger(
+    id: i64,
+    row: &SqliteRow,
+) -> Result<warden_core::incident::Trigger, StoreError> {
+    let mut cols = Cols::new(row, "incident_triggers");
+    cols.key = id.to_string();
+    Ok(warden_core::incident::Trigger {
+        kind: cols.parse("kind", wire)?,
+        ref_id: cols.get("ref_id")?,
+        at: cols.time("at")?,
+    })
+}
+
+/// One `incident_steps` row (columns as in `sql_incidents::step_columns!`).
+pub(crate) fn incident_step(
+    row: &SqliteRow,
+) -> Result<warden_core::incident::IncidentStep, StoreError> {
+    use warden_core::incident::{ActionKind, IncidentStep, StepKind};
+    let mut cols = Cols::new(row, "incident_steps");
+    let id: i64 = cols.get("incident_id")?;
+    let step: String = cols.get("step")?;
+    cols.key = format!("{id}/{step}");
+    let checklist: String = cols.get("checklist")?;
+    let kind = cols.parse("kind", |k: String| -> Result<StepKind, BadValue> {
+        match k.strip_prefix("action:") {
+            Some(a) => parse_wire_name::<ActionKind>(a).map(StepKind::Action),
+            None if k == "manual" => Ok(StepKind::Manual {
+                checklist: checklist
+                    .lines()
+                    .filter(|l| !l.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+            }),
+            None => parse_wire_name::<ActionKind>(&k).map(StepKind::Action),
+        }
+    })?;
+    Ok(IncidentStep {
+        step,
+        position: cols.parse("position", |p: i64| u32::try_from(p))?,
+        title_en: cols.get("title_en")?,
+        title_zh: cols.get("title_zh")?,
+        owner: cols.get("owner")?,
+        kind,
+        due_at: cols.time("due_at")?,
+        done_at: cols.time_opt("done_at")?,
+        done_by: cols.get("done_by")?,
+        note: cols.get("note")?,
+        result: cols.get("result")?,
+        overdue_alerted_at: cols.time_opt("overdue_alerted_at")?,
+    })
+}

@@ -73,6 +73,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "audit",
         include_str!("../../migrations/sqlite/0013_audit.sql"),
     ),
+    (
+        14,
+        "incidents",
+        include_str!("../../migrations/sqlite/0014_incidents.sql"),
+    ),
 ];
 
 /// A migrator over the embedded migrations.

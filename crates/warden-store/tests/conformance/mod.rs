@@ -42,6 +42,7 @@ pub mod answers;
 pub mod audit;
 pub mod data;
 pub mod deliveries;
+pub mod incidents;
 pub mod operations;
 pub mod policies;
 pub mod reports;
@@ -167,6 +168,12 @@ macro_rules! conformance_tests {
             [] audit::an_audit_append_must_follow_the_head;
             [] audit::audit_lists_filter_and_page_newest_first;
             [] audit::audit_pruning_goes_through_a_checkpoint_which_stays_the_head;
+            // ------------------------------------------------------ incidents
+            [] incidents::incidents_round_trip_with_steps_affected_triggers_and_review;
+            [] incidents::an_open_incident_of_the_user_takes_new_triggers_instead_of_a_second_one;
+            [] incidents::status_changes_are_conditional_and_closing_needs_the_review;
+            [] incidents::a_step_completes_once_and_overdue_steps_are_alerted_once;
+            [] incidents::incident_lists_filter_and_page_newest_first;
             // ----------------------------------------------------- accounts
             [] accounts::orgs_round_trip_upsert_and_list_by_name;
             [] accounts::accounts_round_trip_every_field_and_replace_changes_every_field;
