@@ -1671,6 +1671,7 @@ mod tests {
             lists,
             [
                 "geo.extra_datacenter_asns",
+                "incidents.business_owners",
                 "policy.access.allowlist",
                 "policy.access.blocklist",
                 "policy.access.countries",
