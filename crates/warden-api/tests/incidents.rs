@@ -330,13 +330,17 @@ async fn a_not_me_answer_opens_an_l1_incident_whose_actions_do_what_they_say() {
         .act(id, "block_source", json!({"network": "203.0.113.0/24"}))
         .await;
     assert_eq!(s, StatusCode::OK, "{b}");
-    let b = h.verify_from(user, new_pw, "203.0.113.77").await;
+    // (phone-1 was signed out with everything else: a new device now.)
+    let b = h
+        .verify_device(user, new_pw, "203.0.113.77", "phone-2")
+        .await;
     assert_eq!(
         (b["result"].as_str(), b["reason"].as_str()),
         (Some("fail"), Some("access_denied")),
         "{b}"
     );
-    assert_eq!(h.verify_from(user, new_pw, SHENZHEN).await["result"], "ok");
+    let b = h.verify_device(user, new_pw, SHENZHEN, "phone-2").await;
+    assert_eq!(b["result"], "ok", "{b}");
 
     // require a second factor: the user's own policy asks for it.
     let (s, b) = h.act(id, "require_two_factor", Value::Null).await;

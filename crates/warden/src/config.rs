@@ -1763,6 +1763,7 @@ mod tests {
             lists,
             [
                 "geo.extra_datacenter_asns",
+                "incidents.business_owners",
                 "policy.access.allowlist",
                 "policy.access.blocklist",
                 "policy.access.countries",
