@@ -106,6 +106,7 @@ async fn service(
         devices: Default::default(),
         stepup: Default::default(),
         sensitive: Default::default(),
+        incidents: Default::default(),
         audit,
     });
     if writer_on {

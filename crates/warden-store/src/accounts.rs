@@ -257,7 +257,7 @@ impl<
             + crate::SessionStore
             + crate::OperationStore
             + crate::AuditStore
-            + crate::ReportStore,
+            + crate::ReportStore
             + crate::IncidentStore,
     > Backend for T
 {

@@ -41,6 +41,16 @@ impl IncidentGrade {
     }
 }
 
+impl From<warden_core::incident::IncidentGrade> for IncidentGrade {
+    fn from(g: warden_core::incident::IncidentGrade) -> Self {
+        match g {
+            warden_core::incident::IncidentGrade::L1 => IncidentGrade::L1,
+            warden_core::incident::IncidentGrade::L2 => IncidentGrade::L2,
+            warden_core::incident::IncidentGrade::L3 => IncidentGrade::L3,
+        }
+    }
+}
+
 /// One incident as the report shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IncidentFigure {

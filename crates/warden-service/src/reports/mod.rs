@@ -17,6 +17,9 @@ use warden_store::{
 };
 
 pub use incidents::{IncidentFigure, IncidentGrade, IncidentSummary};
+
+/// The most incidents of a period the report reads.
+pub const MAX_REPORTED_INCIDENTS: usize = 10_000;
 pub use period::{Period, PeriodError, MAX_PERIOD_DAYS};
 
 use crate::error::ServiceError;
@@ -272,10 +275,46 @@ impl<S: Backend> Service<S> {
             refusals,
             refusal_bucket_days: refusal_days,
             adoption,
-            // incidents: wired by the lead (the incidents opened in the
-            // period, from the incident store).
-            incidents: Vec::new(),
+            incidents: self.period_incidents(&period).await?,
         })
+    }
+
+    /// The incidents opened in the period, read newest first from the
+    /// incident store page by page until one opened before it (at most
+    /// [`MAX_REPORTED_INCIDENTS`]: the summary says so when that many).
+    async fn period_incidents(&self, period: &Period) -> Result<Vec<IncidentFigure>, ServiceError> {
+        let (start, end) = (period.start(), period.end());
+        let mut out = Vec::new();
+        let mut before_id = None;
+        'pages: loop {
+            let page = self
+                .store
+                .list_incidents(&warden_store::IncidentQuery {
+                    before_id,
+                    limit: warden_store::MAX_INCIDENTS_PAGE,
+                    ..Default::default()
+                })
+                .await?;
+            let Some(last) = page.last() else { break };
+            before_id = Some(last.id);
+            for i in &page {
+                if i.opened_at < start {
+                    break 'pages;
+                }
+                if i.opened_at < end {
+                    out.push(IncidentFigure {
+                        grade: i.grade.into(),
+                        opened_at: i.opened_at,
+                        contained_at: i.contained_at,
+                        closed_at: i.closed_at,
+                    });
+                    if out.len() >= MAX_REPORTED_INCIDENTS {
+                        break 'pages;
+                    }
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// A place's figure; a city gets its coordinates by looking its sample
