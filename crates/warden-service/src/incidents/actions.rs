@@ -73,6 +73,27 @@ pub struct ActionInput {
     pub message: Option<String>,
 }
 
+impl ActionInput {
+    /// Bounds every field whatever the action, so input an action would
+    /// ignore is refused like input it reads (and changes nothing).
+    fn check(&self) -> Result<(), ServiceError> {
+        if self.network.as_deref().is_some_and(|n| n.len() > 64) {
+            return Err(ServiceError::invalid("network: at most 64 characters"));
+        }
+        if self
+            .message
+            .as_deref()
+            .is_some_and(|m| m.chars().count() > 1000)
+        {
+            return Err(ServiceError::invalid("message: at most 1000 characters"));
+        }
+        if self.code_id.is_some_and(|c| c < 1) {
+            return Err(ServiceError::invalid("code_id: a positive id"));
+        }
+        Ok(())
+    }
+}
+
 /// What an action did.
 #[derive(Debug, Clone)]
 pub struct ActionOutcome {
@@ -148,6 +169,7 @@ impl<S: Backend> Service<S> {
         input: &ActionInput,
         by: ActedBy<'_>,
     ) -> Result<ActionOutcome, ServiceError> {
+        input.check()?;
         let rec = self.live_incident(id).await?;
         let user = match input.user.as_deref() {
             Some(u) => super::admin::user_name("user", u)?.to_string(),
